@@ -1,0 +1,68 @@
+/*
+ * hv.h - the hypervisor interface the daemons and the CLI use.
+ *
+ * Shaped after the Xen domctl calls migration needs (DESIGN.md §2); one
+ * backend per file: hv_hvd.c talks to hvd's control socket, hv_xen.c (when
+ * built) to libxenctrl.  Every call returns 0 or -1 with errno set and a
+ * message in hv_error().
+ */
+#ifndef TANDEM_HV_H
+#define TANDEM_HV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct hv_dominfo {
+	char name[65];
+	unsigned state;		/* enum dom_state */
+	uint64_t mem;
+	uint32_t vcpus;
+	uint64_t uptime_ns;
+	char console_log[512];
+	uint32_t pid, tsc_khz, throttle;
+	int logdirty;
+	char reason[128];
+};
+
+struct hv;
+
+struct hv_ops {
+	const char *name;
+	void (*close)(struct hv *);
+	int (*domain_create)(struct hv *, const char *name, uint64_t mem, uint32_t vcpus,
+	    const char *kernel, const char *cmdline);
+	int (*domain_create_incoming)(struct hv *, const char *name, uint64_t mem,
+	    uint32_t vcpus);
+	/* *names: malloc'd array of *n names; free() it */
+	int (*domain_list)(struct hv *, char (**names)[65], int *n);
+	int (*domain_info)(struct hv *, const char *name, struct hv_dominfo *);
+	int (*domain_pause)(struct hv *, const char *name);
+	int (*domain_unpause)(struct hv *, const char *name);
+	int (*domain_destroy)(struct hv *, const char *name);
+	/* maps all guest memory shared; munmap(*p, *size) when done */
+	int (*mem_map)(struct hv *, const char *name, uint8_t **p, uint64_t *size);
+	/* enable maps the shared dirty bitmap (one bit per 4 KiB page) */
+	int (*logdirty)(struct hv *, const char *name, int enable, int mode,
+	    uint64_t **bitmap, size_t *len);
+	int (*dirty_peek_clean)(struct hv *, const char *name, uint64_t *count);
+	/* *blob is malloc'd */
+	int (*vcpu_get)(struct hv *, const char *name, uint8_t **blob, size_t *len);
+	int (*vcpu_set)(struct hv *, const char *name, const uint8_t *blob, size_t len);
+	int (*dev_get)(struct hv *, const char *name, uint8_t **blob, size_t *len);
+	int (*dev_set)(struct hv *, const char *name, const uint8_t *blob, size_t len);
+	int (*throttle)(struct hv *, const char *name, unsigned pct);
+	/* returns a stream fd: guest console output in, keystrokes out */
+	int (*console_attach)(struct hv *, const char *name);
+};
+
+struct hv {
+	const struct hv_ops *ops;
+	char err[1024];
+	uint64_t elapsed_ns;	/* time the last call took inside the hypervisor */
+};
+
+/* Opens the backend at where: a path to an hvd socket (NULL: the default). */
+struct hv *hv_open(const char *where, char *err, size_t errlen);
+static inline const char *hv_error(const struct hv *h) { return h->err; }
+
+#endif

@@ -1,0 +1,327 @@
+/*
+ * hv_hvd.c - the hv_ops backend for hvd: each call is one request and one
+ * reply on hvd's control socket; guest memory and the dirty bitmap arrive as
+ * memfds and are mapped here, so page copies never cross the socket.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "hvctl.h"
+#include "sock.h"
+
+struct hvd {
+	struct hv hv;
+	int fd;
+	uint32_t seq;
+	uint8_t *buf;
+	struct msg_in in;
+	int fds[SOCK_MAXFDS], nfds;
+};
+
+static int fail(struct hvd *h, int e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(h->hv.err, sizeof(h->hv.err), fmt, ap);
+	va_end(ap);
+	errno = e;
+	return -1;
+}
+
+/* Sends o (freed here), reads the reply into h->in; HV_ERR becomes -1. */
+static int call(struct hvd *h, struct msg_out *o)
+{
+	char err[512];
+
+	for (int i = 0; i < h->nfds; i++)
+		close(h->fds[i]);
+	h->nfds = 0;
+	if (msg_end(o) < 0 || sock_send(h->fd, o->buf, o->len, NULL, 0) < 0) {
+		int e = errno;
+		msg_free(o);
+		return fail(h, e, "sending request to hvd: %s", strerror(e));
+	}
+	msg_free(o);
+	h->nfds = SOCK_MAXFDS;
+	ssize_t n = sock_recv(h->fd, h->buf, MSG_MAX, h->fds, &h->nfds);
+	if (n <= 0)
+		return fail(h, n == 0 ? ECONNRESET : errno, "hvd closed the connection");
+	if (msg_parse(&hvctl_schema, h->buf, (size_t)n, &h->in, err, sizeof(err)) < 0)
+		return fail(h, EPROTO, "bad reply from hvd: %s", err);
+	if (h->in.seq != h->seq)
+		return fail(h, EPROTO, "reply seq %u, expected %u", h->in.seq, h->seq);
+	if (h->in.type == HV_ERR) {
+		char msg[1024];
+		return fail(h, (int)msg_u32(&h->in, HA_ERRNO), "%s",
+		    msg_str(&h->in, HA_ERRMSG, msg, sizeof(msg)));
+	}
+	if (h->in.type != HV_OK)
+		return fail(h, EPROTO, "unexpected reply type %u", h->in.type);
+	h->hv.elapsed_ns = msg_u64(&h->in, HA_ELAPSED_NS);
+	return 0;
+}
+
+static void begin(struct hvd *h, struct msg_out *o, uint16_t type, const char *name)
+{
+	msg_begin(o, type, ++h->seq);
+	if (name)
+		msg_add_str(o, HA_NAME, name);
+}
+
+static int simple(struct hv *hv, uint16_t type, const char *name)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+	begin(h, &o, type, name);
+	return call(h, &o);
+}
+
+static int hvd_pause(struct hv *hv, const char *n) { return simple(hv, HV_DOM_PAUSE, n); }
+static int hvd_unpause(struct hv *hv, const char *n) { return simple(hv, HV_DOM_UNPAUSE, n); }
+static int hvd_destroy(struct hv *hv, const char *n) { return simple(hv, HV_DOM_DESTROY, n); }
+
+static int hvd_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *kernel, const char *cmdline)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+	begin(h, &o, kernel ? HV_DOM_CREATE : HV_DOM_CREATE_INCOMING, name);
+	msg_add_u64(&o, HA_MEM, mem);
+	msg_add_u32(&o, HA_VCPUS, vcpus);
+	if (kernel) {
+		msg_add_str(&o, HA_KERNEL, kernel);
+		msg_add_str(&o, HA_CMDLINE, cmdline ? cmdline : "");
+	}
+	return call(h, &o);
+}
+
+static int hvd_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus)
+{
+	return hvd_create(hv, name, mem, vcpus, NULL, NULL);
+}
+
+static int hvd_list(struct hv *hv, char (**names)[65], int *n)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+	const uint8_t *v;
+	uint32_t len;
+	size_t pos = 0;
+
+	begin(h, &o, HV_DOM_LIST, NULL);
+	if (call(h, &o) < 0)
+		return -1;
+	*n = 0;
+	*names = calloc(h->in.count[HA_NAME] + 1, sizeof(**names));
+	if (!*names)
+		return fail(h, ENOMEM, "out of memory");
+	while (msg_next(&h->in, HA_NAME, &pos, &v, &len)) {
+		size_t k = len < 64 ? len : 64;
+		memcpy((*names)[*n], v, k);
+		(*names)[(*n)++][k] = 0;
+	}
+	return 0;
+}
+
+static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_DOM_INFO, name);
+	if (call(h, &o) < 0)
+		return -1;
+	memset(di, 0, sizeof(*di));
+	msg_str(&h->in, HA_NAME, di->name, sizeof(di->name));
+	di->state = msg_u32(&h->in, HA_STATE);
+	di->mem = msg_u64(&h->in, HA_MEM);
+	di->vcpus = msg_u32(&h->in, HA_VCPUS);
+	di->uptime_ns = msg_u64(&h->in, HA_UPTIME_NS);
+	msg_str(&h->in, HA_CONSOLE_LOG, di->console_log, sizeof(di->console_log));
+	di->pid = msg_u32(&h->in, HA_PID);
+	di->tsc_khz = msg_u32(&h->in, HA_TSC_KHZ);
+	di->throttle = msg_u32(&h->in, HA_SHARE);
+	di->logdirty = (int)msg_u32(&h->in, HA_ENABLE);
+	msg_str(&h->in, HA_REASON, di->reason, sizeof(di->reason));
+	return 0;
+}
+
+/* Takes the one fd of the last reply; maps len bytes of it when p is set. */
+static int take_fd(struct hvd *h, void **p, size_t len)
+{
+	if (h->nfds != 1)
+		return fail(h, EPROTO, "hvd sent %d fds, expected 1", h->nfds);
+	int fd = h->fds[0];
+	h->nfds = 0;
+	if (!p)
+		return fd;
+	*p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	int e = errno;
+	close(fd);
+	if (*p == MAP_FAILED)
+		return fail(h, e, "mmap: %s", strerror(e));
+	return 0;
+}
+
+static int hvd_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_MEM_MAP, name);
+	if (call(h, &o) < 0)
+		return -1;
+	*size = msg_u64(&h->in, HA_MEM);
+	return take_fd(h, (void **)p, *size);
+}
+
+static int hvd_logdirty(struct hv *hv, const char *name, int enable, int mode,
+    uint64_t **bitmap, size_t *len)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_LOGDIRTY, name);
+	msg_add_u32(&o, HA_ENABLE, enable ? 1 : 0);
+	msg_add_u32(&o, HA_DIRTY_MODE, (uint32_t)mode);
+	if (call(h, &o) < 0)
+		return -1;
+	if (!enable)
+		return 0;
+	*len = msg_u64(&h->in, HA_COUNT);
+	return take_fd(h, (void **)bitmap, *len);
+}
+
+static int hvd_peek_clean(struct hv *hv, const char *name, uint64_t *count)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_DIRTY_PEEK_CLEAN, name);
+	if (call(h, &o) < 0)
+		return -1;
+	*count = msg_u64(&h->in, HA_COUNT);
+	return 0;
+}
+
+static int blob_get(struct hv *hv, uint16_t type, const char *name, uint8_t **blob,
+    size_t *len)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, type, name);
+	if (call(h, &o) < 0)
+		return -1;
+	*len = h->in.vlen[HA_BLOB];
+	if (!(*blob = malloc(*len ? *len : 1)))
+		return fail(h, ENOMEM, "out of memory");
+	memcpy(*blob, h->in.val[HA_BLOB], *len);
+	return 0;
+}
+
+static int blob_set(struct hv *hv, uint16_t type, const char *name, const uint8_t *blob,
+    size_t len)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, type, name);
+	msg_add_blob(&o, HA_BLOB, blob, len);
+	return call(h, &o);
+}
+
+static int hvd_vcpu_get(struct hv *hv, const char *n, uint8_t **b, size_t *l)
+{
+	return blob_get(hv, HV_VCPU_GET, n, b, l);
+}
+static int hvd_vcpu_set(struct hv *hv, const char *n, const uint8_t *b, size_t l)
+{
+	return blob_set(hv, HV_VCPU_SET, n, b, l);
+}
+static int hvd_dev_get(struct hv *hv, const char *n, uint8_t **b, size_t *l)
+{
+	return blob_get(hv, HV_DEV_GET, n, b, l);
+}
+static int hvd_dev_set(struct hv *hv, const char *n, const uint8_t *b, size_t l)
+{
+	return blob_set(hv, HV_DEV_SET, n, b, l);
+}
+
+static int hvd_throttle(struct hv *hv, const char *name, unsigned pct)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_THROTTLE, name);
+	msg_add_u32(&o, HA_SHARE, pct);
+	return call(h, &o);
+}
+
+static int hvd_console(struct hv *hv, const char *name)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_CONSOLE_ATTACH, name);
+	if (call(h, &o) < 0)
+		return -1;
+	return take_fd(h, NULL, 0);
+}
+
+static void hvd_close(struct hv *hv)
+{
+	struct hvd *h = (struct hvd *)hv;
+	for (int i = 0; i < h->nfds; i++)
+		close(h->fds[i]);
+	close(h->fd);
+	free(h->buf);
+	free(h);
+}
+
+static const struct hv_ops hvd_ops = {
+	.name = "hvd",
+	.close = hvd_close,
+	.domain_create = hvd_create,
+	.domain_create_incoming = hvd_create_incoming,
+	.domain_list = hvd_list,
+	.domain_info = hvd_info,
+	.domain_pause = hvd_pause,
+	.domain_unpause = hvd_unpause,
+	.domain_destroy = hvd_destroy,
+	.mem_map = hvd_mem_map,
+	.logdirty = hvd_logdirty,
+	.dirty_peek_clean = hvd_peek_clean,
+	.vcpu_get = hvd_vcpu_get,
+	.vcpu_set = hvd_vcpu_set,
+	.dev_get = hvd_dev_get,
+	.dev_set = hvd_dev_set,
+	.throttle = hvd_throttle,
+	.console_attach = hvd_console,
+};
+
+struct hv *hv_open(const char *where, char *err, size_t errlen)
+{
+	const char *path = where && *where ? where : HVD_DEFAULT_SOCK;
+	struct hvd *h = calloc(1, sizeof(*h));
+
+	if (!h || !(h->buf = malloc(MSG_MAX))) {
+		free(h);
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if ((h->fd = sock_connect(path)) < 0) {
+		snprintf(err, errlen, "cannot reach hvd at %s: %s", path, strerror(errno));
+		free(h->buf);
+		free(h);
+		return NULL;
+	}
+	h->hv.ops = &hvd_ops;
+	return &h->hv;
+}

@@ -1,0 +1,51 @@
+/*
+ * tandem.c - the tandem CLI: global options, then a command group.
+ *
+ * Global options may stand anywhere: --json (one JSON document on stdout),
+ * --host SOCKET (the hvd control socket; default /run/tandem/hvd.sock, or
+ * $TANDEM_HOST).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+
+static void usage(void)
+{
+	fprintf(stderr,
+	    "usage: tandem [--json] [--host SOCKET] COMMAND ...\n"
+	    "\n"
+	    "  vm create NAME --kernel PATH [--mem 256M] [--vcpus 1] [--cmdline \"...\"]\n"
+	    "  vm create NAME --incoming [--mem 256M] [--vcpus 1]\n"
+	    "  vm list\n"
+	    "  vm info NAME\n"
+	    "  vm pause|unpause|destroy NAME\n"
+	    "  vm console NAME [--send TEXT] [--wait MS]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	struct ctl c = { 0, getenv("TANDEM_HOST") };
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	int n = 0;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json"))
+			c.json = 1;
+		else if (!strcmp(argv[i], "--host") && i + 1 < argc)
+			c.host = argv[++i];
+		else if (!strncmp(argv[i], "--host=", 7))
+			c.host = argv[i] + 7;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+			usage();
+		else
+			rest[n++] = argv[i];
+	}
+	if (n < 1)
+		usage();
+	if (!strcmp(rest[0], "vm"))
+		return cmd_vm(&c, n - 1, rest + 1);
+	ctl_fail(&c, "unknown command '%s' (try --help)", rest[0]);
+}

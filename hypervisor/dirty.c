@@ -1,0 +1,104 @@
+/*
+ * dirty.c - log-dirty for migration: on/off and peek-and-clean of the bitmap.
+ *
+ * The bitmap lives in a memfd shared with the caller, so peek-and-clean moves
+ * no bitmap bytes over the socket.  Two modes: MANUAL (KVM_CAP_MANUAL_DIRTY_
+ * LOG_PROTECT2: GET the log, then CLEAR exactly the bits we got, which
+ * re-protects only those pages) and LEGACY (GET clears and re-protects the
+ * whole slot).  bench/hv measures both.  The caller must copy pages only
+ * after peek-and-clean returns: a write after the clear sets the bit again.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hvd.h"
+
+static int dirty_slot_flags(struct vm *vm, uint32_t flags)
+{
+	struct kvm_userspace_memory_region slot = {
+		.slot = 0, .flags = flags, .guest_phys_addr = 0,
+		.memory_size = vm->mem_size, .userspace_addr = (uintptr_t)vm->mem,
+	};
+	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot);
+}
+
+int dirty_enable(struct vm *vm, int mode)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 };
+
+	if (vm->logdirty && dirty_disable(vm) < 0)
+		return -1;
+	if (mode != HV_DIRTY_MANUAL && mode != HV_DIRTY_LEGACY) {
+		errno = EINVAL;
+		return -1;
+	}
+	cap.args[0] = mode == HV_DIRTY_MANUAL ? KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE : 0;
+	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap) < 0)
+		return -1;
+	size_t pages = vm->mem_size / 4096;
+	vm->bitmap_len = (pages + 63) / 64 * 8;
+	if ((vm->bmfd = memfd_create("tandem-dirty", MFD_CLOEXEC)) < 0)
+		return -1;
+	if (ftruncate(vm->bmfd, (off_t)vm->bitmap_len) < 0)
+		goto fail;
+	vm->bitmap = mmap(NULL, vm->bitmap_len, PROT_READ | PROT_WRITE, MAP_SHARED, vm->bmfd, 0);
+	if (vm->bitmap == MAP_FAILED) {
+		vm->bitmap = NULL;
+		goto fail;
+	}
+	if (dirty_slot_flags(vm, KVM_MEM_LOG_DIRTY_PAGES) < 0)
+		goto fail;
+	vm->dirty_mode = mode;
+	vm->logdirty = 1;
+	return 0;
+fail:
+	if (vm->bitmap)
+		munmap(vm->bitmap, vm->bitmap_len);
+	vm->bitmap = NULL;
+	close(vm->bmfd);
+	vm->bmfd = -1;
+	return -1;
+}
+
+int dirty_disable(struct vm *vm)
+{
+	if (!vm->logdirty)
+		return 0;
+	if (dirty_slot_flags(vm, 0) < 0)
+		return -1;
+	munmap(vm->bitmap, vm->bitmap_len);
+	close(vm->bmfd);
+	vm->bitmap = NULL;
+	vm->bmfd = -1;
+	vm->logdirty = 0;
+	return 0;
+}
+
+int dirty_peek_clean(struct vm *vm, uint64_t *count)
+{
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = vm->bitmap };
+	uint64_t n = 0;
+
+	if (!vm->logdirty) {
+		errno = ENOTCONN;
+		return -1;
+	}
+	if (ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return -1;
+	if (vm->dirty_mode == HV_DIRTY_MANUAL) {
+		struct kvm_clear_dirty_log clr = {
+			.slot = 0, .first_page = 0,
+			.num_pages = (uint32_t)(vm->mem_size / 4096),
+			.dirty_bitmap = vm->bitmap,
+		};
+		if (ioctl(vm->fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
+			return -1;
+	}
+	for (size_t i = 0; i < vm->bitmap_len / 8; i++)
+		n += (uint64_t)__builtin_popcountll(vm->bitmap[i]);
+	*count = n;
+	return 0;
+}

@@ -1,0 +1,211 @@
+/*
+ * boot.S - the only ring-0 code of the workload guest.
+ *
+ * Entered through the PVH entry (32-bit protected mode, paging off, EBX =
+ * hvm_start_info).  On kvm_pvm every ring-0 instruction is emulated (~5 us),
+ * so this stub does the least it can: identity-map the first 4 GiB with
+ * 2 MiB user pages, enter long mode, load a GDT/TSS/IDT and iretq to ring 3,
+ * where all real work runs natively.  Ring 3 reaches the I/O ports through
+ * the TSS I/O permission bitmap (ports 0-2047 allowed): kvm_pvm reloads
+ * RFLAGS from hardware on every exit from ring 3, so IOPL=3 does not stick
+ * there, but its instruction emulator honours the bitmap, as hardware does.  Exceptions print their
+ * vector on the UART and report to the exit port 0x501, then halt.
+ */
+#define KCODE 0x08
+#define KDATA 0x10
+#define UDATA 0x18
+#define UCODE 0x20
+#define TSSSEL 0x28
+#define IOBM_BYTES 256				/* ports 0-2047 */
+#define TSS_LIMIT (104 + IOBM_BYTES)
+
+	.section .note.Xen, "a"
+	.balign 4
+	.long 4, 4, 18			/* namesz, descsz, XEN_ELFNOTE_PHYS32_ENTRY */
+	.asciz "Xen"
+	.balign 4
+	.long pvh_start
+
+	.section .text.boot, "ax"
+	.code32
+	.globl pvh_start
+pvh_start:
+	cli
+	mov	%ebx, %esi			/* keep start_info */
+	/* pml4[0] -> pdpt; pdpt[0..3] -> pd[0..3] */
+	movl	$(pdpt + 7), pml4
+	movl	$(pd + 7), pdpt
+	movl	$(pd + 0x1007), pdpt + 8
+	movl	$(pd + 0x2007), pdpt + 16
+	movl	$(pd + 0x3007), pdpt + 24
+	xor	%ecx, %ecx
+1:	mov	%ecx, %eax
+	shl	$21, %eax
+	or	$0x87, %eax			/* present, rw, user, 2 MiB */
+	mov	%ecx, %edx
+	shr	$11, %edx
+	mov	%eax, pd(,%ecx,8)
+	mov	%edx, pd+4(,%ecx,8)
+	inc	%ecx
+	cmp	$2048, %ecx
+	jb	1b
+	mov	$0x620, %eax			/* PAE | OSFXSR | OSXMMEXCPT */
+	mov	%eax, %cr4
+	mov	$pml4, %eax
+	mov	%eax, %cr3
+	mov	$0xc0000080, %ecx		/* EFER.LME */
+	rdmsr
+	or	$0x100, %eax
+	wrmsr
+	mov	$0x80010023, %eax		/* PG | WP | NE | MP | PE */
+	mov	%eax, %cr0
+	lgdt	gdt_ptr
+	ljmp	$KCODE, $long_entry
+
+	.code64
+long_entry:
+	mov	$KDATA, %ax
+	mov	%ax, %ds
+	mov	%ax, %es
+	mov	%ax, %ss
+	xor	%eax, %eax
+	mov	%ax, %fs
+	mov	%ax, %gs
+	lea	kstack_top(%rip), %rsp
+	/* TSS descriptor: base is split across the descriptor */
+	lea	tss(%rip), %rax
+	mov	%rax, %rbx
+	shl	$16, %rbx
+	movabs	$0xffffff0000, %rdx
+	and	%rdx, %rbx
+	mov	%rax, %rdx
+	shr	$24, %rdx
+	shl	$56, %rdx
+	or	%rdx, %rbx
+	mov	$(0x0000890000000000 + TSS_LIMIT), %rdx	/* present, 64-bit TSS */
+	or	%rdx, %rbx
+	mov	%rbx, gdt + TSSSEL(%rip)
+	shr	$32, %rax
+	mov	%rax, gdt + TSSSEL + 8(%rip)
+	lea	kstack_top(%rip), %rax
+	mov	%rax, tss + 4(%rip)		/* rsp0 */
+	movw	$104, tss + 102(%rip)		/* I/O bitmap right after the TSS */
+	movb	$0xff, tss + 104 + IOBM_BYTES(%rip)	/* bitmap terminator */
+	mov	$TSSSEL, %ax
+	ltr	%ax
+	/* IDT: 32 interrupt gates to isr stubs spaced 16 bytes apart */
+	lea	isr_table(%rip), %rax
+	lea	idt(%rip), %rdi
+	xor	%ecx, %ecx
+2:	mov	%rax, %rbx
+	and	$0xffff, %ebx
+	or	$(KCODE << 16), %rbx
+	mov	%rax, %rdx
+	shr	$16, %rdx
+	shl	$48, %rdx
+	or	%rdx, %rbx
+	mov	$0x00008e0000000000, %rdx
+	or	%rdx, %rbx
+	mov	%rbx, (%rdi)
+	movq	$0, 8(%rdi)
+	add	$16, %rax
+	add	$16, %rdi
+	inc	%ecx
+	cmp	$32, %ecx
+	jb	2b
+	lidt	idt_ptr(%rip)
+	/*
+	 * Hypervisor leaves are read here: kvm_pvm traps CPUID only in ring 0
+	 * (ring 3 CPUID runs natively unless the host has CPUID faulting).
+	 */
+	mov	$0x40000000, %eax
+	xor	%ecx, %ecx
+	cpuid
+	cmp	$0x40000010, %eax
+	jb	4f
+	mov	$0x40000010, %eax
+	xor	%ecx, %ecx
+	cpuid
+	mov	%eax, boot_tsc_khz(%rip)
+4:
+	/* to ring 3 with IOPL=3, interrupts off */
+	mov	%rsi, %rdi
+	pushq	$(UDATA | 3)
+	lea	ustack_top - 8(%rip), %rax	/* as if called: rsp+8 16-aligned */
+	push	%rax
+	pushq	$0x3002
+	pushq	$(UCODE | 3)
+	lea	guest_main(%rip), %rax
+	push	%rax
+	iretq
+
+	.balign 16
+isr_table:
+	.set	vec, 0
+	.rept	32
+	.balign	16
+	pushq	$vec
+	jmp	isr_common
+	.set	vec, vec + 1
+	.endr
+
+isr_common:
+	pop	%rbx				/* vector */
+	mov	$0x3f8, %dx
+	mov	$'!', %al
+	out	%al, %dx
+	mov	$'E', %al
+	out	%al, %dx
+	mov	%bl, %al
+	shr	$4, %al
+	add	$'A', %al
+	out	%al, %dx
+	mov	%bl, %al
+	and	$15, %al
+	add	$'A', %al
+	out	%al, %dx
+	mov	$'\n', %al
+	out	%al, %dx
+	mov	$0x501, %dx
+	mov	%bl, %al
+	or	$0x80, %al
+	out	%al, %dx
+3:	hlt
+	jmp	3b
+
+	.section .data
+	.globl	boot_tsc_khz
+	.balign	4
+boot_tsc_khz:
+	.long	0				/* CPUID 0x40000010 EAX, 0 if absent */
+	.balign 16
+gdt:
+	.quad	0
+	.quad	0x00af9a000000ffff		/* kernel code 64 */
+	.quad	0x00cf92000000ffff		/* kernel data */
+	.quad	0x00cff2000000ffff		/* user data */
+	.quad	0x00affa000000ffff		/* user code 64 */
+	.quad	0, 0				/* TSS, filled at run time */
+gdt_end:
+gdt_ptr:
+	.word	gdt_end - gdt - 1
+	.quad	gdt
+idt_ptr:
+	.word	32 * 16 - 1
+	.quad	idt
+
+	.section .bss
+	.balign 4096
+pml4:	.skip 4096
+pdpt:	.skip 4096
+pd:	.skip 4 * 4096
+idt:	.skip 32 * 16
+	.balign 16
+tss:	.skip 104 + IOBM_BYTES + 1		/* zero bits: ports allowed */
+	.balign 16
+	.skip 8192
+kstack_top:
+	.balign 16
+	.skip 65536
+	.globl ustack_top
+ustack_top:

@@ -1,0 +1,59 @@
+/* guest.h - shared declarations of the workload guest (ring 3, freestanding). */
+#ifndef GUEST_H
+#define GUEST_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#define PAGE_SIZE	4096UL
+#define PORT_UART	0x3f8
+#define PORT_EXIT	0x501	/* isa-debug-exit on QEMU, guest exit on hvd */
+#define PORT_IDLE	0x510	/* hvd: sleep for N microseconds (ignored elsewhere) */
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" :: "a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" :: "a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) { uint8_t v; __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port)); return v; }
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
+/* console.c */
+void con_putc(char c);
+void con_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int con_getc(void);	/* -1 when no byte waits */
+
+/* clock.c */
+extern uint64_t tsc_hz;
+void clock_init(uint64_t override_khz);
+uint64_t clock_us(void);
+void clock_idle_until(uint64_t tsc_deadline);
+
+/* cmdline.c */
+struct config {
+	uint64_t dirty_pps;	/* 0: no dirtying */
+	int dirty_max;		/* dirty as fast as possible */
+	uint64_t wss_mib;
+	enum { PAT_UNIFORM, PAT_SEQ, PAT_HOTCOLD } pattern;
+	uint64_t heartbeat_ms;
+	uint64_t integrity_s;	/* periodic sweep, 0: only on demand */
+	uint64_t tsc_khz;
+};
+void cmdline_parse(const char *s, struct config *c);
+
+/* dirty.c */
+void dirty_init(uint64_t first_pfn, uint64_t npages);
+void dirty_write(uint64_t n, int pattern);
+uint64_t dirty_npages(void);
+uint64_t dirty_written(void);
+int dirty_verify(void);
+
+/* lib.c */
+void *memset(void *d, int c, size_t n);
+void *memcpy(void *d, const void *s, size_t n);
+int strncmp_prefix(const char *s, const char *prefix);
+uint64_t parse_u64(const char **s);
+
+#endif

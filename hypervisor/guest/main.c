@@ -1,0 +1,128 @@
+/*
+ * main.c - ring-3 entry of the workload guest and its main loop.
+ *
+ * boot.S drops here with the PVH start_info.  The loop runs three clocks off
+ * the TSC: the dirty workload (pages/s, caught up in 1 ms slices), the
+ * heartbeat (a counter in guest memory, printed once per increment, so a
+ * correct pause or state copy never repeats or skips a value), and the
+ * integrity sweep (periodic, and on demand when 'i' arrives on the UART).
+ */
+#include "guest.h"
+
+struct hvm_start_info {
+	uint32_t magic, version, flags, nr_modules;
+	uint64_t modlist_paddr, cmdline_paddr, rsdp_paddr, memmap_paddr;
+	uint32_t memmap_entries, reserved;
+};
+struct hvm_memmap_entry {
+	uint64_t addr, size;
+	uint32_t type, reserved;
+};
+#define START_INFO_MAGIC 0x336ec578
+
+extern char _end[];
+static struct config cfg = { .heartbeat_ms = 1000, .integrity_s = 10 };
+static uint64_t heartbeat;
+
+/* End of the RAM block that holds the image. */
+static uint64_t ram_end(const struct hvm_start_info *si)
+{
+	uint64_t img = (uint64_t)_end, end = 0;
+
+	if (si->version >= 1 && si->memmap_paddr) {
+		const struct hvm_memmap_entry *e = (const void *)si->memmap_paddr;
+		for (uint32_t i = 0; i < si->memmap_entries; i++)
+			if (e[i].type == 1 && e[i].addr <= img && img < e[i].addr + e[i].size)
+				end = e[i].addr + e[i].size;
+	}
+	if (!end)
+		end = img + (64UL << 20);
+	if (end > (4UL << 30))	/* boot.S maps 4 GiB */
+		end = 4UL << 30;
+	return end;
+}
+
+static void sweep(void)
+{
+	int bad = dirty_verify();
+
+	if (bad)
+		con_printf("INTEGRITY FAIL %d of %lu pages\n", bad, dirty_npages());
+	else
+		con_printf("INTEGRITY OK %lu pages\n", dirty_npages());
+}
+
+void guest_main(const struct hvm_start_info *si) __attribute__((noreturn));
+void guest_main(const struct hvm_start_info *si)
+{
+	if (si->magic != START_INFO_MAGIC) {
+		con_printf("tandem-guest: bad start_info magic\n");
+		outb(PORT_EXIT, 2);
+		for (;;)
+			;
+	}
+	if (si->cmdline_paddr)
+		cmdline_parse((const char *)si->cmdline_paddr, &cfg);
+	clock_init(cfg.tsc_khz);
+
+	uint64_t first = ((uint64_t)_end + PAGE_SIZE - 1) / PAGE_SIZE;
+	uint64_t avail = ram_end(si) / PAGE_SIZE - first;
+	uint64_t want = cfg.wss_mib ? cfg.wss_mib * 256 : (cfg.dirty_pps || cfg.dirty_max ? avail : 0);
+	if (want > avail)
+		want = avail;
+	con_printf("tandem-guest: ram=%luMiB wss=%luMiB dirty=%s%lu pattern=%u heartbeat=%lums tsc=%lukHz\n",
+	    ram_end(si) >> 20, want >> 8, cfg.dirty_max ? "max" : "", cfg.dirty_max ? 0 : cfg.dirty_pps,
+	    cfg.pattern, cfg.heartbeat_ms, tsc_hz / 1000);
+	dirty_init(first, want);
+	con_printf("READY wss_pages=%lu\n", dirty_npages());
+
+	uint64_t ms = tsc_hz / 1000, now = rdtsc();
+	uint64_t hb_ticks = cfg.heartbeat_ms * ms;
+	uint64_t next_hb = hb_ticks ? now + hb_ticks : ~0ULL;
+	uint64_t next_sweep = cfg.integrity_s && want ? now + cfg.integrity_s * 1000 * ms : ~0ULL;
+	uint64_t next_input = now, next_slice = now;
+	uint64_t per_page = cfg.dirty_pps ? tsc_hz / cfg.dirty_pps : 0;
+	uint64_t due_at = now;	/* the TSC time when the next page is due */
+
+	for (;;) {
+		now = rdtsc();
+		if (cfg.dirty_max) {
+			dirty_write(4096, cfg.pattern);
+		} else if (per_page && now >= next_slice) {
+			/* catch up at most 100 ms of backlog (after a long pause) */
+			if (now - due_at > 100 * ms)
+				due_at = now - 100 * ms;
+			uint64_t n = (now - due_at) / per_page;
+			dirty_write(n, cfg.pattern);
+			due_at += n * per_page;
+			next_slice = now + ms;
+		}
+		if (now >= next_hb) {
+			heartbeat++;
+			con_printf("HB %lu pages=%lu\n", heartbeat, dirty_written());
+			next_hb += hb_ticks;
+			if (next_hb < now)
+				next_hb = now + hb_ticks;
+		}
+		if (now >= next_input) {
+			int c = con_getc();
+			if (c == 'i')
+				sweep();
+			else if (c == 'h')
+				con_printf("HB-NOW %lu\n", heartbeat);
+			next_input = now + 10 * ms;
+		}
+		if (now >= next_sweep) {
+			sweep();
+			next_sweep = now + cfg.integrity_s * 1000 * ms;
+		}
+		if (!cfg.dirty_max) {
+			uint64_t d = next_hb < next_input ? next_hb : next_input;
+			if (per_page && next_slice < d)
+				d = next_slice;
+			if (next_sweep < d)
+				d = next_sweep;
+			clock_idle_until(d);
+		}
+	}
+}

@@ -1,0 +1,102 @@
+/*
+ * hvd.c - main of hvd, Tandem's embedded KVM hypervisor.
+ *
+ * The parent serves the control socket (control.c) and keeps the domains
+ * (domain.c); with -D it is instead the process of one domain (vm.c).
+ * Signals are handled inside the event loop.  Stopping hvd destroys its
+ * domains: a VM never outlives the hypervisor that can control it.
+ */
+#include <errno.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "hvd.h"
+#include "log.h"
+
+struct event_base *hvd_base;
+static struct hvd_conf conf = { HVD_DEFAULT_SOCK, "/var/lib/tandem", 0, 0 };
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: hvd [-fv] [-s socket] [-d state_dir]\n"
+	    "  -s socket     control socket (default %s)\n"
+	    "  -d state_dir  console logs and state (default /var/lib/tandem)\n"
+	    "  -f            stay in the foreground, log to stderr\n"
+	    "  -v            verbose (debug) logging\n", HVD_DEFAULT_SOCK);
+	exit(2);
+}
+
+static void on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	if (sig == SIGCHLD) {
+		domain_reap();
+		return;
+	}
+	log_info("signal %d: stopping, destroying domains", (int)sig);
+	domain_destroy_all();
+	unlink(conf.sock_path);
+	event_base_loopbreak(hvd_base);
+}
+
+static void mkdirs(const char *path)
+{
+	char tmp[512];
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (char *p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = 0;
+			mkdir(tmp, 0755);
+			*p = '/';
+		}
+	mkdir(tmp, 0755);
+}
+
+int main(int argc, char **argv)
+{
+	int c, domfd = -1;
+
+	while ((c = getopt(argc, argv, "s:d:fvqD:h")) != -1) {
+		switch (c) {
+		case 's': conf.sock_path = optarg; break;
+		case 'd': conf.state_dir = optarg; break;
+		case 'f': conf.foreground = 1; break;
+		case 'v': conf.verbose = 1; break;
+		case 'q': break;
+		case 'D': domfd = atoi(optarg); break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("hvd", conf.foreground, conf.verbose);
+	if (domfd >= 0)
+		return vm_main(domfd, &conf);
+
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s", conf.sock_path);
+	mkdirs(dirname(dir));
+	mkdirs(conf.state_dir);
+	if (!conf.foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	signal(SIGPIPE, SIG_IGN);
+	if (!(hvd_base = event_base_new()))
+		fatalx("event_base_new failed");
+	domain_init(&conf);
+	if (control_init(conf.sock_path) < 0)
+		fatal("control socket %s", conf.sock_path);
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		event_add(evsignal_new(hvd_base, sigs[i], on_signal, NULL), NULL);
+	log_info("%s listening on %s, state in %s", HVD_VERSION, conf.sock_path, conf.state_dir);
+	event_base_dispatch(hvd_base);
+	event_base_free(hvd_base);
+	return 0;
+}

@@ -1,0 +1,138 @@
+/*
+ * hvd.h - private header of hvd, the embedded KVM hypervisor.
+ *
+ * hvd is two kinds of process: the parent (hvd.c, control.c, domain.c)
+ * answers the control socket and keeps the registry of domains; each domain
+ * runs in its own child process (vm.c and the files below it), which owns
+ * the KVM VM, because KVM accepts a VM's ioctls only from its creator.
+ */
+#ifndef HVD_H
+#define HVD_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <linux/kvm.h>
+
+#include "hvctl.h"
+
+#define HVD_VERSION	"tandem-hvd 0.1"
+#define VM_MAX_VCPUS	64
+#define VM_MEM_MIN	(16ULL << 20)
+#define VM_MEM_MAX	(3ULL << 30)	/* below the 32-bit MMIO hole */
+#define GUEST_START_INFO 0x6000
+#define GUEST_MEMMAP	0x6100
+#define GUEST_CMDLINE	0x6400
+#define GUEST_CMDLINE_MAX 0x0c00
+#define CONS_MAX	8
+
+struct hvd_conf {
+	const char *sock_path;
+	const char *state_dir;
+	int verbose, foreground;
+};
+
+/* uart.c */
+struct uart {
+	uint8_t dll, dlm, ier, fcr, lcr, mcr, scr, msr;
+	uint8_t rx[256];
+	unsigned rx_head, rx_len;
+};
+void uart_init(struct uart *u);
+/* Returns 1 when the access produced an output byte in *out. */
+int uart_io(struct uart *u, uint16_t off, int is_write, uint8_t *val, uint8_t *out);
+void uart_rx_push(struct uart *u, const uint8_t *p, size_t n);
+size_t uart_save(const struct uart *u, uint8_t *buf, size_t cap);
+int uart_load(struct uart *u, const uint8_t *buf, size_t len);
+
+struct vm;
+
+/* vcpu.c */
+struct vcpu {
+	struct vm *vm;
+	int id, fd;
+	struct kvm_run *run;
+	pthread_t thr;
+	int started;
+	volatile int throttle_due;
+};
+int vcpu_start_all(struct vm *vm);
+void vcpu_stop_all(struct vm *vm);
+int vcpu_pause_all(struct vm *vm);
+void vcpu_kick(struct vcpu *v);
+int vcpu_throttle(struct vm *vm, unsigned pct);
+
+/* vm.c */
+struct vm {
+	char name[HV_NAME_MAX + 1];
+	int kvm, fd;
+	int memfd;
+	uint8_t *mem;
+	uint64_t mem_size;
+	int nvcpus;
+	struct vcpu vcpus[VM_MAX_VCPUS];
+	size_t run_size;
+	uint32_t tsc_khz;
+	uint64_t created_ns;
+
+	pthread_mutex_t lock;	/* guards state, pause and park counters */
+	pthread_cond_t cond;
+	enum dom_state state;
+	char reason[128];
+	int pause_req, nparked, quit;
+
+	unsigned throttle_pct;
+	pthread_t throttle_thr;
+	int throttle_started;
+
+	pthread_mutex_t dev_lock;	/* guards uart and console clients */
+	struct uart uart;
+	int logfd;
+	char log_path[512];
+	int cons[CONS_MAX];
+
+	int logdirty, dirty_mode, bmfd;
+	uint64_t *bitmap;
+	size_t bitmap_len;
+};
+int vm_main(int fd, const struct hvd_conf *conf);
+int vm_set_state(struct vm *vm, enum dom_state to, const char *reason);
+void vm_console_out(struct vm *vm, uint8_t c);
+uint64_t now_ns(void);
+
+/* kvm.c */
+int kvm_vm_create(struct vm *vm, char *err, size_t errlen);
+void kvm_vm_destroy(struct vm *vm);
+
+/* loader.c */
+int loader_load(struct vm *vm, const char *path, const char *cmdline, uint64_t *entry,
+    char *err, size_t errlen);
+void loader_boot_regs(struct vm *vm, uint64_t entry);
+
+/* vmstate.c */
+int vmstate_save(struct vm *vm, struct msg_out *out);
+int vmstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size_t errlen);
+int devstate_save(struct vm *vm, struct msg_out *out);
+int devstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size_t errlen);
+
+/* dirty.c */
+int dirty_enable(struct vm *vm, int mode);
+int dirty_disable(struct vm *vm);
+int dirty_peek_clean(struct vm *vm, uint64_t *count);
+
+/* domain.c (parent) */
+void domain_init(const struct hvd_conf *conf);
+struct client;
+void domain_request(struct client *c, const struct msg_in *m, const uint8_t *buf, size_t len);
+void domain_reap(void);
+void domain_client_gone(struct client *c);
+void domain_destroy_all(void);
+
+/* control.c (parent) */
+int control_init(const char *path);
+void control_reply(struct client *c, const void *buf, size_t len, const int *fds, int nfds);
+void control_error(struct client *c, uint32_t seq, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void reply_error(int fd, uint32_t seq, int err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,148 @@
+/*
+ * kvm.c - creates and tears down the KVM side of a domain: the VM, its
+ * in-kernel irqchip, guest memory as a memfd (so other processes can map it,
+ * as dom0 tools map a Xen domain's frames), one memory slot, and the vCPUs
+ * with a CPUID that includes leaf 0x40000010 (TSC and bus frequency in kHz).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "hvd.h"
+
+#define TSS_ADDR	0xfffbd000
+
+static int kvm_cpuid(struct vm *vm, struct vcpu *v)
+{
+	int n = 256;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + (size_t)n * sizeof(c->entries[0]));
+	int r = -1;
+
+	if (!c)
+		return -1;
+	c->nent = (uint32_t)n;
+	if (ioctl(vm->kvm, KVM_GET_SUPPORTED_CPUID, c) < 0)
+		goto out;
+	int have_timing = 0;
+	for (uint32_t i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+		if (e->function == 1)
+			e->ecx |= 1U << 31;	/* running on a hypervisor */
+		if (e->function == 0x40000000 && e->eax < 0x40000010)
+			e->eax = 0x40000010;
+		if (e->function == 0x40000010) {
+			e->eax = vm->tsc_khz;
+			e->ebx = 1000000;	/* APIC bus: 1 GHz in KVM */
+			have_timing = 1;
+		}
+	}
+	if (!have_timing && c->nent < (uint32_t)n) {
+		struct kvm_cpuid_entry2 *e = &c->entries[c->nent++];
+		memset(e, 0, sizeof(*e));
+		e->function = 0x40000010;
+		e->eax = vm->tsc_khz;
+		e->ebx = 1000000;
+	}
+	r = ioctl(v->fd, KVM_SET_CPUID2, c);
+out:
+	free(c);
+	return r;
+}
+
+int kvm_vm_create(struct vm *vm, char *err, size_t errlen)
+{
+	struct kvm_userspace_memory_region slot;
+	const char *what;
+
+	vm->fd = vm->memfd = -1;
+	what = "open /dev/kvm";
+	if ((vm->kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0)
+		goto fail;
+	what = "KVM API version";
+	if (ioctl(vm->kvm, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		errno = ENOTSUP;
+		goto fail;
+	}
+	what = "KVM_CREATE_VM";
+	if ((vm->fd = ioctl(vm->kvm, KVM_CREATE_VM, 0)) < 0)
+		goto fail;
+	what = "KVM_SET_TSS_ADDR";
+	if (ioctl(vm->fd, KVM_SET_TSS_ADDR, TSS_ADDR) < 0)
+		goto fail;
+	what = "KVM_CREATE_IRQCHIP";
+	if (ioctl(vm->fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		goto fail;
+
+	what = "guest memory";
+	char mname[96];
+	snprintf(mname, sizeof(mname), "tandem-guest:%s", vm->name);
+	if ((vm->memfd = memfd_create(mname, MFD_CLOEXEC)) < 0)
+		goto fail;
+	if (ftruncate(vm->memfd, (off_t)vm->mem_size) < 0)
+		goto fail;
+	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->memfd, 0);
+	if (vm->mem == MAP_FAILED) {
+		vm->mem = NULL;
+		goto fail;
+	}
+	memset(&slot, 0, sizeof(slot));
+	slot.memory_size = vm->mem_size;
+	slot.userspace_addr = (uintptr_t)vm->mem;
+	what = "KVM_SET_USER_MEMORY_REGION";
+	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+		goto fail;
+
+	what = "KVM_GET_VCPU_MMAP_SIZE";
+	int sz = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (sz <= 0)
+		goto fail;
+	vm->run_size = (size_t)sz;
+	for (int i = 0; i < vm->nvcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		v->vm = vm;
+		v->id = i;
+		what = "KVM_CREATE_VCPU";
+		if ((v->fd = ioctl(vm->fd, KVM_CREATE_VCPU, i)) < 0)
+			goto fail;
+		v->run = mmap(NULL, vm->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+		if (v->run == MAP_FAILED) {
+			v->run = NULL;
+			what = "mmap kvm_run";
+			goto fail;
+		}
+		if (i == 0) {
+			int khz = ioctl(v->fd, KVM_GET_TSC_KHZ, 0);
+			vm->tsc_khz = khz > 0 ? (uint32_t)khz : 0;
+		}
+		what = "KVM_SET_CPUID2";
+		if (kvm_cpuid(vm, v) < 0)
+			goto fail;
+	}
+	return 0;
+fail:
+	snprintf(err, errlen, "%s: %s", what, strerror(errno));
+	return -1;
+}
+
+void kvm_vm_destroy(struct vm *vm)
+{
+	for (int i = 0; i < vm->nvcpus; i++) {
+		if (vm->vcpus[i].run)
+			munmap(vm->vcpus[i].run, vm->run_size);
+		if (vm->vcpus[i].fd > 0)
+			close(vm->vcpus[i].fd);
+	}
+	if (vm->mem)
+		munmap(vm->mem, vm->mem_size);
+	if (vm->memfd >= 0)
+		close(vm->memfd);
+	if (vm->fd >= 0)
+		close(vm->fd);
+	if (vm->kvm >= 0)
+		close(vm->kvm);
+}

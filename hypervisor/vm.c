@@ -1,0 +1,437 @@
+/*
+ * vm.c - the domain process: one per VM, forked and exec'd by hvd.
+ *
+ * It owns the KVM VM (KVM accepts a VM's ioctls only from its creator), runs
+ * the vCPU threads, and serves the requests hvd relays to it over a
+ * SOCK_SEQPACKET socketpair, one at a time, from its main thread.  It dies
+ * with hvd (PR_SET_PDEATHSIG), so a crashing VM takes no other VM down and
+ * no VM outlives its hypervisor.  The domain's life is a small state machine
+ * (paused, running, shutdown, crashed) whose transitions are checked here.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hvd.h"
+#include "log.h"
+#include "sock.h"
+
+/* allowed[from][to] */
+static const unsigned char allowed[DS_STATE_COUNT][DS_STATE_COUNT] = {
+	[DS_PAUSED] = { [DS_RUNNING] = 1, [DS_CRASHED] = 1 },
+	[DS_RUNNING] = { [DS_PAUSED] = 1, [DS_SHUTDOWN] = 1, [DS_CRASHED] = 1 },
+};
+
+uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int vm_transition_locked(struct vm *vm, enum dom_state to, const char *reason)
+{
+	if (!allowed[vm->state][to]) {
+		log_warnx("refusing state change %s -> %s", dom_state_name(vm->state),
+		    dom_state_name(to));
+		errno = EBUSY;
+		return -1;
+	}
+	log_info("state %s -> %s%s%s", dom_state_name(vm->state), dom_state_name(to),
+	    reason ? ": " : "", reason ? reason : "");
+	vm->state = to;
+	if (reason)
+		snprintf(vm->reason, sizeof(vm->reason), "%s", reason);
+	pthread_cond_broadcast(&vm->cond);
+	return 0;
+}
+
+int vm_set_state(struct vm *vm, enum dom_state to, const char *reason)
+{
+	pthread_mutex_lock(&vm->lock);
+	int r = vm_transition_locked(vm, to, reason);
+	pthread_mutex_unlock(&vm->lock);
+	if (to == DS_CRASHED || to == DS_SHUTDOWN)
+		for (int i = 0; i < vm->nvcpus; i++)
+			vcpu_kick(&vm->vcpus[i]);
+	return r;
+}
+
+void vm_console_out(struct vm *vm, uint8_t c)
+{
+	pthread_mutex_lock(&vm->dev_lock);
+	if (vm->logfd >= 0) {
+		ssize_t w = write(vm->logfd, &c, 1);
+		(void)w;	/* a full disk must not stop the guest */
+	}
+	for (int i = 0; i < CONS_MAX; i++)
+		if (vm->cons[i] >= 0)
+			send(vm->cons[i], &c, 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	pthread_mutex_unlock(&vm->dev_lock);
+}
+
+static int vm_pause(struct vm *vm, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != DS_RUNNING) {
+		snprintf(err, errlen, "domain is %s, not running", dom_state_name(vm->state));
+		pthread_mutex_unlock(&vm->lock);
+		errno = EBUSY;
+		return -1;
+	}
+	vcpu_pause_all(vm);
+	int r = 0;
+	if (vm->state == DS_RUNNING)
+		vm_transition_locked(vm, DS_PAUSED, NULL);
+	else {
+		snprintf(err, errlen, "domain %s while pausing: %s", dom_state_name(vm->state),
+		    vm->reason);
+		errno = EIO;
+		r = -1;
+	}
+	vm->pause_req = 0;
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static int vm_unpause(struct vm *vm, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&vm->lock);
+	int r = vm->state == DS_PAUSED ? vm_transition_locked(vm, DS_RUNNING, NULL) : -1;
+	if (r < 0) {
+		snprintf(err, errlen, "domain is %s, not paused", dom_state_name(vm->state));
+		errno = EBUSY;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return r;
+}
+
+static int vm_require(struct vm *vm, int running_ok, char *err, size_t errlen)
+{
+	pthread_mutex_lock(&vm->lock);
+	enum dom_state s = vm->state;
+	pthread_mutex_unlock(&vm->lock);
+	if (s == DS_RUNNING && !running_ok) {
+		snprintf(err, errlen, "domain is running: pause it first");
+		errno = EBUSY;
+		return -1;
+	}
+	return 0;
+}
+
+static int vm_open_log(struct vm *vm, const struct hvd_conf *conf)
+{
+	char dir[400];
+
+	snprintf(dir, sizeof(dir), "%.380s/console", conf->state_dir);
+	mkdir(conf->state_dir, 0755);
+	mkdir(dir, 0755);
+	snprintf(vm->log_path, sizeof(vm->log_path), "%s/%s.log", dir, vm->name);
+	vm->logfd = open(vm->log_path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0640);
+	return vm->logfd < 0 ? -1 : 0;
+}
+
+static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_conf *conf,
+    char *err, size_t errlen)
+{
+	char kernel[MSG_STR_MAX + 1], cmdline[MSG_STR_MAX + 1];
+	uint64_t entry;
+
+	msg_str(m, HA_NAME, vm->name, sizeof(vm->name));
+	vm->mem_size = msg_u64(m, HA_MEM);
+	vm->nvcpus = (int)msg_u32(m, HA_VCPUS);
+	log_setprefix(vm->name);
+	if (vm->mem_size < VM_MEM_MIN || vm->mem_size > VM_MEM_MAX || vm->mem_size % (2 << 20)) {
+		snprintf(err, errlen, "memory %llu MiB: must be a multiple of 2 MiB from %llu to "
+		    "%llu MiB", (unsigned long long)(vm->mem_size >> 20), VM_MEM_MIN >> 20,
+		    VM_MEM_MAX >> 20);
+		errno = EINVAL;
+		return -1;
+	}
+	if (vm->nvcpus < 1 || vm->nvcpus > VM_MAX_VCPUS) {
+		snprintf(err, errlen, "%d vCPUs: must be 1 to %d", vm->nvcpus, VM_MAX_VCPUS);
+		errno = EINVAL;
+		return -1;
+	}
+	if (kvm_vm_create(vm, err, errlen) < 0)
+		return -1;
+	if (vm_open_log(vm, conf) < 0) {
+		snprintf(err, errlen, "console log %.400s: %s", vm->log_path, strerror(errno));
+		return -1;
+	}
+	if (m->type == HV_DOM_CREATE) {
+		msg_str(m, HA_KERNEL, kernel, sizeof(kernel));
+		msg_str(m, HA_CMDLINE, cmdline, sizeof(cmdline));
+		if (loader_load(vm, kernel, cmdline, &entry, err, errlen) < 0) {
+			errno = EINVAL;
+			return -1;
+		}
+		loader_boot_regs(vm, entry);
+	}
+	vm->created_ns = now_ns();
+	if (vcpu_start_all(vm) < 0) {
+		snprintf(err, errlen, "starting vCPU threads: %s", strerror(errno));
+		return -1;
+	}
+	log_info("created: %llu MiB, %d vCPU(s), TSC %u kHz%s",
+	    (unsigned long long)(vm->mem_size >> 20), vm->nvcpus, vm->tsc_khz,
+	    m->type == HV_DOM_CREATE_INCOMING ? ", incoming (paused)" : "");
+	if (m->type == HV_DOM_CREATE)
+		vm_set_state(vm, DS_RUNNING, "booted");
+	return 0;
+}
+
+static void vm_info(struct vm *vm, struct msg_out *o)
+{
+	pthread_mutex_lock(&vm->lock);
+	enum dom_state s = vm->state;
+	char reason[sizeof(vm->reason)];
+	memcpy(reason, vm->reason, sizeof(reason));
+	unsigned thr = vm->throttle_pct;
+	pthread_mutex_unlock(&vm->lock);
+	msg_add_str(o, HA_NAME, vm->name);
+	msg_add_u32(o, HA_STATE, s);
+	msg_add_u64(o, HA_MEM, vm->mem_size);
+	msg_add_u32(o, HA_VCPUS, (uint32_t)vm->nvcpus);
+	msg_add_u64(o, HA_UPTIME_NS, now_ns() - vm->created_ns);
+	msg_add_str(o, HA_CONSOLE_LOG, vm->log_path);
+	msg_add_u32(o, HA_PID, (uint32_t)getpid());
+	msg_add_u32(o, HA_TSC_KHZ, vm->tsc_khz);
+	msg_add_u32(o, HA_SHARE, thr);
+	msg_add_u32(o, HA_ENABLE, (uint32_t)vm->logdirty);
+	if (reason[0])
+		msg_add_str(o, HA_REASON, reason);
+}
+
+static int vm_console_attach(struct vm *vm, int *peer)
+{
+	int sv[2], slot = -1;
+
+	pthread_mutex_lock(&vm->dev_lock);
+	for (int i = 0; i < CONS_MAX; i++)
+		if (vm->cons[i] < 0) {
+			slot = i;
+			break;
+		}
+	if (slot < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		pthread_mutex_unlock(&vm->dev_lock);
+		if (slot < 0)
+			errno = EMFILE;
+		return -1;
+	}
+	fcntl(sv[0], F_SETFL, O_NONBLOCK);
+	vm->cons[slot] = sv[0];
+	*peer = sv[1];
+	pthread_mutex_unlock(&vm->dev_lock);
+	return 0;
+}
+
+/* Handles one request; returns 0 after replying. */
+static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *created,
+    const struct hvd_conf *conf)
+{
+	struct msg_out o;
+	char err[512] = "";
+	int fds[1], nfds = 0, r = 0;
+	uint64_t t0 = now_ns(), count = 0;
+
+	msg_begin(&o, HV_OK, m->seq);
+	if (!*created && m->type != HV_DOM_CREATE && m->type != HV_DOM_CREATE_INCOMING) {
+		reply_error(fd, m->seq, EPROTO, "domain process: first request must create");
+		return;
+	}
+	switch (m->type) {
+	case HV_DOM_CREATE:
+	case HV_DOM_CREATE_INCOMING:
+		if (*created) {
+			snprintf(err, sizeof(err), "domain already created");
+			errno = EEXIST;
+			r = -1;
+			break;
+		}
+		if ((r = vm_create(vm, m, conf, err, sizeof(err))) == 0) {
+			*created = 1;
+			vm_info(vm, &o);
+		}
+		break;
+	case HV_DOM_INFO:
+		vm_info(vm, &o);
+		break;
+	case HV_DOM_PAUSE:
+		r = vm_pause(vm, err, sizeof(err));
+		break;
+	case HV_DOM_UNPAUSE:
+		r = vm_unpause(vm, err, sizeof(err));
+		break;
+	case HV_CONSOLE_ATTACH:
+		if ((r = vm_console_attach(vm, &fds[0])) == 0)
+			nfds = 1;
+		break;
+	case HV_MEM_MAP:
+		fds[0] = vm->memfd;
+		nfds = 1;
+		msg_add_u64(&o, HA_MEM, vm->mem_size);
+		break;
+	case HV_LOGDIRTY:
+		if (msg_u32(m, HA_ENABLE)) {
+			if ((r = dirty_enable(vm, (int)msg_u32(m, HA_DIRTY_MODE))) == 0) {
+				fds[0] = vm->bmfd;
+				nfds = 1;
+				msg_add_u64(&o, HA_COUNT, vm->bitmap_len);
+			}
+		} else
+			r = dirty_disable(vm);
+		break;
+	case HV_DIRTY_PEEK_CLEAN:
+		if ((r = dirty_peek_clean(vm, &count)) == 0)
+			msg_add_u64(&o, HA_COUNT, count);
+		else if (errno == ENOTCONN)
+			snprintf(err, sizeof(err), "log-dirty is not enabled");
+		break;
+	case HV_VCPU_GET:
+	case HV_DEV_GET: {
+		struct msg_out b;
+		msg_begin_attrs(&b);
+		if ((r = vm_require(vm, 0, err, sizeof(err))) == 0)
+			r = m->type == HV_VCPU_GET ? vmstate_save(vm, &b) : devstate_save(vm, &b);
+		if (r == 0)
+			msg_add_blob(&o, HA_BLOB, b.buf, b.len);
+		msg_free(&b);
+		break;
+	}
+	case HV_VCPU_SET:
+	case HV_DEV_SET:
+		pthread_mutex_lock(&vm->lock);
+		r = vm->state == DS_PAUSED ? 0 : -1;
+		pthread_mutex_unlock(&vm->lock);
+		if (r < 0) {
+			snprintf(err, sizeof(err), "domain must be paused to load state");
+			errno = EBUSY;
+		} else if (m->type == HV_VCPU_SET)
+			r = vmstate_load(vm, m->val[HA_BLOB], m->vlen[HA_BLOB], err, sizeof(err));
+		else
+			r = devstate_load(vm, m->val[HA_BLOB], m->vlen[HA_BLOB], err, sizeof(err));
+		if (r < 0 && errno != EBUSY)
+			errno = EINVAL;
+		break;
+	case HV_THROTTLE:
+		r = vcpu_throttle(vm, msg_u32(m, HA_SHARE));
+		if (r < 0)
+			snprintf(err, sizeof(err), "throttle share must be 0..99 percent");
+		break;
+	default:
+		errno = EOPNOTSUPP;
+		r = -1;
+	}
+	if (r < 0) {
+		int e = errno ? errno : EIO;
+		msg_free(&o);
+		reply_error(fd, m->seq, e, "%s", err[0] ? err : strerror(e));
+		if (nfds)
+			close(fds[0]);
+		return;
+	}
+	msg_add_u64(&o, HA_ELAPSED_NS, now_ns() - t0);
+	if (msg_end(&o) < 0 || sock_send(fd, o.buf, o.len, fds, nfds) < 0)
+		log_warn("reply");
+	if (m->type == HV_CONSOLE_ATTACH && nfds)
+		close(fds[0]);
+	msg_free(&o);
+}
+
+static void vm_console_input(struct vm *vm, int slot)
+{
+	uint8_t buf[256];
+	ssize_t n = read(vm->cons[slot], buf, sizeof(buf));
+
+	pthread_mutex_lock(&vm->dev_lock);
+	if (n > 0)
+		uart_rx_push(&vm->uart, buf, (size_t)n);
+	else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+		close(vm->cons[slot]);
+		vm->cons[slot] = -1;
+	}
+	pthread_mutex_unlock(&vm->dev_lock);
+}
+
+int vm_main(int fd, const struct hvd_conf *conf)
+{
+	static struct vm vmstore;
+	struct vm *vm = &vmstore;
+	static uint8_t buf[MSG_MAX];
+	int created = 0;
+	sigset_t set;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1)
+		return 1;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* kicks go to vCPU threads */
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = -1;
+	for (int i = 0; i < CONS_MAX; i++)
+		vm->cons[i] = -1;
+	vm->state = DS_PAUSED;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->dev_lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	uart_init(&vm->uart);
+
+	for (;;) {
+		struct pollfd pfd[1 + CONS_MAX];
+		int slot[1 + CONS_MAX], n = 1;
+		pfd[0].fd = fd;
+		pfd[0].events = POLLIN;
+		pthread_mutex_lock(&vm->dev_lock);
+		for (int i = 0; i < CONS_MAX; i++)
+			if (vm->cons[i] >= 0) {
+				pfd[n].fd = vm->cons[i];
+				pfd[n].events = POLLIN;
+				slot[n++] = i;
+			}
+		pthread_mutex_unlock(&vm->dev_lock);
+		if (poll(pfd, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			fatal("poll");
+		}
+		for (int i = 1; i < n; i++)
+			if (pfd[i].revents)
+				vm_console_input(vm, slot[i]);
+		if (!pfd[0].revents)
+			continue;
+		ssize_t len = sock_recv(fd, buf, sizeof(buf), NULL, NULL);
+		if (len == 0)
+			break;		/* hvd closed: destroy */
+		if (len < 0) {
+			if (errno == EMSGSIZE) {
+				reply_error(fd, 0, EMSGSIZE, "message larger than %u bytes", MSG_MAX);
+				continue;
+			}
+			break;
+		}
+		struct msg_in m;
+		char err[256];
+		if (msg_parse(&hvctl_schema, buf, (size_t)len, &m, err, sizeof(err)) < 0) {
+			reply_error(fd, msg_peek_seq(buf, (size_t)len), EBADMSG, "%s", err);
+			continue;
+		}
+		vm_request(vm, fd, &m, &created, conf);
+		if (!created)
+			break;		/* create failed: nothing to keep */
+	}
+	vcpu_stop_all(vm);
+	dirty_disable(vm);
+	kvm_vm_destroy(vm);
+	return 0;
+}

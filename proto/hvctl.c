@@ -1,0 +1,64 @@
+/*
+ * hvctl.c - the schema of the hvd control protocol: attribute kinds and, per
+ * message type, which attributes it may and must carry.
+ */
+#include "hvctl.h"
+
+#define B(a) (1U << (a))
+
+static const enum msg_kind kinds[MSG_ATTR_MAX] = {
+	[HA_NAME] = MK_STR, [HA_KERNEL] = MK_STR, [HA_CMDLINE] = MK_STR, [HA_MEM] = MK_U64,
+	[HA_VCPUS] = MK_U32, [HA_STATE] = MK_U32, [HA_UPTIME_NS] = MK_U64, [HA_ERRNO] = MK_U32,
+	[HA_ERRMSG] = MK_STR, [HA_BLOB] = MK_BLOB, [HA_COUNT] = MK_U64, [HA_ENABLE] = MK_U32,
+	[HA_SHARE] = MK_U32, [HA_CONSOLE_LOG] = MK_STR, [HA_VERSION] = MK_STR,
+	[HA_DIRTY_MODE] = MK_U32, [HA_PID] = MK_U32, [HA_REASON] = MK_STR,
+	[HA_ELAPSED_NS] = MK_U64, [HA_TSC_KHZ] = MK_U32,
+};
+
+static const char *const names[MSG_ATTR_MAX] = {
+	[HA_NAME] = "name", [HA_KERNEL] = "kernel", [HA_CMDLINE] = "cmdline", [HA_MEM] = "mem",
+	[HA_VCPUS] = "vcpus", [HA_STATE] = "state", [HA_UPTIME_NS] = "uptime_ns",
+	[HA_ERRNO] = "errno", [HA_ERRMSG] = "errmsg", [HA_BLOB] = "blob", [HA_COUNT] = "count",
+	[HA_ENABLE] = "enable", [HA_SHARE] = "share", [HA_CONSOLE_LOG] = "console_log",
+	[HA_VERSION] = "version", [HA_DIRTY_MODE] = "dirty_mode", [HA_PID] = "pid",
+	[HA_REASON] = "reason", [HA_ELAPSED_NS] = "elapsed_ns", [HA_TSC_KHZ] = "tsc_khz",
+};
+
+#define N B(HA_NAME)
+static const struct msg_policy policies[HV_MSG_COUNT] = {
+	[HV_HELLO] = { "HELLO", B(HA_VERSION), 0, 0 },
+	[HV_OK] = { "OK", ~0U & ~1U, 0, N },
+	[HV_ERR] = { "ERR", B(HA_ERRNO) | B(HA_ERRMSG), B(HA_ERRNO) | B(HA_ERRMSG), 0 },
+	[HV_DOM_CREATE] = { "DOMAIN_CREATE", N | B(HA_KERNEL) | B(HA_CMDLINE) | B(HA_MEM) |
+		B(HA_VCPUS), N | B(HA_KERNEL) | B(HA_MEM) | B(HA_VCPUS), 0 },
+	[HV_DOM_CREATE_INCOMING] = { "DOMAIN_CREATE_INCOMING", N | B(HA_MEM) | B(HA_VCPUS),
+		N | B(HA_MEM) | B(HA_VCPUS), 0 },
+	[HV_DOM_LIST] = { "DOMAIN_LIST", 0, 0, 0 },
+	[HV_DOM_INFO] = { "DOMAIN_INFO", N, N, 0 },
+	[HV_DOM_PAUSE] = { "DOMAIN_PAUSE", N, N, 0 },
+	[HV_DOM_UNPAUSE] = { "DOMAIN_UNPAUSE", N, N, 0 },
+	[HV_DOM_DESTROY] = { "DOMAIN_DESTROY", N, N, 0 },
+	[HV_CONSOLE_ATTACH] = { "CONSOLE_ATTACH", N, N, 0 },
+	[HV_MEM_MAP] = { "MEM_MAP", N, N, 0 },
+	[HV_LOGDIRTY] = { "LOGDIRTY", N | B(HA_ENABLE) | B(HA_DIRTY_MODE), N | B(HA_ENABLE), 0 },
+	[HV_DIRTY_PEEK_CLEAN] = { "DIRTY_PEEK_CLEAN", N, N, 0 },
+	[HV_VCPU_GET] = { "VCPU_GET", N, N, 0 },
+	[HV_VCPU_SET] = { "VCPU_SET", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
+	[HV_DEV_GET] = { "DEV_GET", N, N, 0 },
+	[HV_DEV_SET] = { "DEV_SET", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
+	[HV_THROTTLE] = { "THROTTLE", N | B(HA_SHARE), N | B(HA_SHARE), 0 },
+};
+
+const struct msg_schema hvctl_schema = {
+	.name = "hvd control", .kinds = kinds, .attr_names = names, .policies = policies,
+	.ntypes = HV_MSG_COUNT,
+};
+
+const char *dom_state_name(unsigned s)
+{
+	static const char *const n[DS_STATE_COUNT] = {
+		[DS_PAUSED] = "paused", [DS_RUNNING] = "running",
+		[DS_SHUTDOWN] = "shutdown", [DS_CRASHED] = "crashed",
+	};
+	return s < DS_STATE_COUNT && n[s] ? n[s] : "unknown";
+}

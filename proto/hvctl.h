@@ -1,0 +1,72 @@
+/*
+ * hvctl.h - the hvd control protocol: message and attribute types.
+ *
+ * A client sends one request and reads one reply (HV_OK or HV_ERR) carrying
+ * the same seq.  hvd relays domain requests to the domain's own process
+ * over the same protocol.  File descriptors ride on the record:
+ * HV_MEM_MAP -> guest memory memfd, HV_LOGDIRTY(enable) -> bitmap memfd,
+ * HV_CONSOLE_ATTACH -> a stream socket to the console.
+ */
+#ifndef TANDEM_HVCTL_H
+#define TANDEM_HVCTL_H
+
+#include "msg.h"
+
+enum hv_msg {
+	HV_HELLO = 1,
+	HV_OK,
+	HV_ERR,
+	HV_DOM_CREATE,
+	HV_DOM_CREATE_INCOMING,
+	HV_DOM_LIST,
+	HV_DOM_INFO,
+	HV_DOM_PAUSE,
+	HV_DOM_UNPAUSE,
+	HV_DOM_DESTROY,
+	HV_CONSOLE_ATTACH,
+	HV_MEM_MAP,
+	HV_LOGDIRTY,
+	HV_DIRTY_PEEK_CLEAN,
+	HV_VCPU_GET,
+	HV_VCPU_SET,
+	HV_DEV_GET,
+	HV_DEV_SET,
+	HV_THROTTLE,
+	HV_MSG_COUNT
+};
+
+enum hv_attr {
+	HA_NAME = 1,	/* str: domain name */
+	HA_KERNEL,	/* str: guest ELF path */
+	HA_CMDLINE,	/* str */
+	HA_MEM,		/* u64: bytes */
+	HA_VCPUS,	/* u32 */
+	HA_STATE,	/* u32: enum dom_state */
+	HA_UPTIME_NS,	/* u64 */
+	HA_ERRNO,	/* u32 */
+	HA_ERRMSG,	/* str */
+	HA_BLOB,	/* blob: vCPU or device state */
+	HA_COUNT,	/* u64: e.g. dirty pages */
+	HA_ENABLE,	/* u32: 0/1 */
+	HA_SHARE,	/* u32: percent */
+	HA_CONSOLE_LOG,	/* str: path of the console log */
+	HA_VERSION,	/* str */
+	HA_DIRTY_MODE,	/* u32: enum hv_dirty_mode */
+	HA_PID,		/* u32 */
+	HA_REASON,	/* str: why a domain stopped */
+	HA_ELAPSED_NS,	/* u64: time the operation took inside hvd */
+	HA_TSC_KHZ,	/* u32 */
+	HA_ATTR_COUNT
+};
+
+enum dom_state { DS_PAUSED = 1, DS_RUNNING, DS_SHUTDOWN, DS_CRASHED, DS_STATE_COUNT };
+enum hv_dirty_mode { HV_DIRTY_MANUAL = 0, HV_DIRTY_LEGACY = 1 };
+
+extern const struct msg_schema hvctl_schema;
+extern const struct msg_policy hvctl_vcpu_blob_policy;
+const char *dom_state_name(unsigned s);
+
+#define HVD_DEFAULT_SOCK "/run/tandem/hvd.sock"
+#define HV_NAME_MAX 64
+
+#endif
