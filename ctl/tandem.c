@@ -21,7 +21,8 @@ static void usage(void)
 	    "  vm list\n"
 	    "  vm info NAME\n"
 	    "  vm pause|unpause|destroy NAME\n"
-	    "  vm console NAME [--send TEXT] [--wait MS]\n");
+	    "  vm console NAME [--send TEXT] [--wait MS]\n"
+	    "  vm throttle NAME PERCENT\n");
 	exit(2);
 }
 

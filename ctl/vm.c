@@ -221,6 +221,21 @@ int cmd_vm(struct ctl *c, int argc, char **argv)
 		r = vm_info(c, h, name);
 	else if (!strcmp(sub, "console"))
 		r = vm_console(c, h, name, argc - 2, argv + 2);
+	else if (!strcmp(sub, "throttle")) {
+		char *end;
+		long pct = argc > 2 ? strtol(argv[2], &end, 10) : -1;
+		if (argc < 3 || *end || pct < 0 || pct > 99)
+			ctl_fail(c, "vm throttle NAME PERCENT: percent of time to stun the vCPUs, 0-99");
+		if (h->ops->throttle(h, name, (unsigned)pct) < 0)
+			ctl_fail(c, "throttle %s: %s", name, hv_error(h));
+		if (c->json) {
+			printf("{\"result\":\"ok\",");
+			json_kv_str(stdout, "name", name, 0);
+			json_kv_u64(stdout, "throttle_pct", (uint64_t)pct, 1);
+			printf("}\n");
+		} else
+			printf("%s: throttled to %ld%%\n", name, pct);
+	}
 	else {
 		int (*fn)(struct hv *, const char *) =
 		    !strcmp(sub, "pause") ? h->ops->domain_pause :

@@ -86,12 +86,26 @@ static void domain_remove(struct domain *d, const char *why)
 	free(d);
 }
 
-static void domain_kill(struct domain *d)
+/* Kills (a no-op when already dead) and reaps; returns the wait status. */
+static int domain_kill(struct domain *d)
 {
-	int st;
+	int st = 0;
 	kill(d->pid, SIGKILL);
 	while (waitpid(d->pid, &st, 0) < 0 && errno == EINTR)
 		;
+	return st;
+}
+
+/* A domain process that ended on its own: say how, then forget it. */
+static void domain_died(struct domain *d, int st)
+{
+	if (WIFSIGNALED(st))
+		log_warnx("domain %s: process %d killed by signal %d", d->name, (int)d->pid,
+		    WTERMSIG(st));
+	else
+		log_warnx("domain %s: process %d exited with %d", d->name, (int)d->pid,
+		    WEXITSTATUS(st));
+	domain_remove(d, "domain process died");
 }
 
 static void domain_read(evutil_socket_t fd, short ev, void *arg)
@@ -104,9 +118,7 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	ssize_t len = sock_recv(d->fd, buf, sizeof(buf), fds, &nfds);
 	if (len <= 0) {
-		log_warnx("domain %s: process %d went away", d->name, (int)d->pid);
-		domain_kill(d);
-		domain_remove(d, "domain process exited");
+		domain_died(d, domain_kill(d));
 		return;
 	}
 	struct pending *p = TAILQ_FIRST(&d->pending);
@@ -278,15 +290,8 @@ void domain_reap(void)
 		TAILQ_FOREACH(d, &domains, entry)
 			if (d->pid == pid)
 				break;
-		if (!d)
-			continue;
-		if (WIFSIGNALED(st))
-			log_warnx("domain %s: process %d killed by signal %d", d->name, (int)pid,
-			    WTERMSIG(st));
-		else
-			log_warnx("domain %s: process %d exited with %d", d->name, (int)pid,
-			    WEXITSTATUS(st));
-		domain_remove(d, "domain process died");
+		if (d)
+			domain_died(d, st);
 	}
 }
 

@@ -23,6 +23,9 @@ void cmdline_parse(const char *s, struct config *c)
 		} else if ((n = strncmp_prefix(s, "integrity="))) {
 			s += n;
 			c->integrity_s = parse_u64(&s);
+		} else if ((n = strncmp_prefix(s, "crash="))) {
+			s += n;
+			c->crash_ms = parse_u64(&s);
 		} else if ((n = strncmp_prefix(s, "tsc_khz="))) {
 			s += n;
 			c->tsc_khz = parse_u64(&s);

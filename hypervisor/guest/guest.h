@@ -40,6 +40,7 @@ struct config {
 	uint64_t heartbeat_ms;
 	uint64_t integrity_s;	/* periodic sweep, 0: only on demand */
 	uint64_t tsc_khz;
+	uint64_t crash_ms;	/* test hook: fault after this long, 0: never */
 };
 void cmdline_parse(const char *s, struct config *c);
 

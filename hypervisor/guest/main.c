@@ -83,6 +83,7 @@ void guest_main(const struct hvm_start_info *si)
 	uint64_t next_input = now, next_slice = now;
 	uint64_t per_page = cfg.dirty_pps ? tsc_hz / cfg.dirty_pps : 0;
 	uint64_t due_at = now;	/* the TSC time when the next page is due */
+	uint64_t crash_at = cfg.crash_ms ? now + cfg.crash_ms * ms : ~0ULL;
 
 	for (;;) {
 		now = rdtsc();
@@ -96,6 +97,10 @@ void guest_main(const struct hvm_start_info *si)
 			dirty_write(n, cfg.pattern);
 			due_at += n * per_page;
 			next_slice = now + ms;
+		}
+		if (now >= crash_at) {
+			con_printf("tandem-guest: crashing on request\n");
+			__asm__ volatile("ud2");
 		}
 		if (now >= next_hb) {
 			heartbeat++;
@@ -122,6 +127,8 @@ void guest_main(const struct hvm_start_info *si)
 				d = next_slice;
 			if (next_sweep < d)
 				d = next_sweep;
+			if (crash_at < d)
+				d = crash_at;
 			clock_idle_until(d);
 		}
 	}

@@ -1,0 +1,411 @@
+/*
+ * hvtool.c - drives hvd through the hv interface for tests and bench/hv.
+ *
+ *   hvtool [-s SOCK] copy SRC DST        state copy on one host: pause SRC, load its
+ *                                        memory, vCPU and device state into a new
+ *                                        incoming DST, destroy SRC, unpause DST
+ *   hvtool [-s SOCK] dirtycheck NAME ROUNDS MS
+ *                                        compares peek-and-clean bitmaps with full
+ *                                        memory snapshots: no false negatives allowed
+ *   hvtool [-s SOCK] badinput KERNEL BADELF   malformed requests; hvd must answer
+ *                                        each with an error and keep serving
+ *   hvtool [-s SOCK] peekcost NAME MS N  peek-and-clean cost after MS of guest run
+ *   hvtool [-s SOCK] pausecost NAME N    pause+unpause and vCPU get/set timings
+ *   hvtool hostrate MIB                  the host's own page-write rate
+ *
+ * Results are printed as "key=value" lines for the scripts that call it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "hvctl.h"
+#include "sock.h"
+
+static const char *sock_path;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void die_hv(struct hv *h, const char *what)
+{
+	fprintf(stderr, "hvtool: %s: %s\n", what, hv_error(h));
+	exit(1);
+}
+
+static struct hv *open_hv(void)
+{
+	char err[512];
+	struct hv *h = hv_open(sock_path, err, sizeof(err));
+	if (!h) {
+		fprintf(stderr, "hvtool: %s\n", err);
+		exit(1);
+	}
+	return h;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	int i = (int)(p / 100.0 * (n - 1) + 0.5);
+	return v[i];
+}
+
+static int do_copy(const char *src, const char *dst)
+{
+	struct hv *h = open_hv();
+	struct hv_dominfo di;
+	uint8_t *sm, *dm, *vs, *ds;
+	uint64_t ssz, dsz;
+	size_t vlen, dlen;
+
+	if (h->ops->domain_info(h, src, &di) < 0)
+		die_hv(h, "info");
+	double t0 = now_ms();
+	if (h->ops->domain_pause(h, src) < 0)
+		die_hv(h, "pause");
+	double t1 = now_ms();
+	if (h->ops->domain_create_incoming(h, dst, di.mem, di.vcpus) < 0)
+		die_hv(h, "create incoming");
+	if (h->ops->mem_map(h, src, &sm, &ssz) < 0 || h->ops->mem_map(h, dst, &dm, &dsz) < 0)
+		die_hv(h, "mem_map");
+	if (ssz != dsz) {
+		fprintf(stderr, "hvtool: memory sizes differ\n");
+		return 1;
+	}
+	memcpy(dm, sm, ssz);
+	double t2 = now_ms();
+	if (h->ops->vcpu_get(h, src, &vs, &vlen) < 0 || h->ops->dev_get(h, src, &ds, &dlen) < 0)
+		die_hv(h, "state get");
+	if (h->ops->vcpu_set(h, dst, vs, vlen) < 0 || h->ops->dev_set(h, dst, ds, dlen) < 0)
+		die_hv(h, "state set");
+	double t3 = now_ms();
+	if (h->ops->domain_destroy(h, src) < 0)
+		die_hv(h, "destroy source");
+	if (h->ops->domain_unpause(h, dst) < 0)
+		die_hv(h, "unpause");
+	double t4 = now_ms();
+	printf("copy=%s->%s mem_mib=%llu pause_ms=%.3f memcpy_ms=%.3f state_ms=%.3f "
+	    "downtime_ms=%.3f vcpu_state_bytes=%zu\n", src, dst,
+	    (unsigned long long)(ssz >> 20), t1 - t0, t2 - t1, t3 - t2, t4 - t0, vlen);
+	munmap(sm, ssz);
+	munmap(dm, dsz);
+	free(vs);
+	free(ds);
+	h->ops->close(h);
+	return 0;
+}
+
+static int do_dirtycheck(const char *name, int rounds, int ms)
+{
+	struct hv *h = open_hv();
+	uint8_t *mem, *snap;
+	uint64_t size, count, *bm;
+	size_t bmlen;
+	uint64_t fn_total = 0, fp_total = 0, changed_total = 0;
+
+	if (h->ops->mem_map(h, name, &mem, &size) < 0)
+		die_hv(h, "mem_map");
+	if (h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
+		die_hv(h, "logdirty on");
+	if (!(snap = malloc(size)))
+		return 1;
+	if (h->ops->domain_pause(h, name) < 0 || h->ops->dirty_peek_clean(h, name, &count) < 0)
+		die_hv(h, "pause/peek");
+	for (int r = 0; r < rounds; r++) {
+		memcpy(snap, mem, size);
+		if (h->ops->domain_unpause(h, name) < 0)
+			die_hv(h, "unpause");
+		usleep((useconds_t)ms * 1000);
+		if (h->ops->domain_pause(h, name) < 0 ||
+		    h->ops->dirty_peek_clean(h, name, &count) < 0)
+			die_hv(h, "pause/peek");
+		uint64_t fn = 0, fp = 0, changed = 0;
+		for (uint64_t pfn = 0; pfn < size / 4096; pfn++) {
+			int bit = (int)((bm[pfn / 64] >> (pfn % 64)) & 1);
+			int diff = memcmp(snap + pfn * 4096, mem + pfn * 4096, 4096) != 0;
+			changed += (uint64_t)diff;
+			if (diff && !bit) {
+				if (fn < 5)
+					fprintf(stderr, "hvtool: FALSE NEGATIVE pfn 0x%llx\n",
+					    (unsigned long long)pfn);
+				fn++;
+			}
+			fp += (uint64_t)(bit && !diff);
+		}
+		printf("round=%d dirty_bits=%llu changed_pages=%llu false_negatives=%llu "
+		    "false_positives=%llu\n", r, (unsigned long long)count,
+		    (unsigned long long)changed, (unsigned long long)fn, (unsigned long long)fp);
+		fn_total += fn;
+		fp_total += fp;
+		changed_total += changed;
+	}
+	h->ops->domain_unpause(h, name);
+	h->ops->logdirty(h, name, 0, 0, NULL, NULL);
+	printf("summary: rounds=%d changed_pages=%llu false_negatives=%llu false_positives=%llu\n",
+	    rounds, (unsigned long long)changed_total, (unsigned long long)fn_total,
+	    (unsigned long long)fp_total);
+	munmap(bm, bmlen);
+	munmap(mem, size);
+	free(snap);
+	h->ops->close(h);
+	return fn_total || !changed_total ? 1 : 0;
+}
+
+static int do_peekcost(const char *name, int ms, int n)
+{
+	struct hv *h = open_hv();
+	uint64_t *bm, count = 0;
+	size_t bmlen;
+	double *t = calloc((size_t)n, sizeof(double));
+
+	for (int mode = 0; mode < 2; mode++) {
+		if (h->ops->logdirty(h, name, 1, mode, &bm, &bmlen) < 0)
+			die_hv(h, "logdirty on");
+		for (int i = 0; i < n; i++) {
+			usleep((useconds_t)ms * 1000);
+			if (h->ops->domain_pause(h, name) < 0 ||
+			    h->ops->dirty_peek_clean(h, name, &count) < 0)
+				die_hv(h, "pause/peek");
+			t[i] = (double)h->elapsed_ns / 1e6;
+			if (h->ops->domain_unpause(h, name) < 0)
+				die_hv(h, "unpause");
+		}
+		printf("mode=%s dirty_pages=%llu peek_clean_p50_ms=%.3f peek_clean_p99_ms=%.3f\n",
+		    mode == HV_DIRTY_MANUAL ? "manual" : "legacy", (unsigned long long)count,
+		    pct(t, n, 50), pct(t, n, 99));
+		munmap(bm, bmlen);
+		h->ops->logdirty(h, name, 0, 0, NULL, NULL);
+	}
+	free(t);
+	h->ops->close(h);
+	return 0;
+}
+
+static int do_pausecost(const char *name, int n)
+{
+	struct hv *h = open_hv();
+	double *pz = calloc((size_t)n, sizeof(double)), *up = calloc((size_t)n, sizeof(double));
+	double *g = calloc((size_t)n, sizeof(double)), *s = calloc((size_t)n, sizeof(double));
+	double *rt = calloc((size_t)n, sizeof(double));
+	uint8_t *blob;
+	size_t len = 0;
+
+	for (int i = 0; i < n; i++) {
+		double t0 = now_ms();
+		if (h->ops->domain_pause(h, name) < 0)
+			die_hv(h, "pause");
+		pz[i] = (double)h->elapsed_ns / 1e3;
+		if (h->ops->vcpu_get(h, name, &blob, &len) < 0)
+			die_hv(h, "vcpu get");
+		g[i] = (double)h->elapsed_ns / 1e3;
+		if (h->ops->vcpu_set(h, name, blob, len) < 0)
+			die_hv(h, "vcpu set");
+		s[i] = (double)h->elapsed_ns / 1e3;
+		free(blob);
+		if (h->ops->domain_unpause(h, name) < 0)
+			die_hv(h, "unpause");
+		up[i] = (double)h->elapsed_ns / 1e3;
+		rt[i] = (now_ms() - t0) * 1e3;
+		usleep(20000);
+	}
+	printf("pause_p50_us=%.1f unpause_p50_us=%.1f pause_unpause_us=%.1f vcpu_get_p50_us=%.1f "
+	    "vcpu_set_p50_us=%.1f roundtrip_all4_p50_us=%.1f vcpu_state_bytes=%zu\n",
+	    pct(pz, n, 50), pct(up, n, 50), pct(pz, n, 50) + pct(up, n, 50), pct(g, n, 50),
+	    pct(s, n, 50), pct(rt, n, 50), len);
+	h->ops->close(h);
+	return 0;
+}
+
+static int do_hostrate(int mib)
+{
+	size_t size = (size_t)mib << 20;
+	volatile uint64_t *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+	    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	uint64_t pages = size / 4096, n = 0;
+
+	if (p == MAP_FAILED)
+		return 1;
+	double t0 = now_ms();
+	while (now_ms() - t0 < 1000) {
+		for (uint64_t i = 0; i < pages; i++)
+			p[i * 512] = n + i;
+		n += pages;
+	}
+	printf("host_write_pps=%.0f\n", (double)n / ((now_ms() - t0) / 1e3));
+	return 0;
+}
+
+/* ---- bad input: each case must get HV_ERR, and hvd must keep serving ---- */
+
+static int bad_fd;
+static uint32_t bad_seq = 100;
+
+static int expect_err(const char *what, const void *buf, size_t len)
+{
+	static uint8_t rbuf[MSG_MAX];
+	struct msg_in m;
+	char err[512], msg[1024];
+
+	if (sock_send(bad_fd, buf, len, NULL, 0) < 0) {
+		printf("FAIL %s: send: %s\n", what, strerror(errno));
+		return 1;
+	}
+	ssize_t n = sock_recv(bad_fd, rbuf, sizeof(rbuf), NULL, NULL);
+	if (n <= 0 || msg_parse(&hvctl_schema, rbuf, (size_t)n, &m, err, sizeof(err)) < 0 ||
+	    m.type != HV_ERR) {
+		printf("FAIL %s: no error reply\n", what);
+		return 1;
+	}
+	printf("ok %s -> %s\n", what, msg_str(&m, HA_ERRMSG, msg, sizeof(msg)));
+	return 0;
+}
+
+static int expect_msg_err(const char *what, struct msg_out *o)
+{
+	msg_end(o);
+	int r = expect_err(what, o->buf, o->len);
+	msg_free(o);
+	return r;
+}
+
+static int do_badinput(const char *kernel, const char *badelf)
+{
+	struct msg_out o;
+	int fails = 0;
+	static uint8_t big[MSG_MAX + 4096];
+
+	if ((bad_fd = sock_connect(sock_path ? sock_path : HVD_DEFAULT_SOCK)) < 0) {
+		perror("connect");
+		return 1;
+	}
+	fails += expect_err("runt message", "\x01\x00\x07", 3);
+	msg_begin(&o, HV_DOM_LIST, ++bad_seq);
+	msg_end(&o);
+	le32_put(o.buf + 4, 9999);
+	fails += expect_err("length mismatch", o.buf, o.len);
+	o.buf[0] = 7;
+	le32_put(o.buf + 4, (uint32_t)o.len);
+	fails += expect_err("wrong version", o.buf, o.len);
+	msg_free(&o);
+	msg_begin(&o, 999, ++bad_seq);
+	fails += expect_msg_err("unknown type", &o);
+	msg_begin(&o, HV_DOM_INFO, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "x");
+	msg_end(&o);
+	le32_put(o.buf + 16 + 4, 0x7ffffff0);
+	fails += expect_err("attribute overruns", o.buf, o.len);
+	msg_free(&o);
+	memset(big, 0, sizeof(big));
+	big[0] = 1;
+	big[2] = HV_DOM_LIST;
+	le32_put(big + 4, sizeof(big));
+	fails += expect_err("oversize message", big, sizeof(big));
+	msg_begin(&o, HV_DOM_CREATE, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "bad");
+	fails += expect_msg_err("missing attributes", &o);
+	msg_begin(&o, HV_OK, ++bad_seq);
+	fails += expect_msg_err("reply sent as request", &o);
+
+	struct { const char *what, *name, *kernel; uint64_t mem; uint32_t vcpus; } c[] = {
+		{ "garbage ELF", "bad1", badelf, 64ULL << 20, 1 },
+		{ "missing kernel", "bad2", "/nonexistent/guest.elf", 64ULL << 20, 1 },
+		{ "memory too large", "bad3", kernel, 64ULL << 30, 1 },
+		{ "zero vCPUs", "bad4", kernel, 64ULL << 20, 0 },
+		{ "bad name", "../etc", kernel, 64ULL << 20, 1 },
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		msg_begin(&o, HV_DOM_CREATE, ++bad_seq);
+		msg_add_str(&o, HA_NAME, c[i].name);
+		msg_add_str(&o, HA_KERNEL, c[i].kernel);
+		msg_add_u64(&o, HA_MEM, c[i].mem);
+		msg_add_u32(&o, HA_VCPUS, c[i].vcpus);
+		fails += expect_msg_err(c[i].what, &o);
+	}
+	msg_begin(&o, HV_DOM_INFO, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "no-such-domain");
+	fails += expect_msg_err("unknown domain", &o);
+
+	/* a live domain refuses wrong-state requests and garbage state */
+	struct hv *h = open_hv();
+	if (h->ops->domain_create(h, "badin", 64ULL << 20, 1, kernel, "heartbeat=100") < 0)
+		die_hv(h, "create");
+	msg_begin(&o, HV_DOM_UNPAUSE, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "badin");
+	fails += expect_msg_err("unpause a running domain", &o);
+	msg_begin(&o, HV_VCPU_SET, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "badin");
+	msg_add_blob(&o, HA_BLOB, "garbage!", 8);
+	fails += expect_msg_err("vcpu state while running", &o);
+	if (h->ops->domain_pause(h, "badin") < 0)
+		die_hv(h, "pause");
+	msg_begin(&o, HV_VCPU_SET, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "badin");
+	msg_add_blob(&o, HA_BLOB, "garbage!", 8);
+	fails += expect_msg_err("garbage vcpu state", &o);
+	msg_begin(&o, HV_DEV_SET, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "badin");
+	msg_add_blob(&o, HA_BLOB, "\x01\x00\x00\x00\x04\x00\x00\x00", 8);
+	fails += expect_msg_err("garbage device state", &o);
+	msg_begin(&o, HV_DOM_PAUSE, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "badin");
+	fails += expect_msg_err("pause a paused domain", &o);
+	msg_begin(&o, HV_DIRTY_PEEK_CLEAN, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "badin");
+	fails += expect_msg_err("peek without log-dirty", &o);
+	msg_begin(&o, HV_THROTTLE, ++bad_seq);
+	msg_add_str(&o, HA_NAME, "badin");
+	msg_add_u32(&o, HA_SHARE, 150);
+	fails += expect_msg_err("throttle 150%", &o);
+
+	/* still serving, and the domain still works */
+	struct hv_dominfo di;
+	if (h->ops->domain_unpause(h, "badin") < 0 || h->ops->domain_info(h, "badin", &di) < 0 ||
+	    di.state != DS_RUNNING) {
+		printf("FAIL domain unusable after bad input: %s\n", hv_error(h));
+		fails++;
+	} else
+		printf("ok domain still running after bad input\n");
+	h->ops->domain_destroy(h, "badin");
+	h->ops->close(h);
+	printf("badinput_failures=%d\n", fails);
+	return fails ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && !strcmp(argv[1], "-s")) {
+		sock_path = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc == 4 && !strcmp(argv[1], "copy"))
+		return do_copy(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "dirtycheck"))
+		return do_dirtycheck(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "badinput"))
+		return do_badinput(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "peekcost"))
+		return do_peekcost(argv[2], atoi(argv[3]), atoi(argv[4]));
+	if (argc == 4 && !strcmp(argv[1], "pausecost"))
+		return do_pausecost(argv[2], atoi(argv[3]));
+	if (argc == 3 && !strcmp(argv[1], "hostrate"))
+		return do_hostrate(atoi(argv[2]));
+	fprintf(stderr, "usage: see the comment at the top of tests/hvtool.c\n");
+	return 2;
+}
