@@ -29,7 +29,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	struct ctl c = { 0, getenv("TANDEM_HOST") };
-	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	char *rest[argc + 1];
 	int n = 0;
 
 	for (int i = 1; i < argc; i++) {

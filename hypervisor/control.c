@@ -25,6 +25,8 @@ struct client {
 
 extern struct event_base *hvd_base;
 static TAILQ_HEAD(, client) clients = TAILQ_HEAD_INITIALIZER(clients);
+static struct event *listen_ev;
+static int listen_fd = -1;
 
 void reply_error(int fd, uint32_t seq, int err, const char *fmt, ...)
 {
@@ -137,9 +139,20 @@ static void control_accept(evutil_socket_t lfd, short ev, void *arg)
 
 int control_init(const char *path)
 {
-	int fd = sock_listen(path);
-	if (fd < 0)
+	if ((listen_fd = sock_listen(path)) < 0)
 		return -1;
-	struct event *ev = event_new(hvd_base, fd, EV_READ | EV_PERSIST, control_accept, NULL);
-	return event_add(ev, NULL);
+	listen_ev = event_new(hvd_base, listen_fd, EV_READ | EV_PERSIST, control_accept, NULL);
+	return event_add(listen_ev, NULL);
+}
+
+void control_shutdown(void)
+{
+	struct client *c;
+
+	while ((c = TAILQ_FIRST(&clients)))
+		client_close(c);
+	if (listen_ev)
+		event_free(listen_ev);
+	if (listen_fd >= 0)
+		close(listen_fd);
 }

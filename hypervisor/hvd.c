@@ -93,10 +93,16 @@ int main(int argc, char **argv)
 	if (control_init(conf.sock_path) < 0)
 		fatal("control socket %s", conf.sock_path);
 	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		event_add(evsignal_new(hvd_base, sigs[i], on_signal, NULL), NULL);
+	struct event *sigev[4];
+	for (size_t i = 0; i < 4; i++) {
+		sigev[i] = evsignal_new(hvd_base, sigs[i], on_signal, NULL);
+		event_add(sigev[i], NULL);
+	}
 	log_info("%s listening on %s, state in %s", HVD_VERSION, conf.sock_path, conf.state_dir);
 	event_base_dispatch(hvd_base);
+	control_shutdown();
+	for (size_t i = 0; i < 4; i++)
+		event_free(sigev[i]);
 	event_base_free(hvd_base);
 	return 0;
 }

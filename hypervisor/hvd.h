@@ -129,6 +129,7 @@ void domain_destroy_all(void);
 
 /* control.c (parent) */
 int control_init(const char *path);
+void control_shutdown(void);
 void control_reply(struct client *c, const void *buf, size_t len, const int *fds, int nfds);
 void control_error(struct client *c, uint32_t seq, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

@@ -13,7 +13,7 @@ run() {	# run NAME COMMAND...
 	shift
 	if out=$("$@" 2>&1); then
 		pass=$((pass + 1))
-		printf 'PASS %-55s %5.1fs\n' "$name" "$(echo "$(date +%s.%N) - $t0" | bc)"
+		printf 'PASS %-55s %5.1fs\n' "$name" "$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b-a}')"
 		[ -n "$out" ] && echo "$out" | sed 's/^/     /' | tail -8
 	else
 		failn=$((failn + 1))
