@@ -15,7 +15,8 @@
 
 #include "sock.h"
 
-static int sock_addr(const char *path, struct sockaddr_un *sun)
+/* A new SEQPACKET socket and the address for path. */
+static int sock_open(const char *path, struct sockaddr_un *sun)
 {
 	memset(sun, 0, sizeof(*sun));
 	sun->sun_family = AF_UNIX;
@@ -24,7 +25,7 @@ static int sock_addr(const char *path, struct sockaddr_un *sun)
 		return -1;
 	}
 	strcpy(sun->sun_path, path);
-	return 0;
+	return socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 }
 
 static void sock_bufsize(int fd)
@@ -42,9 +43,7 @@ int sock_listen(const char *path)
 	struct sockaddr_un sun;
 	int fd;
 
-	if (sock_addr(path, &sun) < 0)
-		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = sock_open(path, &sun)) < 0)
 		return -1;
 	unlink(path);
 	mode_t old = umask(0077);
@@ -62,9 +61,7 @@ int sock_connect(const char *path)
 	struct sockaddr_un sun;
 	int fd;
 
-	if (sock_addr(path, &sun) < 0)
-		return -1;
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) < 0)
+	if ((fd = sock_open(path, &sun)) < 0)
 		return -1;
 	sock_bufsize(fd);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {

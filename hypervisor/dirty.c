@@ -40,15 +40,8 @@ int dirty_enable(struct vm *vm, int mode)
 		return -1;
 	size_t pages = vm->mem_size / 4096;
 	vm->bitmap_len = (pages + 63) / 64 * 8;
-	if ((vm->bmfd = memfd_create("tandem-dirty", MFD_CLOEXEC)) < 0)
+	if ((vm->bmfd = shm_create("tandem-dirty", vm->bitmap_len, (void **)&vm->bitmap)) < 0)
 		return -1;
-	if (ftruncate(vm->bmfd, (off_t)vm->bitmap_len) < 0)
-		goto fail;
-	vm->bitmap = mmap(NULL, vm->bitmap_len, PROT_READ | PROT_WRITE, MAP_SHARED, vm->bmfd, 0);
-	if (vm->bitmap == MAP_FAILED) {
-		vm->bitmap = NULL;
-		goto fail;
-	}
 	if (dirty_slot_flags(vm, KVM_MEM_LOG_DIRTY_PAGES) < 0)
 		goto fail;
 	vm->dirty_mode = mode;

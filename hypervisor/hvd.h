@@ -100,6 +100,7 @@ void vm_console_out(struct vm *vm, uint8_t c);
 uint64_t now_ns(void);
 
 /* kvm.c */
+int shm_create(const char *name, size_t size, void **p);
 int kvm_vm_create(struct vm *vm, char *err, size_t errlen);
 void kvm_vm_destroy(struct vm *vm);
 

@@ -54,6 +54,24 @@ out:
 	return r;
 }
 
+/* A shared-memory file of size bytes, mapped at *p; returns its fd. */
+int shm_create(const char *name, size_t size, void **p)
+{
+	int fd = memfd_create(name, MFD_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    (*p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		*p = NULL;
+		return -1;
+	}
+	return fd;
+}
+
 int kvm_vm_create(struct vm *vm, char *err, size_t errlen)
 {
 	struct kvm_userspace_memory_region slot;
@@ -81,15 +99,8 @@ int kvm_vm_create(struct vm *vm, char *err, size_t errlen)
 	what = "guest memory";
 	char mname[96];
 	snprintf(mname, sizeof(mname), "tandem-guest:%s", vm->name);
-	if ((vm->memfd = memfd_create(mname, MFD_CLOEXEC)) < 0)
+	if ((vm->memfd = shm_create(mname, vm->mem_size, (void **)&vm->mem)) < 0)
 		goto fail;
-	if (ftruncate(vm->memfd, (off_t)vm->mem_size) < 0)
-		goto fail;
-	vm->mem = mmap(NULL, vm->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, vm->memfd, 0);
-	if (vm->mem == MAP_FAILED) {
-		vm->mem = NULL;
-		goto fail;
-	}
 	memset(&slot, 0, sizeof(slot));
 	slot.memory_size = vm->mem_size;
 	slot.userspace_addr = (uintptr_t)vm->mem;

@@ -192,6 +192,15 @@ fail:
 	return -1;
 }
 
+static int version_ok(const struct msg_in *m, const char *what, char *err, size_t errlen)
+{
+	if (msg_u32(m, VS_VERSION) == VMSTATE_VERSION)
+		return 1;
+	snprintf(err, errlen, "%s: version %u, this hvd reads %d", what, msg_u32(m, VS_VERSION),
+	    VMSTATE_VERSION);
+	return 0;
+}
+
 static int want(const struct msg_in *m, int attr, size_t size, const char *name, char *err,
     size_t errlen)
 {
@@ -228,11 +237,8 @@ int vmstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size_
 
 	if (msg_parse_attrs(&vs_schema, &vs_policy[0], buf, len, &m, err, errlen) < 0)
 		return -1;
-	if (msg_u32(&m, VS_VERSION) != VMSTATE_VERSION) {
-		snprintf(err, errlen, "vm state: version %u, this hvd reads %d",
-		    msg_u32(&m, VS_VERSION), VMSTATE_VERSION);
+	if (!version_ok(&m, "vm state", err, errlen))
 		return -1;
-	}
 	if (msg_u32(&m, VS_NVCPUS) != (uint32_t)vm->nvcpus || m.count[VS_VCPU] != vm->nvcpus) {
 		snprintf(err, errlen, "vm state: %u vCPUs (%u records), domain has %d",
 		    msg_u32(&m, VS_NVCPUS), m.count[VS_VCPU], vm->nvcpus);
@@ -334,11 +340,8 @@ int devstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size
 
 	if (msg_parse_attrs(&vs_schema, &vs_policy[1], buf, len, &m, err, errlen) < 0)
 		return -1;
-	if (msg_u32(&m, VS_VERSION) != VMSTATE_VERSION) {
-		snprintf(err, errlen, "device state: version %u, this hvd reads %d",
-		    msg_u32(&m, VS_VERSION), VMSTATE_VERSION);
+	if (!version_ok(&m, "device state", err, errlen))
 		return -1;
-	}
 	pthread_mutex_lock(&vm->dev_lock);
 	int r = uart_load(&vm->uart, m.val[VS_UART], m.vlen[VS_UART]);
 	pthread_mutex_unlock(&vm->dev_lock);

@@ -35,7 +35,7 @@ else
 fi
 if [ -x tests/fuzz/fuzz_hvctl ]; then
 	for f in tests/fuzz/fuzz_*; do
-		[ -x "$f" ] || continue
+		[ -f "$f" ] && [ -x "$f" ] || continue
 		mkdir -p "$f.corpus"
 		run "fuzz/$(basename "$f") (${FUZZ_SECONDS:-20}s)" "$f" -max_total_time="${FUZZ_SECONDS:-20}" \
 			-print_final_stats=0 "$f.corpus" "$SRC/tests/fuzz/seeds"

@@ -32,11 +32,13 @@ uint64_t clock_us(void);
 void clock_idle_until(uint64_t tsc_deadline);
 
 /* cmdline.c */
+enum { PAT_UNIFORM, PAT_SEQ, PAT_HOTCOLD };
+
 struct config {
 	uint64_t dirty_pps;	/* 0: no dirtying */
 	int dirty_max;		/* dirty as fast as possible */
 	uint64_t wss_mib;
-	enum { PAT_UNIFORM, PAT_SEQ, PAT_HOTCOLD } pattern;
+	unsigned pattern;	/* PAT_* */
 	uint64_t heartbeat_ms;
 	uint64_t integrity_s;	/* periodic sweep, 0: only on demand */
 	uint64_t tsc_khz;
