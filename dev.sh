@@ -53,7 +53,7 @@ demo() {
 	while ! ./tandem vm list >/dev/null 2>&1; do sleep 0.1; done
 	G=hypervisor/guest/guest.elf
 	echo "== two guests on hvd"
-	./tandem vm create web --mem 256M --kernel $G --cmdline "heartbeat=500"
+	./tandem vm create web --mem 256M --kernel $G --cmdline "dirty=2000 wss=32 pattern=uniform heartbeat=500"
 	./tandem vm create db --mem 512M --vcpus 2 --kernel $G \
 		--cmdline "dirty=25000 wss=256 pattern=hotcold heartbeat=500 integrity=2"
 	sleep 3
