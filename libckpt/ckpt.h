@@ -1,0 +1,155 @@
+/*
+ * ckpt.h - libckpt: the Tandem checkpoint stream (docs/stream-format.md).
+ *
+ * Three layers: rio, a stream I/O interface in the manner of Redis' rio.h
+ * (no short reads or writes at the API, a sticky error, byte counters)
+ * with fd, memory, fault-injecting and TLS backends; records (framing, CRC-32C,
+ * limits, the optional bit); and codecs for each record body (domain
+ * header, page batches with raw/zero/lz4 pages).  The library never prints
+ * and never exits: every call returns 0 or -1 and leaves a message.
+ */
+#ifndef TANDEM_CKPT_H
+#define TANDEM_CKPT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* ---- rio ---- */
+struct rio;
+struct rio_ops {
+	const char *name;
+	/* like read(2)/write(2): >0 bytes, 0 at EOF (read), -1 with errno */
+	ssize_t (*read)(struct rio *, void *, size_t);
+	ssize_t (*write)(struct rio *, const void *, size_t);
+	int (*flush)(struct rio *);
+	void (*close)(struct rio *);
+};
+struct rio {
+	const struct rio_ops *ops;
+	void *ctx;
+	int err;		/* sticky errno; EPIPE-like end of stream is ECONNRESET */
+	char errmsg[256];
+	uint64_t bytes_read, bytes_written;
+	uint8_t *wbuf;		/* write buffer (fd and TLS backends) */
+	size_t wlen, wcap;
+	uint8_t *rbuf;		/* read buffer */
+	size_t roff, rlen, rcap;
+};
+
+int rio_read(struct rio *r, void *buf, size_t len);
+int rio_write(struct rio *r, const void *buf, size_t len);
+int rio_flush(struct rio *r);
+void rio_close(struct rio *r);
+const char *rio_error(const struct rio *r);
+
+struct rio *rio_fd_open(int fd, int own_fd);
+struct rio *rio_mem_writer(void);
+const uint8_t *rio_mem_data(const struct rio *r, size_t *len);
+struct rio *rio_mem_reader(const void *p, size_t len);
+/*
+ * Wraps inner (and closes it on close): after fail_byte bytes or on call
+ * number fail_call (counting reads and writes, from 1; 0 = never) the stream
+ * fails: with EIO, or, when truncate is set, as if the peer went away.
+ */
+struct rio *rio_fault_open(struct rio *inner, uint64_t fail_byte, uint64_t fail_call, int truncate);
+
+/* internal to backends */
+struct rio *rio_new(const struct rio_ops *ops, void *ctx, size_t bufsize);
+int rio_fail(struct rio *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- crc32c.c ---- */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* ---- record.c ---- */
+#define CKPT_MAGIC		"TNDMCKPT"
+#define CKPT_VERSION		1
+#define CKPT_F_LZ4		0x1u
+#define CKPT_FEATURES		CKPT_F_LZ4
+#define CKPT_MAX_BODY		(8u << 20)
+#define CKPT_OPTIONAL		0x80000000u
+#define CKPT_PAGE_SIZE		4096
+#define CKPT_BATCH_MAX		512
+
+enum ckpt_type {
+	CK_DOMAIN_HEADER = 1,
+	CK_PAGE_DATA = 2,
+	CK_VCPU_STATE = 3,
+	CK_DEVICE_STATE = 4,
+	CK_CHECKPOINT = 5,
+	CK_END = 6,
+	CK_ROUND = CKPT_OPTIONAL | 7,
+};
+
+struct ckpt_record {
+	uint32_t type;
+	uint32_t len;
+	uint8_t *body;		/* owned; grown as needed; free with ckpt_record_free */
+	size_t cap;
+};
+
+const char *ckpt_type_name(uint32_t type);
+int ckpt_write_header(struct rio *r, uint32_t features);
+int ckpt_read_header(struct rio *r, uint32_t *features);
+/* Writes one record whose body is the concatenation of n parts. */
+int ckpt_write_record(struct rio *r, uint32_t type, const void *const *parts,
+    const size_t *lens, int n);
+int ckpt_write_simple(struct rio *r, uint32_t type, const void *body, size_t len);
+/*
+ * Reads and checks one record (length, padding, CRC).  An unknown optional
+ * record is returned as it is, for the caller to skip; an unknown mandatory
+ * record is an error.
+ */
+int ckpt_read_record(struct rio *r, struct ckpt_record *rec);
+void ckpt_record_free(struct ckpt_record *rec);
+
+/* ---- order.c: which record may come next ---- */
+enum ckpt_phase { CKO_START, CKO_DOMAIN, CKO_STATE, CKO_ENDED };
+struct ckpt_order {
+	enum ckpt_phase phase;
+	int have_vcpu, have_dev;
+	uint64_t last_epoch;
+};
+/* 0 when a record of this type may come next (and advances), else -1 + msg */
+int ckpt_order_next(struct ckpt_order *o, uint32_t type, char *err, size_t errlen);
+
+/* ---- body.c: record bodies ---- */
+struct ckpt_domain {
+	uint64_t mem;
+	uint32_t vcpus, page_size;
+	char name[65];
+};
+struct ckpt_round {
+	uint32_t round;
+	uint64_t pages, left;
+};
+int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, size_t *len);
+int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char *err, size_t errlen);
+int ckpt_u64_decode(const uint8_t *b, size_t len, uint64_t *v, char *err, size_t errlen);
+int ckpt_round_decode(const uint8_t *b, size_t len, struct ckpt_round *rd, char *err, size_t errlen);
+void ckpt_round_encode(const struct ckpt_round *rd, uint8_t out[24]);
+
+/* ---- pages.c: PAGE_DATA batches ---- */
+enum ckpt_enc { CKE_RAW = 0, CKE_ZERO = 1, CKE_LZ4 = 2 };
+struct ckpt_batch {
+	uint32_t count;
+	int lz4;
+	uint8_t head[8 + 16 * CKPT_BATCH_MAX];
+	uint8_t *data;		/* CKPT_BATCH_MAX pages */
+	size_t data_len;
+	uint64_t pages_raw, pages_zero, pages_lz4;	/* totals, for reports */
+};
+int ckpt_batch_init(struct ckpt_batch *b, int lz4);
+void ckpt_batch_free(struct ckpt_batch *b);
+/* Adds one page (copied/compressed now); flushes a full batch to r. */
+int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint8_t *page);
+int ckpt_batch_flush(struct ckpt_batch *b, struct rio *r);
+/*
+ * Checks a whole PAGE_DATA body against a guest of npages pages, then (when
+ * mem is set) writes its pages into mem.  Nothing is written unless all of
+ * it is valid.  *count gets the number of pages.
+ */
+int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *mem,
+    uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,159 @@
+/*
+ * pages.c - PAGE_DATA batches.  The sender classifies each page as it is
+ * added: all-zero pages go as ZERO with no data, others as LZ4 when that
+ * is enabled and saves space, else RAW.  The receiver validates a whole
+ * batch (pfns in range and unique, encodings known, lengths adding up, LZ4
+ * decompressing to exactly one page) before it touches guest memory.
+ */
+#include <errno.h>
+#include <lz4.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "msg.h"
+
+int ckpt_batch_init(struct ckpt_batch *b, int lz4)
+{
+	memset(b, 0, sizeof(*b));
+	b->lz4 = lz4;
+	b->data = malloc((size_t)CKPT_BATCH_MAX * CKPT_PAGE_SIZE);
+	return b->data ? 0 : -1;
+}
+
+void ckpt_batch_free(struct ckpt_batch *b)
+{
+	free(b->data);
+	b->data = NULL;
+}
+
+static int page_is_zero(const uint8_t *p)
+{
+	const uint64_t *w = (const uint64_t *)(const void *)p;
+	for (size_t i = 0; i < CKPT_PAGE_SIZE / 8; i += 8)
+		if (w[i] | w[i + 1] | w[i + 2] | w[i + 3] | w[i + 4] | w[i + 5] | w[i + 6] | w[i + 7])
+			return 0;
+	return 1;
+}
+
+int ckpt_batch_flush(struct ckpt_batch *b, struct rio *r)
+{
+	if (!b->count)
+		return r->err ? -1 : 0;
+	le32_put(b->head, b->count);
+	le32_put(b->head + 4, 0);
+	const void *parts[2] = { b->head, b->data };
+	size_t lens[2] = { 8 + 16 * (size_t)b->count, b->data_len };
+	b->count = 0;
+	b->data_len = 0;
+	return ckpt_write_record(r, CK_PAGE_DATA, parts, lens, 2);
+}
+
+int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint8_t *page)
+{
+	uint8_t *e = b->head + 8 + 16 * (size_t)b->count;
+	uint32_t enc, len;
+
+	if (page_is_zero(page)) {
+		enc = CKE_ZERO;
+		len = 0;
+		b->pages_zero++;
+	} else {
+		int n = 0;
+		if (b->lz4)
+			n = LZ4_compress_default((const char *)page, (char *)b->data + b->data_len,
+			    CKPT_PAGE_SIZE, CKPT_PAGE_SIZE - 1);
+		if (n > 0) {
+			enc = CKE_LZ4;
+			len = (uint32_t)n;
+			b->pages_lz4++;
+		} else {
+			enc = CKE_RAW;
+			len = CKPT_PAGE_SIZE;
+			memcpy(b->data + b->data_len, page, CKPT_PAGE_SIZE);
+			b->pages_raw++;
+		}
+	}
+	le64_put(e, pfn);
+	le32_put(e + 8, enc);
+	le32_put(e + 12, len);
+	b->data_len += len;
+	if (++b->count == CKPT_BATCH_MAX)
+		return ckpt_batch_flush(b, r);
+	return 0;
+}
+
+int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *mem,
+    uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen)
+{
+	if (len < 8) {
+		snprintf(err, errlen, "PAGE_DATA: %zu bytes is too short", len);
+		return -1;
+	}
+	uint32_t n = le32_get(body);
+	if (n < 1 || n > CKPT_BATCH_MAX || le32_get(body + 4) || len < 8 + 16 * (size_t)n) {
+		snprintf(err, errlen, "PAGE_DATA: bad page count %u for %zu bytes", n, len);
+		return -1;
+	}
+	const uint8_t *ent = body + 8;
+	size_t data = 8 + 16 * (size_t)n, off = data;
+	uint64_t seen[CKPT_BATCH_MAX];
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t pfn = le64_get(ent + 16 * i);
+		uint32_t enc = le32_get(ent + 16 * i + 8), dl = le32_get(ent + 16 * i + 12);
+		if (pfn >= npages) {
+			snprintf(err, errlen, "PAGE_DATA: pfn 0x%llx beyond the guest's %llu pages",
+			    (unsigned long long)pfn, (unsigned long long)npages);
+			return -1;
+		}
+		int ok = (enc == CKE_RAW && dl == CKPT_PAGE_SIZE) || (enc == CKE_ZERO && dl == 0) ||
+		    (enc == CKE_LZ4 && dl >= 1 && dl < CKPT_PAGE_SIZE);
+		if (!ok || dl > len - off) {
+			snprintf(err, errlen, "PAGE_DATA: page %u has encoding %u with %u bytes", i,
+			    enc, dl);
+			return -1;
+		}
+		for (uint32_t k = 0; k < i; k++)
+			if (seen[k] == pfn) {
+				snprintf(err, errlen, "PAGE_DATA: pfn 0x%llx twice in one batch",
+				    (unsigned long long)pfn);
+				return -1;
+			}
+		seen[i] = pfn;
+		if (enc == CKE_LZ4) {
+			char tmp[CKPT_PAGE_SIZE];
+			if (LZ4_decompress_safe((const char *)body + off, tmp, (int)dl,
+			    CKPT_PAGE_SIZE) != CKPT_PAGE_SIZE) {
+				snprintf(err, errlen, "PAGE_DATA: pfn 0x%llx: LZ4 data does not "
+				    "decompress to one page", (unsigned long long)pfn);
+				return -1;
+			}
+		}
+		off += dl;
+	}
+	if (off != len) {
+		snprintf(err, errlen, "PAGE_DATA: %zu bytes left over after the pages", len - off);
+		return -1;
+	}
+	*count = n;
+	off = data;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t pfn = le64_get(ent + 16 * i);
+		uint32_t enc = le32_get(ent + 16 * i + 8), dl = le32_get(ent + 16 * i + 12);
+		if (enc_counts)
+			enc_counts[enc]++;
+		if (mem) {
+			uint8_t *dst = mem + pfn * CKPT_PAGE_SIZE;
+			if (enc == CKE_RAW)
+				memcpy(dst, body + off, CKPT_PAGE_SIZE);
+			else if (enc == CKE_ZERO)
+				memset(dst, 0, CKPT_PAGE_SIZE);
+			else
+				LZ4_decompress_safe((const char *)body + off, (char *)dst, (int)dl,
+				    CKPT_PAGE_SIZE);
+		}
+		off += dl;
+	}
+	return 0;
+}

@@ -1,0 +1,154 @@
+/*
+ * rio.c - the stream I/O layer: full reads and writes over a backend, with
+ * buffering, byte counters and a sticky error (after the first failure every
+ * call fails the same way, so callers check once at the end of a batch).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+
+struct rio *rio_new(const struct rio_ops *ops, void *ctx, size_t bufsize)
+{
+	struct rio *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->ops = ops;
+	r->ctx = ctx;
+	if (bufsize) {
+		r->wbuf = malloc(bufsize);
+		r->rbuf = malloc(bufsize);
+		if (!r->wbuf || !r->rbuf) {
+			free(r->wbuf);
+			free(r->rbuf);
+			free(r);
+			return NULL;
+		}
+		r->wcap = r->rcap = bufsize;
+	}
+	return r;
+}
+
+int rio_fail(struct rio *r, int err, const char *fmt, ...)
+{
+	if (!r->err) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(r->errmsg, sizeof(r->errmsg), fmt, ap);
+		va_end(ap);
+		r->err = err ? err : EIO;
+	}
+	errno = r->err;
+	return -1;
+}
+
+const char *rio_error(const struct rio *r)
+{
+	return r->err ? r->errmsg : "no error";
+}
+
+static int raw_write(struct rio *r, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = r->ops->write(r, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return rio_fail(r, errno, "%s: write: %s", r->ops->name, strerror(errno));
+		}
+		if (n == 0)
+			return rio_fail(r, ECONNRESET, "%s: write: stream closed", r->ops->name);
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int rio_flush(struct rio *r)
+{
+	if (r->err)
+		return rio_fail(r, r->err, "%s", r->errmsg);
+	if (r->wlen) {
+		size_t n = r->wlen;
+		r->wlen = 0;
+		if (raw_write(r, r->wbuf, n) < 0)
+			return -1;
+	}
+	return r->ops->flush ? r->ops->flush(r) : 0;
+}
+
+int rio_write(struct rio *r, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	if (r->err)
+		return rio_fail(r, r->err, "%s", r->errmsg);
+	r->bytes_written += len;
+	if (!r->wcap)
+		return raw_write(r, p, len);
+	if (r->wlen + len > r->wcap && r->wlen) {
+		size_t n = r->wlen;
+		r->wlen = 0;
+		if (raw_write(r, r->wbuf, n) < 0)
+			return -1;
+	}
+	if (len >= r->wcap)
+		return raw_write(r, p, len);
+	memcpy(r->wbuf + r->wlen, p, len);
+	r->wlen += len;
+	return 0;
+}
+
+int rio_read(struct rio *r, void *buf, size_t len)
+{
+	uint8_t *p = buf;
+
+	if (r->err)
+		return rio_fail(r, r->err, "%s", r->errmsg);
+	while (len) {
+		if (r->roff < r->rlen) {
+			size_t k = r->rlen - r->roff < len ? r->rlen - r->roff : len;
+			memcpy(p, r->rbuf + r->roff, k);
+			r->roff += k;
+			p += k;
+			len -= k;
+			r->bytes_read += k;
+			continue;
+		}
+		/* large reads bypass the buffer */
+		int direct = !r->rcap || len >= r->rcap;
+		ssize_t n = direct ? r->ops->read(r, p, len) : r->ops->read(r, r->rbuf, r->rcap);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return rio_fail(r, errno, "%s: read: %s", r->ops->name, strerror(errno));
+		}
+		if (n == 0)
+			return rio_fail(r, ECONNRESET, "%s: stream ended %zu bytes short, after %llu bytes",
+			    r->ops->name, len, (unsigned long long)r->bytes_read);
+		if (direct) {
+			p += n;
+			len -= (size_t)n;
+			r->bytes_read += (uint64_t)n;
+		} else {
+			r->roff = 0;
+			r->rlen = (size_t)n;
+		}
+	}
+	return 0;
+}
+
+void rio_close(struct rio *r)
+{
+	if (!r)
+		return;
+	if (r->ops->close)
+		r->ops->close(r);
+	free(r->wbuf);
+	free(r->rbuf);
+	free(r);
+}

@@ -1,0 +1,195 @@
+/*
+ * test_ckpt.c - the checkpoint stream: a written stream reads back page for
+ * page; every single-bit flip is caught; truncation at any length is an
+ * error; bad headers, oversize and unknown records are refused; the fault
+ * backend fails where it is told to.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ckpt.h"
+#include "tap.h"
+
+#define NPAGES 64
+
+static uint8_t mem[NPAGES * 4096], back[NPAGES * 4096];
+
+/* Writes a small complete stream; returns its bytes in *out (malloc'd). */
+static size_t make_stream(uint8_t **out, int lz4)
+{
+	struct rio *w = rio_mem_writer();
+	struct ckpt_batch b;
+	struct ckpt_domain d = { NPAGES * 4096 * 4, 1, 4096, "vm-1" };
+	uint8_t body[128];
+	size_t len;
+
+	d.mem = 16 << 20;
+	ckpt_write_header(w, lz4 ? CKPT_F_LZ4 : 0);
+	ckpt_domain_encode(&d, body, sizeof(body), &len);
+	ckpt_write_simple(w, CK_DOMAIN_HEADER, body, len);
+	struct ckpt_round rd = { 0, NPAGES, 3 };
+	uint8_t rb[24];
+	ckpt_round_encode(&rd, rb);
+	ckpt_write_simple(w, CK_ROUND, rb, sizeof(rb));
+	ckpt_batch_init(&b, lz4);
+	for (uint64_t p = 0; p < NPAGES; p++)
+		ckpt_batch_add(&b, w, p, mem + p * 4096);
+	ckpt_batch_flush(&b, w);
+	ckpt_write_simple(w, CK_VCPU_STATE, "vcpu", 4);
+	ckpt_write_simple(w, CK_DEVICE_STATE, "dev", 3);
+	ckpt_write_simple(w, CK_END, NULL, 0);
+	rio_flush(w);
+	const uint8_t *p = rio_mem_data(w, &len);
+	*out = malloc(len);
+	memcpy(*out, p, len);
+	ckpt_batch_free(&b);
+	rio_close(w);
+	return len;
+}
+
+/* Reads a stream fully; 0 when valid and complete, copying pages into back. */
+static int read_stream(const uint8_t *s, size_t len)
+{
+	struct rio *r = rio_mem_reader(s, len);
+	struct ckpt_record rec = { 0 };
+	struct ckpt_order o = { 0 };
+	struct ckpt_domain d;
+	uint32_t f, n;
+	char err[256];
+	int rc = -1;
+
+	if (ckpt_read_header(r, &f) < 0)
+		goto out;
+	for (;;) {
+		if (ckpt_read_record(r, &rec) < 0 || ckpt_order_next(&o, rec.type, err, sizeof(err)) < 0)
+			goto out;
+		if (rec.type == CK_DOMAIN_HEADER && ckpt_domain_decode(rec.body, rec.len, &d, err, sizeof(err)) < 0)
+			goto out;
+		if (rec.type == CK_PAGE_DATA &&
+		    ckpt_pages_apply(rec.body, rec.len, NPAGES, back, &n, NULL, err, sizeof(err)) < 0)
+			goto out;
+		if (rec.type == CK_END)
+			break;
+	}
+	rc = 0;
+out:
+	ckpt_record_free(&rec);
+	rio_close(r);
+	return rc;
+}
+
+int main(void)
+{
+	uint8_t *s;
+
+	for (size_t i = 0; i < sizeof(mem); i++)	/* mixed: zero, compressible, random */
+		mem[i] = (i / 4096) % 3 == 0 ? 0 : (i / 4096) % 3 == 1 ? (uint8_t)(i / 64) : (uint8_t)rand();
+	CHECK(crc32c(0, "123456789", 9) == 0xe3069283);	/* the standard check value */
+
+	for (int lz4 = 0; lz4 < 2; lz4++) {
+		size_t len = make_stream(&s, lz4);
+		memset(back, 0xaa, sizeof(back));
+		CHECK(read_stream(s, len) == 0);
+		CHECK(!memcmp(mem, back, sizeof(mem)));
+		/* truncation at every length is an error */
+		int missed = 0;
+		for (size_t k = 0; k < len; k++)
+			missed += read_stream(s, k) == 0;
+		CHECK(missed == 0);
+		/* a single bit flip anywhere is caught */
+		missed = 0;
+		for (size_t k = 0; k < len; k++) {
+			s[k] ^= 0x10;
+			missed += read_stream(s, len) == 0;
+			s[k] ^= 0x10;
+		}
+		CHECK(missed == 0);
+		free(s);
+	}
+
+	/* header checks */
+	size_t len = make_stream(&s, 1);
+	struct rio *r;
+	uint32_t f;
+	s[8] = 2;	/* version */
+	r = rio_mem_reader(s, len);
+	CHECK(ckpt_read_header(r, &f) < 0 && strstr(rio_error(r), "version 2"));
+	rio_close(r);
+	s[8] = 1;
+	s[12] = 0x80;	/* unknown feature */
+	r = rio_mem_reader(s, len);
+	CHECK(ckpt_read_header(r, &f) < 0 && strstr(rio_error(r), "unknown features"));
+	rio_close(r);
+	free(s);
+
+	/* oversize and unknown records; optional ones are returned for skipping */
+	struct rio *w = rio_mem_writer();
+	uint8_t hdr[8] = { 2, 0, 0, 0, 0, 0, 0, 0x10 };	/* PAGE_DATA claiming 256 MiB */
+	rio_write(w, hdr, 8);
+	const uint8_t *p = rio_mem_data(w, &len);
+	struct ckpt_record rec = { 0 };
+	r = rio_mem_reader(p, len);
+	CHECK(ckpt_read_record(r, &rec) < 0 && r->err == EMSGSIZE && rec.cap == 0);
+	rio_close(r);
+	rio_close(w);
+	w = rio_mem_writer();
+	ckpt_write_simple(w, 99, "x", 1);
+	ckpt_write_simple(w, CKPT_OPTIONAL | 99, "y", 1);
+	p = rio_mem_data(w, &len);
+	r = rio_mem_reader(p, len);
+	CHECK(ckpt_read_record(r, &rec) < 0 && strstr(rio_error(r), "unknown mandatory"));
+	rio_close(r);
+	r = rio_mem_reader(p + 24, len - 24);
+	CHECK(ckpt_read_record(r, &rec) == 0 && rec.type == (CKPT_OPTIONAL | 99));
+	rio_close(r);
+	rio_close(w);
+	ckpt_record_free(&rec);
+
+	/* page batches: bad pfn, duplicates, bad lz4 are refused before writing */
+	uint8_t body[8 + 32 + 8];
+	memset(body, 0, sizeof(body));
+	body[0] = 2;
+	body[8] = 5; body[16] = CKE_ZERO;	/* pfn 5, zero */
+	body[24] = 5; body[32] = CKE_ZERO;	/* pfn 5 again */
+	uint32_t n;
+	char err[256];
+	memset(back, 0x55, sizeof(back));
+	CHECK(ckpt_pages_apply(body, 40, NPAGES, back, &n, NULL, err, sizeof(err)) < 0 && strstr(err, "twice"));
+	CHECK(back[5 * 4096] == 0x55);
+	body[24] = 200;
+	CHECK(ckpt_pages_apply(body, 40, NPAGES, back, &n, NULL, err, sizeof(err)) < 0 && strstr(err, "beyond"));
+	body[24] = 6; body[32] = CKE_LZ4; body[36] = 8;	/* 8 bytes of garbage LZ4 */
+	memset(body + 40, 0xff, 8);
+	CHECK(ckpt_pages_apply(body, 48, NPAGES, back, &n, NULL, err, sizeof(err)) < 0 && strstr(err, "LZ4"));
+	CHECK(back[5 * 4096] == 0x55);
+
+	/* order: state records need their END, END closes the stream */
+	struct ckpt_order o = { 0 };
+	CHECK(ckpt_order_next(&o, CK_PAGE_DATA, err, sizeof(err)) < 0);
+	CHECK(ckpt_order_next(&o, CK_DOMAIN_HEADER, err, sizeof(err)) == 0);
+	CHECK(ckpt_order_next(&o, CK_END, err, sizeof(err)) < 0);
+	CHECK(ckpt_order_next(&o, CK_VCPU_STATE, err, sizeof(err)) == 0);
+	CHECK(ckpt_order_next(&o, CK_PAGE_DATA, err, sizeof(err)) < 0);
+
+	/* fault backend: write fails at byte 100, EIO, sticky */
+	w = rio_fault_open(rio_mem_writer(), 100, 0, 0);
+	uint8_t buf[64] = { 0 };
+	CHECK(rio_write(w, buf, 64) == 0);
+	CHECK(rio_write(w, buf, 64) < 0 && w->err == EIO);
+	CHECK(rio_write(w, buf, 1) < 0 && w->err == EIO);
+	CHECK(w->bytes_written == 128);
+	rio_close(w);
+	/* truncation mode: a reader sees the stream end early */
+	len = make_stream(&s, 0);
+	r = rio_fault_open(rio_mem_reader(s, len), 1000, 0, 1);
+	CHECK(ckpt_read_header(r, &f) == 0);
+	int got = 0;
+	while (ckpt_read_record(r, &rec) == 0)
+		got++;
+	CHECK(r->err == ECONNRESET && got >= 1);
+	rio_close(r);
+	ckpt_record_free(&rec);
+	free(s);
+	return TAP_DONE();
+}
