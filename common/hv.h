@@ -37,6 +37,11 @@ struct hv_ops {
 	int (*domain_list)(struct hv *, char (**names)[65], int *n);
 	int (*domain_info)(struct hv *, const char *name, struct hv_dominfo *);
 	int (*domain_pause)(struct hv *, const char *name);
+	/* pause that hvd undoes (unpause, log-dirty and throttle off) if this
+	 * connection closes before an unpause or a hand-over */
+	int (*domain_pause_leased)(struct hv *, const char *name);
+	/* paused -> migrated: the point of no return of a migration's source */
+	int (*domain_handover)(struct hv *, const char *name);
 	int (*domain_unpause)(struct hv *, const char *name);
 	int (*domain_destroy)(struct hv *, const char *name);
 	/* maps all guest memory shared; munmap(*p, *size) when done */
@@ -57,7 +62,7 @@ struct hv_ops {
 
 struct hv {
 	const struct hv_ops *ops;
-	char err[1024];
+	char err[400];
 	uint64_t elapsed_ns;	/* time the last call took inside the hypervisor */
 };
 

@@ -84,6 +84,16 @@ static int simple(struct hv *hv, uint16_t type, const char *name)
 
 static int hvd_pause(struct hv *hv, const char *n) { return simple(hv, HV_DOM_PAUSE, n); }
 static int hvd_unpause(struct hv *hv, const char *n) { return simple(hv, HV_DOM_UNPAUSE, n); }
+static int hvd_handover(struct hv *hv, const char *n) { return simple(hv, HV_DOM_HANDOVER, n); }
+
+static int hvd_pause_leased(struct hv *hv, const char *name)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+	begin(h, &o, HV_DOM_PAUSE, name);
+	msg_add_u32(&o, HA_LEASE, 1);
+	return call(h, &o);
+}
 static int hvd_destroy(struct hv *hv, const char *n) { return simple(hv, HV_DOM_DESTROY, n); }
 
 static int hvd_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
@@ -293,6 +303,8 @@ static const struct hv_ops hvd_ops = {
 	.domain_list = hvd_list,
 	.domain_info = hvd_info,
 	.domain_pause = hvd_pause,
+	.domain_pause_leased = hvd_pause_leased,
+	.domain_handover = hvd_handover,
 	.domain_unpause = hvd_unpause,
 	.domain_destroy = hvd_destroy,
 	.mem_map = hvd_mem_map,

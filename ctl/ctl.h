@@ -10,6 +10,7 @@
 struct ctl {
 	int json;
 	const char *host;	/* hvd socket */
+	const char *migrated;	/* migrated socket */
 };
 
 /* json.c */
@@ -22,6 +23,9 @@ void json_kv_f(FILE *f, const char *k, double v, int comma);
 int parse_size(const char *s, uint64_t *out);
 void ctl_fail(const struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 struct hv *ctl_hv(const struct ctl *c);
+
+/* migrate.c */
+int cmd_migrate(struct ctl *c, int argc, char **argv);
 
 /* vm.c */
 int cmd_vm(struct ctl *c, int argc, char **argv);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "ctlsrv.h"
 #include "hvd.h"
 #include "log.h"
 #include "sock.h"
@@ -25,7 +26,8 @@
 struct pending {
 	uint32_t seq, cseq;
 	uint16_t type;
-	struct client *c;
+	int lease;
+	struct ctlsrv_client *c;
 	TAILQ_ENTRY(pending) entry;
 };
 
@@ -34,10 +36,15 @@ struct domain {
 	pid_t pid;
 	int fd, ready;
 	uint32_t seq;
+	struct ctlsrv_client *lease;	/* paused for this client; resumed if it goes away */
 	struct event *ev;
 	TAILQ_HEAD(, pending) pending;
 	TAILQ_ENTRY(domain) entry;
 };
+
+static void domain_resume_orphan(struct domain *d);
+static void domain_forward(struct domain *d, struct ctlsrv_client *c, const struct msg_in *m,
+    const uint8_t *buf, size_t len);
 
 extern struct event_base *hvd_base;
 static TAILQ_HEAD(, domain) domains = TAILQ_HEAD_INITIALIZER(domains);
@@ -76,7 +83,7 @@ static void domain_remove(struct domain *d, const char *why)
 
 	while ((p = TAILQ_FIRST(&d->pending))) {
 		if (p->c)
-			control_error(p->c, p->cseq, EIO, "domain %s: %s", d->name, why);
+			ctlsrv_error(p->c, p->cseq, EIO, "domain %s: %s", d->name, why);
 		TAILQ_REMOVE(&d->pending, p, entry);
 		free(p);
 	}
@@ -131,8 +138,13 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 	TAILQ_REMOVE(&d->pending, p, entry);
 	int failed = len >= MSG_HDR_LEN && buf[2] == HV_ERR;
 	msg_set_seq(buf, p->cseq);
+	if (!failed && p->type == HV_DOM_PAUSE && p->lease)
+		d->lease = p->c;
+	int orphan = !failed && p->type == HV_DOM_PAUSE && p->lease && !p->c;
+	if (!failed && (p->type == HV_DOM_UNPAUSE || p->type == HV_DOM_HANDOVER))
+		d->lease = NULL;
 	if (p->c)
-		control_reply(p->c, buf, (size_t)len, fds, nfds);
+		ctlsrv_reply(p->c, buf, (size_t)len, fds, nfds);
 	for (int i = 0; i < nfds; i++)
 		close(fds[i]);
 	if (p->type == HV_DOM_CREATE || p->type == HV_DOM_CREATE_INCOMING) {
@@ -147,6 +159,8 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 		log_info("domain %s: created, process %d", d->name, (int)d->pid);
 	}
 	free(p);
+	if (orphan)
+		domain_resume_orphan(d);
 }
 
 static struct domain *domain_spawn(const char *name)
@@ -184,31 +198,34 @@ static struct domain *domain_spawn(const char *name)
 	return d;
 }
 
-static void domain_forward(struct domain *d, struct client *c, const struct msg_in *m,
+static void domain_forward(struct domain *d, struct ctlsrv_client *c, const struct msg_in *m,
     const uint8_t *buf, size_t len)
 {
 	static uint8_t copy[MSG_MAX];
 	struct pending *p = calloc(1, sizeof(*p));
 
 	if (!p) {
-		control_error(c, m->seq, ENOMEM, "out of memory");
+		if (c)
+			ctlsrv_error(c, m->seq, ENOMEM, "out of memory");
 		return;
 	}
 	memcpy(copy, buf, len);
 	p->seq = ++d->seq;
 	p->cseq = m->seq;
 	p->type = m->type;
+	p->lease = m->type == HV_DOM_PAUSE && msg_u32(m, HA_LEASE);
 	p->c = c;
 	msg_set_seq(copy, p->seq);
 	if (sock_send(d->fd, copy, len, NULL, 0) < 0) {
-		control_error(c, m->seq, errno, "domain %s: %s", d->name, strerror(errno));
+		if (c)
+			ctlsrv_error(c, m->seq, errno, "domain %s: %s", d->name, strerror(errno));
 		free(p);
 		return;
 	}
 	TAILQ_INSERT_TAIL(&d->pending, p, entry);
 }
 
-static void domain_list(struct client *c, uint32_t seq)
+static void domain_list(struct ctlsrv_client *c, uint32_t seq)
 {
 	struct msg_out o;
 	struct domain *d;
@@ -218,11 +235,11 @@ static void domain_list(struct client *c, uint32_t seq)
 		if (d->ready)
 			msg_add_str(&o, HA_NAME, d->name);
 	if (msg_end(&o) == 0)
-		control_reply(c, o.buf, o.len, NULL, 0);
+		ctlsrv_reply(c, o.buf, o.len, NULL, 0);
 	msg_free(&o);
 }
 
-void domain_request(struct client *c, const struct msg_in *m, const uint8_t *buf, size_t len)
+void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8_t *buf, size_t len)
 {
 	char name[HV_NAME_MAX + 2];
 	struct domain *d;
@@ -233,18 +250,18 @@ void domain_request(struct client *c, const struct msg_in *m, const uint8_t *buf
 	}
 	msg_str(m, HA_NAME, name, sizeof(name));
 	if (!name_valid(name)) {
-		control_error(c, m->seq, EINVAL, "bad domain name '%s': use 1-%d of [A-Za-z0-9._-]",
+		ctlsrv_error(c, m->seq, EINVAL, "bad domain name '%s': use 1-%d of [A-Za-z0-9._-]",
 		    name, HV_NAME_MAX);
 		return;
 	}
 	d = domain_find(name);
 	if (m->type == HV_DOM_CREATE || m->type == HV_DOM_CREATE_INCOMING) {
 		if (d) {
-			control_error(c, m->seq, EEXIST, "domain %s already exists", name);
+			ctlsrv_error(c, m->seq, EEXIST, "domain %s already exists", name);
 			return;
 		}
 		if (!(d = domain_spawn(name))) {
-			control_error(c, m->seq, errno, "spawning domain process: %s", strerror(errno));
+			ctlsrv_error(c, m->seq, errno, "spawning domain process: %s", strerror(errno));
 			return;
 		}
 		log_info("domain %s: creating (process %d)", name, (int)d->pid);
@@ -252,7 +269,7 @@ void domain_request(struct client *c, const struct msg_in *m, const uint8_t *buf
 		return;
 	}
 	if (!d || !d->ready) {
-		control_error(c, m->seq, ENOENT, "no domain named %s", name);
+		ctlsrv_error(c, m->seq, ENOENT, "no domain named %s", name);
 		return;
 	}
 	if (m->type == HV_DOM_DESTROY) {
@@ -262,21 +279,53 @@ void domain_request(struct client *c, const struct msg_in *m, const uint8_t *buf
 		struct msg_out o;
 		msg_begin(&o, HV_OK, m->seq);
 		if (msg_end(&o) == 0)
-			control_reply(c, o.buf, o.len, NULL, 0);
+			ctlsrv_reply(c, o.buf, o.len, NULL, 0);
 		msg_free(&o);
 		return;
 	}
 	domain_forward(d, c, m, buf, len);
 }
 
-void domain_client_gone(struct client *c)
+/* Undoes a leased pause whose client is gone: log-dirty off, throttle off, run. */
+static void domain_resume_orphan(struct domain *d)
+{
+	uint16_t undo[] = { HV_LOGDIRTY, HV_THROTTLE, HV_DOM_UNPAUSE };
+
+	d->lease = NULL;
+	log_warnx("domain %s: the client that paused it left before the hand-over: "
+	    "resuming it", d->name);
+	for (int i = 0; i < 3; i++) {
+		struct msg_out o;
+		struct msg_in m;
+		char err[256];
+		msg_begin(&o, undo[i], 0);
+		msg_add_str(&o, HA_NAME, d->name);
+		if (undo[i] == HV_LOGDIRTY)
+			msg_add_u32(&o, HA_ENABLE, 0);
+		if (undo[i] == HV_THROTTLE)
+			msg_add_u32(&o, HA_SHARE, 0);
+		if (msg_end(&o) == 0 && msg_parse(&hvctl_schema, o.buf, o.len, &m, err, sizeof(err)) == 0)
+			domain_forward(d, NULL, &m, o.buf, o.len);
+		msg_free(&o);
+	}
+}
+
+/*
+ * A client went away.  A domain it paused under a lease (a migration that
+ * had not reached its hand-over) runs again: a dead migrated must not leave
+ * a VM paused on no host.
+ */
+void domain_client_gone(struct ctlsrv_client *c)
 {
 	struct domain *d;
 	struct pending *p;
-	TAILQ_FOREACH(d, &domains, entry)
+	TAILQ_FOREACH(d, &domains, entry) {
 		TAILQ_FOREACH(p, &d->pending, entry)
 			if (p->c == c)
 				p->c = NULL;
+		if (d->lease == c)
+			domain_resume_orphan(d);
+	}
 }
 
 /* SIGCHLD: reap; a domain whose process died on its own is removed. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "ctlsrv.h"
 #include "hvd.h"
 #include "log.h"
 
@@ -100,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	log_info("%s listening on %s, state in %s", HVD_VERSION, conf.sock_path, conf.state_dir);
 	event_base_dispatch(hvd_base);
-	control_shutdown();
+	ctlsrv_shutdown();
 	for (size_t i = 0; i < 4; i++)
 		event_free(sigev[i]);
 	event_base_free(hvd_base);

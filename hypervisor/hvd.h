@@ -121,20 +121,15 @@ int dirty_disable(struct vm *vm);
 int dirty_peek_clean(struct vm *vm, uint64_t *count);
 
 /* domain.c (parent) */
+struct ctlsrv_client;
 void domain_init(const struct hvd_conf *conf);
-struct client;
-void domain_request(struct client *c, const struct msg_in *m, const uint8_t *buf, size_t len);
+void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8_t *buf, size_t len);
 void domain_reap(void);
-void domain_client_gone(struct client *c);
+void domain_client_gone(struct ctlsrv_client *c);
 void domain_destroy_all(void);
 
-/* control.c (parent) */
+/* control.c */
 int control_init(const char *path);
-void control_shutdown(void);
-void control_reply(struct client *c, const void *buf, size_t len, const int *fds, int nfds);
-void control_error(struct client *c, uint32_t seq, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-void reply_error(int fd, uint32_t seq, int err, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+void control_setup(void);	/* the domain process: error replies */
 
 #endif

@@ -21,13 +21,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ctlsrv.h"
 #include "hvd.h"
 #include "log.h"
 #include "sock.h"
 
 /* allowed[from][to] */
 static const unsigned char allowed[DS_STATE_COUNT][DS_STATE_COUNT] = {
-	[DS_PAUSED] = { [DS_RUNNING] = 1, [DS_CRASHED] = 1 },
+	[DS_PAUSED] = { [DS_RUNNING] = 1, [DS_CRASHED] = 1, [DS_MIGRATED] = 1 },
 	[DS_RUNNING] = { [DS_PAUSED] = 1, [DS_SHUTDOWN] = 1, [DS_CRASHED] = 1 },
 };
 
@@ -246,7 +247,7 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 
 	msg_begin(&o, HV_OK, m->seq);
 	if (!*created && m->type != HV_DOM_CREATE && m->type != HV_DOM_CREATE_INCOMING) {
-		reply_error(fd, m->seq, EPROTO, "domain process: first request must create");
+		ctlsrv_error_fd(fd, m->seq, EPROTO, "domain process: first request must create");
 		return;
 	}
 	switch (m->type) {
@@ -271,6 +272,17 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		break;
 	case HV_DOM_UNPAUSE:
 		r = vm_unpause(vm, err, sizeof(err));
+		break;
+	case HV_DOM_HANDOVER:
+		pthread_mutex_lock(&vm->lock);
+		r = vm->state == DS_PAUSED ? vm_transition_locked(vm, DS_MIGRATED,
+		    "handed over to the migration destination") : -1;
+		if (r < 0) {
+			snprintf(err, sizeof(err), "domain is %s: only a paused domain can be "
+			    "handed over", dom_state_name(vm->state));
+			errno = EBUSY;
+		}
+		pthread_mutex_unlock(&vm->lock);
 		break;
 	case HV_CONSOLE_ATTACH:
 		if ((r = vm_console_attach(vm, &fds[0])) == 0)
@@ -335,7 +347,7 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 	if (r < 0) {
 		int e = errno ? errno : EIO;
 		msg_free(&o);
-		reply_error(fd, m->seq, e, "%s", err[0] ? err : strerror(e));
+		ctlsrv_error_fd(fd, m->seq, e, "%s", err[0] ? err : strerror(e));
 		if (nfds)
 			close(fds[0]);
 		return;
@@ -372,6 +384,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	sigset_t set;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	control_setup();
 	if (getppid() == 1)
 		return 1;
 	sigemptyset(&set);
@@ -415,7 +428,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 			break;		/* hvd closed: destroy */
 		if (len < 0) {
 			if (errno == EMSGSIZE) {
-				reply_error(fd, 0, EMSGSIZE, "message larger than %u bytes", MSG_MAX);
+				ctlsrv_error_fd(fd, 0, EMSGSIZE, "message larger than %u bytes", MSG_MAX);
 				continue;
 			}
 			break;
@@ -423,7 +436,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 		struct msg_in m;
 		char err[256];
 		if (msg_parse(&hvctl_schema, buf, (size_t)len, &m, err, sizeof(err)) < 0) {
-			reply_error(fd, msg_peek_seq(buf, (size_t)len), EBADMSG, "%s", err);
+			ctlsrv_error_fd(fd, msg_peek_seq(buf, (size_t)len), EBADMSG, "%s", err);
 			continue;
 		}
 		vm_request(vm, fd, &m, &created, conf);

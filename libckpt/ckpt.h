@@ -54,6 +54,9 @@ struct rio *rio_mem_reader(const void *p, size_t len);
  */
 struct rio *rio_fault_open(struct rio *inner, uint64_t fail_byte, uint64_t fail_call, int truncate);
 
+/* rio over an SSL * whose handshake is done; owns it and its fd */
+struct rio *rio_tls_open(void *ssl);
+
 /* internal to backends */
 struct rio *rio_new(const struct rio_ops *ops, void *ctx, size_t bufsize);
 int rio_fail(struct rio *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -79,6 +82,13 @@ enum ckpt_type {
 	CK_CHECKPOINT = 5,
 	CK_END = 6,
 	CK_ROUND = CKPT_OPTIONAL | 7,
+	/* transport records of a live migration: never in a saved stream */
+	CK_HELLO = 16,		/* sender -> receiver, first: u64 migration id, u32 flags */
+	CK_READY = 17,		/* receiver: final state loaded, domain paused */
+	CK_COMMIT = 18,		/* sender: source handed over, run it */
+	CK_RUNNING = 19,	/* receiver: the domain runs here */
+	CK_ABORT = 20,		/* either side: text reason; nothing was committed */
+	CK_OUTCOME = 21,	/* receiver in doubt asks: domain name -> COMMIT or ABORT */
 };
 
 struct ckpt_record {

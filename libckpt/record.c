@@ -23,6 +23,12 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_CHECKPOINT: return "CHECKPOINT";
 	case CK_END: return "END";
 	case CK_ROUND: return "ROUND";
+	case CK_HELLO: return "HELLO";
+	case CK_READY: return "READY";
+	case CK_COMMIT: return "COMMIT";
+	case CK_RUNNING: return "RUNNING";
+	case CK_ABORT: return "ABORT";
+	case CK_OUTCOME: return "OUTCOME";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }
@@ -97,7 +103,8 @@ int ckpt_write_simple(struct rio *r, uint32_t type, const void *body, size_t len
 
 static int known(uint32_t type)
 {
-	return (type >= CK_DOMAIN_HEADER && type <= CK_END) || type == CK_ROUND;
+	return (type >= CK_DOMAIN_HEADER && type <= CK_END) || type == CK_ROUND ||
+	    (type >= CK_HELLO && type <= CK_OUTCOME);
 }
 
 int ckpt_read_record(struct rio *r, struct ckpt_record *rec)

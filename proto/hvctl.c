@@ -12,7 +12,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[HA_ERRMSG] = MK_STR, [HA_BLOB] = MK_BLOB, [HA_COUNT] = MK_U64, [HA_ENABLE] = MK_U32,
 	[HA_SHARE] = MK_U32, [HA_CONSOLE_LOG] = MK_STR, [HA_VERSION] = MK_STR,
 	[HA_DIRTY_MODE] = MK_U32, [HA_PID] = MK_U32, [HA_REASON] = MK_STR,
-	[HA_ELAPSED_NS] = MK_U64, [HA_TSC_KHZ] = MK_U32,
+	[HA_ELAPSED_NS] = MK_U64, [HA_TSC_KHZ] = MK_U32, [HA_LEASE] = MK_U32,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -22,6 +22,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[HA_ENABLE] = "enable", [HA_SHARE] = "share", [HA_CONSOLE_LOG] = "console_log",
 	[HA_VERSION] = "version", [HA_DIRTY_MODE] = "dirty_mode", [HA_PID] = "pid",
 	[HA_REASON] = "reason", [HA_ELAPSED_NS] = "elapsed_ns", [HA_TSC_KHZ] = "tsc_khz",
+	[HA_LEASE] = "lease",
 };
 
 #define N B(HA_NAME)
@@ -35,7 +36,7 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 		N | B(HA_MEM) | B(HA_VCPUS), 0 },
 	[HV_DOM_LIST] = { "DOMAIN_LIST", 0, 0, 0 },
 	[HV_DOM_INFO] = { "DOMAIN_INFO", N, N, 0 },
-	[HV_DOM_PAUSE] = { "DOMAIN_PAUSE", N, N, 0 },
+	[HV_DOM_PAUSE] = { "DOMAIN_PAUSE", N | B(HA_LEASE), N, 0 },
 	[HV_DOM_UNPAUSE] = { "DOMAIN_UNPAUSE", N, N, 0 },
 	[HV_DOM_DESTROY] = { "DOMAIN_DESTROY", N, N, 0 },
 	[HV_CONSOLE_ATTACH] = { "CONSOLE_ATTACH", N, N, 0 },
@@ -47,6 +48,7 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_DEV_GET] = { "DEV_GET", N, N, 0 },
 	[HV_DEV_SET] = { "DEV_SET", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
 	[HV_THROTTLE] = { "THROTTLE", N | B(HA_SHARE), N | B(HA_SHARE), 0 },
+	[HV_DOM_HANDOVER] = { "DOMAIN_HANDOVER", N, N, 0 },
 };
 
 const struct msg_schema hvctl_schema = {
@@ -59,6 +61,7 @@ const char *dom_state_name(unsigned s)
 	static const char *const n[DS_STATE_COUNT] = {
 		[DS_PAUSED] = "paused", [DS_RUNNING] = "running",
 		[DS_SHUTDOWN] = "shutdown", [DS_CRASHED] = "crashed",
+		[DS_MIGRATED] = "migrated",
 	};
 	return s < DS_STATE_COUNT && n[s] ? n[s] : "unknown";
 }

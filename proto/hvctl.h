@@ -32,6 +32,7 @@ enum hv_msg {
 	HV_DEV_GET,
 	HV_DEV_SET,
 	HV_THROTTLE,
+	HV_DOM_HANDOVER,
 	HV_MSG_COUNT
 };
 
@@ -56,10 +57,11 @@ enum hv_attr {
 	HA_REASON,	/* str: why a domain stopped */
 	HA_ELAPSED_NS,	/* u64: time the operation took inside hvd */
 	HA_TSC_KHZ,	/* u32 */
+	HA_LEASE,	/* u32: 1 = resume the domain if this client goes away while it is paused */
 	HA_ATTR_COUNT
 };
 
-enum dom_state { DS_PAUSED = 1, DS_RUNNING, DS_SHUTDOWN, DS_CRASHED, DS_STATE_COUNT };
+enum dom_state { DS_PAUSED = 1, DS_RUNNING, DS_SHUTDOWN, DS_CRASHED, DS_MIGRATED, DS_STATE_COUNT };
 enum hv_dirty_mode { HV_DIRTY_MANUAL = 0, HV_DIRTY_LEGACY = 1 };
 
 extern const struct msg_schema hvctl_schema;

@@ -6,7 +6,11 @@
  * and a version table records what each page must hold.  A page that a
  * migration or failover lost, left stale or tore shows up in dirty_verify()
  * as a pfn whose contents disagree with the table.  The table and all of this
- * file's state live in guest memory, so they travel with the guest.
+ * file's state live in guest memory, so they travel with the guest.  A set of
+ * pages and table entries that are stale together looks consistent, so the
+ * caller also passes its own count of writes, kept in the main loop's frame
+ * (registers and stack, always the freshest state): the versions must add
+ * up to it.
  */
 #include "guest.h"
 
@@ -92,25 +96,33 @@ void dirty_write(uint64_t n, int pattern)
 	written += n;
 }
 
-/* Returns the number of bad pages, printing the first few. */
-int dirty_verify(void)
+/* Returns the number of bad pages (or 1 for a bad sum), printing the first few. */
+int dirty_verify(uint64_t writes)
 {
 	int bad = 0;
+	uint64_t sum = 0;
 
 	for (uint64_t idx = 0; idx < npages; idx++) {
 		uint64_t pfn = base_pfn + idx;
 		const uint64_t *w = (const uint64_t *)(pfn * PAGE_SIZE);
-		uint64_t ver = vtable[idx], sum = 0;
+		uint64_t ver = vtable[idx], csum = 0;
 		int ok = w[0] == (PAGE_MAGIC ^ pfn) && w[1] == ver;
 		for (uint64_t i = 1; ok && i < WORDS; i++) {
 			ok = w[i * 64] == mix(pfn, ver, i);
-			sum += w[i * 64];
+			csum += w[i * 64];
 		}
-		if (ok && w[2] != (sum ^ mix(pfn, ver, 0)))
+		if (ok && w[2] != (csum ^ mix(pfn, ver, 0)))
 			ok = 0;
+		sum += ver;
 		if (!ok && bad++ < 4)
 			con_printf("INTEGRITY FAIL pfn=0x%lx want_version=%lu page_version=%lu\n",
 			    pfn, ver, w[1]);
+	}
+	/* each page starts at version 1 */
+	if (!bad && sum - npages != writes) {
+		con_printf("INTEGRITY FAIL versions add up to %lu writes, the guest made %lu\n",
+		    sum - npages, writes);
+		bad = 1;
 	}
 	return bad;
 }

@@ -51,7 +51,7 @@ void dirty_init(uint64_t first_pfn, uint64_t npages);
 void dirty_write(uint64_t n, int pattern);
 uint64_t dirty_npages(void);
 uint64_t dirty_written(void);
-int dirty_verify(void);
+int dirty_verify(uint64_t writes);
 
 /* lib.c */
 void *memset(void *d, int c, size_t n);

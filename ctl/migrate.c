@@ -1,0 +1,175 @@
+/*
+ * migrate.c - `tandem migrate NAME HOST[:PORT]`: asks this host's migrated
+ * to move NAME, draws a progress bar that never goes backwards (percent,
+ * round, rate, ETA, predicted downtime) and ends with a report, or one JSON
+ * object with --json.  `tandem migrate --cancel NAME` cancels.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "migctl.h"
+#include "sock.h"
+
+struct mclient {
+	int fd;
+	uint32_t seq;
+	uint8_t buf[65536];
+	struct msg_in in;
+};
+
+static void mc_open(const struct ctl *c, struct mclient *m)
+{
+	const char *p = getenv("TANDEM_MIGRATED");
+	p = c->migrated ? c->migrated : p ? p : MIGRATED_DEFAULT_SOCK;
+	if ((m->fd = sock_connect(p)) < 0)
+		ctl_fail(c, "cannot reach migrated at %s: %s", p, strerror(errno));
+}
+
+/* One request, one reply; an ERR reply ends the command. */
+static void mc_call(const struct ctl *c, struct mclient *m, struct msg_out *o)
+{
+	char err[512];
+	if (msg_end(o) < 0 || sock_send(m->fd, o->buf, o->len, NULL, 0) < 0)
+		ctl_fail(c, "migrated: %s", strerror(errno));
+	msg_free(o);
+	ssize_t n = sock_recv(m->fd, m->buf, sizeof(m->buf), NULL, NULL);
+	if (n <= 0)
+		ctl_fail(c, "migrated closed the connection");
+	if (msg_parse(&migctl_schema, m->buf, (size_t)n, &m->in, err, sizeof(err)) < 0)
+		ctl_fail(c, "bad reply from migrated: %s", err);
+	if (m->in.type == MC_ERR)
+		ctl_fail(c, "%s", msg_str(&m->in, MA_ERRMSG, err, sizeof(err)));
+}
+
+static void mc_status(const struct ctl *c, struct mclient *m, uint16_t type, const char *name)
+{
+	struct msg_out o;
+	msg_begin(&o, type, ++m->seq);
+	msg_add_str(&o, MA_NAME, name);
+	mc_call(c, m, &o);
+}
+
+static double ms_opt(const struct ctl *c, int argc, char **argv, const char *name, double def)
+{
+	for (int i = 0; i + 1 < argc; i++)
+		if (!strcmp(argv[i], name)) {
+			char *end;
+			double v = strtod(argv[i + 1], &end);
+			if (*end || v < 0)
+				ctl_fail(c, "bad %s '%s'", name, argv[i + 1]);
+			return v;
+		}
+	return def;
+}
+
+static void bar(const struct msg_in *in)
+{
+	char phase[64];
+	unsigned pm = msg_u32(in, MA_PERMILLE);
+	int w = 30, fill = (int)(pm * (unsigned)w / 1000);
+	fprintf(stderr, "\r[");
+	for (int i = 0; i < w; i++)
+		fputc(i < fill ? '#' : '-', stderr);
+	fprintf(stderr, "] %5.1f%%  %-13s  %7.1f MB/s  ETA %5.1fs  downtime~%5.1fms  throttle %2u%% ",
+	    pm / 10.0, msg_str(in, MA_PHASE, phase, sizeof(phase)),
+	    (double)msg_u64(in, MA_RATE_BPS) / 1e6, (double)msg_u64(in, MA_ETA_MS) / 1e3,
+	    (double)msg_u64(in, MA_PREDICTED_US) / 1e3, msg_u32(in, MA_THROTTLE));
+}
+
+static int report(const struct ctl *c, const struct msg_in *in, const char *name, const char *dest)
+{
+	char ppr[512], err[512], note[128];
+	unsigned st = msg_u32(in, MA_STATE);
+	msg_str(in, MA_PAGES_PER_ROUND, ppr, sizeof(ppr));
+	msg_str(in, MA_ERRMSG, err, sizeof(err));
+	msg_str(in, MA_INSECURE_NOTE, note, sizeof(note));
+	double dt = (double)msg_u64(in, MA_DOWNTIME_US) / 1e3;
+	if (c->json) {
+		printf("{");
+		json_kv_str(stdout, "result", st == MS_DONE ? "ok" : mig_state_name(st), 0);
+		json_kv_str(stdout, "name", name, 1);
+		json_kv_str(stdout, "dest", dest, 1);
+		json_kv_f(stdout, "downtime_ms", dt, 1);
+		json_kv_u64(stdout, "total_ms", msg_u64(in, MA_TOTAL_MS), 1);
+		json_kv_u64(stdout, "rounds", msg_u32(in, MA_ROUND), 1);
+		json_kv_u64(stdout, "bytes_sent", msg_u64(in, MA_BYTES_SENT), 1);
+		json_kv_u64(stdout, "pages_sent", msg_u64(in, MA_PAGES_SENT), 1);
+		printf(",\"pages_per_round\":[%s]", ppr);
+		if (err[0])
+			json_kv_str(stdout, st == MS_DONE ? "note" : "error", err, 1);
+		printf("}\n");
+	} else if (st == MS_DONE) {
+		printf("migrated %s to %s\n", name, dest);
+		printf("  downtime     %.2f ms\n  total time   %llu ms\n  rounds       %u\n"
+		    "  sent         %.1f MiB, %llu pages (per round: %s)\n", dt,
+		    (unsigned long long)msg_u64(in, MA_TOTAL_MS), msg_u32(in, MA_ROUND),
+		    (double)msg_u64(in, MA_BYTES_SENT) / 1048576.0,
+		    (unsigned long long)msg_u64(in, MA_PAGES_SENT), ppr);
+		if (err[0])
+			printf("  note         %s\n", err);
+		if (note[0])
+			printf("  warning      %s\n", note);
+	} else
+		fprintf(stderr, "tandem: migration of %s %s: %s\n", name, mig_state_name(st), err);
+	return st == MS_DONE ? 0 : 1;
+}
+
+int cmd_migrate(struct ctl *c, int argc, char **argv)
+{
+	struct mclient m = { .fd = -1 };
+	int cancel = argc > 0 && !strcmp(argv[0], "--cancel");
+
+	if (cancel) {
+		argv++;
+		argc--;
+	}
+	if (argc < (cancel ? 1 : 2) || argv[0][0] == '-')
+		ctl_fail(c, "usage: tandem migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] "
+		    "[--max-time S] [--bandwidth MBIT] [--lz4] | tandem migrate --cancel NAME");
+	const char *name = argv[0];
+	mc_open(c, &m);
+	if (cancel) {
+		mc_status(c, &m, MC_CANCEL, name);
+		if (c->json)
+			printf("{\"result\":\"ok\",\"action\":\"cancel\",\"name\":\"%s\"}\n", name);
+		else
+			printf("%s: cancel requested\n", name);
+		return 0;
+	}
+	char dest[300];
+	snprintf(dest, sizeof(dest), "%s%s", argv[1], strchr(argv[1], ':') ? "" : ":7447");
+	struct msg_out o;
+	msg_begin(&o, MC_START, ++m.seq);
+	msg_add_str(&o, MA_NAME, name);
+	msg_add_str(&o, MA_DEST, dest);
+	msg_add_u64(&o, MA_DOWNTIME_BUDGET_US, (uint64_t)(ms_opt(c, argc, argv, "--downtime", 50) * 1000));
+	msg_add_u64(&o, MA_MAX_DOWNTIME_US, (uint64_t)(ms_opt(c, argc, argv, "--max-downtime", 0) * 1000));
+	msg_add_u64(&o, MA_MAX_TOTAL_MS, (uint64_t)(ms_opt(c, argc, argv, "--max-time", 0) * 1000));
+	msg_add_u64(&o, MA_BW_MBPS, (uint64_t)ms_opt(c, argc, argv, "--bandwidth", 0));
+	int lz4 = 0;
+	for (int i = 2; i < argc; i++)
+		lz4 |= !strcmp(argv[i], "--lz4");
+	msg_add_u32(&o, MA_LZ4, (uint32_t)lz4);
+	mc_call(c, &m, &o);
+	int tty = isatty(2) && !c->json;
+	for (;;) {
+		struct timespec ts = { 0, 100000000 };
+		nanosleep(&ts, NULL);
+		mc_status(c, &m, MC_STATUS, name);
+		if (msg_u32(&m.in, MA_STATE) != MS_RUNNING)
+			break;
+		if (tty)
+			bar(&m.in);
+	}
+	if (tty) {
+		bar(&m.in);
+		fputc('\n', stderr);
+	}
+	int r = report(c, &m.in, name, dest);
+	close(m.fd);
+	return r;
+}

@@ -1,0 +1,77 @@
+/*
+ * converge.c - the convergence controller of pre-copy migration.
+ *
+ * After each round it knows how long the round took, how many bytes it
+ * sent, and how many pages are dirty now.  From those it keeps the link
+ * bandwidth (smoothed) and the guest's dirty rate, predicts the downtime of
+ * stopping now (dirty bytes / bandwidth + a fixed overhead), and decides:
+ * stop and copy when the prediction fits the budget; throttle the vCPUs a
+ * step when the guest dirties faster than half the link (it would never
+ * converge); abort when the user's hard limits cannot be met; else run
+ * another round.  Unlike "5 rounds or < 50 pages", the stop rule bounds the
+ * downtime itself.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "migrated.h"
+
+static const unsigned steps[] = { 0, 20, 40, 60, 80, 90, 95, 99 };
+
+unsigned conv_next_throttle(unsigned cur)
+{
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		if (steps[i] > cur)
+			return steps[i];
+	return cur;
+}
+
+void conv_init(struct conv *c, const struct conv_opts *o)
+{
+	memset(c, 0, sizeof(*c));
+	c->o = *o;
+	if (!c->o.max_rounds)
+		c->o.max_rounds = 30;
+}
+
+enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_bytes,
+    uint64_t dirty_pages, uint64_t elapsed_ns)
+{
+	c->round++;
+	if (round_ns && round_bytes > (1 << 20)) {
+		double bw = (double)round_bytes * 1e9 / (double)round_ns;
+		c->bw = c->bw > 0 ? 0.5 * c->bw + 0.5 * bw : bw;
+	}
+	if (round_ns)
+		c->dirty_pps = (double)dirty_pages * 1e9 / (double)round_ns;
+	double bw = c->bw > 0 ? c->bw : 100e6;	/* until measured: a cautious guess */
+	c->predicted_ns = (uint64_t)((double)dirty_pages * 4096 * 1e9 / bw) + c->o.fixed_ns;
+
+	if (c->predicted_ns <= c->o.budget_ns) {
+		snprintf(c->why, sizeof(c->why), "%llu dirty pages fit the %.1f ms budget",
+		    (unsigned long long)dirty_pages, (double)c->o.budget_ns / 1e6);
+		return CONV_STOP;
+	}
+	int over_time = c->o.max_total_ns && elapsed_ns >= c->o.max_total_ns;
+	if (over_time || c->round >= c->o.max_rounds) {
+		if (c->o.max_downtime_ns && c->predicted_ns > c->o.max_downtime_ns) {
+			snprintf(c->why, sizeof(c->why), "%s and the predicted downtime %.1f ms "
+			    "exceeds the limit %.1f ms", over_time ? "out of time" : "out of rounds",
+			    (double)c->predicted_ns / 1e6, (double)c->o.max_downtime_ns / 1e6);
+			return CONV_ABORT;
+		}
+		snprintf(c->why, sizeof(c->why), "%s: stopping with %.1f ms predicted",
+		    over_time ? "out of time" : "out of rounds", (double)c->predicted_ns / 1e6);
+		return CONV_STOP;
+	}
+	/* the guest outruns half the link: it will not converge, slow it down */
+	if (c->round >= 2 && c->dirty_pps * 4096 > 0.5 * bw && conv_next_throttle(c->throttle) != c->throttle) {
+		c->throttle = conv_next_throttle(c->throttle);
+		snprintf(c->why, sizeof(c->why), "dirtying %.0f MB/s against a %.0f MB/s link: "
+		    "throttle to %u%%", c->dirty_pps * 4096 / 1e6, bw / 1e6, c->throttle);
+		return CONV_THROTTLE;
+	}
+	snprintf(c->why, sizeof(c->why), "%llu dirty pages, %.1f ms predicted",
+	    (unsigned long long)dirty_pages, (double)c->predicted_ns / 1e6);
+	return CONV_ROUND;
+}

@@ -1,0 +1,101 @@
+/*
+ * mig.c - the registry of migrations (outgoing and incoming) that control.c
+ * reports on, the helpers that update a migration's progress, and the
+ * transport a migration talks over (TLS with mutual certificate checks, or
+ * plain TCP only when migrated runs with --insecure).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "migrated.h"
+#include "tls.h"
+
+static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mig *migs;
+
+uint64_t mig_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+struct mig *mig_new(enum mig_dir dir, const char *name)
+{
+	struct mig *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	pthread_mutex_init(&m->lock, NULL);
+	m->dir = dir;
+	m->fd = -1;
+	snprintf(m->name, sizeof(m->name), "%s", name);
+	m->state = MS_RUNNING;
+	m->start_ns = mig_now();
+	snprintf(m->phase, sizeof(m->phase), "setup");
+	pthread_mutex_lock(&reg_lock);
+	/* keep the newest finished outgoing record per name (incoming threads
+	 * are detached and own their record to the end, so they are kept) */
+	for (struct mig **pp = &migs; dir == MIG_OUT && *pp; pp = &(*pp)->next)
+		if ((*pp)->dir == MIG_OUT && !strcmp((*pp)->name, name) && (*pp)->state != MS_RUNNING) {
+			struct mig *old = *pp;
+			*pp = old->next;
+			pthread_join(old->thr, NULL);
+			free(old);
+			break;
+		}
+	m->next = migs;
+	migs = m;
+	pthread_mutex_unlock(&reg_lock);
+	return m;
+}
+
+struct mig *mig_find(const char *name, int active_only)
+{
+	struct mig *m;
+	pthread_mutex_lock(&reg_lock);
+	for (m = migs; m; m = m->next)
+		if (m->dir == MIG_OUT && !strcmp(m->name, name) &&
+		    (!active_only || m->state == MS_RUNNING))
+			break;
+	pthread_mutex_unlock(&reg_lock);
+	return m;
+}
+
+void mig_set_phase(struct mig *m, const char *phase)
+{
+	pthread_mutex_lock(&m->lock);
+	if (strcmp(m->phase, phase))
+		log_info("migration %s %s: %s -> %s", m->name, m->dir == MIG_OUT ? "out" : "in",
+		    m->phase, phase);
+	snprintf(m->phase, sizeof(m->phase), "%s", phase);
+	pthread_mutex_unlock(&m->lock);
+}
+
+void mig_fail(struct mig *m, unsigned state, const char *fmt, ...)
+{
+	va_list ap;
+	pthread_mutex_lock(&m->lock);
+	if (m->state == MS_RUNNING) {
+		va_start(ap, fmt);
+		vsnprintf(m->error, sizeof(m->error), fmt, ap);
+		va_end(ap);
+		m->state = state;
+		m->total_ns = mig_now() - m->start_ns;
+	}
+	pthread_mutex_unlock(&m->lock);
+	log_warnx("migration %s %s %s: %s", m->name, m->dir == MIG_OUT ? "out" : "in",
+	    mig_state_name(state), m->error);
+}
+
+struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen)
+{
+	(void)m;
+	if (migd_conf.insecure)
+		return rio_fd_open(fd, 1);
+	return tls_open(fd, server, err, errlen);
+}

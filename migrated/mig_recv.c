@@ -1,0 +1,266 @@
+/*
+ * mig_recv.c - the destination side of a live migration, and the source's
+ * answer to OUTCOME queries.
+ *
+ * The receiver creates the incoming domain (paused, empty) from
+ * DOMAIN_HEADER, applies each PAGE_DATA batch straight into its memory
+ * (each batch checked whole before it is applied), loads the vCPU and
+ * device state at END and answers READY.  COMMIT makes it run the domain
+ * and answer RUNNING; ABORT, or any error before READY, destroys it.  If the
+ * connection breaks after READY the outcome is in doubt: the domain stays
+ * paused and the receiver asks the source's migrated (OUTCOME) until it
+ * gets an answer.  It never guesses.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "hvctl.h"
+#include "log.h"
+#include "migrated.h"
+#include "msg.h"
+
+#define DOUBT_RETRY_S	600
+
+static void abort_to_peer(struct rio *r, const char *why)
+{
+	ckpt_write_simple(r, CK_ABORT, why, strlen(why));
+	rio_flush(r);
+}
+
+/* Asks the source, on a new connection, whether it committed; -1 unreachable. */
+static int ask_outcome(const struct recv_args *a, const char *name)
+{
+	char spec[128], err[256];
+	struct ckpt_record rec = { 0 };
+	int r = -1;
+
+	snprintf(spec, sizeof(spec), "%s:%u", a->peer, a->peer_port);
+	int fd = peer_connect(spec, err, sizeof(err));
+	if (fd < 0)
+		return -1;
+	struct rio *q = mig_transport(a->m, fd, 0, err, sizeof(err));
+	if (!q)
+		return -1;
+	ckpt_write_simple(q, CK_OUTCOME, name, strlen(name));
+	if (rio_flush(q) == 0 && ckpt_read_record(q, &rec) == 0)
+		r = rec.type == CK_COMMIT ? 1 : 0;
+	ckpt_record_free(&rec);
+	rio_close(q);
+	return r;
+}
+
+static void resolve(struct recv_args *a, struct hv *h)
+{
+	struct mig *m = a->m;
+	mig_set_phase(m, "in doubt");
+	log_warnx("migration %s in: connection lost after READY: outcome in doubt, the domain "
+	    "stays paused; asking %s:%u", m->name, a->peer, a->peer_port);
+	for (int i = 0; i < DOUBT_RETRY_S * 2; i++) {
+		int o = ask_outcome(a, m->name);
+		if (o == 1) {
+			if (h->ops->domain_unpause(h, m->name) < 0)
+				mig_fail(m, MS_FAILED, "committed, but unpause failed: %s", hv_error(h));
+			else {
+				log_info("migration %s in: source says committed: running here", m->name);
+				pthread_mutex_lock(&m->lock);
+				m->state = MS_DONE;
+				pthread_mutex_unlock(&m->lock);
+				mig_set_phase(m, "running");
+			}
+			return;
+		}
+		if (o == 0) {
+			h->ops->domain_destroy(h, m->name);
+			mig_fail(m, MS_FAILED, "source says not committed: incoming copy destroyed");
+			return;
+		}
+		usleep(500000);
+	}
+	mig_fail(m, MS_FAILED, "outcome still in doubt after %d s: domain left paused; resolve "
+	    "by hand", DOUBT_RETRY_S);
+}
+
+static int receive(struct recv_args *a, struct hv *h, int *created, char *err, size_t errlen)
+{
+	struct mig *m = a->m;
+	struct ckpt_record rec = { 0 }, vcpu = { 0 }, dev = { 0 };
+	struct ckpt_order ord = { 0 };
+	struct ckpt_domain d;
+	uint8_t *mem = NULL;
+	uint64_t size = 0;
+	uint32_t f, n;
+	int rc = -1;
+
+	if (ckpt_read_header(a->r, &f) < 0)
+		goto rio;
+	for (;;) {
+		if (ckpt_read_record(a->r, &rec) < 0)
+			goto rio;
+		if (ckpt_order_next(&ord, rec.type, err, errlen) < 0)
+			goto out;
+		switch (rec.type) {
+		case CK_DOMAIN_HEADER:
+			if (ckpt_domain_decode(rec.body, rec.len, &d, err, errlen) < 0)
+				goto out;
+			snprintf(m->name, sizeof(m->name), "%s", d.name);
+			log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)", d.name, a->peer,
+			    (unsigned long long)(d.mem >> 20), d.vcpus);
+			if (h->ops->domain_create_incoming(h, d.name, d.mem, d.vcpus) < 0) {
+				snprintf(err, errlen, "creating the incoming domain: %s", hv_error(h));
+				goto out;
+			}
+			*created = 1;
+			if (h->ops->mem_map(h, d.name, &mem, &size) < 0) {
+				snprintf(err, errlen, "%s", hv_error(h));
+				goto out;
+			}
+			mig_set_phase(m, "receiving");
+			break;
+		case CK_PAGE_DATA:
+			if (ckpt_pages_apply(rec.body, rec.len, size / 4096, mem, &n, NULL, err, errlen) < 0)
+				goto out;
+			pthread_mutex_lock(&m->lock);
+			m->pages_sent += n;
+			m->bytes_sent = a->r->bytes_read;
+			pthread_mutex_unlock(&m->lock);
+			break;
+		case CK_ROUND: {
+			struct ckpt_round rd;
+			if (ckpt_round_decode(rec.body, rec.len, &rd, err, errlen) < 0)
+				goto out;
+			pthread_mutex_lock(&m->lock);
+			m->round = rd.round;
+			pthread_mutex_unlock(&m->lock);
+			break;
+		}
+		case CK_VCPU_STATE:
+		case CK_DEVICE_STATE: {	/* keep the body: it is loaded at END */
+			struct ckpt_record *keep = rec.type == CK_VCPU_STATE ? &vcpu : &dev;
+			struct ckpt_record t = *keep;
+			*keep = rec;
+			rec = t;
+			break;
+		}
+		case CK_END:
+			if (h->ops->vcpu_set(h, m->name, vcpu.body, vcpu.len) < 0 ||
+			    h->ops->dev_set(h, m->name, dev.body, dev.len) < 0) {
+				snprintf(err, errlen, "loading state: %s", hv_error(h));
+				goto out;
+			}
+			rc = 0;
+			goto out;
+		case CK_CHECKPOINT:
+			snprintf(err, errlen, "CHECKPOINT in a migration stream");
+			goto out;
+		default:
+			break;	/* optional, unknown: skipped */
+		}
+	}
+rio:
+	snprintf(err, errlen, "%s", rio_error(a->r));
+out:
+	if (mem)
+		munmap(mem, size);
+	ckpt_record_free(&rec);
+	ckpt_record_free(&vcpu);
+	ckpt_record_free(&dev);
+	return rc;
+}
+
+void *mig_recv_thread(void *arg)
+{
+	struct recv_args *a = arg;
+	struct mig *m = a->m;
+	struct ckpt_record rec = { 0 };
+	char err[512] = "";
+	int created = 0;
+	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
+
+	if (!h) {
+		abort_to_peer(a->r, err);
+		mig_fail(m, MS_FAILED, "%s", err);
+		goto done;
+	}
+	if (receive(a, h, &created, err, sizeof(err)) < 0) {
+		if (created)
+			h->ops->domain_destroy(h, m->name);
+		abort_to_peer(a->r, err);
+		mig_fail(m, MS_FAILED, "%s%s", err, created ? "; incoming copy destroyed" : "");
+		goto done;
+	}
+	mig_set_phase(m, "ready");
+	ckpt_write_simple(a->r, CK_READY, NULL, 0);
+	if (rio_flush(a->r) < 0 || ckpt_read_record(a->r, &rec) < 0) {
+		resolve(a, h);
+		goto done;
+	}
+	if (rec.type != CK_COMMIT) {
+		h->ops->domain_destroy(h, m->name);
+		mig_fail(m, MS_FAILED, "source sent %s instead of COMMIT: incoming copy destroyed",
+		    ckpt_type_name(rec.type));
+		goto done;
+	}
+	if (h->ops->domain_unpause(h, m->name) < 0) {
+		/* committed: the source never runs it again, so neither may we lose it */
+		mig_fail(m, MS_FAILED, "committed but unpause failed: %s", hv_error(h));
+		goto done;
+	}
+	ckpt_write_simple(a->r, CK_RUNNING, NULL, 0);
+	rio_flush(a->r);
+	pthread_mutex_lock(&m->lock);
+	m->state = MS_DONE;
+	m->total_ns = mig_now() - m->start_ns;
+	pthread_mutex_unlock(&m->lock);
+	mig_set_phase(m, "running");
+done:
+	ckpt_record_free(&rec);
+	if (h)
+		h->ops->close(h);
+	rio_close(a->r);
+	free(a);
+	return NULL;
+}
+
+/*
+ * The source's side of OUTCOME: committed when this host handed the domain
+ * over; otherwise not, and an outgoing migration still in progress is
+ * cancelled under its lock, so it can never hand over after saying no.
+ */
+int mig_outcome_answer(struct rio *r, const char *name)
+{
+	char err[256];
+	struct mig *m = mig_find(name, 0);
+	int committed = 0;
+	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
+
+	if (!h) {	/* no answer beats a wrong one: the asker retries */
+		log_warnx("OUTCOME query for %s: %s: not answering", name, err);
+		return -1;
+	}
+	if (m)
+		pthread_mutex_lock(&m->lock);
+	{
+		struct hv_dominfo di;
+		committed = h->ops->domain_info(h, name, &di) == 0 && di.state == DS_MIGRATED;
+		if (committed)
+			h->ops->domain_destroy(h, name);	/* the destination runs it now */
+	}
+	if (m) {
+		if (!committed)
+			m->cancel = 1;
+		pthread_mutex_unlock(&m->lock);
+	}
+	log_info("OUTCOME query for %s: %s", name, committed ? "committed" : "not committed");
+	ckpt_write_simple(r, committed ? CK_COMMIT : CK_ABORT, committed ? NULL : "not committed",
+	    committed ? 0 : 13);
+	h->ops->close(h);
+	return rio_flush(r);
+}

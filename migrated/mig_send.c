@@ -1,0 +1,348 @@
+/*
+ * mig_send.c - the source side of a live migration, in its own thread.
+ *
+ *   connect, HELLO, header, DOMAIN_HEADER
+ *   log-dirty on; round 0 sends every non-zero page while the VM runs
+ *   rounds: peek-and-clean, ask the convergence controller, send the dirty
+ *     pages (throttling the vCPUs when it says so)
+ *   stop and copy: leased pause, last dirty pages, vCPU and device state, END
+ *   commit: wait READY; hand the domain over (point of no return, taken
+ *     under m->lock so an OUTCOME query cannot race it); COMMIT; wait
+ *     RUNNING; destroy the source copy
+ *
+ * Before the hand-over every failure resumes the VM here (and hvd does it
+ * too if this process dies: the pause is leased).  After it, the VM belongs
+ * to the destination; if RUNNING never comes, the source copy stays in
+ * state "migrated" (never runs) and the destination resolves with OUTCOME.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hv.h"
+#include "hvctl.h"
+#include "log.h"
+#include "migrated.h"
+#include "msg.h"
+
+struct sender {
+	struct mig *m;
+	struct hv *h;
+	struct rio *r;
+	struct ckpt_batch b;
+	uint8_t *mem;
+	uint64_t mem_size, npages, *bitmap;	/* bitmap: hvd's, overwritten by each peek */
+	uint64_t *pending;	/* dirty and not yet sent: every peek is OR'ed in */
+	size_t bmlen;
+	uint64_t scanned, pages_sent;
+	int paused, handed;
+};
+
+static void progress(struct sender *s, uint64_t left, const struct conv *c)
+{
+	struct mig *m = s->m;
+	uint64_t el = mig_now() - m->start_ns;
+	pthread_mutex_lock(&m->lock);
+	m->bytes_sent = s->r->bytes_written;
+	m->pages_sent = s->pages_sent;
+	m->dirty_left = left;
+	m->rate_bps = el ? (uint64_t)((double)m->bytes_sent * 1e9 / (double)el) : 0;
+	if (c) {
+		m->round = c->round;
+		m->predicted_ns = c->predicted_ns;
+		m->throttle = c->throttle;
+		if (c->bw > 0)
+			m->eta_ms = (uint64_t)((double)left * 4096 * 1e3 / c->bw);
+	}
+	/* a monotone work model: scanned pages against scanned + still to scan */
+	uint64_t pm = s->scanned + left ? 990 * s->scanned / (s->scanned + left) : 0;
+	if (pm > m->permille)
+		m->permille = (uint32_t)pm;
+	pthread_mutex_unlock(&m->lock);
+}
+
+/* Keeps the average rate under the cap by sleeping. */
+static void bw_limit(struct sender *s)
+{
+	if (!s->m->bw_cap)
+		return;
+	double el = (double)(mig_now() - s->m->start_ns) / 1e9;
+	double want = (double)s->r->bytes_written / (double)s->m->bw_cap;
+	if (want > el) {
+		double d = want - el;
+		struct timespec ts = { (time_t)d, (long)((d - (double)(time_t)d) * 1e9) };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * Peek-and-clean, merged into the pending set.  A page whose bit the peek
+ * cleared must be sent later, whatever the controller decides now.
+ */
+static int peek(struct sender *s, uint64_t *count)
+{
+	uint64_t n = 0;
+	if (s->h->ops->dirty_peek_clean(s->h, s->m->name, count) < 0)
+		return -1;
+	for (uint64_t w = 0; w < s->bmlen / 8; w++)
+		n += (uint64_t)__builtin_popcountll(s->pending[w] |= s->bitmap[w]);
+	*count = n;
+	return 0;
+}
+
+/* Sends the pending pages (all pages with all=1, where zero pages are
+ * skipped: the destination starts zeroed) and clears them from pending. */
+static int send_pages(struct sender *s, int all, uint64_t left_after, const struct conv *c)
+{
+	for (uint64_t w = 0; w < (s->npages + 63) / 64; w++) {
+		uint64_t bits = all ? ~0ULL : s->pending[w];
+		s->pending[w] = 0;
+		while (bits) {
+			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(bits);
+			bits &= bits - 1;
+			if (pfn >= s->npages)
+				break;
+			const uint8_t *pg = s->mem + pfn * 4096;
+			s->scanned++;
+			if (all && pg[0] == 0 && !memcmp(pg, pg + 1, 4095))
+				continue;
+			if (ckpt_batch_add(&s->b, s->r, pfn, pg) < 0)
+				return -1;
+			s->pages_sent++;
+			if ((s->pages_sent & 511) == 0) {
+				if (s->m->cancel)
+					return errno = ECANCELED, -1;
+				bw_limit(s);
+				progress(s, left_after + (all ? s->npages - pfn : 0), c);
+			}
+		}
+	}
+	return ckpt_batch_flush(&s->b, s->r);
+}
+
+static int write_round(struct sender *s, uint32_t round, uint64_t pages, uint64_t left)
+{
+	struct ckpt_round rd = { round, pages, left };
+	uint8_t b[24];
+	ckpt_round_encode(&rd, b);
+	return ckpt_write_simple(s->r, CK_ROUND, b, sizeof(b));
+}
+
+/* Reads the peer's next record: 0 when it is want, else -1 with a reason. */
+static int expect(struct sender *s, uint32_t want, char *err, size_t errlen)
+{
+	struct ckpt_record rec = { 0 };
+	int r = -1;
+	if (ckpt_read_record(s->r, &rec) < 0)
+		snprintf(err, errlen, "waiting for %s: %s", ckpt_type_name(want), rio_error(s->r));
+	else if (rec.type == CK_ABORT)
+		snprintf(err, errlen, "destination aborted: %.*s", (int)(rec.len > 400 ? 400 : rec.len),
+		    (const char *)rec.body);
+	else if (rec.type != want)
+		snprintf(err, errlen, "destination sent %s, expected %s", ckpt_type_name(rec.type),
+		    ckpt_type_name(want));
+	else
+		r = 0;
+	ckpt_record_free(&rec);
+	return r;
+}
+
+/* Undoes everything on the source before the point of no return. */
+static void rollback(struct sender *s, const char *why)
+{
+	if (s->r) {
+		ckpt_write_simple(s->r, CK_ABORT, why, strlen(why));
+		rio_flush(s->r);
+	}
+	if (!s->h)
+		return;
+	s->h->ops->throttle(s->h, s->m->name, 0);
+	s->h->ops->logdirty(s->h, s->m->name, 0, 0, NULL, NULL);
+	if (s->paused && s->h->ops->domain_unpause(s->h, s->m->name) < 0)
+		log_warnx("migration %s: resuming the source failed: %s", s->m->name, hv_error(s->h));
+	else if (s->paused)
+		log_info("migration %s: source resumed", s->m->name);
+}
+
+static int run(struct sender *s, char *err, size_t errlen)
+{
+	struct mig *m = s->m;
+	struct hv_dominfo di;
+	uint64_t count;
+	struct conv c;
+
+	if (s->h->ops->domain_info(s->h, m->name, &di) < 0)
+		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
+	if (di.state != DS_RUNNING)
+		return snprintf(err, errlen, "domain is %s, not running", dom_state_name(di.state)), -1;
+	mig_set_phase(m, "connect");
+	int fd = peer_connect(m->dest, err, errlen);
+	if (fd < 0)
+		return -1;
+	if (!(s->r = mig_transport(m, fd, 0, err, errlen)))
+		return -1;
+	uint8_t hello[12];
+	le64_put(hello, m->id);
+	le32_put(hello + 8, peer_listen_port());	/* where to ask OUTCOME */
+	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "" };
+	snprintf(d.name, sizeof(d.name), "%s", m->name);
+	uint8_t dh[128];
+	size_t dhlen;
+	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
+	ckpt_write_simple(s->r, CK_HELLO, hello, sizeof(hello));
+	ckpt_write_header(s->r, m->lz4 ? CKPT_F_LZ4 : 0);
+	ckpt_write_simple(s->r, CK_DOMAIN_HEADER, dh, dhlen);
+
+	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size) < 0 ||
+	    s->h->ops->logdirty(s->h, m->name, 1, HV_DIRTY_MANUAL, &s->bitmap, &s->bmlen) < 0 ||
+	    s->h->ops->dirty_peek_clean(s->h, m->name, &count) < 0)
+		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
+	if (!(s->pending = calloc(1, s->bmlen)))
+		return snprintf(err, errlen, "out of memory"), -1;
+	s->npages = s->mem_size / 4096;
+	conv_init(&c, &m->opts);
+
+	/* round 0: everything, while the VM runs */
+	mig_set_phase(m, "round 0");
+	uint64_t t0 = mig_now(), b0 = s->r->bytes_written;
+	write_round(s, 0, s->npages, s->npages);
+	if (send_pages(s, 1, 0, &c) < 0)
+		goto io;
+	char ppr[512];
+	int pl = snprintf(ppr, sizeof(ppr), "%llu", (unsigned long long)s->pages_sent);
+	for (;;) {
+		uint64_t sent_before = s->pages_sent;
+		if (peek(s, &count) < 0)
+			return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
+		uint64_t now = mig_now();
+		enum conv_action a = conv_decide(&c, now - t0, s->r->bytes_written - b0, count,
+		    now - m->start_ns);
+		log_debug("migration %s: round %u: %s", m->name, c.round, c.why);
+		progress(s, count, &c);
+		if (a == CONV_ABORT)
+			return snprintf(err, errlen, "cannot converge: %s", c.why), -1;
+		if (a == CONV_STOP)
+			break;
+		if (a == CONV_THROTTLE) {
+			log_info("migration %s: %s", m->name, c.why);
+			if (s->h->ops->throttle(s->h, m->name, c.throttle) < 0)
+				return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
+		}
+		char ph[32];
+		snprintf(ph, sizeof(ph), "round %u", c.round);
+		mig_set_phase(m, ph);
+		t0 = mig_now();
+		b0 = s->r->bytes_written;
+		write_round(s, c.round, count, count);
+		if (send_pages(s, 0, 0, &c) < 0)
+			goto io;
+		if (pl < (int)sizeof(ppr) - 24)
+			pl += snprintf(ppr + pl, sizeof(ppr) - (size_t)pl, ",%llu",
+			    (unsigned long long)(s->pages_sent - sent_before));
+	}
+
+	/* stop and copy */
+	mig_set_phase(m, "stop-and-copy");
+	uint64_t tp = mig_now();
+	if (s->h->ops->domain_pause_leased(s->h, m->name) < 0)
+		return snprintf(err, errlen, "pause: %s", hv_error(s->h)), -1;
+	s->paused = 1;
+	uint8_t *vs = NULL, *ds = NULL;
+	size_t vlen, dlen;
+	uint64_t before = s->pages_sent;
+	if (peek(s, &count) < 0 ||
+	    s->h->ops->vcpu_get(s->h, m->name, &vs, &vlen) < 0 ||
+	    s->h->ops->dev_get(s->h, m->name, &ds, &dlen) < 0) {
+		free(vs);
+		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
+	}
+	write_round(s, c.round + 1, count, 0);
+	int r = send_pages(s, 0, 0, &c);
+	ckpt_write_simple(s->r, CK_VCPU_STATE, vs, vlen);
+	ckpt_write_simple(s->r, CK_DEVICE_STATE, ds, dlen);
+	ckpt_write_simple(s->r, CK_END, NULL, 0);
+	free(vs);
+	free(ds);
+	if (r < 0 || rio_flush(s->r) < 0)
+		goto io;
+	if (pl < (int)sizeof(ppr) - 24)
+		snprintf(ppr + pl, sizeof(ppr) - (size_t)pl, ",%llu", (unsigned long long)(s->pages_sent - before));
+	mig_set_phase(m, "commit");
+	if (expect(s, CK_READY, err, errlen) < 0)
+		return -1;
+
+	/* the point of no return */
+	pthread_mutex_lock(&m->lock);
+	if (m->cancel) {
+		pthread_mutex_unlock(&m->lock);
+		return snprintf(err, errlen, "cancelled"), errno = ECANCELED, -1;
+	}
+	if (s->h->ops->domain_handover(s->h, m->name) < 0) {
+		pthread_mutex_unlock(&m->lock);
+		return snprintf(err, errlen, "hand-over: %s", hv_error(s->h)), -1;
+	}
+	s->handed = 1;
+	pthread_mutex_unlock(&m->lock);
+	log_info("migration %s: handed over to %s (point of no return)", m->name, m->dest);
+	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
+	int confirmed = rio_flush(s->r) == 0 && expect(s, CK_RUNNING, err, errlen) == 0;
+	uint64_t downtime = mig_now() - tp;	/* paused here until it runs there */
+	if (!confirmed) {
+		log_warnx("migration %s: committed, but the destination did not confirm (%s); "
+		    "it will resolve the outcome with this host", m->name, err);
+		pthread_mutex_lock(&m->lock);
+		snprintf(m->error, sizeof(m->error), "committed; the destination did not confirm: %s", err);
+		pthread_mutex_unlock(&m->lock);
+	} else if (s->h->ops->domain_destroy(s->h, m->name) < 0)
+		log_warnx("migration %s: destroying the source copy: %s", m->name, hv_error(s->h));
+	pthread_mutex_lock(&m->lock);
+	m->downtime_ns = downtime;
+	m->total_ns = mig_now() - m->start_ns;
+	m->permille = 1000;
+	m->bytes_sent = s->r->bytes_written;
+	m->pages_sent = s->pages_sent;
+	m->dirty_left = 0;
+	m->round = c.round + 1;
+	snprintf(m->pages_per_round, sizeof(m->pages_per_round), "%s", ppr);
+	m->state = MS_DONE;
+	pthread_mutex_unlock(&m->lock);
+	mig_set_phase(m, "done");
+	log_info("migration %s: done: downtime %.2f ms, total %.0f ms, %u rounds, %llu pages, "
+	    "%llu bytes", m->name, (double)m->downtime_ns / 1e6, (double)m->total_ns / 1e6,
+	    m->round, (unsigned long long)m->pages_sent, (unsigned long long)m->bytes_sent);
+	return 0;
+io:
+	snprintf(err, errlen, "%s", errno == ECANCELED ? "cancelled" : rio_error(s->r));
+	return -1;
+}
+
+void *mig_send_thread(void *arg)
+{
+	struct sender s;
+	char err[512] = "";
+
+	memset(&s, 0, sizeof(s));
+	s.m = arg;
+	if (ckpt_batch_init(&s.b, s.m->lz4) < 0 || !(s.h = hv_open(migd_conf.hvd_path, err, sizeof(err)))) {
+		mig_fail(s.m, MS_FAILED, "%s", err[0] ? err : "out of memory");
+		ckpt_batch_free(&s.b);
+		return NULL;
+	}
+	if (run(&s, err, sizeof(err)) < 0 && !s.handed) {
+		rollback(&s, err);
+		mig_fail(s.m, s.m->cancel ? MS_CANCELLED : MS_FAILED, "%s; the VM keeps running on this host", err);
+	}
+	if (s.mem)
+		munmap(s.mem, s.mem_size);
+	if (s.bitmap)
+		munmap(s.bitmap, s.bmlen);
+	free(s.pending);
+	ckpt_batch_free(&s.b);
+	rio_close(s.r);
+	s.h->ops->close(s.h);
+	return NULL;
+}

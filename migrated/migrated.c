@@ -1,0 +1,122 @@
+/*
+ * migrated.c - main of migrated, the live-migration daemon: one per host,
+ * next to hvd.  Serves the CLI on a unix socket and peers on TCP (TLS with
+ * the cluster certificates, or plain TCP only with --insecure).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <event2/event.h>
+
+#include "ctlsrv.h"
+#include "hvctl.h"
+#include "log.h"
+#include "migrated.h"
+#include "tls.h"
+
+struct event_base *migd_base;
+struct migd_conf migd_conf = { MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, ":7447", "/var/lib/tandem",
+	NULL, NULL, NULL, 0, 0, 0 };
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: migrated [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port]\n"
+	    "                (--cert FILE --key FILE --ca FILE | --insecure)\n"
+	    "  -s socket   control socket (default %s)\n"
+	    "  -H socket   hvd control socket (default %s)\n"
+	    "  -l addr     peer listener (default :%d)\n"
+	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
+	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n",
+	    MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, MIGRATED_DEFAULT_PORT);
+	exit(2);
+}
+
+static void on_signal(evutil_socket_t sig, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	log_info("signal %d: stopping", (int)sig);
+	event_base_loopbreak(migd_base);
+}
+
+static void on_peer(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)ev;
+	(void)arg;
+	peer_accept(fd);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' }, { "ca", 1, NULL, 'A' },
+		{ "insecure", 0, NULL, 'I' }, { NULL, 0, NULL, 0 },
+	};
+	int c;
+	char err[512];
+
+	while ((c = getopt_long(argc, argv, "s:H:l:d:fvh", lo, NULL)) != -1) {
+		switch (c) {
+		case 's': migd_conf.ctl_path = optarg; break;
+		case 'H': migd_conf.hvd_path = optarg; break;
+		case 'l': migd_conf.listen = optarg; break;
+		case 'd': migd_conf.state_dir = optarg; break;
+		case 'f': migd_conf.foreground = 1; break;
+		case 'v': migd_conf.verbose = 1; break;
+		case 'C': migd_conf.cert = optarg; break;
+		case 'K': migd_conf.key = optarg; break;
+		case 'A': migd_conf.ca = optarg; break;
+		case 'I': migd_conf.insecure = 1; break;
+		default: usage();
+		}
+	}
+	if (optind != argc)
+		usage();
+	log_init("migrated", migd_conf.foreground, migd_conf.verbose);
+	if (!migd_conf.insecure) {
+		if (!migd_conf.cert || !migd_conf.key || !migd_conf.ca)
+			fatalx("peers authenticate with TLS: give --cert, --key and --ca "
+			    "(make them with tandem-ca), or --insecure for a test setup");
+		if (tls_init(migd_conf.cert, migd_conf.key, migd_conf.ca, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+	} else
+		log_warnx("--insecure: peers are not authenticated and traffic is not encrypted");
+	signal(SIGPIPE, SIG_IGN);
+	srand((unsigned)getpid() ^ (unsigned)mig_now());
+	char dir[512];
+	snprintf(dir, sizeof(dir), "%s", migd_conf.ctl_path);
+	mkdir(dirname(dir), 0755);
+	if (!(migd_base = event_base_new()))
+		fatalx("event_base_new failed");
+	if (control_init(migd_conf.ctl_path) < 0)
+		fatal("control socket %s", migd_conf.ctl_path);
+	int lfd = peer_listen(migd_conf.listen);
+	if (lfd < 0)
+		fatal("peer listener %s", migd_conf.listen);
+	if (!migd_conf.foreground && daemon(0, 0) < 0)
+		fatal("daemon");
+	struct event *pev = event_new(migd_base, lfd, EV_READ | EV_PERSIST, on_peer, NULL);
+	struct event *s1 = evsignal_new(migd_base, SIGTERM, on_signal, NULL);
+	struct event *s2 = evsignal_new(migd_base, SIGINT, on_signal, NULL);
+	event_add(pev, NULL);
+	event_add(s1, NULL);
+	event_add(s2, NULL);
+	log_info("migrated listening on %s (port %u, %s), control %s, hvd %s", migd_conf.listen,
+	    peer_listen_port(), migd_conf.insecure ? "insecure" : "TLS", migd_conf.ctl_path,
+	    migd_conf.hvd_path);
+	event_base_dispatch(migd_base);
+	ctlsrv_shutdown();
+	event_free(pev);
+	event_free(s1);
+	event_free(s2);
+	event_base_free(migd_base);
+	close(lfd);
+	unlink(migd_conf.ctl_path);
+	return 0;
+}

@@ -1,0 +1,105 @@
+/*
+ * migrated.h - private header of migrated, the live-migration daemon.
+ *
+ * The main thread runs the event loop: the control socket for the CLI
+ * (control.c) and the TCP listener for peers (peer.c).  Each migration, in
+ * either direction, runs in its own thread with its own hvd connection
+ * (mig_send.c, mig_recv.c) and publishes its progress in a struct mig
+ * under a mutex.  The convergence controller (converge.c) is pure logic.
+ */
+#ifndef MIGRATED_H
+#define MIGRATED_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "ckpt.h"
+#include "migctl.h"
+
+struct migd_conf {
+	const char *ctl_path, *hvd_path, *listen, *state_dir;
+	const char *cert, *key, *ca;	/* TLS; all NULL with insecure */
+	int insecure, foreground, verbose;
+};
+extern struct migd_conf migd_conf;
+
+/* converge.c */
+struct conv_opts {
+	uint64_t budget_ns;	/* target stop-and-copy downtime */
+	uint64_t max_total_ns;	/* 0: no limit */
+	uint64_t max_downtime_ns;	/* 0: no hard limit */
+	uint32_t max_rounds;
+	uint64_t fixed_ns;	/* pause, state and commit overhead */
+};
+enum conv_action { CONV_ROUND, CONV_THROTTLE, CONV_STOP, CONV_ABORT };
+struct conv {
+	struct conv_opts o;
+	double bw;		/* bytes/s, smoothed */
+	double dirty_pps;	/* pages dirtied per second during the last round */
+	uint32_t round;
+	unsigned throttle;	/* current vCPU throttle, percent */
+	uint64_t predicted_ns;
+	char why[160];
+};
+void conv_init(struct conv *c, const struct conv_opts *o);
+/* After a round: its length, bytes it sent, and the dirty pages now found. */
+enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_bytes,
+    uint64_t dirty_pages, uint64_t elapsed_ns);
+unsigned conv_next_throttle(unsigned cur);
+
+/* mig.c: one migration's shared record */
+enum mig_dir { MIG_OUT, MIG_IN };
+struct mig {
+	pthread_mutex_t lock;
+	enum mig_dir dir;
+	char name[65];
+	char dest[256];
+	uint64_t id;
+	int fd;			/* the peer connection */
+	struct conv_opts opts;
+	uint64_t bw_cap;	/* bytes/s, 0: none */
+	int lz4;
+	volatile int cancel;
+	/* progress, under lock */
+	unsigned state;		/* enum mig_state */
+	char phase[48];
+	uint32_t round;
+	uint32_t permille;	/* monotone */
+	uint64_t bytes_sent, pages_sent, dirty_left, rate_bps, eta_ms, predicted_ns;
+	unsigned throttle;
+	uint64_t downtime_ns, total_ns, start_ns;
+	char pages_per_round[512];
+	char error[512];
+	pthread_t thr;
+	struct mig *next;
+};
+struct mig *mig_new(enum mig_dir dir, const char *name);
+struct mig *mig_find(const char *name, int active_only);
+void mig_set_phase(struct mig *m, const char *phase);
+void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint64_t mig_now(void);
+struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen);
+
+/* mig_send.c */
+void *mig_send_thread(void *arg);
+
+/* mig_recv.c */
+struct recv_args {
+	struct mig *m;
+	struct rio *r;
+	char peer[64];
+	uint16_t peer_port;	/* the source's migrated, for OUTCOME */
+};
+void *mig_recv_thread(void *arg);	/* takes a malloc'd recv_args */
+int mig_outcome_answer(struct rio *r, const char *name);
+
+/* peer.c */
+int peer_listen(const char *spec);
+int peer_connect(const char *spec, char *err, size_t errlen);
+uint16_t peer_listen_port(void);
+void peer_accept(int lfd);
+
+/* control.c */
+int control_init(const char *path);
+
+#endif
