@@ -13,7 +13,7 @@ TOP=$(pwd)
 PKGS="build-essential autoconf automake libtool pkg-config
  libevent-dev libssl-dev zlib1g-dev liblz4-dev
  libcorosync-common-dev libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev corosync
- libxen-dev clang libclang-rt-14-dev iproute2 procps"
+ libxen-dev clang libclang-rt-14-dev iproute2 procps openssl"
 
 deps() {
 	missing=""

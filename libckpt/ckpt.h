@@ -89,6 +89,7 @@ enum ckpt_type {
 	CK_RUNNING = 19,	/* receiver: the domain runs here */
 	CK_ABORT = 20,		/* either side: text reason; nothing was committed */
 	CK_OUTCOME = 21,	/* receiver in doubt asks: domain name -> COMMIT or ABORT */
+	CK_PREPARED = 22,	/* receiver: the incoming domain exists; pages may stop */
 };
 
 struct ckpt_record {

@@ -122,6 +122,9 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 				snprintf(err, errlen, "%s", hv_error(h));
 				goto out;
 			}
+			ckpt_write_simple(a->r, CK_PREPARED, NULL, 0);
+			if (rio_flush(a->r) < 0)
+				goto rio;
 			mig_set_phase(m, "receiving");
 			break;
 		case CK_PAGE_DATA:
@@ -149,12 +152,16 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			rec = t;
 			break;
 		}
-		case CK_END:
+		case CK_END: {
+			uint64_t t0 = mig_now();
 			if (h->ops->vcpu_set(h, m->name, vcpu.body, vcpu.len) < 0 ||
 			    h->ops->dev_set(h, m->name, dev.body, dev.len) < 0) {
 				snprintf(err, errlen, "loading state: %s", hv_error(h));
 				goto out;
 			}
+			log_debug("migration %s in: state loaded in %.2f ms", m->name,
+			    (double)(mig_now() - t0) / 1e6);
+		}
 			rc = 0;
 			goto out;
 		case CK_CHECKPOINT:

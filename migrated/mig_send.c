@@ -132,12 +132,12 @@ static int write_round(struct sender *s, uint32_t round, uint64_t pages, uint64_
 	return ckpt_write_simple(s->r, CK_ROUND, b, sizeof(b));
 }
 
-/* Reads the peer's next record: 0 when it is want, else -1 with a reason. */
+/* Flushes, then reads the peer's next record: 0 when it is want, else -1. */
 static int expect(struct sender *s, uint32_t want, char *err, size_t errlen)
 {
 	struct ckpt_record rec = { 0 };
 	int r = -1;
-	if (ckpt_read_record(s->r, &rec) < 0)
+	if (rio_flush(s->r) < 0 || ckpt_read_record(s->r, &rec) < 0)
 		snprintf(err, errlen, "waiting for %s: %s", ckpt_type_name(want), rio_error(s->r));
 	else if (rec.type == CK_ABORT)
 		snprintf(err, errlen, "destination aborted: %.*s", (int)(rec.len > 400 ? 400 : rec.len),
@@ -245,6 +245,10 @@ static int run(struct sender *s, char *err, size_t errlen)
 			    (unsigned long long)(s->pages_sent - sent_before));
 	}
 
+	/* the destination must be ready to take the last pages */
+	if (expect(s, CK_PREPARED, err, errlen) < 0)
+		return -1;
+
 	/* stop and copy */
 	mig_set_phase(m, "stop-and-copy");
 	uint64_t tp = mig_now();
@@ -260,6 +264,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 		free(vs);
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 	}
+	uint64_t t_state = mig_now();
 	write_round(s, c.round + 1, count, 0);
 	int r = send_pages(s, 0, 0, &c);
 	ckpt_write_simple(s->r, CK_VCPU_STATE, vs, vlen);
@@ -271,9 +276,11 @@ static int run(struct sender *s, char *err, size_t errlen)
 		goto io;
 	if (pl < (int)sizeof(ppr) - 24)
 		snprintf(ppr + pl, sizeof(ppr) - (size_t)pl, ",%llu", (unsigned long long)(s->pages_sent - before));
+	uint64_t t_sent = mig_now();
 	mig_set_phase(m, "commit");
 	if (expect(s, CK_READY, err, errlen) < 0)
 		return -1;
+	uint64_t t_ready = mig_now();
 
 	/* the point of no return */
 	pthread_mutex_lock(&m->lock);
@@ -291,6 +298,10 @@ static int run(struct sender *s, char *err, size_t errlen)
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
 	int confirmed = rio_flush(s->r) == 0 && expect(s, CK_RUNNING, err, errlen) == 0;
 	uint64_t downtime = mig_now() - tp;	/* paused here until it runs there */
+	log_info("migration %s: downtime %.2f ms = pause+peek+state %.2f, last %llu pages %.2f, "
+	    "destination load %.2f, hand-over+commit %.2f", m->name, (double)downtime / 1e6,
+	    (double)(t_state - tp) / 1e6, (unsigned long long)count, (double)(t_sent - t_state) / 1e6,
+	    (double)(t_ready - t_sent) / 1e6, (double)(mig_now() - t_ready) / 1e6);
 	if (!confirmed) {
 		log_warnx("migration %s: committed, but the destination did not confirm (%s); "
 		    "it will resolve the outcome with this host", m->name, err);

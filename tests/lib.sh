@@ -61,3 +61,42 @@ hb_continuous() {
 	cat "$@" | awk '/^HB [0-9]+ / { n = $2 + 0; if (seen && n != prev + 1) { print "gap: " prev " -> " n; bad = 1 } prev = n; seen = 1; count++ }
 		END { if (!seen) { print "no heartbeats"; exit 1 } print count " heartbeats, last " prev; exit bad }'
 }
+
+# ---- two hosts on loopback: hvd + migrated each, TLS with a test CA ----
+# start_hosts: hosts a and b; $T/a.hvd $T/a.mig, port $PORT_A; same for b.
+start_migrated() {	# start_migrated HOST PORT [extra args]
+	local h=$1 port=$2
+	shift 2
+	"$BUILD/migrated/migrated" -f -v -s "$T/$h.mig" -H "$T/$h.hvd" -l "127.0.0.1:$port" "$@" \
+		>>"$T/$h.mig.log" 2>&1 &
+	eval "MIG_$h=$!"
+	PIDS="$PIDS $!"
+	for _ in $(seq 100); do [ -S "$T/$h.mig" ] && return 0; sleep 0.05; done
+	fail "migrated $h did not start"
+}
+start_hosts() {
+	"$SRC/ctl/tandem-ca" init "$T/ca" >/dev/null
+	PORT_A=$((20000 + RANDOM % 20000)); PORT_B=$((PORT_A + 1))
+	for h in a b; do
+		"$SRC/ctl/tandem-ca" issue "$T/ca" "host-$h" >/dev/null
+		"$BUILD/hvd" -f -s "$T/$h.hvd" -d "$T/$h" >"$T/$h.hvd.log" 2>&1 &
+		PIDS="$PIDS $!"
+	done
+	for _ in $(seq 100); do [ -S "$T/a.hvd" ] && [ -S "$T/b.hvd" ] && break; sleep 0.05; done
+	TLS_a="--cert $T/ca/host-a.crt --key $T/ca/host-a.key --ca $T/ca/ca.crt"
+	TLS_b="--cert $T/ca/host-b.crt --key $T/ca/host-b.key --ca $T/ca/ca.crt"
+	start_migrated a "$PORT_A" $TLS_a
+	start_migrated b "$PORT_B" $TLS_b
+}
+on() { local h=$1; shift; "$BUILD/tandem" --host "$T/$h.hvd" --migrated "$T/$h.mig" "$@"; }
+hconsole() { cat "$T/$1/console/$2.log" 2>/dev/null || true; }
+# runs_on NAME: the hosts whose hvd has NAME running
+runs_on() {
+	for h in a b; do on $h vm info "$1" 2>/dev/null | grep -q "state: *running" && printf '%s ' $h; done
+	echo
+}
+integrity() {	# integrity HOST NAME: the guest's own sweep must pass
+	local out
+	out=$(on "$1" vm console "$2" --send i --wait 4000 | grep -m1 INTEGRITY)
+	case "$out" in "INTEGRITY OK"*) echo "$out" ;; *) fail "$2 on $1: ${out:-no integrity line}" ;; esac
+}
