@@ -90,6 +90,7 @@ enum ckpt_type {
 	CK_ABORT = 20,		/* either side: text reason; nothing was committed */
 	CK_OUTCOME = 21,	/* receiver in doubt asks: domain name -> COMMIT or ABORT */
 	CK_PREPARED = 22,	/* receiver: the incoming domain exists; pages may stop */
+	CK_SYNC = 23,		/* sender asks, receiver echoes once all before it is applied */
 };
 
 struct ckpt_record {

@@ -30,6 +30,7 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_ABORT: return "ABORT";
 	case CK_OUTCOME: return "OUTCOME";
 	case CK_PREPARED: return "PREPARED";
+	case CK_SYNC: return "SYNC";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }
@@ -105,7 +106,7 @@ int ckpt_write_simple(struct rio *r, uint32_t type, const void *body, size_t len
 static int known(uint32_t type)
 {
 	return (type >= CK_DOMAIN_HEADER && type <= CK_END) || type == CK_ROUND ||
-	    (type >= CK_HELLO && type <= CK_PREPARED);
+	    (type >= CK_HELLO && type <= CK_SYNC);
 }
 
 int ckpt_read_record(struct rio *r, struct ckpt_record *rec)

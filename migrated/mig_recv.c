@@ -4,8 +4,8 @@
  *
  * The receiver creates the incoming domain (paused, empty) from
  * DOMAIN_HEADER, applies each PAGE_DATA batch straight into its memory
- * (each batch checked whole before it is applied), loads the vCPU and
- * device state at END and answers READY.  COMMIT makes it run the domain
+ * (each batch checked whole before it is applied), echoes SYNC once it has
+ * caught up, loads the vCPU and device state at END and answers READY.  COMMIT makes it run the domain
  * and answer RUNNING; ABORT, or any error before READY, destroys it.  If the
  * connection breaks after READY the outcome is in doubt: the domain stays
  * paused and the receiver asks the source's migrated (OUTCOME) until it
@@ -88,7 +88,10 @@ static void resolve(struct recv_args *a, struct hv *h)
 	    "by hand", DOUBT_RETRY_S);
 }
 
-static int receive(struct recv_args *a, struct hv *h, int *created, char *err, size_t errlen)
+/* On success the guest memory stays mapped (*memp, *sizep): unmapping costs
+ * milliseconds, so the caller does it after the domain runs. */
+static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **memp,
+    uint64_t *sizep, char *err, size_t errlen)
 {
 	struct mig *m = a->m;
 	struct ckpt_record rec = { 0 }, vcpu = { 0 }, dev = { 0 };
@@ -98,13 +101,14 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 	uint64_t size = 0;
 	uint32_t f, n;
 	int rc = -1;
+	uint64_t t_sync = 0, b_sync = 0, t_apply = 0;
 
 	if (ckpt_read_header(a->r, &f) < 0)
 		goto rio;
 	for (;;) {
 		if (ckpt_read_record(a->r, &rec) < 0)
 			goto rio;
-		if (ckpt_order_next(&ord, rec.type, err, errlen) < 0)
+		if (rec.type != CK_SYNC && ckpt_order_next(&ord, rec.type, err, errlen) < 0)
 			goto out;
 		switch (rec.type) {
 		case CK_DOMAIN_HEADER:
@@ -128,8 +132,12 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			mig_set_phase(m, "receiving");
 			break;
 		case CK_PAGE_DATA:
+			if (t_sync)
+				t_apply -= mig_now();
 			if (ckpt_pages_apply(rec.body, rec.len, size / 4096, mem, &n, NULL, err, errlen) < 0)
 				goto out;
+			if (t_sync)
+				t_apply += mig_now();
 			pthread_mutex_lock(&m->lock);
 			m->pages_sent += n;
 			m->bytes_sent = a->r->bytes_read;
@@ -154,11 +162,18 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 		}
 		case CK_END: {
 			uint64_t t0 = mig_now();
+			log_debug("migration %s in: final part: %.2f ms from SYNC to END, %llu bytes, "
+			    "%.2f ms applying pages", m->name, (double)(t0 - t_sync) / 1e6,
+			    (unsigned long long)(a->r->bytes_read - b_sync), (double)t_apply / 1e6);
 			if (h->ops->vcpu_set(h, m->name, vcpu.body, vcpu.len) < 0 ||
 			    h->ops->dev_set(h, m->name, dev.body, dev.len) < 0) {
 				snprintf(err, errlen, "loading state: %s", hv_error(h));
 				goto out;
 			}
+			/* READY before the cleanup: unmapping guest memory costs ms */
+			ckpt_write_simple(a->r, CK_READY, NULL, 0);
+			if (rio_flush(a->r) < 0)
+				goto rio;
 			log_debug("migration %s in: state loaded in %.2f ms", m->name,
 			    (double)(mig_now() - t0) / 1e6);
 		}
@@ -167,6 +182,13 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 		case CK_CHECKPOINT:
 			snprintf(err, errlen, "CHECKPOINT in a migration stream");
 			goto out;
+		case CK_SYNC:	/* everything before it is applied: say so */
+			t_sync = mig_now();
+			b_sync = a->r->bytes_read;
+			ckpt_write_simple(a->r, CK_SYNC, NULL, 0);
+			if (rio_flush(a->r) < 0)
+				goto rio;
+			break;
 		default:
 			break;	/* optional, unknown: skipped */
 		}
@@ -174,7 +196,10 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 rio:
 	snprintf(err, errlen, "%s", rio_error(a->r));
 out:
-	if (mem)
+	if (mem && rc == 0) {
+		*memp = mem;
+		*sizep = size;
+	} else if (mem)
 		munmap(mem, size);
 	ckpt_record_free(&rec);
 	ckpt_record_free(&vcpu);
@@ -189,6 +214,8 @@ void *mig_recv_thread(void *arg)
 	struct ckpt_record rec = { 0 };
 	char err[512] = "";
 	int created = 0;
+	uint8_t *mem = NULL;
+	uint64_t size = 0;
 	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 
 	if (!h) {
@@ -196,7 +223,7 @@ void *mig_recv_thread(void *arg)
 		mig_fail(m, MS_FAILED, "%s", err);
 		goto done;
 	}
-	if (receive(a, h, &created, err, sizeof(err)) < 0) {
+	if (receive(a, h, &created, &mem, &size, err, sizeof(err)) < 0) {
 		if (created)
 			h->ops->domain_destroy(h, m->name);
 		abort_to_peer(a->r, err);
@@ -204,8 +231,7 @@ void *mig_recv_thread(void *arg)
 		goto done;
 	}
 	mig_set_phase(m, "ready");
-	ckpt_write_simple(a->r, CK_READY, NULL, 0);
-	if (rio_flush(a->r) < 0 || ckpt_read_record(a->r, &rec) < 0) {
+	if (ckpt_read_record(a->r, &rec) < 0) {
 		resolve(a, h);
 		goto done;
 	}
@@ -228,6 +254,8 @@ void *mig_recv_thread(void *arg)
 	pthread_mutex_unlock(&m->lock);
 	mig_set_phase(m, "running");
 done:
+	if (mem)
+		munmap(mem, size);
 	ckpt_record_free(&rec);
 	if (h)
 		h->ops->close(h);

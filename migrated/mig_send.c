@@ -245,8 +245,12 @@ static int run(struct sender *s, char *err, size_t errlen)
 			    (unsigned long long)(s->pages_sent - sent_before));
 	}
 
-	/* the destination must be ready to take the last pages */
+	/* the destination must be ready, and caught up, before the VM stops */
 	if (expect(s, CK_PREPARED, err, errlen) < 0)
+		return -1;
+	mig_set_phase(m, "sync");
+	ckpt_write_simple(s->r, CK_SYNC, NULL, 0);
+	if (expect(s, CK_SYNC, err, errlen) < 0)
 		return -1;
 
 	/* stop and copy */
