@@ -33,6 +33,11 @@ struct hv_ops {
 	    const char *kernel, const char *cmdline);
 	int (*domain_create_incoming)(struct hv *, const char *name, uint64_t mem,
 	    uint32_t vcpus);
+	/* incoming, destroyed by the hypervisor if this connection closes before
+	 * domain_keep or an unpause */
+	int (*domain_create_incoming_leased)(struct hv *, const char *name, uint64_t mem,
+	    uint32_t vcpus);
+	int (*domain_keep)(struct hv *, const char *name);
 	/* *names: malloc'd array of *n names; free() it */
 	int (*domain_list)(struct hv *, char (**names)[65], int *n);
 	int (*domain_info)(struct hv *, const char *name, struct hv_dominfo *);

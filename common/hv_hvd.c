@@ -116,6 +116,20 @@ static int hvd_create_incoming(struct hv *hv, const char *name, uint64_t mem, ui
 	return hvd_create(hv, name, mem, vcpus, NULL, NULL);
 }
 
+static int hvd_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem,
+    uint32_t vcpus)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+	begin(h, &o, HV_DOM_CREATE_INCOMING, name);
+	msg_add_u64(&o, HA_MEM, mem);
+	msg_add_u32(&o, HA_VCPUS, vcpus);
+	msg_add_u32(&o, HA_LEASE, 1);
+	return call(h, &o);
+}
+
+static int hvd_keep(struct hv *hv, const char *n) { return simple(hv, HV_DOM_KEEP, n); }
+
 static int hvd_list(struct hv *hv, char (**names)[65], int *n)
 {
 	struct hvd *h = (struct hvd *)hv;
@@ -300,6 +314,8 @@ static const struct hv_ops hvd_ops = {
 	.close = hvd_close,
 	.domain_create = hvd_create,
 	.domain_create_incoming = hvd_create_incoming,
+	.domain_create_incoming_leased = hvd_create_incoming_leased,
+	.domain_keep = hvd_keep,
 	.domain_list = hvd_list,
 	.domain_info = hvd_info,
 	.domain_pause = hvd_pause,

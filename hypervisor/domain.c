@@ -37,6 +37,7 @@ struct domain {
 	int fd, ready;
 	uint32_t seq;
 	struct ctlsrv_client *lease;	/* paused for this client; resumed if it goes away */
+	struct ctlsrv_client *creator;	/* incoming, leased: destroyed if it goes away */
 	struct event *ev;
 	TAILQ_HEAD(, pending) pending;
 	TAILQ_ENTRY(domain) entry;
@@ -141,8 +142,13 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 	if (!failed && p->type == HV_DOM_PAUSE && p->lease)
 		d->lease = p->c;
 	int orphan = !failed && p->type == HV_DOM_PAUSE && p->lease && !p->c;
+	int orphan_in = !failed && p->type == HV_DOM_CREATE_INCOMING && p->lease && !p->c;
 	if (!failed && (p->type == HV_DOM_UNPAUSE || p->type == HV_DOM_HANDOVER))
 		d->lease = NULL;
+	if (!failed && p->type == HV_DOM_CREATE_INCOMING && p->lease)
+		d->creator = p->c;
+	if (!failed && p->type == HV_DOM_UNPAUSE)
+		d->creator = NULL;
 	if (p->c)
 		ctlsrv_reply(p->c, buf, (size_t)len, fds, nfds);
 	for (int i = 0; i < nfds; i++)
@@ -161,6 +167,11 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 	free(p);
 	if (orphan)
 		domain_resume_orphan(d);
+	else if (orphan_in) {
+		log_warnx("domain %s: incoming, and its creator left before keeping it: destroyed", d->name);
+		domain_kill(d);
+		domain_remove(d, "creator left");
+	}
 }
 
 static struct domain *domain_spawn(const char *name)
@@ -213,7 +224,8 @@ static void domain_forward(struct domain *d, struct ctlsrv_client *c, const stru
 	p->seq = ++d->seq;
 	p->cseq = m->seq;
 	p->type = m->type;
-	p->lease = m->type == HV_DOM_PAUSE && msg_u32(m, HA_LEASE);
+	p->lease = (m->type == HV_DOM_PAUSE || m->type == HV_DOM_CREATE_INCOMING) &&
+	    msg_u32(m, HA_LEASE);
 	p->c = c;
 	msg_set_seq(copy, p->seq);
 	if (sock_send(d->fd, copy, len, NULL, 0) < 0) {
@@ -272,6 +284,16 @@ void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8
 		ctlsrv_error(c, m->seq, ENOENT, "no domain named %s", name);
 		return;
 	}
+	if (m->type == HV_DOM_KEEP) {
+		d->creator = NULL;
+		log_info("domain %s: kept (no longer destroyed with its creator)", name);
+		struct msg_out o;
+		msg_begin(&o, HV_OK, m->seq);
+		if (msg_end(&o) == 0)
+			ctlsrv_reply(c, o.buf, o.len, NULL, 0);
+		msg_free(&o);
+		return;
+	}
 	if (m->type == HV_DOM_DESTROY) {
 		domain_kill(d);
 		domain_remove(d, "destroyed");
@@ -317,14 +339,21 @@ static void domain_resume_orphan(struct domain *d)
  */
 void domain_client_gone(struct ctlsrv_client *c)
 {
-	struct domain *d;
+	struct domain *d, *t;
 	struct pending *p;
-	TAILQ_FOREACH(d, &domains, entry) {
+	for (d = TAILQ_FIRST(&domains); d; d = t) {
+		t = TAILQ_NEXT(d, entry);
 		TAILQ_FOREACH(p, &d->pending, entry)
 			if (p->c == c)
 				p->c = NULL;
 		if (d->lease == c)
 			domain_resume_orphan(d);
+		if (d->creator == c) {
+			log_warnx("domain %s: incoming, and its creator left before keeping it: "
+			    "destroyed", d->name);
+			domain_kill(d);
+			domain_remove(d, "creator left");
+		}
 	}
 }
 

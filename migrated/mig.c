@@ -92,10 +92,18 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...)
 	    mig_state_name(state), m->error);
 }
 
+/*
+ * The stream to a peer.  For tests, TANDEM_FAULT_AFTER=<bytes> makes a
+ * sender's stream fail with EIO after that many bytes (the fault backend),
+ * as a cable pulled mid-stream would.
+ */
 struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen)
 {
-	(void)m;
-	if (migd_conf.insecure)
-		return rio_fd_open(fd, 1);
-	return tls_open(fd, server, err, errlen);
+	struct rio *r = migd_conf.insecure ? rio_fd_open(fd, 1) : tls_open(fd, server, err, errlen);
+	const char *f = getenv("TANDEM_FAULT_AFTER");
+	if (r && f && m && m->dir == MIG_OUT) {
+		log_warnx("test hook: the stream to %s fails after %s bytes", m->dest, f);
+		r = rio_fault_open(r, strtoull(f, NULL, 10), 0, 0);
+	}
+	return r;
 }

@@ -70,6 +70,7 @@ static void resolve(struct recv_args *a, struct hv *h)
 				mig_fail(m, MS_FAILED, "committed, but unpause failed: %s", hv_error(h));
 			else {
 				log_info("migration %s in: source says committed: running here", m->name);
+				journal_remove(m->name);
 				pthread_mutex_lock(&m->lock);
 				m->state = MS_DONE;
 				pthread_mutex_unlock(&m->lock);
@@ -78,7 +79,16 @@ static void resolve(struct recv_args *a, struct hv *h)
 			return;
 		}
 		if (o == 0) {
+			struct hv_dominfo di;
+			if (h->ops->domain_info(h, m->name, &di) == 0 && di.state != DS_PAUSED) {
+				/* never destroy what runs: this is not our incoming copy */
+				journal_remove(m->name);
+				mig_fail(m, MS_FAILED, "source says not committed, but %s here is %s, "
+				    "not a paused incoming copy: left alone", m->name, dom_state_name(di.state));
+				return;
+			}
 			h->ops->domain_destroy(h, m->name);
+			journal_remove(m->name);
 			mig_fail(m, MS_FAILED, "source says not committed: incoming copy destroyed");
 			return;
 		}
@@ -117,7 +127,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 			snprintf(m->name, sizeof(m->name), "%s", d.name);
 			log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)", d.name, a->peer,
 			    (unsigned long long)(d.mem >> 20), d.vcpus);
-			if (h->ops->domain_create_incoming(h, d.name, d.mem, d.vcpus) < 0) {
+			if (h->ops->domain_create_incoming_leased(h, d.name, d.mem, d.vcpus) < 0) {
 				snprintf(err, errlen, "creating the incoming domain: %s", hv_error(h));
 				goto out;
 			}
@@ -126,6 +136,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 				snprintf(err, errlen, "%s", hv_error(h));
 				goto out;
 			}
+			mig_stall("recv-setup");
 			ckpt_write_simple(a->r, CK_PREPARED, NULL, 0);
 			if (rio_flush(a->r) < 0)
 				goto rio;
@@ -138,6 +149,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 				goto out;
 			if (t_sync)
 				t_apply += mig_now();
+			if (m->pages_sent == 0)
+				mig_stall("recv-round0");
 			pthread_mutex_lock(&m->lock);
 			m->pages_sent += n;
 			m->bytes_sent = a->r->bytes_read;
@@ -170,6 +183,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 				snprintf(err, errlen, "loading state: %s", hv_error(h));
 				goto out;
 			}
+			mig_stall("recv-end");
 			/* READY before the cleanup: unmapping guest memory costs ms */
 			ckpt_write_simple(a->r, CK_READY, NULL, 0);
 			if (rio_flush(a->r) < 0)
@@ -185,6 +199,18 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 		case CK_SYNC:	/* everything before it is applied: say so */
 			t_sync = mig_now();
 			b_sync = a->r->bytes_read;
+			/*
+			 * The source pauses next, and may commit once it has READY:
+			 * from here the domain must survive this process, and so must
+			 * the note that its outcome is to be asked for.  Done now, it
+			 * costs no downtime.
+			 */
+			if (!*created || h->ops->domain_keep(h, m->name) < 0 ||
+			    journal_add(m->name, a->peer, a->peer_port) < 0) {
+				snprintf(err, errlen, "keeping the incoming domain: %s",
+				    *created ? hv_error(h) : "SYNC before DOMAIN_HEADER");
+				goto out;
+			}
 			ckpt_write_simple(a->r, CK_SYNC, NULL, 0);
 			if (rio_flush(a->r) < 0)
 				goto rio;
@@ -226,26 +252,31 @@ void *mig_recv_thread(void *arg)
 	if (receive(a, h, &created, &mem, &size, err, sizeof(err)) < 0) {
 		if (created)
 			h->ops->domain_destroy(h, m->name);
+		journal_remove(m->name);
 		abort_to_peer(a->r, err);
 		mig_fail(m, MS_FAILED, "%s%s", err, created ? "; incoming copy destroyed" : "");
 		goto done;
 	}
 	mig_set_phase(m, "ready");
+	mig_stall("recv-ready");
 	if (ckpt_read_record(a->r, &rec) < 0) {
 		resolve(a, h);
 		goto done;
 	}
 	if (rec.type != CK_COMMIT) {
 		h->ops->domain_destroy(h, m->name);
+		journal_remove(m->name);
 		mig_fail(m, MS_FAILED, "source sent %s instead of COMMIT: incoming copy destroyed",
 		    ckpt_type_name(rec.type));
 		goto done;
 	}
+	mig_stall("recv-commit");
 	if (h->ops->domain_unpause(h, m->name) < 0) {
 		/* committed: the source never runs it again, so neither may we lose it */
 		mig_fail(m, MS_FAILED, "committed but unpause failed: %s", hv_error(h));
 		goto done;
 	}
+	journal_remove(m->name);
 	ckpt_write_simple(a->r, CK_RUNNING, NULL, 0);
 	rio_flush(a->r);
 	pthread_mutex_lock(&m->lock);
@@ -260,6 +291,23 @@ done:
 	if (h)
 		h->ops->close(h);
 	rio_close(a->r);
+	free(a);
+	return NULL;
+}
+
+/* A journal entry found at start: resolve it, nothing else. */
+void *mig_resolve_thread(void *arg)
+{
+	struct recv_args *a = arg;
+	char err[512];
+	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
+
+	if (!h)
+		mig_fail(a->m, MS_FAILED, "cannot resolve: %s", err);
+	else {
+		resolve(a, h);
+		h->ops->close(h);
+	}
 	free(a);
 	return NULL;
 }

@@ -113,6 +113,8 @@ static int send_pages(struct sender *s, int all, uint64_t left_after, const stru
 			if (ckpt_batch_add(&s->b, s->r, pfn, pg) < 0)
 				return -1;
 			s->pages_sent++;
+			if (s->pages_sent == 1024)
+				mig_stall("send-round0");
 			if ((s->pages_sent & 511) == 0) {
 				if (s->m->cancel)
 					return errno = ECANCELED, -1;
@@ -185,6 +187,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 		return -1;
 	if (!(s->r = mig_transport(m, fd, 0, err, errlen)))
 		return -1;
+	mig_stall("send-setup");
 	uint8_t hello[12];
 	le64_put(hello, m->id);
 	le32_put(hello + 8, peer_listen_port());	/* where to ask OUTCOME */
@@ -259,6 +262,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (s->h->ops->domain_pause_leased(s->h, m->name) < 0)
 		return snprintf(err, errlen, "pause: %s", hv_error(s->h)), -1;
 	s->paused = 1;
+	mig_stall("send-paused");
 	uint8_t *vs = NULL, *ds = NULL;
 	size_t vlen, dlen;
 	uint64_t before = s->pages_sent;
@@ -285,6 +289,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (expect(s, CK_READY, err, errlen) < 0)
 		return -1;
 	uint64_t t_ready = mig_now();
+	mig_stall("send-ready");
 
 	/* the point of no return */
 	pthread_mutex_lock(&m->lock);
@@ -299,6 +304,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	s->handed = 1;
 	pthread_mutex_unlock(&m->lock);
 	log_info("migration %s: handed over to %s (point of no return)", m->name, m->dest);
+	mig_stall("send-handed");
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
 	int confirmed = rio_flush(s->r) == 0 && expect(s, CK_RUNNING, err, errlen) == 0;
 	uint64_t downtime = mig_now() - tp;	/* paused here until it runs there */

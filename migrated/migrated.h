@@ -80,6 +80,14 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__
 uint64_t mig_now(void);
 struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen);
 
+/* stall.c: fault injection for tests */
+void mig_stall(const char *point);
+
+/* journal.c: incoming migrations in doubt survive a restart */
+int journal_add(const char *name, const char *peer, uint16_t port);
+void journal_remove(const char *name);
+void journal_resume(void);
+
 /* mig_send.c */
 void *mig_send_thread(void *arg);
 
@@ -91,6 +99,7 @@ struct recv_args {
 	uint16_t peer_port;	/* the source's migrated, for OUTCOME */
 };
 void *mig_recv_thread(void *arg);	/* takes a malloc'd recv_args */
+void *mig_resolve_thread(void *arg);	/* recv_args without a stream: resolve only */
 int mig_outcome_answer(struct rio *r, const char *name);
 
 /* peer.c */

@@ -32,7 +32,7 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_ERR] = { "ERR", B(HA_ERRNO) | B(HA_ERRMSG), B(HA_ERRNO) | B(HA_ERRMSG), 0 },
 	[HV_DOM_CREATE] = { "DOMAIN_CREATE", N | B(HA_KERNEL) | B(HA_CMDLINE) | B(HA_MEM) |
 		B(HA_VCPUS), N | B(HA_KERNEL) | B(HA_MEM) | B(HA_VCPUS), 0 },
-	[HV_DOM_CREATE_INCOMING] = { "DOMAIN_CREATE_INCOMING", N | B(HA_MEM) | B(HA_VCPUS),
+	[HV_DOM_CREATE_INCOMING] = { "DOMAIN_CREATE_INCOMING", N | B(HA_MEM) | B(HA_VCPUS) | B(HA_LEASE),
 		N | B(HA_MEM) | B(HA_VCPUS), 0 },
 	[HV_DOM_LIST] = { "DOMAIN_LIST", 0, 0, 0 },
 	[HV_DOM_INFO] = { "DOMAIN_INFO", N, N, 0 },
@@ -49,6 +49,7 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_DEV_SET] = { "DEV_SET", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
 	[HV_THROTTLE] = { "THROTTLE", N | B(HA_SHARE), N | B(HA_SHARE), 0 },
 	[HV_DOM_HANDOVER] = { "DOMAIN_HANDOVER", N, N, 0 },
+	[HV_DOM_KEEP] = { "DOMAIN_KEEP", N, N, 0 },
 };
 
 const struct msg_schema hvctl_schema = {

@@ -33,6 +33,7 @@ enum hv_msg {
 	HV_DEV_SET,
 	HV_THROTTLE,
 	HV_DOM_HANDOVER,
+	HV_DOM_KEEP,
 	HV_MSG_COUNT
 };
 
@@ -57,7 +58,8 @@ enum hv_attr {
 	HA_REASON,	/* str: why a domain stopped */
 	HA_ELAPSED_NS,	/* u64: time the operation took inside hvd */
 	HA_TSC_KHZ,	/* u32 */
-	HA_LEASE,	/* u32: 1 = resume the domain if this client goes away while it is paused */
+	HA_LEASE,	/* u32: 1 = undo if this client goes away: resume a paused domain,
+			 * destroy an incoming one that was never kept or run */
 	HA_ATTR_COUNT
 };
 

@@ -67,7 +67,7 @@ hb_continuous() {
 start_migrated() {	# start_migrated HOST PORT [extra args]
 	local h=$1 port=$2
 	shift 2
-	"$BUILD/migrated/migrated" -f -v -s "$T/$h.mig" -H "$T/$h.hvd" -l "127.0.0.1:$port" "$@" \
+	"$BUILD/migrated/migrated" -f -v -s "$T/$h.mig" -H "$T/$h.hvd" -d "$T/$h.state" -l "127.0.0.1:$port" "$@" \
 		>>"$T/$h.mig.log" 2>&1 &
 	eval "MIG_$h=$!"
 	PIDS="$PIDS $!"
