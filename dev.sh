@@ -1,7 +1,8 @@
 #!/bin/sh
 # dev.sh - set up, build and run Tandem on a Debian 12 machine, as root.
 #
-#   ./dev.sh demo   install dependencies, build, boot two guests on hvd
+#   ./dev.sh demo   install dependencies, build, live-migrate a busy 1 GiB guest
+#                   between two hosts (hvd + migrated each, TLS) on this machine
 #   ./dev.sh test   install dependencies, build with ASan/UBSan, run the suite
 #   ./dev.sh bench  install dependencies, build (optimised), run bench/hv
 #
@@ -46,29 +47,38 @@ build() {	# build DIR CONFIGURE-FLAGS...
 demo() {
 	cd "$TOP/build"
 	T=$(mktemp -d /tmp/tandem-demo.XXXXXX)
-	export TANDEM_HOST=$T/hvd.sock
-	./hvd -f -s "$TANDEM_HOST" -d "$T/state" 2>"$T/hvd.log" &
-	HVD=$!
-	trap 'kill $HVD 2>/dev/null; wait $HVD 2>/dev/null; rm -rf "$T"' EXIT INT TERM
-	while ! ./tandem vm list >/dev/null 2>&1; do sleep 0.1; done
-	G=hypervisor/guest/guest.elf
-	echo "== two guests on hvd"
-	./tandem vm create web --mem 256M --kernel $G --cmdline "dirty=2000 wss=32 pattern=uniform heartbeat=500"
-	./tandem vm create db --mem 512M --vcpus 2 --kernel $G \
-		--cmdline "dirty=25000 wss=256 pattern=hotcold heartbeat=500 integrity=2"
-	sleep 3
-	for d in web db; do
-		echo "== console of $d (last lines)"
-		tail -n 6 "$T/state/console/$d.log"
+	PIDS=""
+	trap 'for p in $PIDS; do kill $p 2>/dev/null; done; for p in $PIDS; do wait $p 2>/dev/null; done; rm -rf "$T"' EXIT INT TERM
+	echo "== two hosts on this machine, each with hvd and migrated; TLS certificates from a fresh CA"
+	"$TOP/ctl/tandem-ca" init "$T/ca" >/dev/null
+	port=7447
+	for h in a b; do
+		"$TOP/ctl/tandem-ca" issue "$T/ca" "host-$h" >/dev/null
+		./hvd -f -s "$T/$h.hvd" -d "$T/$h" 2>"$T/$h.hvd.log" &
+		PIDS="$PIDS $!"
+		./migrated/migrated -f -s "$T/$h.mig" -H "$T/$h.hvd" -d "$T/$h.state" -l "127.0.0.1:$port" \
+		    --cert "$T/ca/host-$h.crt" --key "$T/ca/host-$h.key" --ca "$T/ca/ca.crt" 2>"$T/$h.mig.log" &
+		PIDS="$PIDS $!"
+		eval "PORT_$h=$port"
+		port=$((port + 1))
 	done
-	echo "== ask db for an integrity sweep over its console"
-	./tandem vm console db --send i --wait 1500 | grep INTEGRITY | head -1
-	echo "== tandem vm list"
-	./tandem vm list
-	./tandem vm destroy web >/dev/null
-	./tandem vm destroy db >/dev/null
-	echo "== hvd log"
-	cat "$T/hvd.log"
+	on() { h=$1; shift; ./tandem --host "$T/$h.hvd" --migrated "$T/$h.mig" "$@"; }
+	while ! on a vm list >/dev/null 2>&1 || ! on b vm list >/dev/null 2>&1 || [ ! -S "$T/b.mig" ]; do sleep 0.1; done
+	G=hypervisor/guest/guest.elf
+	on a vm create web --mem 1G --kernel $G \
+		--cmdline "dirty=25000 wss=768 pattern=hotcold heartbeat=200 integrity=2"
+	echo "== the guest on host a (last lines of its console)"
+	sleep 3
+	tail -n 4 "$T/a/console/web.log"
+	echo "== tandem migrate web host-b   (1 GiB guest dirtying 25000 pages/s)"
+	on a migrate web "127.0.0.1:$PORT_b" --downtime 5
+	echo "== the guest on host b: heartbeat continues, integrity holds"
+	sleep 1.5
+	tail -n 3 "$T/b/console/web.log"
+	on b vm console web --send i --wait 2500 | grep -m1 INTEGRITY
+	echo "== tandem vm list on host a, then host b"
+	on a vm list
+	on b vm list
 }
 
 case "${1:-}" in
