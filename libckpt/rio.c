@@ -87,6 +87,8 @@ int rio_write(struct rio *r, const void *buf, size_t len)
 
 	if (r->err)
 		return rio_fail(r, r->err, "%s", r->errmsg);
+	if (!len)
+		return 0;	/* empty record bodies: buf may be NULL */
 	r->bytes_written += len;
 	if (!r->wcap)
 		return raw_write(r, p, len);
