@@ -4,7 +4,7 @@
 #   ./dev.sh demo   install dependencies, build, live-migrate a busy 1 GiB guest
 #                   between two hosts (hvd + migrated each, TLS) on this machine
 #   ./dev.sh test   install dependencies, build with ASan/UBSan, run the suite
-#   ./dev.sh bench  install dependencies, build (optimised), run bench/hv
+#   ./dev.sh bench  install dependencies, build (optimised), run bench/hv and bench/migrate
 #
 # Builds out of tree in build/ (demo, bench) and build-san/ (test).
 set -eu
@@ -85,6 +85,6 @@ case "${1:-}" in
 demo)	deps; build build --enable-werror; demo ;;
 test)	deps; build build-san --enable-werror --enable-sanitizers
 	cd build-san && make -s check ;;
-bench)	deps; build build --enable-werror; cd build && "$TOP/bench/hv" ;;
+bench)	deps; build build --enable-werror; cd build && "$TOP/bench/hv" && "$TOP/bench/migrate" ;;
 *)	echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac

@@ -190,6 +190,7 @@ static int take_fd(struct hvd *h, void **p, size_t len)
 	close(fd);
 	if (*p == MAP_FAILED)
 		return fail(h, e, "mmap: %s", strerror(e));
+	madvise(*p, len, MADV_HUGEPAGE);	/* pages we allocate (a restore) come huge */
 	return 0;
 }
 

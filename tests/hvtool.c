@@ -12,14 +12,20 @@
  *   hvtool [-s SOCK] peekcost NAME MS N  peek-and-clean cost after MS of guest run
  *   hvtool [-s SOCK] pausecost NAME N    pause+unpause and vCPU get/set timings
  *   hvtool hostrate MIB                  the host's own page-write rate
+ *   hvtool tcprate MIB                   loopback TCP bandwidth (one stream)
  *
  * Results are printed as "key=value" lines for the scripts that call it.
  */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -251,6 +257,44 @@ static int do_hostrate(int mib)
 	return 0;
 }
 
+/* Loopback TCP bandwidth: the link's limit for bench/migrate's bounds. */
+static int do_tcprate(int mib)
+{
+	int l = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t al = sizeof(a);
+	static char buf[1 << 20];
+
+	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(l, 1) < 0 ||
+	    getsockname(l, (struct sockaddr *)&a, &al) < 0)
+		return 1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+		if (connect(c, (struct sockaddr *)&a, sizeof(a)) < 0)
+			_exit(1);
+		for (int i = 0; i < mib; i++)
+			for (size_t off = 0; off < sizeof(buf);) {
+				ssize_t n = write(c, buf + off, sizeof(buf) - off);
+				if (n <= 0)
+					_exit(1);
+				off += (size_t)n;
+			}
+		_exit(0);
+	}
+	int s = accept(l, NULL, NULL);
+	setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	double t0 = now_ms();
+	uint64_t got = 0;
+	ssize_t n;
+	while ((n = read(s, buf, sizeof(buf))) > 0)
+		got += (uint64_t)n;
+	double ms = now_ms() - t0;
+	waitpid(pid, NULL, 0);
+	printf("tcp_bytes_per_s=%.0f\n", (double)got / (ms / 1e3));
+	return 0;
+}
+
 /* ---- bad input: each case must get HV_ERR, and hvd must keep serving ---- */
 
 static int bad_fd;
@@ -406,6 +450,8 @@ int main(int argc, char **argv)
 		return do_pausecost(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "hostrate"))
 		return do_hostrate(atoi(argv[2]));
+	if (argc == 3 && !strcmp(argv[1], "tcprate"))
+		return do_tcprate(atoi(argv[2]));
 	fprintf(stderr, "usage: see the comment at the top of tests/hvtool.c\n");
 	return 2;
 }
