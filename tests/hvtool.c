@@ -12,12 +12,15 @@
  *   hvtool [-s SOCK] peekcost NAME MS N  peek-and-clean cost after MS of guest run
  *   hvtool [-s SOCK] pausecost NAME N    pause+unpause and vCPU get/set timings
  *   hvtool hostrate MIB                  the host's own page-write rate
+ *   hvtool [-s SOCK] save NAME FILE [--hello]  a saved stream of NAME (with a HELLO
+ *                                        record first: ready to feed to a receiver)
  *   hvtool tcprate MIB                   loopback TCP bandwidth (one stream)
  *
  * Results are printed as "key=value" lines for the scripts that call it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
@@ -29,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "ckpt.h"
 #include "hv.h"
 #include "hvctl.h"
 #include "sock.h"
@@ -257,6 +261,60 @@ static int do_hostrate(int mib)
 	return 0;
 }
 
+/*
+ * A saved (non-live) stream of a domain: paused, every non-zero page, state,
+ * END, then running again.  With hello, the file starts like a migration
+ * (HELLO record), so it can be fed to a receiver as it is.
+ */
+static int do_save(const char *name, const char *file, int hello)
+{
+	struct hv *h = open_hv();
+	struct hv_dominfo di;
+	uint8_t *mem, *vs, *ds, dh[128];
+	uint64_t size;
+	size_t vlen, dlen, dhlen;
+	struct ckpt_batch b;
+	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	struct rio *r = fd >= 0 ? rio_fd_open(fd, 1) : NULL;
+
+	if (!r || ckpt_batch_init(&b, 1) < 0)
+		return 1;
+	if (h->ops->domain_info(h, name, &di) < 0 || h->ops->domain_pause(h, name) < 0 ||
+	    h->ops->mem_map(h, name, &mem, &size) < 0 || h->ops->vcpu_get(h, name, &vs, &vlen) < 0 ||
+	    h->ops->dev_get(h, name, &ds, &dlen) < 0)
+		die_hv(h, "save");
+	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "" };
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
+	if (hello) {
+		uint8_t hb[12] = { 1 };
+		ckpt_write_simple(r, CK_HELLO, hb, sizeof(hb));
+	}
+	ckpt_write_header(r, CKPT_F_LZ4);
+	ckpt_write_simple(r, CK_DOMAIN_HEADER, dh, dhlen);
+	for (uint64_t pfn = 0; pfn < size / 4096; pfn++) {
+		const uint8_t *pg = mem + pfn * 4096;
+		if (pg[0] || memcmp(pg, pg + 1, 4095))
+			ckpt_batch_add(&b, r, pfn, pg);
+	}
+	ckpt_batch_flush(&b, r);
+	ckpt_write_simple(r, CK_VCPU_STATE, vs, vlen);
+	ckpt_write_simple(r, CK_DEVICE_STATE, ds, dlen);
+	ckpt_write_simple(r, CK_END, NULL, 0);
+	int rc = rio_flush(r) < 0;
+	printf("saved=%s bytes=%llu pages_raw=%llu pages_lz4=%llu\n", file,
+	    (unsigned long long)r->bytes_written, (unsigned long long)b.pages_raw,
+	    (unsigned long long)b.pages_lz4);
+	h->ops->domain_unpause(h, name);
+	rio_close(r);
+	ckpt_batch_free(&b);
+	munmap(mem, size);
+	free(vs);
+	free(ds);
+	h->ops->close(h);
+	return rc;
+}
+
 /* Loopback TCP bandwidth: the link's limit for bench/migrate's bounds. */
 static int do_tcprate(int mib)
 {
@@ -450,6 +508,8 @@ int main(int argc, char **argv)
 		return do_pausecost(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "hostrate"))
 		return do_hostrate(atoi(argv[2]));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "save"))
+		return do_save(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "--hello"));
 	if (argc == 3 && !strcmp(argv[1], "tcprate"))
 		return do_tcprate(atoi(argv[2]));
 	fprintf(stderr, "usage: see the comment at the top of tests/hvtool.c\n");
