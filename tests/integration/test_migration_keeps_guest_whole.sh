@@ -1,7 +1,7 @@
 #!/bin/bash
 # Live migration between two hosts (hvd + migrated each, TLS with a test CA)
 # leaves the guest whole: for an idle guest and busy ones (one dirtying
-# faster than the link can carry, so throttling must kick in), and 10 times
+# faster than the link can carry, so throttling must kick in), and 20 times
 # back and forth.  Each time the heartbeat continues without a gap or
 # repeat, the guest's own integrity sweep passes on the destination, and the
 # source no longer has the domain.
@@ -45,16 +45,16 @@ log "  $(integrity b hot)"
 r=$(hb_continuous "$T/a/console/hot.log" "$T/b/console/hot.log") || fail "hot: $r"
 on b vm destroy hot >/dev/null
 
-# ping-pong
+# ping-pong, 20 times
 on a vm create pp --mem 256M --kernel "$G" --cmdline "dirty=10000 wss=128 heartbeat=50" >/dev/null
 sleep 1
 from=a to=b
-for i in $(seq 10); do
+for i in $(seq 20); do
 	migrate_ok $from $to pp --downtime 5 | summary >>"$T/pp"
 	cp "$T/$from/console/pp.log" "$T/pp.$(printf %02d $i).log"	# final: the domain left
 	t=$from; from=$to; to=$t
 done
-log "ping-pong 10x: downtimes (ms) $(sed 's/downtime \([0-9.]*\) .*/\1/' "$T/pp" | tr '\n' ' ')"
+log "ping-pong 20x: downtimes (ms) $(sed 's/downtime \([0-9.]*\) .*/\1/' "$T/pp" | tr '\n' ' ')"
 log "  $(integrity $from pp)"
 r=$(hb_continuous "$T"/pp.*.log "$T/$from/console/pp.log") || fail "ping-pong heartbeat: $r"
 log "  heartbeat: $r"
