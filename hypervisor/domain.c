@@ -237,6 +237,15 @@ static void domain_forward(struct domain *d, struct ctlsrv_client *c, const stru
 	TAILQ_INSERT_TAIL(&d->pending, p, entry);
 }
 
+static void reply_ok(struct ctlsrv_client *c, uint32_t seq)
+{
+	struct msg_out o;
+	msg_begin(&o, HV_OK, seq);
+	if (msg_end(&o) == 0)
+		ctlsrv_reply(c, o.buf, o.len, NULL, 0);
+	msg_free(&o);
+}
+
 static void domain_list(struct ctlsrv_client *c, uint32_t seq)
 {
 	struct msg_out o;
@@ -287,22 +296,14 @@ void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8
 	if (m->type == HV_DOM_KEEP) {
 		d->creator = NULL;
 		log_info("domain %s: kept (no longer destroyed with its creator)", name);
-		struct msg_out o;
-		msg_begin(&o, HV_OK, m->seq);
-		if (msg_end(&o) == 0)
-			ctlsrv_reply(c, o.buf, o.len, NULL, 0);
-		msg_free(&o);
+		reply_ok(c, m->seq);
 		return;
 	}
 	if (m->type == HV_DOM_DESTROY) {
 		domain_kill(d);
 		domain_remove(d, "destroyed");
 		log_info("domain %s: destroyed", name);
-		struct msg_out o;
-		msg_begin(&o, HV_OK, m->seq);
-		if (msg_end(&o) == 0)
-			ctlsrv_reply(c, o.buf, o.len, NULL, 0);
-		msg_free(&o);
+		reply_ok(c, m->seq);
 		return;
 	}
 	domain_forward(d, c, m, buf, len);
