@@ -107,6 +107,8 @@ int ckpt_read_header(struct rio *r, uint32_t *features);
 int ckpt_write_record(struct rio *r, uint32_t type, const void *const *parts,
     const size_t *lens, int n);
 int ckpt_write_simple(struct rio *r, uint32_t type, const void *body, size_t len);
+/* One record, flushed: for the handshake's single-record messages. */
+int ckpt_send(struct rio *r, uint32_t type, const void *body, size_t len);
 /*
  * Reads and checks one record (length, padding, CRC).  An unknown optional
  * record is returned as it is, for the caller to skip; an unknown mandatory
@@ -151,6 +153,7 @@ struct ckpt_batch {
 	size_t data_len;
 	uint64_t pages_raw, pages_zero, pages_lz4;	/* totals, for reports */
 };
+int ckpt_page_is_zero(const uint8_t *page);
 int ckpt_batch_init(struct ckpt_batch *b, int lz4);
 void ckpt_batch_free(struct ckpt_batch *b);
 /* Adds one page (copied/compressed now); flushes a full batch to r. */

@@ -28,7 +28,7 @@ void ckpt_batch_free(struct ckpt_batch *b)
 	b->data = NULL;
 }
 
-static int page_is_zero(const uint8_t *p)
+int ckpt_page_is_zero(const uint8_t *p)
 {
 	const uint64_t *w = (const uint64_t *)(const void *)p;
 	for (size_t i = 0; i < CKPT_PAGE_SIZE / 8; i += 8)
@@ -55,7 +55,7 @@ int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint
 	uint8_t *e = b->head + 8 + 16 * (size_t)b->count;
 	uint32_t enc, len;
 
-	if (page_is_zero(page)) {
+	if (ckpt_page_is_zero(page)) {
 		enc = CKE_ZERO;
 		len = 0;
 		b->pages_zero++;

@@ -103,6 +103,12 @@ int ckpt_write_simple(struct rio *r, uint32_t type, const void *body, size_t len
 	return ckpt_write_record(r, type, parts, &len, 1);
 }
 
+int ckpt_send(struct rio *r, uint32_t type, const void *body, size_t len)
+{
+	ckpt_write_simple(r, type, body, len);
+	return rio_flush(r);
+}
+
 static int known(uint32_t type)
 {
 	return (type >= CK_DOMAIN_HEADER && type <= CK_END) || type == CK_ROUND ||

@@ -31,8 +31,7 @@
 
 static void abort_to_peer(struct rio *r, const char *why)
 {
-	ckpt_write_simple(r, CK_ABORT, why, strlen(why));
-	rio_flush(r);
+	ckpt_send(r, CK_ABORT, why, strlen(why));
 }
 
 /* Asks the source, on a new connection, whether it committed; -1 unreachable. */
@@ -49,8 +48,7 @@ static int ask_outcome(const struct recv_args *a, const char *name)
 	struct rio *q = mig_transport(a->m, fd, 0, err, sizeof(err));
 	if (!q)
 		return -1;
-	ckpt_write_simple(q, CK_OUTCOME, name, strlen(name));
-	if (rio_flush(q) == 0 && ckpt_read_record(q, &rec) == 0)
+	if (ckpt_send(q, CK_OUTCOME, name, strlen(name)) == 0 && ckpt_read_record(q, &rec) == 0)
 		r = rec.type == CK_COMMIT ? 1 : 0;
 	ckpt_record_free(&rec);
 	rio_close(q);
@@ -137,8 +135,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 				goto out;
 			}
 			mig_stall("recv-setup");
-			ckpt_write_simple(a->r, CK_PREPARED, NULL, 0);
-			if (rio_flush(a->r) < 0)
+			if (ckpt_send(a->r, CK_PREPARED, NULL, 0) < 0)
 				goto rio;
 			mig_set_phase(m, "receiving");
 			break;
@@ -185,8 +182,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 			}
 			mig_stall("recv-end");
 			/* READY before the cleanup: unmapping guest memory costs ms */
-			ckpt_write_simple(a->r, CK_READY, NULL, 0);
-			if (rio_flush(a->r) < 0)
+			if (ckpt_send(a->r, CK_READY, NULL, 0) < 0)
 				goto rio;
 			log_debug("migration %s in: state loaded in %.2f ms", m->name,
 			    (double)(mig_now() - t0) / 1e6);
@@ -211,8 +207,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 				    *created ? hv_error(h) : "SYNC before DOMAIN_HEADER");
 				goto out;
 			}
-			ckpt_write_simple(a->r, CK_SYNC, NULL, 0);
-			if (rio_flush(a->r) < 0)
+			if (ckpt_send(a->r, CK_SYNC, NULL, 0) < 0)
 				goto rio;
 			break;
 		default:
@@ -277,8 +272,7 @@ void *mig_recv_thread(void *arg)
 		goto done;
 	}
 	journal_remove(m->name);
-	ckpt_write_simple(a->r, CK_RUNNING, NULL, 0);
-	rio_flush(a->r);
+	ckpt_send(a->r, CK_RUNNING, NULL, 0);
 	pthread_mutex_lock(&m->lock);
 	m->state = MS_DONE;
 	m->total_ns = mig_now() - m->start_ns;
@@ -342,8 +336,7 @@ int mig_outcome_answer(struct rio *r, const char *name)
 		pthread_mutex_unlock(&m->lock);
 	}
 	log_info("OUTCOME query for %s: %s", name, committed ? "committed" : "not committed");
-	ckpt_write_simple(r, committed ? CK_COMMIT : CK_ABORT, committed ? NULL : "not committed",
-	    committed ? 0 : 13);
 	h->ops->close(h);
-	return rio_flush(r);
+	return ckpt_send(r, committed ? CK_COMMIT : CK_ABORT, committed ? NULL : "not committed",
+	    committed ? 0 : 13);
 }

@@ -108,7 +108,7 @@ static int send_pages(struct sender *s, int all, uint64_t left_after, const stru
 				break;
 			const uint8_t *pg = s->mem + pfn * 4096;
 			s->scanned++;
-			if (all && pg[0] == 0 && !memcmp(pg, pg + 1, 4095))
+			if (all && ckpt_page_is_zero(pg))
 				continue;
 			if (ckpt_batch_add(&s->b, s->r, pfn, pg) < 0)
 				return -1;
@@ -157,8 +157,7 @@ static int expect(struct sender *s, uint32_t want, char *err, size_t errlen)
 static void rollback(struct sender *s, const char *why)
 {
 	if (s->r) {
-		ckpt_write_simple(s->r, CK_ABORT, why, strlen(why));
-		rio_flush(s->r);
+		ckpt_send(s->r, CK_ABORT, why, strlen(why));
 	}
 	if (!s->h)
 		return;
@@ -306,7 +305,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	log_info("migration %s: handed over to %s (point of no return)", m->name, m->dest);
 	mig_stall("send-handed");
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
-	int confirmed = rio_flush(s->r) == 0 && expect(s, CK_RUNNING, err, errlen) == 0;
+	int confirmed = expect(s, CK_RUNNING, err, errlen) == 0;	/* expect flushes COMMIT */
 	uint64_t downtime = mig_now() - tp;	/* paused here until it runs there */
 	log_info("migration %s: downtime %.2f ms = pause+peek+state %.2f, last %llu pages %.2f, "
 	    "destination load %.2f, hand-over+commit %.2f", m->name, (double)downtime / 1e6,

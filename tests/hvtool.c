@@ -294,7 +294,7 @@ static int do_save(const char *name, const char *file, int hello)
 	ckpt_write_simple(r, CK_DOMAIN_HEADER, dh, dhlen);
 	for (uint64_t pfn = 0; pfn < size / 4096; pfn++) {
 		const uint8_t *pg = mem + pfn * 4096;
-		if (pg[0] || memcmp(pg, pg + 1, 4095))
+		if (!ckpt_page_is_zero(pg))
 			ckpt_batch_add(&b, r, pfn, pg);
 	}
 	ckpt_batch_flush(&b, r);
