@@ -49,8 +49,10 @@ struct hv_ops {
 	int (*domain_handover)(struct hv *, const char *name);
 	int (*domain_unpause)(struct hv *, const char *name);
 	int (*domain_destroy)(struct hv *, const char *name);
-	/* maps all guest memory shared; munmap(*p, *size) when done */
-	int (*mem_map)(struct hv *, const char *name, uint8_t **p, uint64_t *size);
+	/* maps all guest memory shared; munmap(*p, *size) when done.  With fd
+	 * set, *fd is the memory file too (the caller closes it); with p NULL
+	 * it is only the file. */
+	int (*mem_map)(struct hv *, const char *name, uint8_t **p, uint64_t *size, int *fd);
 	/* enable maps the shared dirty bitmap (one bit per 4 KiB page) */
 	int (*logdirty)(struct hv *, const char *name, int enable, int mode,
 	    uint64_t **bitmap, size_t *len);

@@ -176,8 +176,9 @@ static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	return 0;
 }
 
-/* Takes the one fd of the last reply; maps len bytes of it when p is set. */
-static int take_fd(struct hvd *h, void **p, size_t len)
+/* Takes the one fd of the last reply; maps len bytes of it when p is set,
+ * and keeps the fd open in *keep when that is set. */
+static int take_fd(struct hvd *h, void **p, size_t len, int *keep)
 {
 	if (h->nfds != 1)
 		return fail(h, EPROTO, "hvd sent %d fds, expected 1", h->nfds);
@@ -187,14 +188,17 @@ static int take_fd(struct hvd *h, void **p, size_t len)
 		return fd;
 	*p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	int e = errno;
-	close(fd);
+	if (keep && *p != MAP_FAILED)
+		*keep = fd;
+	else
+		close(fd);
 	if (*p == MAP_FAILED)
 		return fail(h, e, "mmap: %s", strerror(e));
 	madvise(*p, len, MADV_HUGEPAGE);	/* pages we allocate (a restore) come huge */
 	return 0;
 }
 
-static int hvd_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size)
+static int hvd_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, int *fd)
 {
 	struct hvd *h = (struct hvd *)hv;
 	struct msg_out o;
@@ -203,7 +207,9 @@ static int hvd_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *s
 	if (call(h, &o) < 0)
 		return -1;
 	*size = msg_u64(&h->in, HA_MEM);
-	return take_fd(h, (void **)p, *size);
+	if (!p && fd)
+		return (*fd = take_fd(h, NULL, 0, NULL)) < 0 ? -1 : 0;
+	return take_fd(h, (void **)p, *size, fd);
 }
 
 static int hvd_logdirty(struct hv *hv, const char *name, int enable, int mode,
@@ -220,7 +226,7 @@ static int hvd_logdirty(struct hv *hv, const char *name, int enable, int mode,
 	if (!enable)
 		return 0;
 	*len = msg_u64(&h->in, HA_COUNT);
-	return take_fd(h, (void **)bitmap, *len);
+	return take_fd(h, (void **)bitmap, *len, NULL);
 }
 
 static int hvd_peek_clean(struct hv *hv, const char *name, uint64_t *count)
@@ -297,7 +303,7 @@ static int hvd_console(struct hv *hv, const char *name)
 	begin(h, &o, HV_CONSOLE_ATTACH, name);
 	if (call(h, &o) < 0)
 		return -1;
-	return take_fd(h, NULL, 0);
+	return take_fd(h, NULL, 0, NULL);
 }
 
 static void hvd_close(struct hv *hv)

@@ -160,10 +160,21 @@ void ckpt_batch_free(struct ckpt_batch *b);
 int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint8_t *page);
 int ckpt_batch_flush(struct ckpt_batch *b, struct rio *r);
 /*
- * Checks a whole PAGE_DATA body against a guest of npages pages, then (when
- * mem is set) writes its pages into mem.  Nothing is written unless all of
- * it is valid.  *count gets the number of pages.
+ * Checks a whole PAGE_DATA body against a guest of npages pages; *count gets
+ * its number of pages, enc_counts (if set) the pages per encoding.  With
+ * scratch (CKPT_BATCH_MAX pages) LZ4 page i is left decompressed at page i.
  */
+int ckpt_pages_check(const uint8_t *body, size_t len, uint64_t npages, uint8_t *scratch,
+    uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen);
+/* Writes a checked body's pages into mem (a mapping of the guest). */
+void ckpt_pages_copy(const uint8_t *body, uint8_t *mem);
+/*
+ * Writes a body checked with scratch into the guest memory file fd with
+ * pwritev, a call per run of consecutive pfns: no page faults, and fresh
+ * pages are not zeroed first.
+ */
+int ckpt_pages_pwrite(const uint8_t *body, int fd, uint8_t *scratch);
+/* check, then (when mem is set) copy: nothing is written unless all is valid */
 int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *mem,
     uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen);
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 
 #include "ckpt.h"
 #include "msg.h"
@@ -84,7 +85,8 @@ int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint
 	return 0;
 }
 
-int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *mem,
+/* Pass 1: the whole body is valid for a guest of npages pages. */
+int ckpt_pages_check(const uint8_t *body, size_t len, uint64_t npages, uint8_t *scratch,
     uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen)
 {
 	if (len < 8) {
@@ -97,8 +99,9 @@ int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *
 		return -1;
 	}
 	const uint8_t *ent = body + 8;
-	size_t data = 8 + 16 * (size_t)n, off = data;
+	size_t off = 8 + 16 * (size_t)n;
 	uint64_t seen[CKPT_BATCH_MAX];
+	int rising = 1;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t pfn = le64_get(ent + 16 * i);
 		uint32_t enc = le32_get(ent + 16 * i + 8), dl = le32_get(ent + 16 * i + 12);
@@ -114,22 +117,26 @@ int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *
 			    enc, dl);
 			return -1;
 		}
-		for (uint32_t k = 0; k < i; k++)
-			if (seen[k] == pfn) {
-				snprintf(err, errlen, "PAGE_DATA: pfn 0x%llx twice in one batch",
-				    (unsigned long long)pfn);
-				return -1;
-			}
+		/* while pfns rise (the common case) none can repeat an earlier one */
+		if (i && !(rising = rising && pfn > seen[i - 1]))
+			for (uint32_t k = 0; k < i; k++)
+				if (seen[k] == pfn) {
+					snprintf(err, errlen, "PAGE_DATA: pfn 0x%llx twice in one batch",
+					    (unsigned long long)pfn);
+					return -1;
+				}
 		seen[i] = pfn;
 		if (enc == CKE_LZ4) {
-			char tmp[CKPT_PAGE_SIZE];
-			if (LZ4_decompress_safe((const char *)body + off, tmp, (int)dl,
+			char tmp[CKPT_PAGE_SIZE], *out = scratch ? (char *)scratch + (size_t)i * CKPT_PAGE_SIZE : tmp;
+			if (LZ4_decompress_safe((const char *)body + off, out, (int)dl,
 			    CKPT_PAGE_SIZE) != CKPT_PAGE_SIZE) {
 				snprintf(err, errlen, "PAGE_DATA: pfn 0x%llx: LZ4 data does not "
 				    "decompress to one page", (unsigned long long)pfn);
 				return -1;
 			}
 		}
+		if (enc_counts)
+			enc_counts[enc]++;
 		off += dl;
 	}
 	if (off != len) {
@@ -137,23 +144,94 @@ int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *
 		return -1;
 	}
 	*count = n;
-	off = data;
+	return 0;
+}
+
+/* Pass 2 over a checked body: page i's pfn, encoding and data. */
+static const uint8_t *entry(const uint8_t *body, uint32_t i, size_t *off, uint64_t *pfn,
+    uint32_t *enc, uint32_t *dl)
+{
+	const uint8_t *e = body + 8 + 16 * (size_t)i;
+	*pfn = le64_get(e);
+	*enc = le32_get(e + 8);
+	*dl = le32_get(e + 12);
+	const uint8_t *d = body + *off;
+	*off += *dl;
+	return d;
+}
+
+void ckpt_pages_copy(const uint8_t *body, uint8_t *mem)
+{
+	uint32_t n = le32_get(body), enc, dl;
+	size_t off = 8 + 16 * (size_t)n;
+	uint64_t pfn;
 	for (uint32_t i = 0; i < n; i++) {
-		uint64_t pfn = le64_get(ent + 16 * i);
-		uint32_t enc = le32_get(ent + 16 * i + 8), dl = le32_get(ent + 16 * i + 12);
-		if (enc_counts)
-			enc_counts[enc]++;
-		if (mem) {
-			uint8_t *dst = mem + pfn * CKPT_PAGE_SIZE;
-			if (enc == CKE_RAW)
-				memcpy(dst, body + off, CKPT_PAGE_SIZE);
-			else if (enc == CKE_ZERO)
-				memset(dst, 0, CKPT_PAGE_SIZE);
-			else
-				LZ4_decompress_safe((const char *)body + off, (char *)dst, (int)dl,
-				    CKPT_PAGE_SIZE);
-		}
-		off += dl;
+		const uint8_t *d = entry(body, i, &off, &pfn, &enc, &dl);
+		uint8_t *dst = mem + pfn * CKPT_PAGE_SIZE;
+		if (enc == CKE_RAW)
+			memcpy(dst, d, CKPT_PAGE_SIZE);
+		else if (enc == CKE_ZERO)
+			memset(dst, 0, CKPT_PAGE_SIZE);
+		else
+			LZ4_decompress_safe((const char *)d, (char *)dst, (int)dl, CKPT_PAGE_SIZE);
 	}
+}
+
+static int pwrite_all(int fd, struct iovec *iov, int cnt, uint64_t off)
+{
+	while (cnt) {
+		ssize_t w = pwritev(fd, iov, cnt, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return w < 0 ? -1 : (errno = EIO, -1);
+		off += (uint64_t)w;
+		while (cnt && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			cnt--;
+		}
+		if (cnt) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+int ckpt_pages_pwrite(const uint8_t *body, int fd, uint8_t *scratch)
+{
+	static const uint8_t zero[CKPT_PAGE_SIZE];
+	struct iovec iov[CKPT_BATCH_MAX];
+	uint32_t n = le32_get(body), enc, dl;
+	size_t off = 8 + 16 * (size_t)n;
+	uint64_t pfn, first = 0;
+	int cnt = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		const uint8_t *d = entry(body, i, &off, &pfn, &enc, &dl);
+		if (cnt && pfn != first + (uint64_t)cnt) {
+			if (pwrite_all(fd, iov, cnt, first * CKPT_PAGE_SIZE) < 0)
+				return -1;
+			cnt = 0;
+		}
+		if (!cnt)
+			first = pfn;
+		if (enc == CKE_LZ4)
+			d = scratch + (size_t)i * CKPT_PAGE_SIZE;	/* the check decompressed it */
+		else if (enc == CKE_ZERO)
+			d = zero;
+		iov[cnt].iov_base = (void *)(uintptr_t)d;
+		iov[cnt++].iov_len = CKPT_PAGE_SIZE;
+	}
+	return cnt ? pwrite_all(fd, iov, cnt, first * CKPT_PAGE_SIZE) : 0;
+}
+
+int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *mem,
+    uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen)
+{
+	if (ckpt_pages_check(body, len, npages, NULL, count, enc_counts, err, errlen) < 0)
+		return -1;
+	if (mem)
+		ckpt_pages_copy(body, mem);
 	return 0;
 }

@@ -98,19 +98,22 @@ static void resolve(struct recv_args *a, struct hv *h)
 
 /* On success the guest memory stays mapped (*memp, *sizep): unmapping costs
  * milliseconds, so the caller does it after the domain runs. */
-static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **memp,
-    uint64_t *sizep, char *err, size_t errlen)
+static int receive(struct recv_args *a, struct hv *h, int *created, char *err, size_t errlen)
 {
 	struct mig *m = a->m;
 	struct ckpt_record rec = { 0 }, vcpu = { 0 }, dev = { 0 };
 	struct ckpt_order ord = { 0 };
 	struct ckpt_domain d;
-	uint8_t *mem = NULL;
+	uint8_t *scratch = malloc((size_t)CKPT_BATCH_MAX * CKPT_PAGE_SIZE);
 	uint64_t size = 0;
 	uint32_t f, n;
-	int rc = -1;
+	int rc = -1, memfd = -1, kept = 0;
 	uint64_t t_sync = 0, b_sync = 0, t_apply = 0;
 
+	if (!scratch) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
 	if (ckpt_read_header(a->r, &f) < 0)
 		goto rio;
 	for (;;) {
@@ -130,7 +133,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 				goto out;
 			}
 			*created = 1;
-			if (h->ops->mem_map(h, d.name, &mem, &size) < 0) {
+			if (h->ops->mem_map(h, d.name, NULL, &size, &memfd) < 0) {
 				snprintf(err, errlen, "%s", hv_error(h));
 				goto out;
 			}
@@ -142,8 +145,12 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 		case CK_PAGE_DATA:
 			if (t_sync)
 				t_apply -= mig_now();
-			if (ckpt_pages_apply(rec.body, rec.len, size / 4096, mem, &n, NULL, err, errlen) < 0)
+			if (ckpt_pages_check(rec.body, rec.len, size / 4096, scratch, &n, NULL, err, errlen) < 0)
 				goto out;
+			if (ckpt_pages_pwrite(rec.body, memfd, scratch) < 0) {
+				snprintf(err, errlen, "writing guest memory: %s", strerror(errno));
+				goto out;
+			}
 			if (t_sync)
 				t_apply += mig_now();
 			if (m->pages_sent == 0)
@@ -181,7 +188,6 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 				goto out;
 			}
 			mig_stall("recv-end");
-			/* READY before the cleanup: unmapping guest memory costs ms */
 			if (ckpt_send(a->r, CK_READY, NULL, 0) < 0)
 				goto rio;
 			log_debug("migration %s in: state loaded in %.2f ms", m->name,
@@ -194,15 +200,17 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 			goto out;
 		case CK_SYNC:	/* everything before it is applied: say so */
 			t_sync = mig_now();
+			t_apply = 0;
 			b_sync = a->r->bytes_read;
 			/*
-			 * The source pauses next, and may commit once it has READY:
-			 * from here the domain must survive this process, and so must
-			 * the note that its outcome is to be asked for.  Done now, it
-			 * costs no downtime.
+			 * The source ends each round with one.  From the first (after
+			 * round 0) the domain must survive this process, and so must
+			 * the note that its outcome is to be asked for, since the
+			 * source may stop and commit at any later round.  Done now,
+			 * it costs no downtime.
 			 */
-			if (!*created || h->ops->domain_keep(h, m->name) < 0 ||
-			    journal_add(m->name, a->peer, a->peer_port) < 0) {
+			if (!kept++ && (!*created || h->ops->domain_keep(h, m->name) < 0 ||
+			    journal_add(m->name, a->peer, a->peer_port) < 0)) {
 				snprintf(err, errlen, "keeping the incoming domain: %s",
 				    *created ? hv_error(h) : "SYNC before DOMAIN_HEADER");
 				goto out;
@@ -217,11 +225,9 @@ static int receive(struct recv_args *a, struct hv *h, int *created, uint8_t **me
 rio:
 	snprintf(err, errlen, "%s", rio_error(a->r));
 out:
-	if (mem && rc == 0) {
-		*memp = mem;
-		*sizep = size;
-	} else if (mem)
-		munmap(mem, size);
+	if (memfd >= 0)
+		close(memfd);
+	free(scratch);
 	ckpt_record_free(&rec);
 	ckpt_record_free(&vcpu);
 	ckpt_record_free(&dev);
@@ -235,8 +241,6 @@ void *mig_recv_thread(void *arg)
 	struct ckpt_record rec = { 0 };
 	char err[512] = "";
 	int created = 0;
-	uint8_t *mem = NULL;
-	uint64_t size = 0;
 	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 
 	if (!h) {
@@ -244,7 +248,7 @@ void *mig_recv_thread(void *arg)
 		mig_fail(m, MS_FAILED, "%s", err);
 		goto done;
 	}
-	if (receive(a, h, &created, &mem, &size, err, sizeof(err)) < 0) {
+	if (receive(a, h, &created, err, sizeof(err)) < 0) {
 		if (created)
 			h->ops->domain_destroy(h, m->name);
 		journal_remove(m->name);
@@ -271,16 +275,14 @@ void *mig_recv_thread(void *arg)
 		mig_fail(m, MS_FAILED, "committed but unpause failed: %s", hv_error(h));
 		goto done;
 	}
-	journal_remove(m->name);
 	ckpt_send(a->r, CK_RUNNING, NULL, 0);
+	journal_remove(m->name);	/* after RUNNING: a stale entry only costs a query */
 	pthread_mutex_lock(&m->lock);
 	m->state = MS_DONE;
 	m->total_ns = mig_now() - m->start_ns;
 	pthread_mutex_unlock(&m->lock);
 	mig_set_phase(m, "running");
 done:
-	if (mem)
-		munmap(mem, size);
 	ckpt_record_free(&rec);
 	if (h)
 		h->ops->close(h);

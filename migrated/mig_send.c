@@ -4,7 +4,8 @@
  *   connect, HELLO, header, DOMAIN_HEADER
  *   log-dirty on; round 0 sends every non-zero page while the VM runs
  *   rounds: peek-and-clean, ask the convergence controller, send the dirty
- *     pages (throttling the vCPUs when it says so)
+ *     pages (throttling the vCPUs when it says so); each round, round 0
+ *     too, ends with a SYNC round trip
  *   stop and copy: leased pause, last dirty pages, vCPU and device state, END
  *   commit: wait READY; hand the domain over (point of no return, taken
  *     under m->lock so an OUTCOME query cannot race it); COMMIT; wait
@@ -35,11 +36,12 @@ struct sender {
 	struct rio *r;
 	struct ckpt_batch b;
 	uint8_t *mem;
+	int memfd;		/* the same memory: where its holes are */
 	uint64_t mem_size, npages, *bitmap;	/* bitmap: hvd's, overwritten by each peek */
 	uint64_t *pending;	/* dirty and not yet sent: every peek is OR'ed in */
 	size_t bmlen;
 	uint64_t scanned, pages_sent;
-	int paused, handed;
+	int paused, handed, synced;
 };
 
 static void progress(struct sender *s, uint64_t left, const struct conv *c)
@@ -94,36 +96,74 @@ static int peek(struct sender *s, uint64_t *count)
 	return 0;
 }
 
-/* Sends the pending pages (all pages with all=1, where zero pages are
- * skipped: the destination starts zeroed) and clears them from pending. */
-static int send_pages(struct sender *s, int all, uint64_t left_after, const struct conv *c)
+/* Adds one page to the batch; every 512 pages: cancel, cap, progress. */
+static int send_page(struct sender *s, uint64_t pfn, uint64_t left, const struct conv *c)
+{
+	if (ckpt_batch_add(&s->b, s->r, pfn, s->mem + pfn * 4096) < 0)
+		return -1;
+	s->pages_sent++;
+	if (s->pages_sent == 1024)
+		mig_stall("send-round0");
+	if ((s->pages_sent & 511) == 0) {
+		if (s->m->cancel)
+			return errno = ECANCELED, -1;
+		bw_limit(s);
+		progress(s, left, c);
+	}
+	return 0;
+}
+
+/*
+ * Round 0: every page that is not zero (the destination starts zeroed).
+ * Holes in the memory file are zero pages never touched: they are skipped
+ * without reading them, which would allocate them.
+ */
+static int send_all(struct sender *s, const struct conv *c)
+{
+	off_t end = (off_t)s->mem_size, pos = 0;
+	while (pos < end) {
+		off_t d = lseek(s->memfd, pos, SEEK_DATA), h;
+		if (d < 0 && errno == ENXIO)
+			break;
+		if (d < 0 || (h = lseek(s->memfd, d, SEEK_HOLE)) < 0)
+			return rio_fail(s->r, errno, "finding guest memory: %s", strerror(errno));
+		for (uint64_t pfn = (uint64_t)d / 4096; pfn < (uint64_t)h / 4096; pfn++) {
+			s->scanned++;
+			if (!ckpt_page_is_zero(s->mem + pfn * 4096) &&
+			    send_page(s, pfn, s->npages - pfn, c) < 0)
+				return -1;
+		}
+		pos = h;
+	}
+	s->scanned = s->npages;
+	return ckpt_batch_flush(&s->b, s->r);
+}
+
+/* Later rounds: the pending pages, which are cleared from pending. */
+static int send_pending(struct sender *s, const struct conv *c)
 {
 	for (uint64_t w = 0; w < (s->npages + 63) / 64; w++) {
-		uint64_t bits = all ? ~0ULL : s->pending[w];
+		uint64_t bits = s->pending[w];
 		s->pending[w] = 0;
 		while (bits) {
 			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(bits);
 			bits &= bits - 1;
 			if (pfn >= s->npages)
 				break;
-			const uint8_t *pg = s->mem + pfn * 4096;
 			s->scanned++;
-			if (all && ckpt_page_is_zero(pg))
-				continue;
-			if (ckpt_batch_add(&s->b, s->r, pfn, pg) < 0)
+			if (send_page(s, pfn, 0, c) < 0)
 				return -1;
-			s->pages_sent++;
-			if (s->pages_sent == 1024)
-				mig_stall("send-round0");
-			if ((s->pages_sent & 511) == 0) {
-				if (s->m->cancel)
-					return errno = ECANCELED, -1;
-				bw_limit(s);
-				progress(s, left_after + (all ? s->npages - pfn : 0), c);
-			}
 		}
 	}
 	return ckpt_batch_flush(&s->b, s->r);
+}
+
+/* Appends ",pages" to the pages-per-round list while it fits. */
+static int ppr_add(char *ppr, size_t cap, int pl, uint64_t pages)
+{
+	if (pl < (int)cap - 24)
+		pl += snprintf(ppr + pl, cap - (size_t)pl, ",%llu", (unsigned long long)pages);
+	return pl;
 }
 
 static int write_round(struct sender *s, uint32_t round, uint64_t pages, uint64_t left)
@@ -151,6 +191,22 @@ static int expect(struct sender *s, uint32_t want, char *err, size_t errlen)
 		r = 0;
 	ckpt_record_free(&rec);
 	return r;
+}
+
+/*
+ * Every round ends with a SYNC that the destination echoes once it has
+ * applied the round: the round's time then covers the whole path, so the
+ * controller measures the end-to-end rate, and the destination is never
+ * behind when the VM stops.  The first SYNC also makes it keep the domain
+ * (its PREPARED comes first).
+ */
+static int round_end(struct sender *s, char *err, size_t errlen)
+{
+	ckpt_write_simple(s->r, CK_SYNC, NULL, 0);
+	if ((!s->synced++ && expect(s, CK_PREPARED, err, errlen) < 0) ||
+	    expect(s, CK_SYNC, err, errlen) < 0)
+		return -1;
+	return 0;
 }
 
 /* Undoes everything on the source before the point of no return. */
@@ -199,7 +255,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	ckpt_write_header(s->r, m->lz4 ? CKPT_F_LZ4 : 0);
 	ckpt_write_simple(s->r, CK_DOMAIN_HEADER, dh, dhlen);
 
-	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size) < 0 ||
+	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size, &s->memfd) < 0 ||
 	    s->h->ops->logdirty(s->h, m->name, 1, HV_DIRTY_MANUAL, &s->bitmap, &s->bmlen) < 0 ||
 	    s->h->ops->dirty_peek_clean(s->h, m->name, &count) < 0)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
@@ -212,12 +268,15 @@ static int run(struct sender *s, char *err, size_t errlen)
 	mig_set_phase(m, "round 0");
 	uint64_t t0 = mig_now(), b0 = s->r->bytes_written;
 	write_round(s, 0, s->npages, s->npages);
-	if (send_pages(s, 1, 0, &c) < 0)
+	if (send_all(s, &c) < 0)
 		goto io;
+	if (round_end(s, err, errlen) < 0)
+		return -1;
 	char ppr[512];
 	int pl = snprintf(ppr, sizeof(ppr), "%llu", (unsigned long long)s->pages_sent);
+	uint64_t sent_before;
 	for (;;) {
-		uint64_t sent_before = s->pages_sent;
+		sent_before = s->pages_sent;
 		if (peek(s, &count) < 0)
 			return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 		uint64_t now = mig_now();
@@ -240,20 +299,13 @@ static int run(struct sender *s, char *err, size_t errlen)
 		t0 = mig_now();
 		b0 = s->r->bytes_written;
 		write_round(s, c.round, count, count);
-		if (send_pages(s, 0, 0, &c) < 0)
+		if (send_pending(s, &c) < 0)
 			goto io;
-		if (pl < (int)sizeof(ppr) - 24)
-			pl += snprintf(ppr + pl, sizeof(ppr) - (size_t)pl, ",%llu",
-			    (unsigned long long)(s->pages_sent - sent_before));
+		if (round_end(s, err, errlen) < 0)
+			return -1;
+		pl = ppr_add(ppr, sizeof(ppr), pl, s->pages_sent - sent_before);
 	}
 
-	/* the destination must be ready, and caught up, before the VM stops */
-	if (expect(s, CK_PREPARED, err, errlen) < 0)
-		return -1;
-	mig_set_phase(m, "sync");
-	ckpt_write_simple(s->r, CK_SYNC, NULL, 0);
-	if (expect(s, CK_SYNC, err, errlen) < 0)
-		return -1;
 
 	/* stop and copy */
 	mig_set_phase(m, "stop-and-copy");
@@ -261,6 +313,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (s->h->ops->domain_pause_leased(s->h, m->name) < 0)
 		return snprintf(err, errlen, "pause: %s", hv_error(s->h)), -1;
 	s->paused = 1;
+	uint64_t t_paused = mig_now();
 	mig_stall("send-paused");
 	uint8_t *vs = NULL, *ds = NULL;
 	size_t vlen, dlen;
@@ -273,7 +326,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	}
 	uint64_t t_state = mig_now();
 	write_round(s, c.round + 1, count, 0);
-	int r = send_pages(s, 0, 0, &c);
+	int r = send_pending(s, &c);
 	ckpt_write_simple(s->r, CK_VCPU_STATE, vs, vlen);
 	ckpt_write_simple(s->r, CK_DEVICE_STATE, ds, dlen);
 	ckpt_write_simple(s->r, CK_END, NULL, 0);
@@ -281,8 +334,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	free(ds);
 	if (r < 0 || rio_flush(s->r) < 0)
 		goto io;
-	if (pl < (int)sizeof(ppr) - 24)
-		snprintf(ppr + pl, sizeof(ppr) - (size_t)pl, ",%llu", (unsigned long long)(s->pages_sent - before));
+	ppr_add(ppr, sizeof(ppr), pl, s->pages_sent - before);
 	uint64_t t_sent = mig_now();
 	mig_set_phase(m, "commit");
 	if (expect(s, CK_READY, err, errlen) < 0)
@@ -307,9 +359,9 @@ static int run(struct sender *s, char *err, size_t errlen)
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
 	int confirmed = expect(s, CK_RUNNING, err, errlen) == 0;	/* expect flushes COMMIT */
 	uint64_t downtime = mig_now() - tp;	/* paused here until it runs there */
-	log_info("migration %s: downtime %.2f ms = pause+peek+state %.2f, last %llu pages %.2f, "
+	log_info("migration %s: downtime %.2f ms = pause %.2f, peek+state %.2f, last %llu pages %.2f, "
 	    "destination load %.2f, hand-over+commit %.2f", m->name, (double)downtime / 1e6,
-	    (double)(t_state - tp) / 1e6, (unsigned long long)count, (double)(t_sent - t_state) / 1e6,
+	    (double)(t_paused - tp) / 1e6, (double)(t_state - t_paused) / 1e6, (unsigned long long)count, (double)(t_sent - t_state) / 1e6,
 	    (double)(t_ready - t_sent) / 1e6, (double)(mig_now() - t_ready) / 1e6);
 	if (!confirmed) {
 		log_warnx("migration %s: committed, but the destination did not confirm (%s); "
@@ -347,6 +399,7 @@ void *mig_send_thread(void *arg)
 
 	memset(&s, 0, sizeof(s));
 	s.m = arg;
+	s.memfd = -1;
 	if (ckpt_batch_init(&s.b, s.m->lz4) < 0 || !(s.h = hv_open(migd_conf.hvd_path, err, sizeof(err)))) {
 		mig_fail(s.m, MS_FAILED, "%s", err[0] ? err : "out of memory");
 		ckpt_batch_free(&s.b);
@@ -358,6 +411,8 @@ void *mig_send_thread(void *arg)
 	}
 	if (s.mem)
 		munmap(s.mem, s.mem_size);
+	if (s.memfd >= 0)
+		close(s.memfd);
 	if (s.bitmap)
 		munmap(s.bitmap, s.bmlen);
 	free(s.pending);

@@ -92,7 +92,7 @@ static int do_copy(const char *src, const char *dst)
 	double t1 = now_ms();
 	if (h->ops->domain_create_incoming(h, dst, di.mem, di.vcpus) < 0)
 		die_hv(h, "create incoming");
-	if (h->ops->mem_map(h, src, &sm, &ssz) < 0 || h->ops->mem_map(h, dst, &dm, &dsz) < 0)
+	if (h->ops->mem_map(h, src, &sm, &ssz, NULL) < 0 || h->ops->mem_map(h, dst, &dm, &dsz, NULL) < 0)
 		die_hv(h, "mem_map");
 	if (ssz != dsz) {
 		fprintf(stderr, "hvtool: memory sizes differ\n");
@@ -129,7 +129,7 @@ static int do_dirtycheck(const char *name, int rounds, int ms)
 	size_t bmlen;
 	uint64_t fn_total = 0, fp_total = 0, changed_total = 0;
 
-	if (h->ops->mem_map(h, name, &mem, &size) < 0)
+	if (h->ops->mem_map(h, name, &mem, &size, NULL) < 0)
 		die_hv(h, "mem_map");
 	if (h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
 		die_hv(h, "logdirty on");
@@ -280,7 +280,7 @@ static int do_save(const char *name, const char *file, int hello)
 	if (!r || ckpt_batch_init(&b, 1) < 0)
 		return 1;
 	if (h->ops->domain_info(h, name, &di) < 0 || h->ops->domain_pause(h, name) < 0 ||
-	    h->ops->mem_map(h, name, &mem, &size) < 0 || h->ops->vcpu_get(h, name, &vs, &vlen) < 0 ||
+	    h->ops->mem_map(h, name, &mem, &size, NULL) < 0 || h->ops->vcpu_get(h, name, &vs, &vlen) < 0 ||
 	    h->ops->dev_get(h, name, &ds, &dlen) < 0)
 		die_hv(h, "save");
 	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "" };
