@@ -129,7 +129,7 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 	}
 	if (argc < (cancel ? 1 : 2) || argv[0][0] == '-')
 		ctl_fail(c, "usage: tandem migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] "
-		    "[--max-time S] [--bandwidth MBIT] [--lz4] | tandem migrate --cancel NAME");
+		    "[--max-time S] [--bandwidth MBIT] [--lz4|--no-lz4] | tandem migrate --cancel NAME");
 	const char *name = argv[0];
 	mc_open(c, &m);
 	if (cancel) {
@@ -150,9 +150,12 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 	msg_add_u64(&o, MA_MAX_DOWNTIME_US, (uint64_t)(ms_opt(c, argc, argv, "--max-downtime", 0) * 1000));
 	msg_add_u64(&o, MA_MAX_TOTAL_MS, (uint64_t)(ms_opt(c, argc, argv, "--max-time", 0) * 1000));
 	msg_add_u64(&o, MA_BW_MBPS, (uint64_t)ms_opt(c, argc, argv, "--bandwidth", 0));
-	int lz4 = 0;
+	int lz4 = MIG_LZ4_AUTO;
 	for (int i = 2; i < argc; i++)
-		lz4 |= !strcmp(argv[i], "--lz4");
+		if (!strcmp(argv[i], "--lz4"))
+			lz4 = MIG_LZ4_ON;
+		else if (!strcmp(argv[i], "--no-lz4"))
+			lz4 = MIG_LZ4_OFF;
 	msg_add_u32(&o, MA_LZ4, (uint32_t)lz4);
 	mc_call(c, &m, &o);
 	int tty = isatty(2) && !c->json;

@@ -24,7 +24,7 @@ static void usage(void)
 	    "  vm console NAME [--send TEXT] [--wait MS]\n"
 	    "  vm throttle NAME PERCENT\n"
 	    "  migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] [--max-time S]\n"
-	    "          [--bandwidth MBIT] [--lz4]\n"
+	    "          [--bandwidth MBIT] [--lz4|--no-lz4]\n"
 	    "  migrate --cancel NAME\n");
 	exit(2);
 }

@@ -145,9 +145,13 @@ void ckpt_round_encode(const struct ckpt_round *rd, uint8_t out[24]);
 
 /* ---- pages.c: PAGE_DATA batches ---- */
 enum ckpt_enc { CKE_RAW = 0, CKE_ZERO = 1, CKE_LZ4 = 2 };
+/* LZ4 use: never, for every page, or while it pays (pages that do not
+ * shrink by a quarter make it skip the next pages, more after each miss) */
+enum ckpt_lz4 { CKPT_LZ4_OFF = 0, CKPT_LZ4_ON = 1, CKPT_LZ4_AUTO = 2 };
 struct ckpt_batch {
 	uint32_t count;
-	int lz4;
+	int lz4;		/* enum ckpt_lz4 */
+	uint32_t skip, backoff;	/* auto: pages left to send raw, next back-off */
 	uint8_t head[8 + 16 * CKPT_BATCH_MAX];
 	uint8_t *data;		/* CKPT_BATCH_MAX pages */
 	size_t data_len;

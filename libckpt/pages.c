@@ -62,9 +62,16 @@ int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint
 		b->pages_zero++;
 	} else {
 		int n = 0;
-		if (b->lz4)
+		if (b->lz4 == CKPT_LZ4_AUTO && b->skip)
+			b->skip--;
+		else if (b->lz4) {
 			n = LZ4_compress_default((const char *)page, (char *)b->data + b->data_len,
 			    CKPT_PAGE_SIZE, CKPT_PAGE_SIZE - 1);
+			if (b->lz4 == CKPT_LZ4_AUTO && n > 0 && n <= CKPT_PAGE_SIZE * 3 / 4)
+				b->backoff = 0;
+			else if (b->lz4 == CKPT_LZ4_AUTO)
+				b->skip = b->backoff = b->backoff ? (b->backoff < 1024 ? 2 * b->backoff : 1024) : 16;
+		}
 		if (n > 0) {
 			enc = CKE_LZ4;
 			len = (uint32_t)n;

@@ -49,6 +49,9 @@ static void status(struct ctlsrv_client *c, const struct msg_in *in, const char 
 	msg_free(&o);
 }
 
+_Static_assert((int)MIG_LZ4_OFF == (int)CKPT_LZ4_OFF && (int)MIG_LZ4_ON == (int)CKPT_LZ4_ON &&
+    (int)MIG_LZ4_AUTO == (int)CKPT_LZ4_AUTO, "MA_LZ4 carries enum ckpt_lz4");
+
 static void start(struct ctlsrv_client *c, const struct msg_in *in, const char *name)
 {
 	char dest[256];
@@ -56,6 +59,10 @@ static void start(struct ctlsrv_client *c, const struct msg_in *in, const char *
 
 	if (mig_find(name, 1)) {
 		ctlsrv_error(c, in->seq, EBUSY, "%s is already migrating", name);
+		return;
+	}
+	if (msg_u32(in, MA_LZ4) > MIG_LZ4_AUTO) {
+		ctlsrv_error(c, in->seq, EINVAL, "lz4 mode %u: 0 off, 1 on, 2 auto", msg_u32(in, MA_LZ4));
 		return;
 	}
 	struct mig *m = mig_new(MIG_OUT, name);
@@ -78,7 +85,7 @@ static void start(struct ctlsrv_client *c, const struct msg_in *in, const char *
 		return;
 	}
 	log_info("migration %s: to %s, downtime budget %.1f ms%s", name, dest,
-	    (double)m->opts.budget_ns / 1e6, m->lz4 ? ", lz4" : "");
+	    (double)m->opts.budget_ns / 1e6, m->lz4 == CKPT_LZ4_ON ? ", lz4" : m->lz4 ? ", lz4 while it pays" : "");
 	msg_begin(&o, MC_OK, in->seq);
 	msg_add_str(&o, MA_NAME, name);
 	if (msg_end(&o) == 0)

@@ -1,10 +1,12 @@
 /*
  * converge.c - the convergence controller of pre-copy migration.
  *
- * After each round it knows how long the round took, how many bytes it
- * sent, and how many pages are dirty now.  From those it keeps the link
- * bandwidth (smoothed) and the guest's dirty rate, predicts the downtime of
- * stopping now (dirty bytes / bandwidth + a fixed overhead), and decides:
+ * After each round it knows how long the round took (up to the destination
+ * having applied it), how many pages it moved, and how many pages are dirty
+ * now.  From those it keeps the rate at which pages move (smoothed; in
+ * page bytes, so compression counts as the speed it gives) and the guest's
+ * dirty rate, predicts the downtime of stopping now (dirty bytes / rate + a
+ * fixed overhead), and decides:
  * stop and copy when the prediction fits the budget; throttle the vCPUs a
  * step when the guest dirties faster than half the link (it would never
  * converge); abort when the user's hard limits cannot be met; else run
@@ -34,12 +36,12 @@ void conv_init(struct conv *c, const struct conv_opts *o)
 		c->o.max_rounds = 30;
 }
 
-enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_bytes,
+enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_pages,
     uint64_t dirty_pages, uint64_t elapsed_ns)
 {
 	c->round++;
-	if (round_ns && round_bytes > (1 << 20)) {
-		double bw = (double)round_bytes * 1e9 / (double)round_ns;
+	if (round_ns && round_pages >= 256) {
+		double bw = (double)round_pages * 4096 * 1e9 / (double)round_ns;
 		c->bw = c->bw > 0 ? 0.5 * c->bw + 0.5 * bw : bw;
 	}
 	if (round_ns)

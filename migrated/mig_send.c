@@ -266,7 +266,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 
 	/* round 0: everything, while the VM runs */
 	mig_set_phase(m, "round 0");
-	uint64_t t0 = mig_now(), b0 = s->r->bytes_written;
+	uint64_t t0 = mig_now(), p0 = s->pages_sent;
 	write_round(s, 0, s->npages, s->npages);
 	if (send_all(s, &c) < 0)
 		goto io;
@@ -280,7 +280,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 		if (peek(s, &count) < 0)
 			return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 		uint64_t now = mig_now();
-		enum conv_action a = conv_decide(&c, now - t0, s->r->bytes_written - b0, count,
+		enum conv_action a = conv_decide(&c, now - t0, s->pages_sent - p0, count,
 		    now - m->start_ns);
 		log_debug("migration %s: round %u: %s", m->name, c.round, c.why);
 		progress(s, count, &c);
@@ -297,7 +297,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 		snprintf(ph, sizeof(ph), "round %u", c.round);
 		mig_set_phase(m, ph);
 		t0 = mig_now();
-		b0 = s->r->bytes_written;
+		p0 = s->pages_sent;
 		write_round(s, c.round, count, count);
 		if (send_pending(s, &c) < 0)
 			goto io;

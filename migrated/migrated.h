@@ -34,7 +34,7 @@ struct conv_opts {
 enum conv_action { CONV_ROUND, CONV_THROTTLE, CONV_STOP, CONV_ABORT };
 struct conv {
 	struct conv_opts o;
-	double bw;		/* bytes/s, smoothed */
+	double bw;		/* page bytes moved per second, smoothed */
 	double dirty_pps;	/* pages dirtied per second during the last round */
 	uint32_t round;
 	unsigned throttle;	/* current vCPU throttle, percent */
@@ -42,8 +42,8 @@ struct conv {
 	char why[160];
 };
 void conv_init(struct conv *c, const struct conv_opts *o);
-/* After a round: its length, bytes it sent, and the dirty pages now found. */
-enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_bytes,
+/* After a round: its length, pages it moved, and the dirty pages now found. */
+enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_pages,
     uint64_t dirty_pages, uint64_t elapsed_ns);
 unsigned conv_next_throttle(unsigned cur);
 

@@ -24,6 +24,8 @@ enum mig_attr {
 	MA_TOTAL_MS, MA_PAGES_PER_ROUND, MA_DIRTY_LEFT, MA_INSECURE_NOTE,
 	MA_ATTR_COUNT
 };
+/* MA_LZ4: when the sender compresses pages (the values of enum ckpt_lz4) */
+enum { MIG_LZ4_OFF = 0, MIG_LZ4_ON = 1, MIG_LZ4_AUTO = 2 };
 
 /* MA_STATE */
 enum mig_state { MS_RUNNING = 1, MS_DONE, MS_FAILED, MS_CANCELLED };

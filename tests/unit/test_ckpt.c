@@ -87,7 +87,7 @@ int main(void)
 		mem[i] = (i / 4096) % 3 == 0 ? 0 : (i / 4096) % 3 == 1 ? (uint8_t)(i / 64) : (uint8_t)rand();
 	CHECK(crc32c(0, "123456789", 9) == 0xe3069283);	/* the standard check value */
 
-	for (int lz4 = 0; lz4 < 2; lz4++) {
+	for (int lz4 = CKPT_LZ4_OFF; lz4 <= CKPT_LZ4_AUTO; lz4++) {
 		size_t len = make_stream(&s, lz4);
 		memset(back, 0xaa, sizeof(back));
 		CHECK(read_stream(s, len) == 0);
@@ -107,6 +107,26 @@ int main(void)
 		CHECK(missed == 0);
 		free(s);
 	}
+
+	/* auto: random pages make it back off, compressible ones bring it back */
+	struct ckpt_batch b;
+	struct rio *sink = rio_mem_writer();
+	uint8_t *rnd = malloc(64 * 4096), *cmp = calloc(1, 4096);
+	for (size_t i = 0; i < 64 * 4096; i++)
+		rnd[i] = (uint8_t)rand();
+	cmp[100] = 1;
+	CHECK(ckpt_batch_init(&b, CKPT_LZ4_AUTO) == 0);
+	for (uint64_t i = 0; i < 64; i++)
+		ckpt_batch_add(&b, sink, i, rnd + i * 4096);
+	/* tried pages 1, 18 and 51 (back-offs 16, 32, 64), sent all raw */
+	CHECK(b.pages_raw == 64 && b.pages_lz4 == 0 && b.backoff == 64 && b.skip == 51);
+	for (uint64_t i = 0; i < 64; i++)
+		ckpt_batch_add(&b, sink, 100 + i, cmp);
+	CHECK(b.pages_lz4 == 64 - 51 && b.skip == 0 && b.backoff == 0);
+	ckpt_batch_free(&b);
+	rio_close(sink);
+	free(rnd);
+	free(cmp);
 
 	/* header checks */
 	size_t len = make_stream(&s, 1);
