@@ -80,11 +80,14 @@ void journal_resume(void)
 		int ok = fscanf(f, "%63s %u", peer, &port) == 2 && port < 65536;
 		fclose(f);
 		struct recv_args *a = ok ? calloc(1, sizeof(*a)) : NULL;
+		if (a && !(a->m = mig_new(MIG_IN, e->d_name))) {
+			free(a);
+			a = NULL;
+		}
 		if (!a) {
 			log_warnx("journal entry %s is unreadable: left for an admin", p);
 			continue;
 		}
-		a->m = mig_new(MIG_IN, e->d_name);
 		snprintf(a->peer, sizeof(a->peer), "%s", peer);
 		a->peer_port = (uint16_t)port;
 		log_warnx("migration %s in: outcome was in doubt when migrated stopped: asking %s:%u",

@@ -39,7 +39,7 @@ struct mig *mig_new(enum mig_dir dir, const char *name)
 	snprintf(m->phase, sizeof(m->phase), "setup");
 	pthread_mutex_lock(&reg_lock);
 	/* keep the newest finished outgoing record per name (incoming threads
-	 * are detached and own their record to the end, so they are kept) */
+	 * are detached and release their record at their end) */
 	for (struct mig **pp = &migs; dir == MIG_OUT && *pp; pp = &(*pp)->next)
 		if ((*pp)->dir == MIG_OUT && !strcmp((*pp)->name, name) && (*pp)->state != MS_RUNNING) {
 			struct mig *old = *pp;
@@ -52,6 +52,23 @@ struct mig *mig_new(enum mig_dir dir, const char *name)
 	migs = m;
 	pthread_mutex_unlock(&reg_lock);
 	return m;
+}
+
+/* An incoming migration's thread, at its end: nothing refers to the record
+ * any more (mig_find looks only at outgoing ones), so it goes. */
+void mig_release(struct mig *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&reg_lock);
+	for (struct mig **pp = &migs; *pp; pp = &(*pp)->next)
+		if (*pp == m) {
+			*pp = m->next;
+			break;
+		}
+	pthread_mutex_unlock(&reg_lock);
+	pthread_mutex_destroy(&m->lock);
+	free(m);
 }
 
 struct mig *mig_find(const char *name, int active_only)

@@ -287,6 +287,7 @@ done:
 	if (h)
 		h->ops->close(h);
 	rio_close(a->r);
+	mig_release(a->m);
 	free(a);
 	return NULL;
 }
@@ -304,6 +305,8 @@ void *mig_resolve_thread(void *arg)
 		resolve(a, h);
 		h->ops->close(h);
 	}
+	rio_close(a->r);
+	mig_release(a->m);
 	free(a);
 	return NULL;
 }

@@ -7,9 +7,8 @@
  *     pages (throttling the vCPUs when it says so); each round, round 0
  *     too, ends with a SYNC round trip
  *   stop and copy: leased pause, last dirty pages, vCPU and device state, END
- *   commit: wait READY; hand the domain over (point of no return, taken
- *     under m->lock so an OUTCOME query cannot race it); COMMIT; wait
- *     RUNNING; destroy the source copy
+ *   commit: wait READY; mig_commit (commit.c: the point of no return);
+ *     COMMIT; wait RUNNING; destroy the source copy
  *
  * Before the hand-over every failure resumes the VM here (and hvd does it
  * too if this process dies: the pause is leased).  After it, the VM belongs
@@ -342,19 +341,9 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint64_t t_ready = mig_now();
 	mig_stall("send-ready");
 
-	/* the point of no return */
-	pthread_mutex_lock(&m->lock);
-	if (m->cancel) {
-		pthread_mutex_unlock(&m->lock);
-		return snprintf(err, errlen, "cancelled"), errno = ECANCELED, -1;
-	}
-	if (s->h->ops->domain_handover(s->h, m->name) < 0) {
-		pthread_mutex_unlock(&m->lock);
-		return snprintf(err, errlen, "hand-over: %s", hv_error(s->h)), -1;
-	}
+	if (mig_commit(m, s->h, err, errlen) < 0)	/* the point of no return */
+		return -1;
 	s->handed = 1;
-	pthread_mutex_unlock(&m->lock);
-	log_info("migration %s: handed over to %s (point of no return)", m->name, m->dest);
 	mig_stall("send-handed");
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
 	int confirmed = expect(s, CK_RUNNING, err, errlen) == 0;	/* expect flushes COMMIT */

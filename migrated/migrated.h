@@ -75,6 +75,11 @@ struct mig {
 };
 struct mig *mig_new(enum mig_dir dir, const char *name);
 struct mig *mig_find(const char *name, int active_only);
+void mig_release(struct mig *m);
+
+/* commit.c: the point of no return of an outgoing migration */
+struct hv;
+int mig_commit(struct mig *m, struct hv *h, char *err, size_t errlen);
 void mig_set_phase(struct mig *m, const char *phase);
 void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t mig_now(void);

@@ -92,6 +92,10 @@ int main(void)
 		memset(back, 0xaa, sizeof(back));
 		CHECK(read_stream(s, len) == 0);
 		CHECK(!memcmp(mem, back, sizeof(mem)));
+		if (lz4 == CKPT_LZ4_AUTO) {	/* its records are those of the other two */
+			free(s);
+			continue;
+		}
 		/* truncation at every length is an error */
 		int missed = 0;
 		for (size_t k = 0; k < len; k++)
