@@ -1,8 +1,9 @@
 #!/bin/sh
 # dev.sh - set up, build and run Tandem on a Debian 12 machine, as root.
 #
-#   ./dev.sh demo   install dependencies, build, live-migrate a busy 1 GiB guest
-#                   between two hosts (hvd + migrated each, TLS) on this machine
+#   ./dev.sh demo   install dependencies, build, bring up a 3-host lab (network
+#                   namespaces, corosync, hvd and migrated per host) and live-migrate
+#                   a busy 1 GiB guest from h1 to h2 over the lab network (TLS)
 #   ./dev.sh test   install dependencies, build with ASan/UBSan, run the suite
 #   ./dev.sh bench  install dependencies, build (optimised), run bench/hv and bench/migrate
 #
@@ -46,39 +47,29 @@ build() {	# build DIR CONFIGURE-FLAGS...
 
 demo() {
 	cd "$TOP/build"
-	T=$(mktemp -d /tmp/tandem-demo.XXXXXX)
-	PIDS=""
-	trap 'for p in $PIDS; do kill $p 2>/dev/null; done; for p in $PIDS; do wait $p 2>/dev/null; done; rm -rf "$T"' EXIT INT TERM
-	echo "== two hosts on this machine, each with hvd and migrated; TLS certificates from a fresh CA"
-	"$TOP/ctl/tandem-ca" init "$T/ca" >/dev/null
-	port=7447
-	for h in a b; do
-		"$TOP/ctl/tandem-ca" issue "$T/ca" "host-$h" >/dev/null
-		./hvd -f -s "$T/$h.hvd" -d "$T/$h" 2>"$T/$h.hvd.log" &
-		PIDS="$PIDS $!"
-		./migrated/migrated -f -s "$T/$h.mig" -H "$T/$h.hvd" -d "$T/$h.state" -l "127.0.0.1:$port" \
-		    --cert "$T/ca/host-$h.crt" --key "$T/ca/host-$h.key" --ca "$T/ca/ca.crt" 2>"$T/$h.mig.log" &
-		PIDS="$PIDS $!"
-		eval "PORT_$h=$port"
-		port=$((port + 1))
-	done
-	on() { h=$1; shift; ./tandem --host "$T/$h.hvd" --migrated "$T/$h.mig" "$@"; }
-	while ! on a vm list >/dev/null 2>&1 || ! on b vm list >/dev/null 2>&1 || [ ! -S "$T/b.mig" ]; do sleep 0.1; done
-	G=hypervisor/guest/guest.elf
-	on a vm create web --mem 1G --kernel $G \
+	L=$(mktemp -u /tmp/tandem-demo.XXXXXX)
+	LAB="$TOP/tests/lab/lab.sh"
+	export BUILD="$TOP/build" SRC="$TOP"
+	trap '"$LAB" down "$L"' EXIT INT TERM
+	echo "== a 3-host lab on this machine: namespaces h1 h2 h3 on one switch, each with"
+	echo "   corosync (knet), hvd and migrated; TLS certificates from a fresh cluster CA"
+	"$LAB" up "$L" 3
+	for h in 1 2 3; do echo "   h$h 10.77.0.$h: $("$LAB" quorum "$L" $h)"; done
+	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" "$@"; }
+	on 1 vm create web --mem 1G --kernel hypervisor/guest/guest.elf \
 		--cmdline "dirty=25000 wss=768 pattern=hotcold heartbeat=200 integrity=2"
-	echo "== the guest on host a (last lines of its console)"
+	echo "== the guest on h1 (last lines of its console)"
 	sleep 3
-	tail -n 4 "$T/a/console/web.log"
-	echo "== tandem migrate web host-b   (1 GiB guest dirtying 25000 pages/s)"
-	on a migrate web "127.0.0.1:$PORT_b" --downtime 5
-	echo "== the guest on host b: heartbeat continues, integrity holds"
+	tail -n 4 "$L/h1/hvd/console/web.log"
+	echo "== tandem migrate web 10.77.0.2   (1 GiB guest dirtying 25000 pages/s, over the lab network)"
+	on 1 migrate web 10.77.0.2 --downtime 5
+	echo "== the guest on h2: heartbeat continues, integrity holds"
 	sleep 1.5
-	tail -n 3 "$T/b/console/web.log"
-	on b vm console web --send i --wait 2500 | grep -m1 INTEGRITY
-	echo "== tandem vm list on host a, then host b"
-	on a vm list
-	on b vm list
+	tail -n 3 "$L/h2/hvd/console/web.log"
+	on 2 vm console web --send i --wait 2500 | grep -m1 INTEGRITY
+	echo "== tandem vm list on h1, then h2"
+	on 1 vm list
+	on 2 vm list
 }
 
 case "${1:-}" in

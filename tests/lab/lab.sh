@@ -1,0 +1,185 @@
+#!/bin/bash
+# lab.sh - lab hosts on one machine: a "switch" namespace with a bridge, one
+# namespace per host joined to it by a veth pair, and on each host its own
+# corosync (knet over UDP, a private /run), hvd and migrated, each with its
+# own config, sockets, state and logs under the lab directory.  Only the
+# lab's own addresses (10.77.0.0/24, inside its namespaces) are used.
+#
+#   lab.sh up DIR [N]          N hosts (default 3); DIR must not exist
+#   lab.sh down DIR            stop everything by PID, delete the namespaces
+#   lab.sh poweroff DIR H      kill -9 every process of host H, by PID
+#   lab.sh cable DIR H up|down the host's switch port (a cable pull)
+#   lab.sh partition DIR A|B   e.g. 1,2|3: hosts of B move to a second bridge
+#   lab.sh heal DIR            every port back on the first bridge
+#   lab.sh exec DIR H CMD...   run CMD inside host H's namespace
+#   lab.sh quorum DIR H        "quorate N" or "inquorate N" (N members)
+#
+# LAB_TIMERS=fast|default chooses the corosync timer profile (LAB-NOTES.md):
+# fast is token 300 ms, no token coefficient, knet ping 75/350 ms.
+# BUILD (the build directory) and SRC (the source tree) locate the daemons.
+# Teardown deletes only what this lab made: its namespaces, its processes
+# (by the PIDs it recorded) and their /dev/shm files, and DIR.
+set -eu
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$SRC/build}
+
+die() { echo "lab: $*" >&2; exit 1; }
+ns() { echo "$(cat "$D/prefix")-$1"; }	# ns sw | ns h1
+addr() { echo "10.77.0.$1"; }
+hosts() { seq "$(cat "$D/n")"; }
+nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+# spawn H NAME CMD...: start CMD in host H's namespace, record its PID
+spawn() {
+	local h=$1 name=$2
+	shift 2
+	ip netns exec "$(ns h$h)" "$@" >>"$D/h$h/$name.log" 2>&1 &
+	echo $! >"$D/h$h/$name.pid"
+}
+
+corosync_conf() {	# corosync_conf H
+	local h=$1 i
+	cat <<EOC
+totem {
+	version: 2
+	cluster_name: tandemlab
+	transport: knet
+	crypto_cipher: none
+	crypto_hash: none
+EOC
+	if [ "${LAB_TIMERS:-fast}" = fast ]; then
+		printf '\ttoken: 300\n\ttoken_coefficient: 0\n'
+		printf '\tinterface {\n\t\tlinknumber: 0\n\t\tknet_transport: udp\n'
+		printf '\t\tknet_ping_interval: 75\n\t\tknet_ping_timeout: 350\n\t}\n'
+	else
+		printf '\tinterface {\n\t\tlinknumber: 0\n\t\tknet_transport: udp\n\t}\n'
+	fi
+	echo "}"
+	echo "nodelist {"
+	for i in $(hosts); do
+		printf '\tnode {\n\t\tring0_addr: %s\n\t\tnodeid: %s\n\t\tname: h%s\n\t}\n' "$(addr $i)" "$i" "$i"
+	done
+	cat <<EOC
+}
+quorum {
+	provider: corosync_votequorum
+}
+logging {
+	to_logfile: yes
+	logfile: $D/h$h/corosync.log
+	to_stderr: no
+	to_syslog: no
+	timestamp: on
+}
+system {
+	state_dir: $D/h$h/corosync-state
+}
+EOC
+}
+
+start_host() {	# start_host H: corosync, hvd, migrated
+	local h=$1 hd=$D/h$1
+	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig"
+	corosync_conf "$h" >"$hd/corosync.conf"
+	spawn "$h" corosync unshare -m --propagation private sh -c \
+		"mount --bind '$hd/run' /run && exec corosync -f -c '$hd/corosync.conf'"
+	spawn "$h" hvd "$BUILD/hvd" -f -s "$hd/hvd.sock" -d "$hd/hvd"
+	spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
+		-d "$hd/mig" -l "$(addr "$h"):7447" --cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" \
+		--ca "$D/ca/ca.crt"
+}
+
+gone() {	# gone PID: exited (a zombie counts: lab processes are not our children)
+	[ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
+
+stop_host() {	# stop_host H [SIGNAL]: all its processes at once, then their leftovers
+	local h=$1 sig=${2:-TERM} f p pids=""
+	for f in "$D/h$h"/migrated.pid "$D/h$h"/hvd.pid "$D/h$h"/corosync.pid; do
+		[ -f "$f" ] || continue
+		p=$(cat "$f")
+		kill -"$sig" "$p" 2>/dev/null || true
+		pids="$pids $p"
+	done
+	for p in $pids; do
+		for _ in $(seq 50); do gone "$p" && break; sleep 0.1; done
+		gone "$p" || kill -KILL "$p" 2>/dev/null || true
+		for _ in $(seq 20); do gone "$p" && break; sleep 0.05; done
+		rm -f /dev/shm/qb-*-"$p"-*	# corosync's, when it had no time to remove them
+	done
+	rm -f "$D/h$h"/*.pid
+}
+
+quorum() {	# quorum H: "quorate N" | "inquorate N"
+	local out
+	out=$(nsx h$1 corosync-quorumtool -s 2>/dev/null) || true	# exits 2 when inquorate
+	echo "$out" | grep -q '^Quorate:' || { echo "down 0"; return; }
+	local q=$(echo "$out" | sed -n 's/^Quorate: *//p') n=$(echo "$out" | sed -n 's/^Nodes: *//p')
+	[ "$q" = Yes ] && echo "quorate $n" || echo "inquorate $n"
+}
+
+up() {
+	local n=${1:-3} i
+	[ -e "$D" ] && die "$D exists"
+	mkdir -p "$D"
+	echo "tl$(( $$ % 10000 ))$(( RANDOM % 100 ))" >"$D/prefix"
+	echo "$n" >"$D/n"
+	ip netns add "$(ns sw)"
+	nsx sw ip link set lo up
+	nsx sw ip link add br0 type bridge
+	nsx sw ip link add br1 type bridge
+	nsx sw ip link set br0 up
+	nsx sw ip link set br1 up
+	"$SRC/ctl/tandem-ca" init "$D/ca" >/dev/null
+	for i in $(hosts); do
+		ip netns add "$(ns h$i)"
+		nsx h$i ip link set lo up
+		ip link add "$(ns h$i)-e" type veth peer name "$(ns p$i)"
+		ip link set "$(ns h$i)-e" netns "$(ns h$i)"
+		ip link set "$(ns p$i)" netns "$(ns sw)"
+		nsx h$i ip link set "$(ns h$i)-e" name eth0
+		nsx h$i ip addr add "$(addr $i)/24" dev eth0
+		nsx h$i ip link set eth0 up
+		nsx sw ip link set "$(ns p$i)" master br0 up
+		"$SRC/ctl/tandem-ca" issue "$D/ca" "h$i" >/dev/null
+	done
+	for i in $(hosts); do start_host "$i"; done
+	# quorate everywhere (cold start: 1-4 s)
+	for _ in $(seq 150); do
+		local all=1
+		for i in $(hosts); do [ "$(quorum $i)" = "quorate $n" ] || all=0; done
+		[ $all = 1 ] && break
+		sleep 0.1
+	done
+	[ $all = 1 ] || die "no quorate membership of $n hosts after 15 s"
+	for i in $(hosts); do
+		for _ in $(seq 100); do [ -S "$D/h$i/mig.sock" ] && [ -S "$D/h$i/hvd.sock" ] && break; sleep 0.05; done
+		[ -S "$D/h$i/mig.sock" ] || die "h$i: migrated did not start (see $D/h$i/migrated.log)"
+	done
+}
+
+down() {
+	[ -f "$D/prefix" ] || { rm -rf "$D"; return 0; }
+	local i
+	for i in $(hosts); do stop_host "$i"; done
+	for i in $(hosts); do ip netns del "$(ns h$i)" 2>/dev/null || true; done
+	ip netns del "$(ns sw)" 2>/dev/null || true
+	rm -rf "$D"
+}
+
+cmd=${1:-}
+D=${2:-}
+[ -n "$cmd" ] && [ -n "$D" ] || die "usage: lab.sh up|down|poweroff|cable|partition|heal|exec|quorum DIR ..."
+D=$(realpath -m "$D")
+shift 2
+case $cmd in
+up)		up "$@" ;;
+down)		down ;;
+poweroff)	stop_host "$1" KILL ;;
+cable)		nsx sw ip link set "$(ns p$1)" "$2" ;;
+partition)	for i in $(echo "${1#*|}" | tr , ' '); do nsx sw ip link set "$(ns p$i)" master br1; done ;;
+heal)		for i in $(hosts); do nsx sw ip link set "$(ns p$i)" master br0; done ;;
+exec)		h=$1; shift; nsx h$h "$@" ;;
+quorum)		quorum "$1" ;;
+*)		die "unknown verb $cmd" ;;
+esac
