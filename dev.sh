@@ -52,7 +52,7 @@ demo() {
 	export BUILD="$TOP/build" SRC="$TOP"
 	trap '"$LAB" down "$L"' EXIT INT TERM
 	echo "== a 3-host lab on this machine: namespaces h1 h2 h3 on one switch, each with"
-	echo "   corosync (knet), hvd and migrated; TLS certificates from a fresh cluster CA"
+	echo "   corosync (knet), fenced, hvd and migrated; TLS certificates from a fresh cluster CA"
 	"$LAB" up "$L" 3
 	for h in 1 2 3; do echo "   h$h 10.77.0.$h: $("$LAB" quorum "$L" $h)"; done
 	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" "$@"; }
@@ -67,9 +67,10 @@ demo() {
 	sleep 1.5
 	tail -n 3 "$L/h2/hvd/console/web.log"
 	on 2 vm console web --send i --wait 2500 | grep -m1 INTEGRITY
-	echo "== tandem vm list on h1, then h2"
-	on 1 vm list
-	on 2 vm list
+	echo "== tandem status on each host (fenced's membership and quorum, the host's VMs)"
+	for h in 1 2 3; do
+		./tandem --host "$L/h$h/hvd.sock" --fenced "$L/h$h/fenced.sock" status
+	done
 }
 
 case "${1:-}" in

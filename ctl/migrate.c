@@ -14,43 +14,12 @@
 #include "migctl.h"
 #include "sock.h"
 
-struct mclient {
-	int fd;
-	uint32_t seq;
-	uint8_t buf[65536];
-	struct msg_in in;
-};
-
-static void mc_open(const struct ctl *c, struct mclient *m)
-{
-	const char *p = getenv("TANDEM_MIGRATED");
-	p = c->migrated ? c->migrated : p ? p : MIGRATED_DEFAULT_SOCK;
-	if ((m->fd = sock_connect(p)) < 0)
-		ctl_fail(c, "cannot reach migrated at %s: %s", p, strerror(errno));
-}
-
-/* One request, one reply; an ERR reply ends the command. */
-static void mc_call(const struct ctl *c, struct mclient *m, struct msg_out *o)
-{
-	char err[512];
-	if (msg_end(o) < 0 || sock_send(m->fd, o->buf, o->len, NULL, 0) < 0)
-		ctl_fail(c, "migrated: %s", strerror(errno));
-	msg_free(o);
-	ssize_t n = sock_recv(m->fd, m->buf, sizeof(m->buf), NULL, NULL);
-	if (n <= 0)
-		ctl_fail(c, "migrated closed the connection");
-	if (msg_parse(&migctl_schema, m->buf, (size_t)n, &m->in, err, sizeof(err)) < 0)
-		ctl_fail(c, "bad reply from migrated: %s", err);
-	if (m->in.type == MC_ERR)
-		ctl_fail(c, "%s", msg_str(&m->in, MA_ERRMSG, err, sizeof(err)));
-}
-
-static void mc_status(const struct ctl *c, struct mclient *m, uint16_t type, const char *name)
+static void mc_status(const struct ctl *c, struct dclient *m, uint16_t type, const char *name)
 {
 	struct msg_out o;
 	msg_begin(&o, type, ++m->seq);
 	msg_add_str(&o, MA_NAME, name);
-	mc_call(c, m, &o);
+	dc_call(c, m, &o);
 }
 
 static double ms_opt(const struct ctl *c, int argc, char **argv, const char *name, double def)
@@ -120,7 +89,8 @@ static int report(const struct ctl *c, const struct msg_in *in, const char *name
 
 int cmd_migrate(struct ctl *c, int argc, char **argv)
 {
-	struct mclient m = { .fd = -1 };
+	struct dclient m = { .daemon = "migrated", .schema = &migctl_schema, .err_type = MC_ERR,
+		.errmsg_attr = MA_ERRMSG, .fd = -1 };
 	int cancel = argc > 0 && !strcmp(argv[0], "--cancel");
 
 	if (cancel) {
@@ -131,7 +101,7 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 		ctl_fail(c, "usage: tandem migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] "
 		    "[--max-time S] [--bandwidth MBIT] [--lz4|--no-lz4] | tandem migrate --cancel NAME");
 	const char *name = argv[0];
-	mc_open(c, &m);
+	dc_open(c, &m, c->migrated, "TANDEM_MIGRATED", MIGRATED_DEFAULT_SOCK);
 	if (cancel) {
 		mc_status(c, &m, MC_CANCEL, name);
 		if (c->json)
@@ -157,7 +127,7 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 		else if (!strcmp(argv[i], "--no-lz4"))
 			lz4 = MIG_LZ4_OFF;
 	msg_add_u32(&o, MA_LZ4, (uint32_t)lz4);
-	mc_call(c, &m, &o);
+	dc_call(c, &m, &o);
 	int tty = isatty(2) && !c->json;
 	for (;;) {
 		struct timespec ts = { 0, 100000000 };

@@ -14,7 +14,8 @@
 static void usage(void)
 {
 	fprintf(stderr,
-	    "usage: tandem [--json] [--host HVD_SOCKET] [--migrated MIGRATED_SOCKET] COMMAND ...\n"
+	    "usage: tandem [--json] [--host HVD_SOCKET] [--migrated MIGRATED_SOCKET]\n"
+	    "              [--fenced FENCED_SOCKET] COMMAND ...\n"
 	    "\n"
 	    "  vm create NAME --kernel PATH [--mem 256M] [--vcpus 1] [--cmdline \"...\"]\n"
 	    "  vm create NAME --incoming [--mem 256M] [--vcpus 1]\n"
@@ -25,13 +26,14 @@ static void usage(void)
 	    "  vm throttle NAME PERCENT\n"
 	    "  migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] [--max-time S]\n"
 	    "          [--bandwidth MBIT] [--lz4|--no-lz4]\n"
-	    "  migrate --cancel NAME\n");
+	    "  migrate --cancel NAME\n"
+	    "  status\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { 0, getenv("TANDEM_HOST"), NULL };
+	struct ctl c = { 0, getenv("TANDEM_HOST"), NULL, NULL };
 	char *rest[argc + 1];
 	int n = 0;
 
@@ -44,6 +46,8 @@ int main(int argc, char **argv)
 			c.host = argv[i] + 7;
 		else if (!strcmp(argv[i], "--migrated") && i + 1 < argc)
 			c.migrated = argv[++i];
+		else if (!strcmp(argv[i], "--fenced") && i + 1 < argc)
+			c.fenced = argv[++i];
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			usage();
 		else
@@ -53,6 +57,8 @@ int main(int argc, char **argv)
 		usage();
 	if (!strcmp(rest[0], "vm"))
 		return cmd_vm(&c, n - 1, rest + 1);
+	if (!strcmp(rest[0], "status"))
+		return cmd_status(&c, n - 1, rest + 1);
 	if (!strcmp(rest[0], "migrate"))
 		return cmd_migrate(&c, n - 1, rest + 1);
 	ctl_fail(&c, "unknown command '%s' (try --help)", rest[0]);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ctl.h"
+#include "sock.h"
 
 int parse_size(const char *s, uint64_t *out)
 {
@@ -55,4 +56,27 @@ struct hv *ctl_hv(const struct ctl *c)
 	if (!h)
 		ctl_fail(c, "%s", err);
 	return h;
+}
+
+void dc_open(const struct ctl *c, struct dclient *d, const char *path, const char *env, const char *def)
+{
+	const char *p = getenv(env);
+	p = path ? path : p ? p : def;
+	if ((d->fd = sock_connect(p)) < 0)
+		ctl_fail(c, "cannot reach %s at %s: %s", d->daemon, p, strerror(errno));
+}
+
+void dc_call(const struct ctl *c, struct dclient *d, struct msg_out *o)
+{
+	char err[512];
+	if (msg_end(o) < 0 || sock_send(d->fd, o->buf, o->len, NULL, 0) < 0)
+		ctl_fail(c, "%s: %s", d->daemon, strerror(errno));
+	msg_free(o);
+	ssize_t n = sock_recv(d->fd, d->buf, sizeof(d->buf), NULL, NULL);
+	if (n <= 0)
+		ctl_fail(c, "%s closed the connection", d->daemon);
+	if (msg_parse(d->schema, d->buf, (size_t)n, &d->in, err, sizeof(err)) < 0)
+		ctl_fail(c, "bad reply from %s: %s", d->daemon, err);
+	if (d->in.type == d->err_type)
+		ctl_fail(c, "%s", msg_str(&d->in, d->errmsg_attr, err, sizeof(err)));
 }

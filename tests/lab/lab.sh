@@ -1,7 +1,7 @@
 #!/bin/bash
 # lab.sh - lab hosts on one machine: a "switch" namespace with a bridge, one
 # namespace per host joined to it by a veth pair, and on each host its own
-# corosync (knet over UDP, a private /run), hvd and migrated, each with its
+# corosync (knet over UDP, a private /run), fenced, hvd and migrated, each with its
 # own config, sockets, state and logs under the lab directory.  Only the
 # lab's own addresses (10.77.0.0/24, inside its namespaces) are used.
 #
@@ -77,12 +77,13 @@ system {
 EOC
 }
 
-start_host() {	# start_host H: corosync, hvd, migrated
+start_host() {	# start_host H: corosync, fenced, hvd, migrated
 	local h=$1 hd=$D/h$1
 	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig"
 	corosync_conf "$h" >"$hd/corosync.conf"
 	spawn "$h" corosync unshare -m --propagation private sh -c \
 		"mount --bind '$hd/run' /run && exec corosync -f -c '$hd/corosync.conf'"
+	spawn "$h" fenced "$BUILD/fencing/fenced" -f -v -s "$hd/fenced.sock"
 	spawn "$h" hvd "$BUILD/hvd" -f -s "$hd/hvd.sock" -d "$hd/hvd"
 	spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
 		-d "$hd/mig" -l "$(addr "$h"):7447" --cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" \
@@ -95,7 +96,7 @@ gone() {	# gone PID: exited (a zombie counts: lab processes are not our children
 
 stop_host() {	# stop_host H [SIGNAL]: all its processes at once, then their leftovers
 	local h=$1 sig=${2:-TERM} f p pids=""
-	for f in "$D/h$h"/migrated.pid "$D/h$h"/hvd.pid "$D/h$h"/corosync.pid; do
+	for f in "$D/h$h"/migrated.pid "$D/h$h"/hvd.pid "$D/h$h"/fenced.pid "$D/h$h"/corosync.pid; do
 		[ -f "$f" ] || continue
 		p=$(cat "$f")
 		kill -"$sig" "$p" 2>/dev/null || true
@@ -105,7 +106,8 @@ stop_host() {	# stop_host H [SIGNAL]: all its processes at once, then their left
 		for _ in $(seq 50); do gone "$p" && break; sleep 0.1; done
 		gone "$p" || kill -KILL "$p" 2>/dev/null || true
 		for _ in $(seq 20); do gone "$p" && break; sleep 0.05; done
-		rm -f /dev/shm/qb-*-"$p"-*	# corosync's, when it had no time to remove them
+		# what corosync and its clients had no time to remove: qb-PID-* and qb-*-PID-*
+		rm -rf /dev/shm/qb-"$p"-* /dev/shm/qb-*-"$p"-*
 	done
 	rm -f "$D/h$h"/*.pid
 }
@@ -153,8 +155,12 @@ up() {
 	done
 	[ $all = 1 ] || die "no quorate membership of $n hosts after 15 s"
 	for i in $(hosts); do
-		for _ in $(seq 100); do [ -S "$D/h$i/mig.sock" ] && [ -S "$D/h$i/hvd.sock" ] && break; sleep 0.05; done
+		for _ in $(seq 100); do
+			[ -S "$D/h$i/mig.sock" ] && [ -S "$D/h$i/hvd.sock" ] && [ -S "$D/h$i/fenced.sock" ] && break
+			sleep 0.05
+		done
 		[ -S "$D/h$i/mig.sock" ] || die "h$i: migrated did not start (see $D/h$i/migrated.log)"
+		[ -S "$D/h$i/fenced.sock" ] || die "h$i: fenced did not start (see $D/h$i/fenced.log)"
 	done
 }
 
