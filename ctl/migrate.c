@@ -4,7 +4,6 @@
  * round, rate, ETA, predicted downtime) and ends with a report, or one JSON
  * object with --json.  `tandem migrate --cancel NAME` cancels.
  */
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,7 +11,6 @@
 
 #include "ctl.h"
 #include "migctl.h"
-#include "sock.h"
 
 static void mc_status(const struct ctl *c, struct dclient *m, uint16_t type, const char *name)
 {

@@ -32,7 +32,9 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	int n = 0;
 	if (h->ops->domain_list(h, &names, &n) < 0)
 		ctl_fail(c, "%s", hv_error(h));
-	struct hv_dominfo di[n > 0 ? n : 1];
+	struct hv_dominfo *di = calloc((size_t)(n > 0 ? n : 1), sizeof(*di));
+	if (!di)
+		ctl_fail(c, "out of memory");
 	for (int i = 0; i < n; i++)
 		if (h->ops->domain_info(h, names[i], &di[i]) < 0)
 			di[i].state = 0;	/* destroyed meanwhile */
@@ -61,6 +63,7 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 			printf("  vm %-20s %s\n", names[i], dom_state_name(di[i].state));
 	}
 	free(names);
+	free(di);
 	h->ops->close(h);
 	return 0;
 }

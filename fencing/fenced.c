@@ -83,22 +83,14 @@ static void on_quorum(votequorum_handle_t h, uint64_t ctx, uint32_t quorate, uin
 
 static void disconnect(const char *why);
 
-static void on_cpg(evutil_socket_t fd, short ev, void *arg)
+/* readable CPG (arg &cpg) or votequorum (arg &vq) connection */
+static void on_corosync(evutil_socket_t fd, short ev, void *arg)
 {
 	(void)fd;
 	(void)ev;
-	(void)arg;
-	if (cpg_dispatch(cpg, CS_DISPATCH_ALL) != CS_OK)
-		disconnect("lost corosync (CPG)");
-}
-
-static void on_vq(evutil_socket_t fd, short ev, void *arg)
-{
-	(void)fd;
-	(void)ev;
-	(void)arg;
-	if (votequorum_dispatch(vq, CS_DISPATCH_ALL) != CS_OK)
-		disconnect("lost corosync (votequorum)");
+	int is_cpg = arg == &cpg;
+	if ((is_cpg ? cpg_dispatch(cpg, CS_DISPATCH_ALL) : votequorum_dispatch(vq, CS_DISPATCH_ALL)) != CS_OK)
+		disconnect(is_cpg ? "lost corosync (CPG)" : "lost corosync (votequorum)");
 }
 
 static void schedule_retry(void)
@@ -157,8 +149,8 @@ static void try_connect(evutil_socket_t fd, short ev, void *arg)
 	connected = 1;
 	log_info("connected to corosync as node %u", nodeid);
 	mb_connected(&mb, nodeid);
-	cpg_ev = event_new(base, cfd, EV_READ | EV_PERSIST, on_cpg, NULL);
-	vq_ev = event_new(base, qfd, EV_READ | EV_PERSIST, on_vq, NULL);
+	cpg_ev = event_new(base, cfd, EV_READ | EV_PERSIST, on_corosync, &cpg);
+	vq_ev = event_new(base, qfd, EV_READ | EV_PERSIST, on_corosync, &vq);
 	event_add(cpg_ev, NULL);
 	event_add(vq_ev, NULL);
 }
@@ -178,7 +170,7 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 	mb_members_str(&mb, m, sizeof(m));
 	msg_add_str(&o, FA_MEMBERS, m);
 	msg_add_u64(&o, FA_VIEWS, mb.views);
-	msg_add_u64(&o, FA_SINCE_MS, 0);
+	msg_add_u64(&o, FA_SINCE_MS, mb_since_ms(&mb));
 	if (msg_end(&o) == 0)
 		ctlsrv_reply(c, o.buf, o.len, NULL, 0);
 	msg_free(&o);

@@ -31,11 +31,17 @@ static void set_state(struct membership *mb, enum mb_state s, const char *why)
 {
 	char m[512];
 	mb_members_str(mb, m, sizeof(m));
-	if (s != mb->state)
-		log_info("membership: %s -> %s (%s; members [%s])", mb_state_name(mb->state),
-		    mb_state_name(s), why, m);
+	if (s == mb->state)
+		return;
+	log_info("membership: %s -> %s (%s; members [%s])", mb_state_name(mb->state),
+	    mb_state_name(s), why, m);
 	mb->state = s;
 	mb->changed_ns = now_ns();
+}
+
+uint64_t mb_since_ms(const struct membership *mb)
+{
+	return (now_ns() - mb->changed_ns) / 1000000;
 }
 
 void mb_init(struct membership *mb)
@@ -87,9 +93,11 @@ void mb_view(struct membership *mb, const uint32_t *ids, size_t n, int quorate)
 	mb->views++;
 	char m[512];
 	mb_members_str(mb, m, sizeof(m));
-	if (changed)
+	if (changed) {
+		mb->changed_ns = now_ns();
 		log_info("membership: view %llu: members [%s], %s", (unsigned long long)mb->views, m,
 		    quorate ? "quorate" : "inquorate");
+	}
 	set_state(mb, quorate ? MB_QUORATE : MB_INQUORATE, "new view");
 }
 

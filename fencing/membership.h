@@ -27,6 +27,8 @@ void mb_disconnected(struct membership *mb, const char *why);
 void mb_view(struct membership *mb, const uint32_t *ids, size_t n, int quorate);
 /* a quorum change without a new view */
 void mb_quorum(struct membership *mb, int quorate);
+/* milliseconds since the state or the members last changed */
+uint64_t mb_since_ms(const struct membership *mb);
 /* "1 2 3" */
 void mb_members_str(const struct membership *mb, char *buf, size_t cap);
 

@@ -51,6 +51,16 @@ int ckpt_batch_flush(struct ckpt_batch *b, struct rio *r)
 	return ckpt_write_record(r, CK_PAGE_DATA, parts, lens, 2);
 }
 
+/* auto: a page that paid resets the back-off; one that did not skips the
+ * next 16 pages, then 32, ... up to 1024 */
+static void auto_backoff(struct ckpt_batch *b, int paid)
+{
+	if (paid)
+		b->backoff = 0;
+	else
+		b->skip = b->backoff = !b->backoff ? 16 : b->backoff < 1024 ? 2 * b->backoff : 1024;
+}
+
 int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint8_t *page)
 {
 	uint8_t *e = b->head + 8 + 16 * (size_t)b->count;
@@ -62,15 +72,13 @@ int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint
 		b->pages_zero++;
 	} else {
 		int n = 0;
-		if (b->lz4 == CKPT_LZ4_AUTO && b->skip)
+		if (b->skip)	/* auto, backing off */
 			b->skip--;
 		else if (b->lz4) {
 			n = LZ4_compress_default((const char *)page, (char *)b->data + b->data_len,
 			    CKPT_PAGE_SIZE, CKPT_PAGE_SIZE - 1);
-			if (b->lz4 == CKPT_LZ4_AUTO && n > 0 && n <= CKPT_PAGE_SIZE * 3 / 4)
-				b->backoff = 0;
-			else if (b->lz4 == CKPT_LZ4_AUTO)
-				b->skip = b->backoff = b->backoff ? (b->backoff < 1024 ? 2 * b->backoff : 1024) : 16;
+			if (b->lz4 == CKPT_LZ4_AUTO)
+				auto_backoff(b, n > 0 && n <= CKPT_PAGE_SIZE * 3 / 4);
 		}
 		if (n > 0) {
 			enc = CKE_LZ4;

@@ -96,8 +96,9 @@ static void resolve(struct recv_args *a, struct hv *h)
 	    "by hand", DOUBT_RETRY_S);
 }
 
-/* On success the guest memory stays mapped (*memp, *sizep): unmapping costs
- * milliseconds, so the caller does it after the domain runs. */
+/* Receives the whole stream into a new incoming domain, writing pages
+ * into its memory file; on success it is paused with its state loaded and
+ * READY is sent. */
 static int receive(struct recv_args *a, struct hv *h, int *created, char *err, size_t errlen)
 {
 	struct mig *m = a->m;

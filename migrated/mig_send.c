@@ -273,9 +273,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 		return -1;
 	char ppr[512];
 	int pl = snprintf(ppr, sizeof(ppr), "%llu", (unsigned long long)s->pages_sent);
-	uint64_t sent_before;
 	for (;;) {
-		sent_before = s->pages_sent;
+		uint64_t sent_before = s->pages_sent;
 		if (peek(s, &count) < 0)
 			return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 		uint64_t now = mig_now();
@@ -304,7 +303,6 @@ static int run(struct sender *s, char *err, size_t errlen)
 			return -1;
 		pl = ppr_add(ppr, sizeof(ppr), pl, s->pages_sent - sent_before);
 	}
-
 
 	/* stop and copy */
 	mig_set_phase(m, "stop-and-copy");
@@ -350,8 +348,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint64_t downtime = mig_now() - tp;	/* paused here until it runs there */
 	log_info("migration %s: downtime %.2f ms = pause %.2f, peek+state %.2f, last %llu pages %.2f, "
 	    "destination load %.2f, hand-over+commit %.2f", m->name, (double)downtime / 1e6,
-	    (double)(t_paused - tp) / 1e6, (double)(t_state - t_paused) / 1e6, (unsigned long long)count, (double)(t_sent - t_state) / 1e6,
-	    (double)(t_ready - t_sent) / 1e6, (double)(mig_now() - t_ready) / 1e6);
+	    (double)(t_paused - tp) / 1e6, (double)(t_state - t_paused) / 1e6,
+	    (unsigned long long)count, (double)(t_sent - t_state) / 1e6, (double)(t_ready - t_sent) / 1e6, (double)(mig_now() - t_ready) / 1e6);
 	if (!confirmed) {
 		log_warnx("migration %s: committed, but the destination did not confirm (%s); "
 		    "it will resolve the outcome with this host", m->name, err);
