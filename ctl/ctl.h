@@ -41,7 +41,50 @@ void dc_open(const struct ctl *c, struct dclient *d, const char *path, const cha
 /* one request, one reply in d->in; an error reply ends the command */
 void dc_call(const struct ctl *c, struct dclient *d, struct msg_out *o);
 
+/* cluster.c: fenced's status, decoded */
+#define CL_MAX 256
+struct cl_vm {
+	char name[65];
+	uint32_t owner, state, policy, target, to;	/* to: where it would fail over / go */
+	uint64_t gen, mem;
+};
+struct cl_host {
+	uint32_t node, status, mode;
+	char name[65], addr[64];
+	uint64_t mem, free;
+};
+struct cl_status {
+	uint32_t node, state;
+	int quorate;
+	char members[512], sync[32], watchdog[512];
+	uint64_t version;
+	struct cl_vm vms[CL_MAX];
+	size_t nvms;
+	struct cl_host hosts[CL_MAX];
+	size_t nhosts;
+};
+/* a fenced socket was given, or the default one exists */
+int cl_fenced_configured(const struct ctl *c);
+void cl_open(const struct ctl *c, struct dclient *d);
+void cl_status(const struct ctl *c, struct dclient *d, struct cl_status *s);
+/* the FA_VM records of any fenced reply (status, plan) */
+void cl_vms(const struct ctl *c, const struct msg_in *in, struct cl_status *s);
+const struct cl_host *cl_host(const struct cl_status *s, uint32_t node);
+const char *cl_host_name(const struct cl_status *s, uint32_t node);
+
+/* fence.c */
+int cmd_fence(struct ctl *c, int argc, char **argv);
+
+/* evacuate.c */
+int cmd_evacuate(struct ctl *c, int argc, char **argv);
+int cmd_mode(struct ctl *c, int argc, char **argv);
+
 /* migrate.c */
+/* sends MC_START for name to dest ("host[:port]") with the options in argv */
+void mig_start(const struct ctl *c, struct dclient *m, const char *name, const char *dest,
+    int argc, char **argv);
+/* prints the report of a finished migration; 0 when it succeeded */
+int mig_report(const struct ctl *c, const struct msg_in *in, const char *name, const char *dest);
 int cmd_migrate(struct ctl *c, int argc, char **argv);
 
 /* status.c */

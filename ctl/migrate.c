@@ -47,7 +47,7 @@ static void bar(const struct msg_in *in)
 	    (double)msg_u64(in, MA_PREDICTED_US) / 1e3, msg_u32(in, MA_THROTTLE));
 }
 
-static int report(const struct ctl *c, const struct msg_in *in, const char *name, const char *dest)
+int mig_report(const struct ctl *c, const struct msg_in *in, const char *name, const char *dest)
 {
 	char ppr[512], err[512], note[128];
 	unsigned st = msg_u32(in, MA_STATE);
@@ -85,6 +85,27 @@ static int report(const struct ctl *c, const struct msg_in *in, const char *name
 	return st == MS_DONE ? 0 : 1;
 }
 
+void mig_start(const struct ctl *c, struct dclient *m, const char *name, const char *dest,
+    int argc, char **argv)
+{
+	struct msg_out o;
+	msg_begin(&o, MC_START, ++m->seq);
+	msg_add_str(&o, MA_NAME, name);
+	msg_add_str(&o, MA_DEST, dest);
+	msg_add_u64(&o, MA_DOWNTIME_BUDGET_US, (uint64_t)(ms_opt(c, argc, argv, "--downtime", 50) * 1000));
+	msg_add_u64(&o, MA_MAX_DOWNTIME_US, (uint64_t)(ms_opt(c, argc, argv, "--max-downtime", 0) * 1000));
+	msg_add_u64(&o, MA_MAX_TOTAL_MS, (uint64_t)(ms_opt(c, argc, argv, "--max-time", 0) * 1000));
+	msg_add_u64(&o, MA_BW_MBPS, (uint64_t)ms_opt(c, argc, argv, "--bandwidth", 0));
+	int lz4 = MIG_LZ4_AUTO;
+	for (int i = 0; i < argc; i++)
+		if (!strcmp(argv[i], "--lz4"))
+			lz4 = MIG_LZ4_ON;
+		else if (!strcmp(argv[i], "--no-lz4"))
+			lz4 = MIG_LZ4_OFF;
+	msg_add_u32(&o, MA_LZ4, (uint32_t)lz4);
+	dc_call(c, m, &o);
+}
+
 int cmd_migrate(struct ctl *c, int argc, char **argv)
 {
 	struct dclient m = { .daemon = "migrated", .schema = &migctl_schema, .err_type = MC_ERR,
@@ -110,22 +131,7 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 	}
 	char dest[300];
 	snprintf(dest, sizeof(dest), "%s%s", argv[1], strchr(argv[1], ':') ? "" : ":7447");
-	struct msg_out o;
-	msg_begin(&o, MC_START, ++m.seq);
-	msg_add_str(&o, MA_NAME, name);
-	msg_add_str(&o, MA_DEST, dest);
-	msg_add_u64(&o, MA_DOWNTIME_BUDGET_US, (uint64_t)(ms_opt(c, argc, argv, "--downtime", 50) * 1000));
-	msg_add_u64(&o, MA_MAX_DOWNTIME_US, (uint64_t)(ms_opt(c, argc, argv, "--max-downtime", 0) * 1000));
-	msg_add_u64(&o, MA_MAX_TOTAL_MS, (uint64_t)(ms_opt(c, argc, argv, "--max-time", 0) * 1000));
-	msg_add_u64(&o, MA_BW_MBPS, (uint64_t)ms_opt(c, argc, argv, "--bandwidth", 0));
-	int lz4 = MIG_LZ4_AUTO;
-	for (int i = 2; i < argc; i++)
-		if (!strcmp(argv[i], "--lz4"))
-			lz4 = MIG_LZ4_ON;
-		else if (!strcmp(argv[i], "--no-lz4"))
-			lz4 = MIG_LZ4_OFF;
-	msg_add_u32(&o, MA_LZ4, (uint32_t)lz4);
-	dc_call(c, &m, &o);
+	mig_start(c, &m, name, dest, argc, argv);
 	int tty = isatty(2) && !c->json;
 	for (;;) {
 		struct timespec ts = { 0, 100000000 };
@@ -140,7 +146,7 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 		bar(&m.in);
 		fputc('\n', stderr);
 	}
-	int r = report(c, &m.in, name, dest);
+	int r = mig_report(c, &m.in, name, dest);
 	close(m.fd);
 	return r;
 }

@@ -27,7 +27,15 @@ static void usage(void)
 	    "  migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] [--max-time S]\n"
 	    "          [--bandwidth MBIT] [--lz4|--no-lz4]\n"
 	    "  migrate --cancel NAME\n"
-	    "  status\n");
+	    "  status\n"
+	    "  evacuate HOST [--dry-run] [--parallel N]\n"
+	    "  mode HOST active|draining|maintenance\n"
+	    "  fence HOST\n"
+	    "  fence history\n"
+	    "\n"
+	    "With a fenced (--fenced, $TANDEM_FENCED or its default socket), vm create\n"
+	    "claims the VM in the cluster's ownership table (--policy restart|none,\n"
+	    "default restart) and vm destroy removes it.\n");
 	exit(2);
 }
 
@@ -59,6 +67,12 @@ int main(int argc, char **argv)
 		return cmd_vm(&c, n - 1, rest + 1);
 	if (!strcmp(rest[0], "status"))
 		return cmd_status(&c, n - 1, rest + 1);
+	if (!strcmp(rest[0], "fence"))
+		return cmd_fence(&c, n - 1, rest + 1);
+	if (!strcmp(rest[0], "evacuate"))
+		return cmd_evacuate(&c, n - 1, rest + 1);
+	if (!strcmp(rest[0], "mode"))
+		return cmd_mode(&c, n - 1, rest + 1);
 	if (!strcmp(rest[0], "migrate"))
 		return cmd_migrate(&c, n - 1, rest + 1);
 	ctl_fail(&c, "unknown command '%s' (try --help)", rest[0]);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "fencectl.h"
 #include "hvctl.h"
 
 #ifndef GUEST_PATH
@@ -105,6 +106,56 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 	return 0;
 }
 
+/* In a cluster: claimed in the ownership table, then started here by fenced. */
+static int cluster_create(struct ctl *c, struct hv *h, const char *name, uint64_t mem,
+    uint32_t vcpus, const char *kernel, const char *cmdline, const char *policy)
+{
+	struct dclient d;
+	struct msg_out o;
+	uint32_t pol = !strcmp(policy, "restart") ? VP_RESTART : !strcmp(policy, "none") ? VP_NONE : 99;
+	if (pol == 99)
+		ctl_fail(c, "bad --policy '%s' (restart or none)", policy);
+	cl_open(c, &d);
+	msg_begin(&o, FC_VM_CREATE, ++d.seq);
+	msg_add_str(&o, FA_NAME, name);
+	msg_add_u64(&o, FA_MEM, mem);
+	msg_add_u32(&o, FA_VCPUS, vcpus);
+	msg_add_str(&o, FA_KERNEL, kernel);
+	if (cmdline[0])
+		msg_add_str(&o, FA_CMDLINE, cmdline);
+	msg_add_u32(&o, FA_POLICY, pol);
+	dc_call(c, &d, &o);
+	if (c->json)
+		return vm_info(c, h, name);
+	printf("created %s (%llu MiB, %u vCPU%s) on node %u: generation %llu, policy %s\n", name,
+	    (unsigned long long)(mem >> 20), vcpus, vcpus > 1 ? "s" : "", msg_u32(&d.in, FA_OWNER),
+	    (unsigned long long)msg_u64(&d.in, FA_GEN), vm_policy_name(pol));
+	return 0;
+}
+
+/* In a cluster a VM of the table is removed from it (by its owner). */
+static int cluster_destroy(struct ctl *c, const char *name)
+{
+	struct dclient d;
+	struct msg_out o;
+	static struct cl_status s;
+	cl_open(c, &d);
+	cl_status(c, &d, &s);
+	for (size_t i = 0; i < s.nvms; i++)
+		if (!strcmp(s.vms[i].name, name)) {
+			msg_begin(&o, FC_VM_REMOVE, ++d.seq);
+			msg_add_str(&o, FA_NAME, name);
+			dc_call(c, &d, &o);
+			if (c->json)
+				printf("{\"result\":\"ok\",\"action\":\"destroy\",\"name\":\"%s\","
+				    "\"table\":\"removed\"}\n", name);
+			else
+				printf("%s: destroyed and removed from the cluster table\n", name);
+			return 1;
+		}
+	return 0;	/* not in the table: a plain hvd domain */
+}
+
 static int vm_create(struct ctl *c, struct hv *h, const char *name, int argc, char **argv)
 {
 	uint64_t mem;
@@ -128,6 +179,9 @@ static int vm_create(struct ctl *c, struct hv *h, const char *name, int argc, ch
 			k = GUEST_PATH;
 		if (!realpath(k, kernel))
 			ctl_fail(c, "kernel %s: %s", k, strerror(errno));
+		if (cl_fenced_configured(c))
+			return cluster_create(c, h, name, mem, (uint32_t)vcpus, kernel,
+			    opt(argc, argv, "--cmdline", ""), opt(argc, argv, "--policy", "restart"));
 		r = h->ops->domain_create(h, name, mem, (uint32_t)vcpus, kernel,
 		    opt(argc, argv, "--cmdline", ""));
 	}
@@ -236,6 +290,8 @@ int cmd_vm(struct ctl *c, int argc, char **argv)
 		} else
 			printf("%s: throttled to %ld%%\n", name, pct);
 	}
+	else if (!strcmp(sub, "destroy") && cl_fenced_configured(c) && cluster_destroy(c, name))
+		;
 	else {
 		int (*fn)(struct hv *, const char *) =
 		    !strcmp(sub, "pause") ? h->ops->domain_pause :

@@ -1,11 +1,10 @@
 /*
  * fenced.c - main of fenced, one per host next to corosync: joins the CPG
- * group "tandem", tracks membership and quorum (membership.c) and answers
- * `tandem status` on its control socket.  It keeps (re)connecting to
- * corosync, which accepts clients only ~0.5 s after it starts and may go
- * away; while it has no connection it is "connecting" and decides nothing.
- *
- * Not here yet (issue 4): the ownership table, fencing, restarts.
+ * group "tandem", tracks membership and quorum (membership.c) and feeds
+ * views, quorum changes and messages to the table's replication (sync.c).
+ * It keeps (re)connecting to corosync, which accepts clients only ~0.5 s
+ * after it starts and may go away; while it has no connection it is
+ * "connecting" and decides nothing.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -15,27 +14,49 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <event2/event.h>
 #include <corosync/cpg.h>
 #include <corosync/votequorum.h>
 
 #include "ctlsrv.h"
-#include "fencectl.h"
+#include "fence.h"
+#include "fenced.h"
 #include "log.h"
-#include "membership.h"
+#include "wire.h"
 
-static struct event_base *base;
-static struct membership mb;
+struct fenced F;
 static cpg_handle_t cpg;
 static votequorum_handle_t vq;
 static struct event *cpg_ev, *vq_ev, *retry_ev;
 static int connected;
 
-static int quorate_now(void)
+int quorate_now(void)
 {
 	struct votequorum_info info;
-	return votequorum_getinfo(vq, mb.nodeid, &info) == CS_OK && (info.flags & VOTEQUORUM_INFO_QUORATE);
+	return connected && votequorum_getinfo(vq, F.mb.nodeid, &info) == CS_OK &&
+	    (info.flags & VOTEQUORUM_INFO_QUORATE);
+}
+
+int cpg_send(const struct msg_out *o)
+{
+	size_t len;
+	void *p = cluster_frame(o, &len);
+	struct iovec iov = { p, len };
+	cs_error_t e = CS_ERR_NO_MEMORY;
+	for (int i = 0; p && i < 100; i++) {
+		if ((e = cpg_mcast_joined(cpg, CPG_TYPE_AGREED, &iov, 1)) != CS_ERR_TRY_AGAIN)
+			break;
+		usleep(1000);	/* corosync's flow control: rare, short */
+	}
+	free(p);
+	if (e != CS_OK) {
+		log_warnx("CPG send of %zu bytes failed: corosync error %d", len, e);
+		errno = EIO;
+		return -1;
+	}
+	return 0;
 }
 
 static void on_confchg(cpg_handle_t h, const struct cpg_name *g, const struct cpg_address *members,
@@ -57,7 +78,13 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *g, const struct cp
 		if (!dup)
 			ids[n++] = members[i].nodeid;
 	}
-	mb_view(&mb, ids, n, quorate_now());
+	uint64_t views = F.mb.views;
+	enum mb_state was = F.mb.state;
+	mb_view(&F.mb, ids, n, quorate_now());
+	if (F.mb.views != views)	/* not the ignored first view */
+		sync_view(F.mb.members, F.mb.n);
+	if (F.mb.state != was)
+		local_membership();
 }
 
 static void on_deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid, uint32_t pid,
@@ -65,9 +92,7 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid
 {
 	(void)h;
 	(void)g;
-	(void)msg;
-	log_warnx("CPG message of %zu bytes from node %u pid %u: no message types yet, dropped",
-	    len, nodeid, pid);
+	sync_deliver(nodeid, pid, msg, len);
 }
 
 static void on_quorum(votequorum_handle_t h, uint64_t ctx, uint32_t quorate, uint32_t n,
@@ -78,7 +103,12 @@ static void on_quorum(votequorum_handle_t h, uint64_t ctx, uint32_t quorate, uin
 	(void)quorate;
 	(void)n;
 	(void)nodes;
-	mb_quorum(&mb, quorate_now());
+	enum mb_state was = F.mb.state;
+	mb_quorum(&F.mb, quorate_now());
+	if (F.mb.state != was) {
+		sync_quorum(F.mb.state == MB_QUORATE);
+		local_membership();
+	}
 }
 
 static void disconnect(const char *why);
@@ -108,7 +138,9 @@ static void disconnect(const char *why)
 	event_free(vq_ev);
 	cpg_finalize(cpg);
 	votequorum_finalize(vq);
-	mb_disconnected(&mb, why);
+	mb_disconnected(&F.mb, why);
+	sync_disconnected();
+	local_membership();
 	schedule_retry();
 }
 
@@ -148,32 +180,14 @@ static void try_connect(evutil_socket_t fd, short ev, void *arg)
 	said = 0;
 	connected = 1;
 	log_info("connected to corosync as node %u", nodeid);
-	mb_connected(&mb, nodeid);
-	cpg_ev = event_new(base, cfd, EV_READ | EV_PERSIST, on_corosync, &cpg);
-	vq_ev = event_new(base, qfd, EV_READ | EV_PERSIST, on_corosync, &vq);
+	if (!conf_host(&F.conf, nodeid))
+		log_warnx("this host is node %u, which the cluster config does not list: it will "
+		    "own and fence nothing", nodeid);
+	mb_connected(&F.mb, nodeid);
+	cpg_ev = event_new(F.base, cfd, EV_READ | EV_PERSIST, on_corosync, &cpg);
+	vq_ev = event_new(F.base, qfd, EV_READ | EV_PERSIST, on_corosync, &vq);
 	event_add(cpg_ev, NULL);
 	event_add(vq_ev, NULL);
-}
-
-static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint8_t *buf, size_t len)
-{
-	(void)buf;
-	(void)len;
-	struct msg_out o;
-	char m[512];
-	if (connected && (mb.state == MB_QUORATE || mb.state == MB_INQUORATE))
-		mb_quorum(&mb, quorate_now());	/* a decision reads quorum fresh */
-	msg_begin(&o, FC_OK, in->seq);
-	msg_add_u32(&o, FA_NODEID, mb.nodeid);
-	msg_add_u32(&o, FA_STATE, mb.state);
-	msg_add_u32(&o, FA_QUORATE, (uint32_t)mb.quorate);
-	mb_members_str(&mb, m, sizeof(m));
-	msg_add_str(&o, FA_MEMBERS, m);
-	msg_add_u64(&o, FA_VIEWS, mb.views);
-	msg_add_u64(&o, FA_SINCE_MS, mb_since_ms(&mb));
-	if (msg_end(&o) == 0)
-		ctlsrv_reply(c, o.buf, o.len, NULL, 0);
-	msg_free(&o);
 }
 
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
@@ -181,57 +195,83 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 	(void)ev;
 	(void)arg;
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(base);
+	event_base_loopbreak(F.base);
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = FENCED_DEFAULT_SOCK;
-	int fg = 0, verbose = 0, c;
-	static const struct ctlsrv_conf conf = { &fencectl_schema, FC_OK, FC_ERR, FA_ERRNO, FA_ERRMSG,
-		request, NULL };
+	const char *path = FENCED_DEFAULT_SOCK, *conf = "/etc/tandem/cluster.conf";
+	int fg = 0, verbose = 0, check = 0, c;
+	char err[512];
 
-	while ((c = getopt(argc, argv, "s:fvh")) != -1) {
+	F.hvd_path = NULL;
+	while ((c = getopt(argc, argv, "s:c:H:fvnh")) != -1) {
 		switch (c) {
 		case 's': path = optarg; break;
+		case 'c': conf = optarg; break;
+		case 'H': F.hvd_path = optarg; break;
 		case 'f': fg = 1; break;
 		case 'v': verbose = 1; break;
+		case 'n': check = 1; break;
 		default:
-			fprintf(stderr, "usage: fenced [-fv] [-s socket]   (default %s)\n", FENCED_DEFAULT_SOCK);
+			fprintf(stderr, "usage: fenced [-fvn] [-c config] [-s socket] [-H hvd-socket]\n"
+			    "  -n  check the config and exit\n  defaults: -c /etc/tandem/cluster.conf -s %s\n",
+			    FENCED_DEFAULT_SOCK);
 			return 2;
 		}
 	}
-	log_init("fenced", fg, verbose);
+	log_init("fenced", fg || check, verbose);
+	if (conf_load(&F.conf, conf, err, sizeof(err)) < 0) {
+		log_warnx("config: %s", err);
+		return 1;
+	}
+	if (check) {
+		printf("%s: %zu hosts, %zu fence levels: ok\n", conf, F.conf.nhosts, F.conf.nlevels);
+		return 0;
+	}
 	signal(SIGPIPE, SIG_IGN);
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s", path);
 	mkdir(dirname(dir), 0755);
-	if (!(base = event_base_new()))
+	if (!(F.base = event_base_new()))
 		fatalx("event_base_new failed");
-	if (ctlsrv_init(base, path, &conf) < 0)
-		fatal("control socket %s", path);
+	control_init(path);
 	if (!fg && daemon(0, 0) < 0)
 		fatal("daemon");
-	mb_init(&mb);
-	retry_ev = evtimer_new(base, try_connect, NULL);
-	struct event *s1 = evsignal_new(base, SIGTERM, on_signal, NULL);
-	struct event *s2 = evsignal_new(base, SIGINT, on_signal, NULL);
+	F.pid = (uint32_t)getpid();
+	uint32_t nodes[CF_MAX_HOSTS];
+	for (size_t i = 0; i < F.conf.nhosts; i++)
+		nodes[i] = F.conf.hosts[i].node;
+	table_init(&F.t, nodes, F.conf.nhosts);
+	mb_init(&F.mb);
+	fence_init(F.base, &F.conf, coord_fence_done);
+	local_init();
+	if (!F.conf.nlevels)
+		log_warnx("config: no fence-level: a lost host can never be fenced, so its VMs are "
+		    "never restarted");
+	retry_ev = evtimer_new(F.base, try_connect, NULL);
+	struct event *s1 = evsignal_new(F.base, SIGTERM, on_signal, NULL);
+	struct event *s2 = evsignal_new(F.base, SIGINT, on_signal, NULL);
 	event_add(s1, NULL);
 	event_add(s2, NULL);
-	log_info("fenced: control %s, state %s", path, mb_state_name(mb.state));
+	log_info("fenced: control %s, %zu hosts, %zu fence levels, self-fence %u ms, storm-share "
+	    "%u%%, state %s", path, F.conf.nhosts, F.conf.nlevels, F.conf.self_fence_ms,
+	    F.conf.storm_pct, mb_state_name(F.mb.state));
 	try_connect(-1, 0, NULL);
-	event_base_dispatch(base);
+	event_base_dispatch(F.base);
 	if (connected) {
 		event_free(cpg_ev);
 		event_free(vq_ev);
 		cpg_finalize(cpg);
 		votequorum_finalize(vq);
 	}
+	fence_shutdown();
+	local_shutdown();
 	ctlsrv_shutdown();
 	event_free(retry_ev);
 	event_free(s1);
 	event_free(s2);
-	event_base_free(base);
+	event_base_free(F.base);
 	unlink(path);
 	return 0;
 }

@@ -91,6 +91,8 @@ enum ckpt_type {
 	CK_OUTCOME = 21,	/* receiver in doubt asks: domain name -> COMMIT or ABORT */
 	CK_PREPARED = 22,	/* receiver: the incoming domain exists; pages may stop */
 	CK_SYNC = 23,		/* sender asks, receiver echoes once all before it is applied */
+	CK_FENCE = 24,		/* a cluster fencer -> a host's migrated: destroy every domain */
+	CK_FENCED = 25,		/* the answer: text, what was destroyed */
 };
 
 struct ckpt_record {

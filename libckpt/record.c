@@ -31,6 +31,8 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_OUTCOME: return "OUTCOME";
 	case CK_PREPARED: return "PREPARED";
 	case CK_SYNC: return "SYNC";
+	case CK_FENCE: return "FENCE";
+	case CK_FENCED: return "FENCED";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }

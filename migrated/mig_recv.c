@@ -34,9 +34,20 @@ static void abort_to_peer(struct rio *r, const char *why)
 	ckpt_send(r, CK_ABORT, why, strlen(why));
 }
 
-/* Asks the source, on a new connection, whether it committed; -1 unreachable. */
+/*
+ * Whether the source committed: in a cluster the table says (after closing
+ * the migration there, so a late commit cannot win); else the source is
+ * asked on a new connection.  1 committed, 0 not, -1 no answer yet.
+ */
 static int ask_outcome(const struct recv_args *a, const char *name)
 {
+	if (migd_conf.fenced) {
+		char e[512];
+		int mine = cluster_resolve_retry(name, 1, e, sizeof(e));
+		if (mine < 0)
+			log_warnx("migration %s in: %s", name, e);
+		return mine;
+	}
 	char spec[128], err[256];
 	struct ckpt_record rec = { 0 };
 	int r = -1;
@@ -271,6 +282,21 @@ void *mig_recv_thread(void *arg)
 		goto done;
 	}
 	mig_stall("recv-commit");
+	if (migd_conf.fenced) {	/* run only what the table gives this host */
+		int mine = cluster_owned(m->name) ? 1 : -1;	/* the usual case: no CPG round trip */
+		for (int i = 0; i < 30 && mine < 0; i++)
+			mine = ask_outcome(a, m->name);
+		if (mine != 1) {
+			if (mine == 0) {
+				h->ops->domain_destroy(h, m->name);
+				journal_remove(m->name);
+			}
+			mig_fail(m, MS_FAILED, "COMMIT came, but the cluster table %s", mine == 0 ?
+			    "gives the VM to another host: incoming copy destroyed" :
+			    "cannot be reached: the domain stays paused");
+			goto done;
+		}
+	}
 	if (h->ops->domain_unpause(h, m->name) < 0) {
 		/* committed: the source never runs it again, so neither may we lose it */
 		mig_fail(m, MS_FAILED, "committed but unpause failed: %s", hv_error(h));

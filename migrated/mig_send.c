@@ -216,6 +216,17 @@ static void rollback(struct sender *s, const char *why)
 	}
 	if (!s->h)
 		return;
+	if (migd_conf.fenced && s->m->gen) {	/* close the migration in the table first */
+		char e[512];
+		int mine = s->m->cancel == 2 ? -1 : cluster_resolve_retry(s->m->name, 10, e, sizeof(e));
+		if (mine != 1) {
+			log_warnx("migration %s: not resuming here: %s", s->m->name, mine == 0 ?
+			    "the table gives the VM to another host" : "the table cannot say who owns it");
+			if (mine == 0 && s->h->ops->domain_handover(s->h, s->m->name) < 0)
+				s->h->ops->domain_destroy(s->h, s->m->name);
+			return;
+		}
+	}
 	s->h->ops->throttle(s->h, s->m->name, 0);
 	s->h->ops->logdirty(s->h, s->m->name, 0, 0, NULL, NULL);
 	if (s->paused && s->h->ops->domain_unpause(s->h, s->m->name) < 0)
@@ -235,6 +246,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 	if (di.state != DS_RUNNING)
 		return snprintf(err, errlen, "domain is %s, not running", dom_state_name(di.state)), -1;
+	if (migd_conf.fenced && cluster_begin(m->name, m->dest, &m->gen, err, errlen) < 0)
+		return -1;
 	mig_set_phase(m, "connect");
 	int fd = peer_connect(m->dest, err, errlen);
 	if (fd < 0)

@@ -22,15 +22,18 @@
 
 struct event_base *migd_base;
 struct migd_conf migd_conf = { MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, ":7447", "/var/lib/tandem",
-	NULL, NULL, NULL, 0, 0, 0 };
+	NULL, NULL, NULL, NULL, 0, 0, 0 };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: migrated [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port]\n"
+	fprintf(stderr, "usage: migrated [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port] [-d dir] [-F fenced]\n"
 	    "                (--cert FILE --key FILE --ca FILE | --insecure)\n"
 	    "  -s socket   control socket (default %s)\n"
 	    "  -H socket   hvd control socket (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
+	    "  -d dir      state directory (the journal of incoming migrations)\n"
+	    "  -F socket   fenced's socket: every migration goes through the cluster's\n"
+	    "              ownership table (begin, commit, resolve)\n"
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
 	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n",
 	    MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, MIGRATED_DEFAULT_PORT);
@@ -61,12 +64,13 @@ int main(int argc, char **argv)
 	int c;
 	char err[512];
 
-	while ((c = getopt_long(argc, argv, "s:H:l:d:fvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:H:l:d:F:fvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': migd_conf.ctl_path = optarg; break;
 		case 'H': migd_conf.hvd_path = optarg; break;
 		case 'l': migd_conf.listen = optarg; break;
 		case 'd': migd_conf.state_dir = optarg; break;
+		case 'F': migd_conf.fenced = optarg; break;
 		case 'f': migd_conf.foreground = 1; break;
 		case 'v': migd_conf.verbose = 1; break;
 		case 'C': migd_conf.cert = optarg; break;

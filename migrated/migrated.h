@@ -15,9 +15,11 @@
 
 #include "ckpt.h"
 #include "migctl.h"
+#include "tcp.h"
 
 struct migd_conf {
 	const char *ctl_path, *hvd_path, *listen, *state_dir;
+	const char *fenced;		/* in a cluster: fenced's socket, else NULL */
 	const char *cert, *key, *ca;	/* TLS; all NULL with insecure */
 	int insecure, foreground, verbose;
 };
@@ -59,6 +61,7 @@ struct mig {
 	struct conv_opts opts;
 	uint64_t bw_cap;	/* bytes/s, 0: none */
 	int lz4;
+	uint64_t gen;		/* the table's generation at begin (cluster) */
 	volatile int cancel;
 	/* progress, under lock */
 	unsigned state;		/* enum mig_state */
@@ -85,6 +88,16 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__
 uint64_t mig_now(void);
 struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen);
 
+/* cluster.c: the ownership table, through this host's fenced (with -F) */
+int cluster_begin(const char *name, const char *dest, uint64_t *gen, char *err, size_t errlen);
+/* 0 committed; -1 refused (errno from fenced) or unknown (errno EIO) */
+int cluster_commit(const char *name, const char *dest, uint64_t gen, char *err, size_t errlen);
+int cluster_resolve(const char *name, int *mine, char *err, size_t errlen);
+/* 1: this host's table gives name to this host already (no message sent) */
+int cluster_owned(const char *name);
+/* resolve, retried for a while: 1 ours, 0 not ours, -1 no answer */
+int cluster_resolve_retry(const char *name, int seconds, char *err, size_t errlen);
+
 /* stall.c: fault injection for tests */
 void mig_stall(const char *point);
 
@@ -107,11 +120,12 @@ void *mig_recv_thread(void *arg);	/* takes a malloc'd recv_args */
 void *mig_resolve_thread(void *arg);	/* recv_args without a stream: resolve only */
 int mig_outcome_answer(struct rio *r, const char *name);
 
-/* peer.c */
-int peer_listen(const char *spec);
-int peer_connect(const char *spec, char *err, size_t errlen);
-uint16_t peer_listen_port(void);
+/* peer.c (tcp.h: the sockets) */
 void peer_accept(int lfd);
+
+/* fence.c: the FENCE request of a cluster fencer */
+struct rio;
+int fence_answer(struct rio *r, const char *peer);
 
 /* control.c */
 int control_init(const char *path);

@@ -8,6 +8,7 @@
 #   lab.sh up DIR [N]          N hosts (default 3); DIR must not exist
 #   lab.sh down DIR            stop everything by PID, delete the namespaces
 #   lab.sh poweroff DIR H      kill -9 every process of host H, by PID
+#   lab.sh boot DIR H          start a powered-off host again (it rejoins)
 #   lab.sh cable DIR H up|down the host's switch port (a cable pull)
 #   lab.sh partition DIR A|B   e.g. 1,2|3: hosts of B move to a second bridge
 #   lab.sh heal DIR            every port back on the first bridge
@@ -16,6 +17,11 @@
 #
 # LAB_TIMERS=fast|default chooses the corosync timer profile (LAB-NOTES.md):
 # fast is token 300 ms, no token coefficient, knet ping 75/350 ms.
+# DIR/cluster.conf is fenced's config on every host: the hosts (mem=2G each,
+# or LAB_HOST_MEM), fence level 1 fence_tandem (destroys the host's VMs
+# through its migrated, mutual TLS), level 2 fence_lab (powers the host
+# off); LAB_FENCE_LEVELS replaces the fence-level lines, LAB_FENCE_EXTRA
+# adds lines (e.g. "storm-share 20"), LAB_SELF_FENCE sets self-fence (ms).
 # BUILD (the build directory) and SRC (the source tree) locate the daemons.
 # Teardown deletes only what this lab made: its namespaces, its processes
 # (by the PIDs it recorded) and their /dev/shm files, and DIR.
@@ -77,16 +83,32 @@ system {
 EOC
 }
 
+cluster_conf() {
+	local i
+	echo "# written by lab.sh"
+	for i in $(hosts); do echo "host $i h$i $(addr $i) mem=${LAB_HOST_MEM:-2G}"; done
+	if [ -n "${LAB_FENCE_LEVELS:-}" ]; then
+		echo "$LAB_FENCE_LEVELS"
+	else
+		echo "fence-level 1 $BUILD/fencing/fence_tandem ip=%a cert=$D/ca/fence.crt key=$D/ca/fence.key ca=$D/ca/ca.crt timeout=1000"
+		echo "fence-level 2 $SRC/tests/lab/fence_lab labdir=$D"
+	fi
+	echo "fence-timeout 10000"
+	echo "self-fence ${LAB_SELF_FENCE:-1500}"
+	[ -z "${LAB_FENCE_EXTRA:-}" ] || echo "$LAB_FENCE_EXTRA"
+}
+
 start_host() {	# start_host H: corosync, fenced, hvd, migrated
 	local h=$1 hd=$D/h$1
 	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig"
 	corosync_conf "$h" >"$hd/corosync.conf"
 	spawn "$h" corosync unshare -m --propagation private sh -c \
 		"mount --bind '$hd/run' /run && exec corosync -f -c '$hd/corosync.conf'"
-	spawn "$h" fenced "$BUILD/fencing/fenced" -f -v -s "$hd/fenced.sock"
+	spawn "$h" fenced "$BUILD/fencing/fenced" -f -v -s "$hd/fenced.sock" -c "$D/cluster.conf" \
+		-H "$hd/hvd.sock"
 	spawn "$h" hvd "$BUILD/hvd" -f -s "$hd/hvd.sock" -d "$hd/hvd"
 	spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
-		-d "$hd/mig" -l "$(addr "$h"):7447" --cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" \
+		-d "$hd/mig" -F "$hd/fenced.sock" -l "$(addr "$h"):7447" --cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" \
 		--ca "$D/ca/ca.crt"
 }
 
@@ -94,9 +116,9 @@ gone() {	# gone PID: exited (a zombie counts: lab processes are not our children
 	[ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-stop_host() {	# stop_host H [SIGNAL]: all its processes at once, then their leftovers
-	local h=$1 sig=${2:-TERM} f p pids=""
-	for f in "$D/h$h"/migrated.pid "$D/h$h"/hvd.pid "$D/h$h"/fenced.pid "$D/h$h"/corosync.pid; do
+stop_host() {	# stop_host H [SIGNAL [DAEMONS]]: all its processes at once, then their leftovers
+	local h=$1 sig=${2:-TERM} daemons=${3:-migrated hvd fenced corosync} f p pids=""
+	for f in $(for p in $daemons; do echo "$D/h$h/$p.pid"; done); do
 		[ -f "$f" ] || continue
 		p=$(cat "$f")
 		kill -"$sig" "$p" 2>/dev/null || true
@@ -109,7 +131,7 @@ stop_host() {	# stop_host H [SIGNAL]: all its processes at once, then their left
 		# what corosync and its clients had no time to remove: qb-PID-* and qb-*-PID-*
 		rm -rf /dev/shm/qb-"$p"-* /dev/shm/qb-*-"$p"-*
 	done
-	rm -f "$D/h$h"/*.pid
+	for p in $daemons; do rm -f "$D/h$h/$p.pid"; done
 }
 
 quorum() {	# quorum H: "quorate N" | "inquorate N"
@@ -145,6 +167,9 @@ up() {
 		nsx sw ip link set "$(ns p$i)" master br0 up
 		"$SRC/ctl/tandem-ca" issue "$D/ca" "h$i" >/dev/null
 	done
+	"$SRC/ctl/tandem-ca" issue "$D/ca" fence >/dev/null
+	cluster_conf >"$D/cluster.conf"
+	"$BUILD/fencing/fenced" -n -c "$D/cluster.conf" >/dev/null || die "bad $D/cluster.conf"
 	for i in $(hosts); do start_host "$i"; done
 	# quorate everywhere (cold start: 1-4 s)
 	for _ in $(seq 150); do
@@ -167,6 +192,8 @@ up() {
 down() {
 	[ -f "$D/prefix" ] || { rm -rf "$D"; return 0; }
 	local i
+	# fenced first: it must not fence hosts that are only being shut down
+	for i in $(hosts); do stop_host "$i" TERM fenced; done
 	for i in $(hosts); do stop_host "$i"; done
 	for i in $(hosts); do ip netns del "$(ns h$i)" 2>/dev/null || true; done
 	ip netns del "$(ns sw)" 2>/dev/null || true
@@ -175,13 +202,14 @@ down() {
 
 cmd=${1:-}
 D=${2:-}
-[ -n "$cmd" ] && [ -n "$D" ] || die "usage: lab.sh up|down|poweroff|cable|partition|heal|exec|quorum DIR ..."
+[ -n "$cmd" ] && [ -n "$D" ] || die "usage: lab.sh up|down|poweroff|boot|cable|partition|heal|exec|quorum DIR ..."
 D=$(realpath -m "$D")
 shift 2
 case $cmd in
 up)		up "$@" ;;
 down)		down ;;
 poweroff)	stop_host "$1" KILL ;;
+boot)		[ ! -f "$D/h$1/corosync.pid" ] || die "h$1 is running"; start_host "$1" ;;
 cable)		nsx sw ip link set "$(ns p$1)" "$2" ;;
 partition)	for i in $(echo "${1#*|}" | tr , ' '); do nsx sw ip link set "$(ns p$i)" master br1; done ;;
 heal)		for i in $(hosts); do nsx sw ip link set "$(ns p$i)" master br0; done ;;

@@ -1,0 +1,394 @@
+/*
+ * control.c - fenced's control socket: `tandem status`, `tandem fence`,
+ * `tandem evacuate`, `tandem vm create` in a cluster, and migrated's three
+ * calls around a migration (begin, commit, resolve).  A request that
+ * changes the table is answered once its CPG message is delivered and the
+ * table has accepted or rejected it; a client that hangs up meanwhile is
+ * simply not answered.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctlsrv.h"
+#include "fence.h"
+#include "fenced.h"
+#include "hv.h"
+#include "log.h"
+
+struct pending {
+	struct ctlsrv_client *c;	/* NULL once the client is gone */
+	uint32_t seq;
+	uint16_t type;
+	uint32_t node;
+	char name[T_NAME_MAX + 1];
+	struct pending *next;
+};
+static struct pending *pend;
+
+static struct pending *pending_new(struct ctlsrv_client *c, const struct msg_in *in)
+{
+	struct pending *p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->c = c;
+	p->seq = in->seq;
+	p->type = in->type;
+	msg_str(in, FA_NAME, p->name, sizeof(p->name));
+	p->next = pend;
+	pend = p;
+	return p;
+}
+
+static void pending_free(struct pending *p)
+{
+	for (struct pending **q = &pend; *q; q = &(*q)->next)
+		if (*q == p) {
+			*q = p->next;
+			break;
+		}
+	free(p);
+}
+
+static void gone(struct ctlsrv_client *c)
+{
+	for (struct pending *p = pend; p; p = p->next)
+		if (p->c == c)
+			p->c = NULL;
+}
+
+static void reply(struct ctlsrv_client *c, struct msg_out *o)
+{
+	if (c && msg_end(o) == 0)
+		ctlsrv_reply(c, o->buf, o->len, NULL, 0);
+	msg_free(o);
+}
+
+static void reply_vm(struct pending *p)
+{
+	struct msg_out o;
+	struct tvm *v = table_vm(&F.t, p->name);
+	msg_begin(&o, FC_OK, p->seq);
+	msg_add_u32(&o, FA_NODEID, F.mb.nodeid);
+	if (v) {
+		msg_add_u32(&o, FA_OWNER, v->owner);
+		msg_add_u64(&o, FA_GEN, v->gen);
+		msg_add_u32(&o, FA_STATE, v->state);
+	}
+	reply(p->c, &o);
+}
+
+static void fail(struct pending *p, int e, const char *why)
+{
+	if (p->c)
+		ctlsrv_error(p->c, p->seq, e, "%s", why);
+	pending_free(p);
+}
+
+/* a table change of ours was delivered */
+static void on_sent(void *arg, int ok, const char *err)
+{
+	struct pending *p = arg;
+	char e[300];
+	if (p->type == FC_MIG_RESOLVE) {	/* rejected or not: now the owner is final */
+		reply_vm(p);
+		pending_free(p);
+		return;
+	}
+	if (!ok) {
+		fail(p, p->type == FC_MIG_COMMIT ? ESTALE : EPERM, err);
+		return;
+	}
+	if (p->type == FC_VM_CREATE && local_start(p->name, e, sizeof(e)) < 0) {
+		fail(p, EIO, e);
+		return;
+	}
+	if (p->type == FC_VM_REMOVE) {
+		char herr[256];
+		struct hv *h = hv_open(F.hvd_path, herr, sizeof(herr));
+		if (h) {
+			if (h->ops->domain_destroy(h, p->name) < 0 && errno != ENOENT)
+				log_warnx("remove %s: %s", p->name, hv_error(h));
+			h->ops->close(h);
+		}
+	}
+	reply_vm(p);
+	pending_free(p);
+}
+
+static int send_change(struct ctlsrv_client *c, const struct msg_in *in, struct msg_out *m)
+{
+	struct pending *p = pending_new(c, in);
+	if (!p || sync_send(m, on_sent, p) < 0) {
+		int e = errno;
+		if (p)
+			pending_free(p);
+		ctlsrv_error(c, in->seq, e, e == EAGAIN ? "the cluster cannot change the table now "
+		    "(this host is %s, %s): retry" : "cannot send: %s", mb_state_name(F.mb.state),
+		    e == EAGAIN ? sync_state() : strerror(e));
+		msg_free(m);
+		return -1;
+	}
+	msg_free(m);
+	return 0;
+}
+
+static const struct cf_host *host_arg(struct ctlsrv_client *c, const struct msg_in *in)
+{
+	char s[256];
+	const struct cf_host *h = conf_find(&F.conf, msg_str(in, FA_HOST, s, sizeof(s)));
+	if (!h)
+		ctlsrv_error(c, in->seq, ENOENT, "unknown host '%s' (not in the cluster config)", s);
+	return h;
+}
+
+static struct tvm *vm_arg(struct ctlsrv_client *c, const struct msg_in *in, int mine)
+{
+	char s[T_NAME_MAX + 2];
+	struct tvm *v = table_vm(&F.t, msg_str(in, FA_NAME, s, sizeof(s)));
+	if (!v)
+		ctlsrv_error(c, in->seq, ENOENT, "no VM '%s' in the cluster table", s);
+	else if (mine && v->owner != F.mb.nodeid) {
+		const struct cf_host *o = conf_host(&F.conf, v->owner);
+		ctlsrv_error(c, in->seq, EPERM, "VM %s is owned by %s (node %u), not this host", s,
+		    o ? o->name : "?", v->owner);
+		return NULL;
+	}
+	return v;
+}
+
+static void add_vm(struct msg_out *o, const struct tvm *v, uint32_t to)
+{
+	struct msg_out a;
+	msg_begin_attrs(&a);
+	msg_add_str(&a, CA_NAME, v->name);
+	msg_add_u32(&a, CA_OWNER, v->owner);
+	msg_add_u64(&a, CA_GEN, v->gen);
+	msg_add_u32(&a, CA_STATE, v->state);
+	msg_add_u32(&a, CA_POLICY, v->policy);
+	msg_add_u64(&a, CA_MEM, v->mem);
+	if (v->target)
+		msg_add_u32(&a, CA_TARGET, v->target);
+	if (to)
+		msg_add_u32(&a, CA_TO, to);
+	msg_add_blob(o, FA_VM, a.buf, a.len);
+	msg_free(&a);
+}
+
+static void add_fence(struct msg_out *o, const struct tfence *f)
+{
+	struct msg_out a;
+	msg_begin_attrs(&a);
+	msg_add_u32(&a, CA_NODE, f->node);
+	msg_add_u32(&a, CA_BY, f->by);
+	msg_add_str(&a, CA_METHOD, f->method);
+	msg_add_u32(&a, CA_OK, f->ok);
+	if (f->detail[0])
+		msg_add_str(&a, CA_DETAIL, f->detail);
+	msg_add_u64(&a, CA_TIME, f->time_ms);
+	msg_add_blob(o, FA_FENCE, a.buf, a.len);
+	msg_free(&a);
+}
+
+static void status(struct ctlsrv_client *c, const struct msg_in *in)
+{
+	struct msg_out o;
+	char m[512];
+	if (F.mb.state == MB_QUORATE || F.mb.state == MB_INQUORATE)
+		F.mb.quorate = quorate_now();	/* a decision reads quorum fresh */
+	msg_begin(&o, FC_OK, in->seq);
+	msg_add_u32(&o, FA_NODEID, F.mb.nodeid);
+	msg_add_u32(&o, FA_STATE, F.mb.state);
+	msg_add_u32(&o, FA_QUORATE, (uint32_t)F.mb.quorate);
+	mb_members_str(&F.mb, m, sizeof(m));
+	msg_add_str(&o, FA_MEMBERS, m);
+	msg_add_u64(&o, FA_VIEWS, F.mb.views);
+	msg_add_u64(&o, FA_SINCE_MS, mb_since_ms(&F.mb));
+	msg_add_str(&o, FA_SYNC, sync_state());
+	msg_add_u64(&o, FA_VERSION, F.t.version);
+	msg_add_str(&o, FA_WATCHDOG, local_watchdog());
+	for (size_t i = 0; i < F.t.nvm; i++)
+		add_vm(&o, &F.t.vm[i], place_pick(&F.t, &F.conf, F.t.vm[i].mem, F.t.vm[i].owner, NULL));
+	for (size_t i = 0; i < F.t.nhost; i++) {
+		const struct thost *t = &F.t.host[i];
+		const struct cf_host *h = conf_host(&F.conf, t->node);
+		struct msg_out a;
+		msg_begin_attrs(&a);
+		msg_add_u32(&a, CA_NODE, t->node);
+		msg_add_str(&a, CA_NAME, h ? h->name : "?");
+		msg_add_str(&a, CA_DETAIL, h ? h->addr : "?");
+		msg_add_u32(&a, CA_STATUS, t->status);
+		msg_add_u32(&a, CA_MODE, t->mode);
+		msg_add_u64(&a, CA_MEM, h ? h->mem : 0);
+		msg_add_u64(&a, CA_VERSION, place_free(&F.t, &F.conf, t->node));	/* free */
+		msg_add_blob(&o, FA_HOSTINFO, a.buf, a.len);
+		msg_free(&a);
+	}
+	reply(c, &o);
+}
+
+static void history(struct ctlsrv_client *c, const struct msg_in *in)
+{
+	struct msg_out o;
+	size_t a = 0, b = 0, na = table_hist_count(&F.t), nb = local_hist_count();
+	msg_begin(&o, FC_OK, in->seq);
+	while (a < na || b < nb) {	/* merged by time */
+		const struct tfence *x = a < na ? table_hist(&F.t, a) : NULL;
+		const struct tfence *y = b < nb ? local_hist(b) : NULL;
+		if (x && (!y || x->time_ms <= y->time_ms)) {
+			add_fence(&o, x);
+			a++;
+		} else {
+			add_fence(&o, y);
+			b++;
+		}
+	}
+	reply(c, &o);
+}
+
+static void plan(struct ctlsrv_client *c, const struct msg_in *in)
+{
+	const struct cf_host *h = host_arg(c, in);
+	uint64_t extra[T_MAX_HOSTS] = { 0 };
+	struct msg_out o;
+	if (!h)
+		return;
+	msg_begin(&o, FC_OK, in->seq);
+	msg_add_u32(&o, FA_NODEID, h->node);
+	for (size_t i = 0; i < F.t.nvm; i++) {
+		const struct tvm *v = &F.t.vm[i];
+		if (v->owner == h->node && (v->state == VS_RUNNING || v->state == VS_MIGRATING))
+			add_vm(&o, v, place_pick(&F.t, &F.conf, v->mem, h->node, extra));
+	}
+	reply(c, &o);
+}
+
+void control_fence_done(uint32_t node, int ok, const char *method, const char *detail)
+{
+	for (struct pending *p = pend, *n; p; p = n) {
+		n = p->next;
+		if (p->type != FC_FENCE || p->node != node)
+			continue;
+		if (!ok) {
+			fail(p, EIO, detail);
+			continue;
+		}
+		struct msg_out o;
+		msg_begin(&o, FC_OK, p->seq);
+		msg_add_u32(&o, FA_NODEID, node);
+		msg_add_str(&o, FA_METHOD, method);
+		msg_add_str(&o, FA_DETAIL, detail);
+		reply(p->c, &o);
+		pending_free(p);
+	}
+}
+
+static void fence(struct ctlsrv_client *c, const struct msg_in *in)
+{
+	const struct cf_host *h = host_arg(c, in);
+	char err[256];
+	if (!h)
+		return;
+	if (h->node == F.mb.nodeid) {
+		ctlsrv_error(c, in->seq, EINVAL, "%s is this host: fence it from another one", h->name);
+		return;
+	}
+	if (!sync_ready()) {
+		ctlsrv_error(c, in->seq, EAGAIN, "this host is %s and %s: it fences nothing",
+		    mb_state_name(F.mb.state), sync_state());
+		return;
+	}
+	struct pending *p = pending_new(c, in);
+	if (!p)
+		return;
+	p->node = h->node;
+	if (!fence_busy(h->node) && coord_fence(h->node, err, sizeof(err)) < 0)
+		fail(p, EIO, err);
+	else
+		log_info("fence %s (node %u): requested on the control socket", h->name, h->node);
+}
+
+static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint8_t *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	struct msg_out m;
+	char s[600];
+	const struct cf_host *h;
+	struct tvm *v;
+
+	switch (in->type) {
+	case FC_STATUS:
+		status(c, in);
+		return;
+	case FC_HISTORY:
+		history(c, in);
+		return;
+	case FC_PLAN:
+		plan(c, in);
+		return;
+	case FC_FENCE:
+		fence(c, in);
+		return;
+	case FC_VM_CREATE:
+		msg_begin(&m, CM_CLAIM, 0);
+		msg_add_str(&m, CA_NAME, msg_str(in, FA_NAME, s, sizeof(s)));
+		msg_add_u64(&m, CA_MEM, msg_u64(in, FA_MEM));
+		msg_add_u32(&m, CA_VCPUS, msg_u32(in, FA_VCPUS));
+		msg_add_str(&m, CA_KERNEL, msg_str(in, FA_KERNEL, s, sizeof(s)));
+		if (msg_has(in, FA_CMDLINE))
+			msg_add_str(&m, CA_CMDLINE, msg_str(in, FA_CMDLINE, s, sizeof(s)));
+		msg_add_u32(&m, CA_POLICY, msg_u32(in, FA_POLICY));
+		send_change(c, in, &m);
+		return;
+	case FC_VM_REMOVE:
+	case FC_MIG_BEGIN:
+	case FC_MIG_COMMIT:
+		if (!(v = vm_arg(c, in, 1)))
+			return;
+		h = NULL;
+		if (in->type != FC_VM_REMOVE && !(h = host_arg(c, in)))
+			return;
+		msg_begin(&m, in->type == FC_VM_REMOVE ? CM_REMOVE : in->type == FC_MIG_BEGIN ?
+		    CM_MIGRATE : CM_COMMIT, 0);
+		msg_add_str(&m, CA_NAME, v->name);
+		msg_add_u64(&m, CA_GEN, in->type == FC_MIG_COMMIT ? msg_u64(in, FA_GEN) : v->gen);
+		if (h)
+			msg_add_u32(&m, CA_TO, h->node);
+		send_change(c, in, &m);
+		return;
+	case FC_MIG_RESOLVE:
+		if (!(v = vm_arg(c, in, 0)))
+			return;
+		if (msg_u32(in, FA_MODE) == 1) {	/* a query: no message */
+			struct pending q = { c, in->seq, in->type, 0, "", NULL };
+			snprintf(q.name, sizeof(q.name), "%s", v->name);
+			reply_vm(&q);
+			return;
+		}
+		/* always sent: its delivery orders it after any COMMIT in flight */
+		msg_begin(&m, CM_MIG_ABORT, 0);
+		msg_add_str(&m, CA_NAME, v->name);
+		msg_add_u64(&m, CA_GEN, v->gen);
+		send_change(c, in, &m);
+		return;
+	case FC_MODE:
+		if (!(h = host_arg(c, in)))
+			return;
+		msg_begin(&m, CM_MODE, 0);
+		msg_add_u32(&m, CA_NODE, h->node);
+		msg_add_u32(&m, CA_MODE, msg_u32(in, FA_MODE));
+		send_change(c, in, &m);
+		return;
+	}
+	ctlsrv_error(c, in->seq, EINVAL, "request type %u is not for fenced", in->type);
+}
+
+void control_init(const char *path)
+{
+	static const struct ctlsrv_conf conf = { &fencectl_schema, FC_OK, FC_ERR, FA_ERRNO, FA_ERRMSG,
+		request, gone };
+	if (ctlsrv_init(F.base, path, &conf) < 0)
+		fatal("control socket %s", path);
+}

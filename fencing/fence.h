@@ -1,0 +1,24 @@
+/*
+ * fence.h - running the fence levels for one host (fence.c): each level's
+ * agent in turn, with its timeout, until one confirms.
+ */
+#ifndef FENCED_FENCE_H
+#define FENCED_FENCE_H
+
+#include <stdint.h>
+#include <event2/event.h>
+
+#include "config.h"
+
+/* ok: confirmed by method (the agent's base name); detail: its last line */
+typedef void (*fence_done_fn)(uint32_t node, int ok, const char *method, const char *detail);
+
+void fence_init(struct event_base *base, const struct fconf *conf, fence_done_fn done);
+/* Starts fencing node; -1 (EBUSY) if it is already being fenced. */
+int fence_start(uint32_t node);
+int fence_busy(uint32_t node);
+/* how many hosts are being fenced now */
+int fence_running(void);
+void fence_shutdown(void);
+
+#endif

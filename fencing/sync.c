@@ -1,0 +1,302 @@
+/*
+ * sync.c - keeps the ownership table the same on every quorate host.
+ *
+ * CPG delivers messages and views in one agreed order, and a message sent
+ * in a view is delivered in that view (virtual synchrony).  So:
+ *
+ *  - After every view each member multicasts HELLO {synced, version}.  A
+ *    member is "synced" when its table is the cluster's: it got it, or kept
+ *    it, while quorate.  Losing quorum unsyncs a host (the majority may
+ *    change the table without it).
+ *  - Once a HELLO from every member is in and some member is not synced,
+ *    the donor sends its TABLE: the lowest synced member, or, when nobody
+ *    is synced (a cold start), the member with the highest version.  Every
+ *    unsynced member that is quorate loads it, and every synced member then
+ *    applies the current view to it, at the same point of the order.
+ *  - Nobody sends a change until the round is over (sync_ready), so no
+ *    change can fall between a snapshot and its delivery.  Changes sent in
+ *    an earlier view were delivered in that view.
+ *
+ * Our own messages come back to us in the order we sent them: each waits
+ * in a FIFO for its delivery, when the table's verdict is known.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fenced.h"
+#include "log.h"
+#include "wire.h"
+
+struct hello {
+	uint32_t node;
+	int have, synced;
+	uint64_t version;
+};
+
+struct waiter {
+	sent_fn cb;
+	void *arg;
+	struct waiter *next;
+};
+
+static struct hello hello[MB_MAX_NODES];
+static size_t nhello;
+static uint64_t round_no, sent_round;
+static int was_ready;
+static struct waiter *wq, **wq_tail = &wq;
+
+static void send_hello(void)
+{
+	struct msg_out o;
+	msg_begin(&o, CM_HELLO, 0);
+	msg_add_u32(&o, CA_PROTO, CLUSTER_PROTO);
+	msg_add_u32(&o, CA_SYNCED, (uint32_t)F.synced);
+	msg_add_u64(&o, CA_VERSION, F.t.version);
+	if (msg_end(&o) < 0 || cpg_send(&o) < 0)
+		log_warnx("sync: cannot send HELLO");
+	msg_free(&o);
+}
+
+static void unsync(const char *why)
+{
+	if (!F.synced)
+		return;
+	F.synced = 0;
+	log_warnx("sync: %s: this host's table (version %llu) is no longer the cluster's", why,
+	    (unsigned long long)F.t.version);
+}
+
+static int all_synced(void)
+{
+	for (size_t i = 0; i < nhello; i++)
+		if (!hello[i].have || !hello[i].synced)
+			return 0;
+	return nhello > 0;
+}
+
+int sync_ready(void)
+{
+	return F.synced && F.mb.state == MB_QUORATE && all_synced();
+}
+
+const char *sync_state(void)
+{
+	return sync_ready() ? "synced" : F.synced ? "syncing" : "unsynced";
+}
+
+int sync_coordinator(void)
+{
+	return F.mb.n && F.mb.members[0] == F.mb.nodeid;
+}
+
+static void log_ready(void)
+{
+	int r = sync_ready();
+	if (r && !was_ready)
+		log_info("sync: every member holds the table (version %llu, %zu VMs): ready",
+		    (unsigned long long)F.t.version, F.t.nvm);
+	was_ready = r;
+}
+
+/* all HELLOs in and someone unsynced: the donor sends the table */
+static void evaluate(void)
+{
+	uint32_t donor = 0;
+	for (size_t i = 0; i < nhello; i++)
+		if (!hello[i].have)
+			return;
+	if (all_synced())
+		return;
+	for (size_t i = 0; i < nhello && !donor; i++)	/* sorted: the lowest synced */
+		if (hello[i].synced)
+			donor = hello[i].node;
+	if (!donor) {	/* nobody synced: highest version, then lowest node */
+		size_t b = 0;
+		for (size_t i = 1; i < nhello; i++)
+			if (hello[i].version > hello[b].version)
+				b = i;
+		donor = hello[b].node;
+	}
+	if (donor != F.mb.nodeid || sent_round == round_no)
+		return;
+	if (!F.synced && !quorate_now()) {
+		log_info("sync: the table would come from here, but this host is not quorate yet");
+		return;
+	}
+	struct msg_out o;
+	msg_begin(&o, CM_TABLE, 0);
+	table_encode(&F.t, &o);
+	if (msg_end(&o) < 0 || cpg_send(&o) < 0)
+		log_warnx("sync: cannot send the table (%zu VMs)", F.t.nvm);
+	else {
+		sent_round = round_no;
+		log_info("sync: sending the table (version %llu, %zu VMs, %zu bytes) to the members",
+		    (unsigned long long)F.t.version, F.t.nvm, o.len);
+	}
+	msg_free(&o);
+}
+
+void sync_view(const uint32_t *members, size_t n)
+{
+	if (F.synced && !quorate_now())
+		unsync("the view is not quorate");
+	if (F.synced) {
+		int lost = table_view(&F.t, members, n);
+		if (lost)
+			log_warnx("sync: %d host%s left the membership: to be fenced", lost,
+			    lost > 1 ? "s" : "");
+	}
+	nhello = 0;
+	for (size_t i = 0; i < F.mb.n; i++)
+		hello[nhello++] = (struct hello){ F.mb.members[i], 0, 0, 0 };
+	round_no++;
+	log_ready();
+	send_hello();
+}
+
+void sync_quorum(int quorate)
+{
+	if (!quorate)
+		unsync("lost quorum");
+	else if (!F.synced)
+		send_hello();	/* ask for the table again */
+	log_ready();
+}
+
+static void fail_waiters(const char *why)
+{
+	while (wq) {
+		struct waiter *w = wq;
+		wq = w->next;
+		if (w->cb)
+			w->cb(w->arg, 0, why);
+		free(w);
+	}
+	wq_tail = &wq;
+}
+
+void sync_disconnected(void)
+{
+	unsync("lost corosync");
+	nhello = 0;
+	fail_waiters("lost the connection to corosync before the message was delivered");
+	log_ready();
+}
+
+int sync_send(struct msg_out *m, sent_fn cb, void *arg)
+{
+	struct waiter *w;
+	if (!sync_ready()) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (msg_end(m) < 0 || !(w = calloc(1, sizeof(*w))))
+		return -1;
+	if (cpg_send(m) < 0) {
+		free(w);
+		return -1;
+	}
+	w->cb = cb;
+	w->arg = arg;
+	*wq_tail = w;
+	wq_tail = &w->next;
+	return 0;
+}
+
+static void on_hello(uint32_t sender, const struct msg_in *m)
+{
+	for (size_t i = 0; i < nhello; i++) {
+		if (hello[i].node != sender)
+			continue;
+		hello[i].have = 1;
+		hello[i].synced = msg_u32(m, CA_SYNCED) != 0;
+		hello[i].version = msg_u64(m, CA_VERSION);
+		if (msg_u32(m, CA_PROTO) != CLUSTER_PROTO) {
+			log_warnx("sync: node %u speaks cluster protocol %u, this host %u: it takes no "
+			    "part in the table", sender, msg_u32(m, CA_PROTO), CLUSTER_PROTO);
+			hello[i].synced = 1;	/* does not block the others */
+		}
+		if (!hello[i].synced)
+			round_no++;	/* a new request for the table */
+	}
+	evaluate();
+}
+
+static void on_table(uint32_t sender, const struct msg_in *m)
+{
+	char err[256];
+	if (!F.synced) {
+		if (!quorate_now()) {
+			log_info("sync: table from node %u ignored: not quorate", sender);
+			return;
+		}
+		if (table_load(&F.t, m, err, sizeof(err)) < 0) {
+			log_warnx("sync: table from node %u rejected: %s", sender, err);
+			return;
+		}
+		F.synced = 1;
+		log_info("sync: table from node %u loaded: version %llu, %zu VMs", sender,
+		    (unsigned long long)F.t.version, F.t.nvm);
+		send_hello();
+	}
+	table_view(&F.t, F.mb.members, F.mb.n);
+}
+
+static void log_change(uint32_t sender, const struct msg_in *m, int ok, const char *err)
+{
+	char name[80] = "";
+	msg_str(m, CA_NAME, name, sizeof(name));
+	const char *type = cluster_schema.policies[m->type].name;
+	if (!ok && m->type == CM_MIG_ABORT)	/* a resolve after the migration was over */
+		log_info("table: %s %s from node %u: nothing to abort (%s)", type, name, sender, err);
+	else if (!ok)
+		log_warnx("table: %s %s from node %u rejected: %s", type, name, sender, err);
+	else if (m->type == CM_FENCED)
+		log_info("table: node %u %s by %s (reported by node %u)", msg_u32(m, CA_NODE),
+		    msg_u32(m, CA_OK) ? "fenced" : "NOT fenced",
+		    msg_str(m, CA_METHOD, name, sizeof(name)), sender);
+	else {
+		struct tvm *v = name[0] ? table_vm(&F.t, name) : NULL;
+		if (v)
+			log_info("table: %s %s from node %u -> owner %u, generation %llu, %s "
+			    "(version %llu)", type, name, sender, v->owner, (unsigned long long)v->gen,
+			    vm_state_name(v->state), (unsigned long long)F.t.version);
+		else
+			log_info("table: %s %s from node %u (version %llu)", type, name, sender,
+			    (unsigned long long)F.t.version);
+	}
+}
+
+void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
+{
+	struct msg_in m;
+	char err[256] = "";
+	int ours = sender == F.mb.nodeid && pid == F.pid, ok = 0, parsed = 0;
+
+	if (cluster_parse(buf, len, &m, err, sizeof(err)) < 0)
+		log_warnx("sync: rejected a message of %zu bytes from node %u pid %u: %s", len, sender,
+		    pid, err);
+	else if ((parsed = 1) && m.type == CM_HELLO)
+		on_hello(sender, &m);
+	else if (m.type == CM_TABLE)
+		on_table(sender, &m);
+	else if (!F.synced)
+		snprintf(err, sizeof(err), "this host is not synced");
+	else {
+		ok = table_apply(&F.t, sender, &m, err, sizeof(err)) == 0;
+		log_change(sender, &m, ok, err);
+	}
+	if (ours && !(parsed && (m.type == CM_HELLO || m.type == CM_TABLE)) && wq) {
+		struct waiter *w = wq;
+		if (!(wq = w->next))
+			wq_tail = &wq;
+		if (w->cb)
+			w->cb(w->arg, ok, err);
+		free(w);
+	}
+	log_ready();
+	coord_act();
+	local_act();
+}

@@ -1,0 +1,135 @@
+/*
+ * cluster.c - migrated's calls to this host's fenced, when it runs in a
+ * cluster (-F): the ownership table decides every migration's outcome.
+ *
+ *   begin     the table marks the VM migrating to the destination
+ *   commit    the generation bump to the destination: the point of no
+ *             return, ordered by CPG against any MIG_ABORT
+ *   resolve   either end, when in doubt or failing: aborts the migration in
+ *             the table if it is still open, then says who owns the VM
+ *   owned     this host's table already gives the VM to this host (a
+ *             delivered COMMIT is final: nothing but fencing moves it on)
+ *
+ * Each call is one request on a fresh connection, with a timeout; a
+ * transport failure is "unknown" (-1 with errno EIO), never an answer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "fencectl.h"
+#include "log.h"
+#include "migrated.h"
+#include "sock.h"
+
+#define CALL_TIMEOUT_S 30
+
+/* 0 with the reply in in/buf; -1: errno EIO (no answer) or the refusal's */
+static int call(struct msg_out *o, uint8_t *buf, size_t cap, struct msg_in *in, char *err,
+    size_t errlen)
+{
+	int fd = sock_connect(migd_conf.fenced);
+	struct timeval tv = { CALL_TIMEOUT_S, 0 };
+	ssize_t n = -1;
+
+	if (msg_end(o) < 0) {
+		snprintf(err, errlen, "request too large");
+		msg_free(o);
+		errno = EINVAL;
+		return -1;
+	}
+	if (fd >= 0) {
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		if (sock_send(fd, o->buf, o->len, NULL, 0) == 0)
+			n = sock_recv(fd, buf, cap, NULL, NULL);
+		close(fd);
+	}
+	msg_free(o);
+	if (n <= 0 || msg_parse(&fencectl_schema, buf, (size_t)n, in, err, errlen) < 0) {
+		if (n <= 0)
+			snprintf(err, errlen, "fenced (%s) did not answer: %s", migd_conf.fenced,
+			    n == 0 ? "connection closed" : strerror(errno));
+		errno = EIO;
+		return -1;
+	}
+	if (in->type == FC_ERR) {
+		char m[400];
+		snprintf(err, errlen, "cluster: %s", msg_str(in, FA_ERRMSG, m, sizeof(m)));
+		errno = (int)msg_u32(in, FA_ERRNO);
+		if (errno == EIO || !errno)
+			errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
+
+int cluster_begin(const char *name, const char *dest, uint64_t *gen, char *err, size_t errlen)
+{
+	uint8_t buf[4096];
+	struct msg_in in;
+	struct msg_out o;
+	msg_begin(&o, FC_MIG_BEGIN, 1);
+	msg_add_str(&o, FA_NAME, name);
+	msg_add_str(&o, FA_HOST, dest);
+	if (call(&o, buf, sizeof(buf), &in, err, errlen) < 0)
+		return -1;
+	*gen = msg_u64(&in, FA_GEN);
+	return 0;
+}
+
+int cluster_commit(const char *name, const char *dest, uint64_t gen, char *err, size_t errlen)
+{
+	uint8_t buf[4096];
+	struct msg_in in;
+	struct msg_out o;
+	msg_begin(&o, FC_MIG_COMMIT, 1);
+	msg_add_str(&o, FA_NAME, name);
+	msg_add_str(&o, FA_HOST, dest);
+	msg_add_u64(&o, FA_GEN, gen);
+	return call(&o, buf, sizeof(buf), &in, err, errlen);
+}
+
+static int resolve(const char *name, int query, int *mine, char *err, size_t errlen)
+{
+	uint8_t buf[4096];
+	struct msg_in in;
+	struct msg_out o;
+	msg_begin(&o, FC_MIG_RESOLVE, 1);
+	msg_add_str(&o, FA_NAME, name);
+	if (query)
+		msg_add_u32(&o, FA_MODE, 1);
+	if (call(&o, buf, sizeof(buf), &in, err, errlen) < 0)
+		return -1;
+	*mine = msg_u32(&in, FA_OWNER) == msg_u32(&in, FA_NODEID);
+	log_debug("cluster: %s is owned by node %u at generation %llu", name, msg_u32(&in, FA_OWNER),
+	    (unsigned long long)msg_u64(&in, FA_GEN));
+	return 0;
+}
+
+int cluster_resolve(const char *name, int *mine, char *err, size_t errlen)
+{
+	return resolve(name, 0, mine, err, errlen);
+}
+
+int cluster_owned(const char *name)
+{
+	char err[256];
+	int mine = 0;
+	return resolve(name, 1, &mine, err, sizeof(err)) == 0 && mine;
+}
+
+int cluster_resolve_retry(const char *name, int seconds, char *err, size_t errlen)
+{
+	int mine = 0;
+	for (int i = 0; i < seconds * 4; i++) {
+		if (cluster_resolve(name, &mine, err, errlen) == 0)
+			return mine;
+		if (errno == ENOENT)
+			return 0;	/* not in the table: not ours to run */
+		usleep(250000);	/* not ready (membership change) or fenced restarting */
+	}
+	return -1;
+}

@@ -1,0 +1,54 @@
+/*
+ * fence.c - a FENCE request from a cluster fencer (fenced's "hvd" level, by
+ * way of the fence_tandem agent): destroy every domain this host's hvd runs
+ * and answer FENCED only when none is left, so "fenced" is never claimed
+ * for a host that still runs a VM.  The peer passed the same mutual TLS
+ * check as any migration peer.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv.h"
+#include "log.h"
+#include "migrated.h"
+
+int fence_answer(struct rio *r, const char *peer)
+{
+	char err[512], msg[1024];
+	char (*names)[65] = NULL;
+	int n = 0, destroyed = 0;
+	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
+
+	log_warnx("FENCE from %s: destroying every domain of this host", peer);
+	if (!h || h->ops->domain_list(h, &names, &n) < 0) {
+		snprintf(msg, sizeof(msg), "cannot reach hvd: %s", h ? hv_error(h) : err);
+		goto fail;
+	}
+	for (int i = 0; i < n; i++) {
+		if (h->ops->domain_destroy(h, names[i]) == 0) {
+			log_warnx("FENCE: destroyed %s", names[i]);
+			destroyed++;
+		} else if (errno != ENOENT) {
+			snprintf(msg, sizeof(msg), "destroying %s: %s", names[i], hv_error(h));
+			goto fail;
+		}
+	}
+	free(names);
+	names = NULL;
+	if (h->ops->domain_list(h, &names, &n) < 0 || n) {
+		snprintf(msg, sizeof(msg), "%d domains still there after destroy", n);
+		goto fail;
+	}
+	h->ops->close(h);
+	snprintf(msg, sizeof(msg), "destroyed %d domains", destroyed);
+	log_info("FENCE from %s: %s", peer, msg);
+	return ckpt_send(r, CK_FENCED, msg, strlen(msg));
+fail:
+	free(names);
+	if (h)
+		h->ops->close(h);
+	log_warnx("FENCE from %s failed: %s", peer, msg);
+	return ckpt_send(r, CK_ABORT, msg, strlen(msg));
+}
