@@ -173,6 +173,8 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 	case CM_COMMIT:
 		if (v->owner != sender || v->state != VS_MIGRATING || v->target != to)
 			return fail(err, el, "VM %s: no migration to host %u in progress", v->name, to);
+		if (!host_usable(t, to))	/* lost, not yet fenced: it may never run it */
+			return fail(err, el, "VM %s: host %u is not up", v->name, to);
 		v->owner = to;
 		v->gen++;
 		v->state = VS_RUNNING;

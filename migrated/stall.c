@@ -1,7 +1,8 @@
 /*
- * stall.c - fault injection for tests: with TANDEM_STALL=<point> in its
- * environment, migrated stops for TANDEM_STALL_MS (default 3000) at that
- * named point of a migration, so a test can kill a daemon exactly there.
+ * stall.c - fault injection for tests: with TANDEM_STALL=<point>[,<point>...]
+ * in its environment, migrated stops for TANDEM_STALL_MS (default 3000) at
+ * those named points of a migration, so a test can kill a daemon exactly
+ * there.
  * Points: send-setup send-round0 send-paused send-ready send-handed
  * recv-setup recv-round0 recv-end recv-ready recv-commit.
  */
@@ -14,11 +15,15 @@
 
 void mig_stall(const char *point)
 {
-	const char *want = getenv("TANDEM_STALL");
-	if (!want || strcmp(want, point))
+	const char *want = getenv("TANDEM_STALL"), *p;
+	size_t n = strlen(point);
+	for (p = want; p && (p = strstr(p, point)); p += n)
+		if ((p == want || p[-1] == ',') && (p[n] == 0 || p[n] == ','))
+			break;
+	if (!p)
 		return;
 	const char *ms = getenv("TANDEM_STALL_MS");
-	long n = ms ? atol(ms) : 3000;
-	log_warnx("test hook: stalling at %s for %ld ms", point, n);
-	usleep((useconds_t)n * 1000);
+	long t = ms ? atol(ms) : 3000;
+	log_warnx("test hook: stalling at %s for %ld ms", point, t);
+	usleep((useconds_t)t * 1000);
 }
