@@ -1,91 +1,87 @@
 #!/bin/bash
-# A 3-host lab (namespaces, a switch, real corosync per host, fenced, hvd
-# and migrated per host) forms a quorate cluster, and every fenced reports
-# it in `tandem status`; a guest migrates live from
-# host 1 to host 2 over the lab network and stays whole; a partition
-# {1,2}|{3}, a pulled cable and a powered-off host each leave exactly the
-# majority quorate, and heal restores all three; teardown leaves no
-# namespace, process or /dev/shm file behind, also when this test fails.
+# A 3-host lab (namespaces, a switch, real corosync, fenced, hvd and
+# migrated per host) forms a quorate cluster whose fenceds all hold the
+# same ownership table.  Bad input changes nothing: a config naming an
+# unknown host, `tandem fence` of one, and corrupted CPG messages from a
+# test client (rejected, logged, table version unchanged everywhere).  A
+# guest migrates h1 -> h2 through the table (owner and generation move).
+# Partition {1,2}|{3} with two VMs on h3: h3 self-fences them, the majority
+# fences h3 (fence_tandem cannot reach it, fence_lab powers it off) and
+# restarts them; a probe sampling every hvd never sees a VM on two hosts.
+# h3 boots again, rejoins, receives the table and runs nothing.  Teardown
+# leaves no namespace, process or /dev/shm file, also when this test fails.
 set -eu
 BUILD=${BUILD:-$(pwd)}
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD SRC
-LAB=$SRC/tests/lab/lab.sh
 L=$(mktemp -u /tmp/tandem-lab.XXXXXX)
-trap '"$LAB" down "$L"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
-log() { echo "  $*"; }
-# alive PID: running (a zombie is not: lab processes are not our children)
-alive() { [ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
-t() {
-	local h=$1; shift
-	"$BUILD/tandem" --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" --fenced "$L/h$h/fenced.sock" "$@"
-}
-# until_status H WANT: until `tandem --json status` on H has WANT (10 s)
-until_status() {
-	local out
-	for _ in $(seq 100); do
-		out=$(t "$1" --json status)
-		case "$out" in *"$2"*) return 0 ;; esac
-		sleep 0.1
-	done
-	fail "h$1 status: $out, expected $2"
-}
-# until_q H WANT: until host H reports WANT (10 s), printing the seconds it took
-until_q() {
-	local t0=$(date +%s%N) q
-	for _ in $(seq 100); do
-		q=$("$LAB" quorum "$L" "$1")
-		[ "$q" = "$2" ] && { echo "$(( ($(date +%s%N) - t0) / 1000000 )) ms"; return 0; }
-		sleep 0.1
-	done
-	fail "h$1: '$q', expected '$2'"
-}
+. "$SRC/tests/lab/labtest.sh"
+trap 'rm -f "$L/probe.on"; "$LAB" down "$L"' EXIT
+version() { t "$1" --json status | sed 's/.*"table_version":\([0-9]*\).*/\1/'; }
 
-LAB_TIMERS=fast "$LAB" up "$L" 3
+LAB_TIMERS=fast LAB_SELF_FENCE=400 "$LAB" up "$L" 3
 prefix=$(cat "$L/prefix")
-log "3 hosts up, $(for h in 1 2 3; do printf 'h%s %s; ' $h "$("$LAB" quorum "$L" $h)"; done)"
-for h in 1 2 3; do until_status $h '"node":'$h',"state":"quorate","quorate":true,"members":[1,2,3]'; done
-log "fenced on h1: $(t 1 status | head -1)"
-grep -q "ignoring the first single-node" "$L"/h*/fenced.log || log "(no host saw a single-node first view this time)"
+for h in 1 2 3; do until_status $h '"node":'$h',"state":"quorate","quorate":true,"members":[1,2,3],"table":"synced"'; done
+t 1 status | grep -q "watchdog: none (/dev/watchdog absent)" || fail "status does not say the watchdog is absent"
+log "3 hosts quorate, tables synced; $(t 1 status | sed -n 2p)"
 
-t 1 vm create g --mem 128M --kernel "$BUILD/hypervisor/guest/guest.elf" \
-	--cmdline "dirty=5000 wss=96 heartbeat=100" >/dev/null
+# bad input
+sed 's/^fence-level 2 .*/& hosts=h1,h9/' "$L/cluster.conf" >"$L/bad.conf"
+out=$("$BUILD/fencing/fenced" -n -c "$L/bad.conf" 2>&1) && fail "fenced accepted a config naming h9"
+echo "$out" | grep -q "unknown host 'h9'" || fail "config error does not name h9: $out"
+out=$(t 1 fence h9 2>&1) && fail "tandem fence h9 succeeded"
+echo "$out" | grep -q "unknown host 'h9'" || fail "fence h9: $out"
+log "unknown host h9: config refused, fence refused ($(echo "$out" | tail -1))"
+v0=$(version 1)
+for k in bad-crc bad-schema bad-rule; do "$LAB" exec "$L" 2 "$BUILD/tests/cpgsend" $k >/dev/null; done
+head -c 300 /dev/urandom | "$LAB" exec "$L" 2 "$BUILD/tests/cpgsend" raw >/dev/null
+sleep 0.5
+for h in 1 2 3; do
+	until_status $h '"table":"synced"'
+	[ "$(version $h)" = "$v0" ] || fail "h$h table version $(version $h), was $v0"
+	n=$(grep -c "rejected a message\|COMMIT no-such-vm from node 2 rejected" "$L/h$h/fenced.log" || true)
+	[ "$n" -ge 4 ] || fail "h$h logged $n rejections, expected 4: $(grep rejected "$L/h$h/fenced.log")"
+done
+log "4 corrupted CPG messages rejected and logged on every host; table version still $v0"
+
+G=$BUILD/hypervisor/guest/guest.elf
+t 1 vm create g --mem 128M --kernel "$G" --cmdline "dirty=5000 wss=96 heartbeat=100" >/dev/null
 for _ in $(seq 50); do grep -q READY "$L/h1/hvd/console/g.log" 2>/dev/null && break; sleep 0.1; done
 out=$(t 1 --json migrate g 10.77.0.2)
 echo "$out" | grep -q '"result":"ok"' || fail "migration over the lab network: $out"
-t 2 vm info g | grep -q "state: *running" || fail "g is not running on h2"
-! t 1 vm info g >/dev/null 2>&1 || fail "g is still on h1"
+[ "$(vms_of 3 | grep '^g ')" = "g 2 2 running" ] || fail "table after migration: $(vms_of 3)"
 integ=$(t 2 vm console g --send i --wait 4000 | grep -m1 INTEGRITY)
 case "$integ" in "INTEGRITY OK"*) ;; *) fail "g on h2: ${integ:-no integrity line}" ;; esac
-log "migrated h1 -> h2 over 10.77.0.0/24: $(echo "$out" | sed 's/.*"downtime_ms":\([0-9.]*\).*/downtime \1 ms/'), $integ"
+log "g migrated h1 -> h2 through the table (owner 2, generation 2, on every host): $integ"
 
+for v in p1 p2; do t 3 vm create $v --mem 64M --kernel "$G" --cmdline "heartbeat=100" >/dev/null; done
+probe_start
+t0=$(now_ms)
 "$LAB" partition "$L" "1,2|3"
-log "partition {1,2}|{3}: h3 inquorate alone after $(until_q 3 "inquorate 1"), h1 $(until_q 1 "quorate 2")"
-until_status 3 '"state":"inquorate","quorate":false,"members":[3]'
-until_status 1 '"state":"quorate","quorate":true,"members":[1,2]'
-log "fenced: h1 $(t 1 status | head -1); h3 $(t 3 status | head -1)"
-grep -q "quorate -> inquorate" "$L/h3/fenced.log" || fail "h3 fenced did not log quorate -> inquorate"
+AVOID=3 ms=$(wait_owned 1 20 p1 p2)
+sleep 0.5
+res=$(probe_stop)
+log "partition {1,2}|{3}: p1, p2 running on the majority after $ms ms; probe: $res"
+case "$res" in "0 double runs"*) ;; *) fail "probe: $res" ;; esac
+grep -q "self-fence: inquorate for 400 ms: destroyed 2 domains" "$L/h3/fenced.log" ||
+	fail "h3 did not self-fence: $(grep self-fence "$L/h3/fenced.log")"
+hist=$(t 1 fence history)
+echo "$hist" | grep -q "h3 .*fence_lab .*ok" || fail "fence history: $hist"
+grep -q "level 1 fence_tandem failed" "$L/h1/fenced.log" "$L/h2/fenced.log" || fail "fence_tandem was not tried first"
+log "h3 self-fenced its VMs, then was fenced: $(echo "$hist" | grep fence_lab | awk '{print $5, $6, $7, $8, $9}')"
+[ "$(vms_of 1)" = "$(vms_of 2)" ] || fail "tables differ: h1 $(vms_of 1) / h2 $(vms_of 2)"
+
 "$LAB" heal "$L"
-log "heal: all three after $(until_q 3 "quorate 3")"
-for h in 1 2 3; do until_status $h '"members":[1,2,3]'; done
-
-"$LAB" cable "$L" 2 down
-log "cable of h2 pulled: h1 with h3 after $(until_q 1 "quorate 2"), h2 $(until_q 2 "inquorate 1")"
-"$LAB" cable "$L" 2 up
-log "cable back: $(until_q 2 "quorate 3")"
-
-cpid=$(cat "$L/h3/corosync.pid")
-"$LAB" poweroff "$L" 3
-for d in corosync fenced hvd migrated; do [ ! -f "$L/h3/$d.pid" ] || fail "h3 $d still recorded"; done
-alive "$cpid" && fail "h3 corosync $cpid survived power-off"
-log "h3 powered off: h1 $(until_q 1 "quorate 2")"
-until_status 1 '"state":"quorate","quorate":true,"members":[1,2]'
+"$LAB" boot "$L" 3
+for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done
+[ "$(vms_of 3)" = "$(vms_of 1)" ] || fail "h3 after rejoin: $(vms_of 3) / h1 $(vms_of 1)"
+[ -z "$(running_on 3)" ] || fail "h3 runs $(running_on 3) after rejoin"
+log "h3 booted, rejoined, got the table (version $(version 3)) and runs nothing"
 
 pids=$(cat "$L"/h*/*.pid)
 "$LAB" down "$L"
 ip netns list | grep -q "^$prefix-" && fail "namespaces left: $(ip netns list | grep "^$prefix-")"
-for p in $pids $cpid; do
+for p in $pids; do
 	alive "$p" && fail "process $p left"
 	ls /dev/shm | grep -q -- "-$p-" && fail "/dev/shm files of $p left"
 done

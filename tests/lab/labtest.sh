@@ -1,0 +1,77 @@
+# labtest.sh - helpers for tests and benchmarks on the lab (source it after
+# setting L, the lab directory, and BUILD/SRC):
+#   t H ARGS...          tandem against host H's daemons
+#   until_status H WANT  until `tandem --json status` on H contains WANT (10 s)
+#   vms_of H             host H's table, one "name owner generation state" per line
+#   running_on H         the names host H's hvd runs
+#   probe_start/stop     samples every host's hvd every ~50 ms; probe_stop
+#                        prints the number of sweeps in which one VM ran on
+#                        two hosts at once (and which)
+#   wait_owned NAME...   until every NAME runs, per the table, on a live host
+LAB=$SRC/tests/lab/lab.sh
+fail() { echo "FAIL: $*" >&2; exit 1; }
+log() { echo "  $*"; }
+now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
+alive() { [ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+t() {
+	local h=$1; shift
+	"$BUILD/tandem" --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" --fenced "$L/h$h/fenced.sock" "$@"
+}
+until_status() {
+	local out
+	for _ in $(seq 100); do
+		out=$(t "$1" --json status 2>&1)
+		case "$out" in *"$2"*) return 0 ;; esac
+		sleep 0.1
+	done
+	fail "h$1 status: $out, expected $2"
+}
+vms_of() {
+	t "$1" --json status | grep -o '"name":"[^"]*","owner":[0-9]*,"owner_name":"[^"]*","generation":[0-9]*,"state":"[a-z]*"' |
+		sed 's/"name":"\([^"]*\)","owner":\([0-9]*\),"owner_name":"[^"]*","generation":\([0-9]*\),"state":"\([a-z]*\)"/\1 \2 \3 \4/' | sort
+}
+running_on() {
+	"$BUILD/tandem" --host "$L/h$1/hvd.sock" --json vm list 2>/dev/null |
+		grep -o '"name":"[^"]*","state":"running"' | sed 's/"name":"\([^"]*\)".*/\1/'
+}
+probe_start() {
+	touch "$L/probe.on"
+	: >"$L/probe.log"
+	(
+		n=$(cat "$L/n")
+		while [ -f "$L/probe.on" ]; do
+			all=""
+			for h in $(seq "$n"); do
+				for v in $(running_on "$h"); do all="$all $v@h$h"; done
+			done
+			dup=$(for x in $all; do echo "${x%@*}"; done | sort | uniq -d)
+			[ -z "$dup" ] || echo "DOUBLE $(date +%T.%N) $dup:$all" >>"$L/probe.log"
+			echo "sweep" >>"$L/probe.log"
+			sleep 0.03
+		done
+	) &
+	PROBE_PID=$!
+}
+probe_stop() {
+	rm -f "$L/probe.on"
+	wait "$PROBE_PID" 2>/dev/null || true
+	local d=$(grep -c '^DOUBLE' "$L/probe.log" || true) s=$(grep -c '^sweep' "$L/probe.log" || true)
+	echo "$d double runs in $s sweeps"
+	grep '^DOUBLE' "$L/probe.log" | head -3 >&2 || true
+}
+# wait_owned H SECONDS NAME...: until host H's table has every NAME running
+# on a host other than those in $AVOID; prints ms waited
+wait_owned() {
+	local h=$1 secs=$2 t0=$(now_ms) ok; shift 2
+	for _ in $(seq $((secs * 10))); do
+		ok=1
+		local tab=$(vms_of "$h")
+		for v in "$@"; do
+			echo "$tab" | grep -Eq "^$v [0-9]+ [0-9]+ running$" || ok=0
+			for a in ${AVOID:-}; do echo "$tab" | grep -Eq "^$v $a " && ok=0; done
+		done
+		[ $ok = 1 ] && { echo $(( $(now_ms) - t0 )); return 0; }
+		sleep 0.1
+	done
+	fail "h$h: $* not all running elsewhere after $secs s: $(vms_of "$h" | tr '\n' ';')"
+}
