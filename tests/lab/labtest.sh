@@ -20,7 +20,7 @@ t() {
 until_status() {
 	local out
 	for _ in $(seq 100); do
-		out=$(t "$1" --json status 2>&1)
+		out=$(t "$1" --json status 2>&1) || true
 		case "$out" in *"$2"*) return 0 ;; esac
 		sleep 0.1
 	done
