@@ -77,6 +77,6 @@ case "${1:-}" in
 demo)	deps; build build --enable-werror; demo ;;
 test)	deps; build build-san --enable-werror --enable-sanitizers
 	cd build-san && make -s check ;;
-bench)	deps; build build --enable-werror; cd build && "$TOP/bench/hv" && "$TOP/bench/migrate" ;;
+bench)	deps; build build --enable-werror; cd build && "$TOP/bench/hv" && "$TOP/bench/migrate" && "$TOP/bench/failover" ;;
 *)	echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac

@@ -116,8 +116,9 @@ gone() {	# gone PID: exited (a zombie counts: lab processes are not our children
 	[ ! -e "/proc/$1/stat" ] || [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
-stop_host() {	# stop_host H [SIGNAL [DAEMONS]]: all its processes at once, then their leftovers
-	local h=$1 sig=${2:-TERM} daemons=${3:-migrated hvd fenced corosync} f p pids=""
+stop_host() {	# stop_host H [SIGNAL [DAEMONS]]: all its processes at once (corosync first: the
+		# host leaves the network as a whole), then their leftovers
+	local h=$1 sig=${2:-TERM} daemons=${3:-corosync fenced hvd migrated} f p pids=""
 	for f in $(for p in $daemons; do echo "$D/h$h/$p.pid"; done); do
 		[ -f "$f" ] || continue
 		p=$(cat "$f")
