@@ -55,7 +55,8 @@ demo() {
 	echo "   corosync (knet), fenced, hvd and migrated; TLS certificates from a fresh cluster CA"
 	"$LAB" up "$L" 3
 	for h in 1 2 3; do echo "   h$h 10.77.0.$h: $("$LAB" quorum "$L" $h)"; done
-	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" "$@"; }
+	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" \
+		--fenced "$L/h$h/fenced.sock" "$@"; }
 	on 1 vm create web --mem 1G --kernel hypervisor/guest/guest.elf \
 		--cmdline "dirty=25000 wss=768 pattern=hotcold heartbeat=200 integrity=2"
 	echo "== the guest on h1 (last lines of its console)"
@@ -67,10 +68,10 @@ demo() {
 	sleep 1.5
 	tail -n 3 "$L/h2/hvd/console/web.log"
 	on 2 vm console web --send i --wait 2500 | grep -m1 INTEGRITY
-	echo "== tandem status on each host (fenced's membership and quorum, the host's VMs)"
-	for h in 1 2 3; do
-		./tandem --host "$L/h$h/hvd.sock" --fenced "$L/h$h/fenced.sock" status
-	done
+	echo "== tandem status on h3: membership, quorum, the cluster's ownership table"
+	on 3 status
+	echo "== tandem evacuate h2 --dry-run"
+	on 2 evacuate h2 --dry-run
 }
 
 case "${1:-}" in
