@@ -97,6 +97,13 @@ int coord_fence(uint32_t node, char *err, size_t errlen)
 	return 0;
 }
 
+void coord_forget(const char *name)
+{
+	for (size_t i = 0; i < nplaced; i++)
+		if (!strcmp(placed[i].name, name))
+			placed[i].name[0] = 0;
+}
+
 static int was_placed(const struct tvm *v)
 {
 	for (size_t i = 0; i < nplaced; i++)

@@ -53,6 +53,8 @@ int sync_coordinator(void);
 
 /* coord.c */
 void coord_act(void);
+/* a VM name was claimed anew or removed: its generations start over */
+void coord_forget(const char *name);
 void coord_fence_done(uint32_t node, int ok, const char *method, const char *detail);
 /* manual `tandem fence`: as the coordinator would, without the storm guard */
 int coord_fence(uint32_t node, char *err, size_t errlen);
@@ -65,6 +67,7 @@ uint64_t place_free(const struct table *t, const struct fconf *c, uint32_t node)
 /* local.c */
 void local_init(void);
 void local_act(void);
+void local_forget(const char *name);	/* as coord_forget */
 void local_membership(void);	/* quorate <-> not: self-fence timer, watchdog */
 /* starts VM name (owned here, STARTING): 0 or -1 with err */
 int local_start(const char *name, char *err, size_t errlen);

@@ -287,6 +287,12 @@ void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
 	else {
 		ok = table_apply(&F.t, sender, &m, err, sizeof(err)) == 0;
 		log_change(sender, &m, ok, err);
+		if (ok && (m.type == CM_CLAIM || m.type == CM_REMOVE)) {
+			char name[T_NAME_MAX + 2];
+			msg_str(&m, CA_NAME, name, sizeof(name));
+			coord_forget(name);
+			local_forget(name);
+		}
 	}
 	if (ours && !(parsed && (m.type == CM_HELLO || m.type == CM_TABLE)) && wq) {
 		struct waiter *w = wq;
