@@ -176,31 +176,14 @@ static void add_vm(struct msg_out *o, const struct tvm *v, uint32_t to)
 	msg_free(&a);
 }
 
-static void add_fence(struct msg_out *o, const struct tfence *f)
-{
-	struct msg_out a;
-	msg_begin_attrs(&a);
-	msg_add_u32(&a, CA_NODE, f->node);
-	msg_add_u32(&a, CA_BY, f->by);
-	msg_add_str(&a, CA_METHOD, f->method);
-	msg_add_u32(&a, CA_OK, f->ok);
-	if (f->detail[0])
-		msg_add_str(&a, CA_DETAIL, f->detail);
-	msg_add_u64(&a, CA_TIME, f->time_ms);
-	msg_add_blob(o, FA_FENCE, a.buf, a.len);
-	msg_free(&a);
-}
-
 static void status(struct ctlsrv_client *c, const struct msg_in *in)
 {
 	struct msg_out o;
 	char m[512];
-	if (F.mb.state == MB_QUORATE || F.mb.state == MB_INQUORATE)
-		F.mb.quorate = quorate_now();	/* a decision reads quorum fresh */
 	msg_begin(&o, FC_OK, in->seq);
 	msg_add_u32(&o, FA_NODEID, F.mb.nodeid);
 	msg_add_u32(&o, FA_STATE, F.mb.state);
-	msg_add_u32(&o, FA_QUORATE, (uint32_t)F.mb.quorate);
+	msg_add_u32(&o, FA_QUORATE, (uint32_t)quorate_now());	/* read fresh */
 	mb_members_str(&F.mb, m, sizeof(m));
 	msg_add_str(&o, FA_MEMBERS, m);
 	msg_add_u64(&o, FA_VIEWS, F.mb.views);
@@ -237,10 +220,10 @@ static void history(struct ctlsrv_client *c, const struct msg_in *in)
 		const struct tfence *x = a < na ? table_hist(&F.t, a) : NULL;
 		const struct tfence *y = b < nb ? local_hist(b) : NULL;
 		if (x && (!y || x->time_ms <= y->time_ms)) {
-			add_fence(&o, x);
+			table_fence_encode(&o, FA_FENCE, x);
 			a++;
 		} else {
-			add_fence(&o, y);
+			table_fence_encode(&o, FA_FENCE, y);
 			b++;
 		}
 	}

@@ -116,16 +116,15 @@ static void on_output(evutil_socket_t fd, short ev, void *arg)
 		event_del(j->rd);
 		return;
 	}
-	/* keep the tail */
-	if ((size_t)n > sizeof(j->buf) - 1 - j->len) {
-		size_t drop = (size_t)n - (sizeof(j->buf) - 1 - j->len);
-		drop = drop > j->len ? j->len : drop;
+	/* keep the tail: tmp is smaller than buf */
+	size_t cap = sizeof(j->buf) - 1, add = (size_t)n;
+	if (j->len + add > cap) {
+		size_t drop = j->len + add - cap;
 		memmove(j->buf, j->buf + drop, j->len - drop);
 		j->len -= drop;
 	}
-	size_t take = (size_t)n < sizeof(j->buf) - 1 - j->len ? (size_t)n : sizeof(j->buf) - 1 - j->len;
-	memcpy(j->buf + j->len, tmp + (size_t)n - take, take);
-	j->len += take;
+	memcpy(j->buf + j->len, tmp, add);
+	j->len += add;
 	j->buf[j->len] = 0;
 }
 

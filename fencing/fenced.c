@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -37,6 +38,13 @@ int quorate_now(void)
 	struct votequorum_info info;
 	return connected && votequorum_getinfo(vq, F.mb.nodeid, &info) == CS_OK &&
 	    (info.flags & VOTEQUORUM_INFO_QUORATE);
+}
+
+uint64_t wall_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
 int cpg_send(const struct msg_out *o)

@@ -34,6 +34,7 @@ extern struct fenced F;
 /* fenced.c: multicast one message (already msg_end'ed); 0 or -1 */
 int cpg_send(const struct msg_out *o);
 int quorate_now(void);
+uint64_t wall_ms(void);	/* for fence history records */
 
 /* sync.c */
 /* called once a message we sent is delivered: applied (ok) or why not */

@@ -279,6 +279,21 @@ int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *
 	return r;
 }
 
+void table_fence_encode(struct msg_out *o, uint16_t attr, const struct tfence *f)
+{
+	struct msg_out a;
+	msg_begin_attrs(&a);
+	msg_add_u32(&a, CA_NODE, f->node);
+	msg_add_u32(&a, CA_BY, f->by);
+	msg_add_str(&a, CA_METHOD, f->method);
+	msg_add_u32(&a, CA_OK, f->ok);
+	if (f->detail[0])
+		msg_add_str(&a, CA_DETAIL, f->detail);
+	msg_add_u64(&a, CA_TIME, f->time_ms);
+	msg_add_blob(o, attr, a.buf, a.len);
+	msg_free(&a);
+}
+
 void table_encode(const struct table *t, struct msg_out *o)
 {
 	struct msg_out a;
@@ -309,19 +324,8 @@ void table_encode(const struct table *t, struct msg_out *o)
 		msg_add_blob(o, CA_HOST, a.buf, a.len);
 		msg_free(&a);
 	}
-	for (size_t i = 0; i < table_hist_count(t); i++) {
-		const struct tfence *f = table_hist(t, i);
-		msg_begin_attrs(&a);
-		msg_add_u32(&a, CA_NODE, f->node);
-		msg_add_u32(&a, CA_BY, f->by);
-		msg_add_str(&a, CA_METHOD, f->method);
-		msg_add_u32(&a, CA_OK, f->ok);
-		if (f->detail[0])
-			msg_add_str(&a, CA_DETAIL, f->detail);
-		msg_add_u64(&a, CA_TIME, f->time_ms);
-		msg_add_blob(o, CA_FENCE, a.buf, a.len);
-		msg_free(&a);
-	}
+	for (size_t i = 0; i < table_hist_count(t); i++)
+		table_fence_encode(o, CA_FENCE, table_hist(t, i));
 }
 
 int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)

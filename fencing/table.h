@@ -61,6 +61,8 @@ int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *
 /* CM_TABLE: the snapshot, and loading one (all or nothing) */
 void table_encode(const struct table *t, struct msg_out *o);
 int table_load(struct table *t, const struct msg_in *m, char *err, size_t errlen);
+/* one fence record as a nested list in attribute attr (cluster_fence_policy) */
+void table_fence_encode(struct msg_out *o, uint16_t attr, const struct tfence *f);
 /* history record i (0 = oldest kept) */
 size_t table_hist_count(const struct table *t);
 const struct tfence *table_hist(const struct table *t, size_t i);

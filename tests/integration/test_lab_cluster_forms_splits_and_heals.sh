@@ -14,9 +14,8 @@ set -eu
 BUILD=${BUILD:-$(pwd)}
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD SRC
-L=$(mktemp -u /tmp/tandem-lab.XXXXXX)
 . "$SRC/tests/lab/labtest.sh"
-trap 'rm -f "$L/probe.on"; "$LAB" down "$L"' EXIT
+lab_test_setup
 version() { t "$1" --json status | sed 's/.*"table_version":\([0-9]*\).*/\1/'; }
 
 LAB_TIMERS=fast LAB_SELF_FENCE=400 "$LAB" up "$L" 3

@@ -14,10 +14,9 @@ set -eu
 BUILD=${BUILD:-$(pwd)}
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD SRC
-L=$(mktemp -u /tmp/tandem-lab.XXXXXX)
 . "$SRC/tests/lab/labtest.sh"
 A=$(mktemp -d /tmp/tandem-agents.XXXXXX)
-trap 'rm -f "$L/probe.on"; "$LAB" down "$L"; rm -rf "$A"' EXIT
+lab_test_setup 'rm -rf "$A"'
 printf '#!/bin/sh\ncat >/dev/null\nexec sleep 600\n' >"$A/fence_hang"
 printf '#!/bin/sh\ncat >/dev/null\necho "fence_fail: no such power switch" >&2\nexit 1\n' >"$A/fence_fail"
 chmod +x "$A"/fence_*

@@ -13,9 +13,8 @@ set -eu
 BUILD=${BUILD:-$(pwd)}
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 export BUILD SRC
-L=$(mktemp -u /tmp/tandem-lab.XXXXXX)
 . "$SRC/tests/lab/labtest.sh"
-trap 'rm -f "$L/probe.on"; "$LAB" down "$L"' EXIT
+lab_test_setup
 stalled() {	# stalled H POINT: until host H's migrated stalls at POINT
 	for _ in $(seq 200); do
 		grep -q "stalling at $2" "$L/h$1/migrated.log" 2>/dev/null && return 0

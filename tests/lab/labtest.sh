@@ -1,5 +1,5 @@
-# labtest.sh - helpers for tests and benchmarks on the lab (source it after
-# setting L, the lab directory, and BUILD/SRC):
+# labtest.sh - helpers for tests and benchmarks on the lab (source it with
+# BUILD and SRC set; L is the lab directory):
 #   t H ARGS...          tandem against host H's daemons
 #   until_status H WANT  until `tandem --json status` on H contains WANT (10 s)
 #   vms_of H             host H's table, one "name owner generation state" per line
@@ -8,7 +8,14 @@
 #                        prints the number of sweeps in which one VM ran on
 #                        two hosts at once (and which)
 #   wait_owned NAME...   until every NAME runs, per the table, on a live host
+#   lab_test_setup [CMD] a fresh lab directory in L, and a trap that stops the
+#                        probe, tears the lab down and runs CMD, also on failure
 LAB=$SRC/tests/lab/lab.sh
+lab_test_setup() {
+	L=$(mktemp -u /tmp/tandem-lab.XXXXXX)
+	LAB_TEST_CLEANUP=${1:-}
+	trap 'rm -f "$L/probe.on"; "$LAB" down "$L"; eval "$LAB_TEST_CLEANUP"' EXIT
+}
 fail() { echo "FAIL: $*" >&2; exit 1; }
 log() { echo "  $*"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
