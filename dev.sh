@@ -50,9 +50,12 @@ demo() {
 	L=$(mktemp -u /tmp/tandem-demo.XXXXXX)
 	LAB="$TOP/tests/lab/lab.sh"
 	export BUILD="$TOP/build" SRC="$TOP"
-	trap '"$LAB" down "$L"' EXIT INT TERM
+	. "$TOP/tests/hugepool.sh"
+	trap '"$LAB" down "$L"; hugepool_restore' EXIT INT TERM
 	echo "== a 3-host lab on this machine: namespaces h1 h2 h3 on one switch, each with"
-	echo "   corosync (knet), fenced, hvd and migrated; TLS certificates from a fresh cluster CA"
+	echo "   corosync (knet), fenced, hvd and migrated; TLS certificates from a fresh cluster CA;"
+	echo "   guest memory from the hugetlb pool (vm.nr_hugepages, given back at the end)"
+	hugepool_reserve 2112
 	"$LAB" up "$L" 3
 	for h in 1 2 3; do echo "   h$h 10.77.0.$h: $("$LAB" quorum "$L" $h)"; done
 	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" \

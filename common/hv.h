@@ -22,6 +22,7 @@ struct hv_dominfo {
 	uint32_t pid, tsc_khz, throttle;
 	int logdirty;
 	char reason[128];
+	char backing[16];	/* guest memory: "hugetlb" or "shmem" */
 };
 
 struct hv;

@@ -173,6 +173,7 @@ static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	di->throttle = msg_u32(&h->in, HA_SHARE);
 	di->logdirty = (int)msg_u32(&h->in, HA_ENABLE);
 	msg_str(&h->in, HA_REASON, di->reason, sizeof(di->reason));
+	msg_str(&h->in, HA_BACKING, di->backing, sizeof(di->backing));
 	return 0;
 }
 

@@ -42,6 +42,7 @@ static void info_json(const struct hv_dominfo *d, int comma)
 	json_kv_str(stdout, "name", d->name, 0);
 	json_kv_str(stdout, "state", dom_state_name(d->state), 1);
 	json_kv_u64(stdout, "mem_bytes", d->mem, 1);
+	json_kv_str(stdout, "backing", d->backing, 1);
 	json_kv_u64(stdout, "vcpus", d->vcpus, 1);
 	json_kv_f(stdout, "uptime_s", (double)d->uptime_ns / 1e9, 1);
 	json_kv_u64(stdout, "pid", d->pid, 1);
@@ -96,11 +97,11 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 		printf("\n");
 		return 0;
 	}
-	printf("name:        %s\nstate:       %s\nmemory:      %llu MiB\nvcpus:       %u\n"
+	printf("name:        %s\nstate:       %s\nmemory:      %llu MiB of %s\nvcpus:       %u\n"
 	    "uptime:      %.1f s\npid:         %u\ntsc:         %u kHz\nthrottle:    %u%%\n"
 	    "log-dirty:   %s\nconsole log: %s\n", d.name, dom_state_name(d.state),
-	    (unsigned long long)(d.mem >> 20), d.vcpus, (double)d.uptime_ns / 1e9, d.pid,
-	    d.tsc_khz, d.throttle, d.logdirty ? "on" : "off", d.console_log);
+	    (unsigned long long)(d.mem >> 20), d.backing, d.vcpus, (double)d.uptime_ns / 1e9,
+	    d.pid, d.tsc_khz, d.throttle, d.logdirty ? "on" : "off", d.console_log);
 	if (d.reason[0])
 		printf("reason:      %s\n", d.reason);
 	return 0;

@@ -194,8 +194,10 @@ static struct domain *domain_spawn(const char *name)
 		char fdstr[16];
 		fcntl(sv[1], F_SETFD, 0);
 		snprintf(fdstr, sizeof(fdstr), "%d", sv[1]);
+		static const char *const backing[] = { "auto", "hugetlb", "shmem" };
 		execl("/proc/self/exe", "hvd", "-D", fdstr, "-d", dconf->state_dir,
-		    dconf->foreground ? "-f" : "-q", dconf->verbose ? "-v" : "-q", (char *)NULL);
+		    "-m", backing[dconf->backing], dconf->foreground ? "-f" : "-q",
+		    dconf->verbose ? "-v" : "-q", (char *)NULL);
 		_exit(127);
 	}
 	close(sv[1]);

@@ -21,13 +21,16 @@
 #include "log.h"
 
 struct event_base *hvd_base;
-static struct hvd_conf conf = { HVD_DEFAULT_SOCK, "/var/lib/tandem", 0, 0 };
+static struct hvd_conf conf = { HVD_DEFAULT_SOCK, "/var/lib/tandem", 0, 0, MB_AUTO };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: hvd [-fv] [-s socket] [-d state_dir]\n"
+	fprintf(stderr, "usage: hvd [-fv] [-s socket] [-d state_dir] [-m backing]\n"
 	    "  -s socket     control socket (default %s)\n"
 	    "  -d state_dir  console logs and state (default /var/lib/tandem)\n"
+	    "  -m backing    guest memory: hugetlb (2 MiB pages from the kernel's pool,\n"
+	    "                vm.nr_hugepages), shmem (4 KiB pages), or auto (default:\n"
+	    "                hugetlb while the pool has room, else shmem)\n"
 	    "  -f            stay in the foreground, log to stderr\n"
 	    "  -v            verbose (debug) logging\n", HVD_DEFAULT_SOCK);
 	exit(2);
@@ -64,7 +67,7 @@ int main(int argc, char **argv)
 {
 	int c, domfd = -1;
 
-	while ((c = getopt(argc, argv, "s:d:fvqD:h")) != -1) {
+	while ((c = getopt(argc, argv, "s:d:fvqD:m:h")) != -1) {
 		switch (c) {
 		case 's': conf.sock_path = optarg; break;
 		case 'd': conf.state_dir = optarg; break;
@@ -72,6 +75,18 @@ int main(int argc, char **argv)
 		case 'v': conf.verbose = 1; break;
 		case 'q': break;
 		case 'D': domfd = atoi(optarg); break;
+		case 'm':
+			if (!strcmp(optarg, "auto"))
+				conf.backing = MB_AUTO;
+			else if (!strcmp(optarg, "hugetlb"))
+				conf.backing = MB_HUGETLB;
+			else if (!strcmp(optarg, "shmem"))
+				conf.backing = MB_SHMEM;
+			else {
+				fprintf(stderr, "hvd: -m %s: backing is auto, hugetlb or shmem\n", optarg);
+				exit(2);
+			}
+			break;
 		default: usage();
 		}
 	}

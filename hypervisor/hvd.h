@@ -25,10 +25,14 @@
 #define GUEST_CMDLINE_MAX 0x0c00
 #define CONS_MAX	8
 
+/* what guest memory is made of */
+enum mem_backing { MB_AUTO, MB_HUGETLB, MB_SHMEM };
+
 struct hvd_conf {
 	const char *sock_path;
 	const char *state_dir;
 	int verbose, foreground;
+	enum mem_backing backing;
 };
 
 /* uart.c */
@@ -68,6 +72,7 @@ struct vm {
 	int memfd;
 	uint8_t *mem;
 	uint64_t mem_size;
+	int hugetlb;		/* memory is 2 MiB hugetlb pages, else 4 KiB shmem */
 	int nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
 	size_t run_size;
@@ -101,7 +106,7 @@ uint64_t now_ns(void);
 
 /* kvm.c */
 int shm_create(const char *name, size_t size, void **p);
-int kvm_vm_create(struct vm *vm, char *err, size_t errlen);
+int kvm_vm_create(struct vm *vm, enum mem_backing backing, char *err, size_t errlen);
 void kvm_vm_destroy(struct vm *vm);
 
 /* loader.c */

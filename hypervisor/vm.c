@@ -163,7 +163,7 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 		errno = EINVAL;
 		return -1;
 	}
-	if (kvm_vm_create(vm, err, errlen) < 0)
+	if (kvm_vm_create(vm, conf->backing, err, errlen) < 0)
 		return -1;
 	if (vm_open_log(vm, conf) < 0) {
 		snprintf(err, errlen, "console log %.400s: %s", vm->log_path, strerror(errno));
@@ -183,8 +183,9 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 		snprintf(err, errlen, "starting vCPU threads: %s", strerror(errno));
 		return -1;
 	}
-	log_info("created: %llu MiB, %d vCPU(s), TSC %u kHz%s",
-	    (unsigned long long)(vm->mem_size >> 20), vm->nvcpus, vm->tsc_khz,
+	log_info("created: %llu MiB of %s, %d vCPU(s), TSC %u kHz%s",
+	    (unsigned long long)(vm->mem_size >> 20), vm->hugetlb ? "hugetlb" : "shmem",
+	    vm->nvcpus, vm->tsc_khz,
 	    m->type == HV_DOM_CREATE_INCOMING ? ", incoming (paused)" : "");
 	if (m->type == HV_DOM_CREATE)
 		vm_set_state(vm, DS_RUNNING, "booted");
@@ -209,6 +210,7 @@ static void vm_info(struct vm *vm, struct msg_out *o)
 	msg_add_u32(o, HA_TSC_KHZ, vm->tsc_khz);
 	msg_add_u32(o, HA_SHARE, thr);
 	msg_add_u32(o, HA_ENABLE, (uint32_t)vm->logdirty);
+	msg_add_str(o, HA_BACKING, vm->hugetlb ? "hugetlb" : "shmem");
 	if (reason[0])
 		msg_add_str(o, HA_REASON, reason);
 }

@@ -24,6 +24,9 @@ struct rio_ops {
 	ssize_t (*write)(struct rio *, const void *, size_t);
 	int (*flush)(struct rio *);
 	void (*close)(struct rio *);
+	/* 1 when a read would not block, 0 when nothing came in timeout_ms
+	 * (NULL: always readable) */
+	int (*readable)(struct rio *, int timeout_ms);
 };
 struct rio {
 	const struct rio_ops *ops;
@@ -42,6 +45,16 @@ int rio_write(struct rio *r, const void *buf, size_t len);
 int rio_flush(struct rio *r);
 void rio_close(struct rio *r);
 const char *rio_error(const struct rio *r);
+/* 1 when a read would not block (data, end of stream, or an error to
+ * report), 0 when nothing came within timeout_ms */
+int rio_readable(struct rio *r, int timeout_ms);
+/*
+ * Reads and drops what the peer still sends until it closes or has been
+ * quiet for timeout_ms (at most 4 x timeout_ms in all).  After sending
+ * ABORT: closing with unread data would reset the connection, and the
+ * reset can destroy the ABORT before the peer reads it.
+ */
+void rio_drain(struct rio *r, int timeout_ms);
 
 struct rio *rio_fd_open(int fd, int own_fd);
 struct rio *rio_mem_writer(void);
@@ -60,6 +73,8 @@ struct rio *rio_tls_open(void *ssl);
 /* internal to backends */
 struct rio *rio_new(const struct rio_ops *ops, void *ctx, size_t bufsize);
 int rio_fail(struct rio *r, int err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* poll(2) for input on fd: 1 readable (or hung up, or failing), 0 not in timeout_ms */
+int rio_poll_in(int fd, int timeout_ms);
 
 /* ---- crc32c.c ---- */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
@@ -152,11 +167,13 @@ enum ckpt_enc { CKE_RAW = 0, CKE_ZERO = 1, CKE_LZ4 = 2 };
 enum ckpt_lz4 { CKPT_LZ4_OFF = 0, CKPT_LZ4_ON = 1, CKPT_LZ4_AUTO = 2 };
 struct ckpt_batch {
 	uint32_t count;
+	uint32_t limit;		/* pages per batch, up to CKPT_BATCH_MAX (0: that) */
 	int lz4;		/* enum ckpt_lz4 */
 	uint32_t skip, backoff;	/* auto: pages left to send raw, next back-off */
 	uint8_t head[8 + 16 * CKPT_BATCH_MAX];
 	uint8_t *data;		/* CKPT_BATCH_MAX pages */
 	size_t data_len;
+	void *lz4_state;	/* kept across pages: a fresh one costs a 16 KiB memset */
 	uint64_t pages_raw, pages_zero, pages_lz4;	/* totals, for reports */
 };
 int ckpt_page_is_zero(const uint8_t *page);
@@ -172,8 +189,12 @@ int ckpt_batch_flush(struct ckpt_batch *b, struct rio *r);
  */
 int ckpt_pages_check(const uint8_t *body, size_t len, uint64_t npages, uint8_t *scratch,
     uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen);
-/* Writes a checked body's pages into mem (a mapping of the guest). */
-void ckpt_pages_copy(const uint8_t *body, uint8_t *mem);
+/*
+ * Writes a checked body's pages into mem (a mapping of the guest); LZ4
+ * pages come from scratch when the check left them there, else they are
+ * decompressed again.
+ */
+void ckpt_pages_copy(const uint8_t *body, uint8_t *mem, const uint8_t *scratch);
 /*
  * Writes a body checked with scratch into the guest memory file fd with
  * pwritev, a call per run of consecutive pfns: no page faults, and fresh

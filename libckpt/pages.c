@@ -20,13 +20,27 @@ int ckpt_batch_init(struct ckpt_batch *b, int lz4)
 	memset(b, 0, sizeof(*b));
 	b->lz4 = lz4;
 	b->data = malloc((size_t)CKPT_BATCH_MAX * CKPT_PAGE_SIZE);
-	return b->data ? 0 : -1;
+	b->lz4_state = LZ4_createStream();
+	if (b->data && b->lz4_state)
+		return 0;
+	ckpt_batch_free(b);
+	return -1;
 }
 
 void ckpt_batch_free(struct ckpt_batch *b)
 {
 	free(b->data);
 	b->data = NULL;
+	LZ4_freeStream(b->lz4_state);
+	b->lz4_state = NULL;
+}
+
+/* One page as an independent LZ4 block; 0 when it does not fit in cap. */
+static int lz4_page(struct ckpt_batch *b, const uint8_t *page, uint8_t *out, int cap)
+{
+	LZ4_resetStream_fast(b->lz4_state);	/* no dictionary: the block stands alone */
+	return LZ4_compress_fast_continue(b->lz4_state, (const char *)page, (char *)out,
+	    CKPT_PAGE_SIZE, cap, 1);
 }
 
 int ckpt_page_is_zero(const uint8_t *p)
@@ -75,8 +89,7 @@ int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint
 		if (b->skip)	/* auto, backing off */
 			b->skip--;
 		else if (b->lz4) {
-			n = LZ4_compress_default((const char *)page, (char *)b->data + b->data_len,
-			    CKPT_PAGE_SIZE, CKPT_PAGE_SIZE - 1);
+			n = lz4_page(b, page, b->data + b->data_len, CKPT_PAGE_SIZE - 1);
 			if (b->lz4 == CKPT_LZ4_AUTO)
 				auto_backoff(b, n > 0 && n <= CKPT_PAGE_SIZE * 3 / 4);
 		}
@@ -95,7 +108,7 @@ int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint
 	le32_put(e + 8, enc);
 	le32_put(e + 12, len);
 	b->data_len += len;
-	if (++b->count == CKPT_BATCH_MAX)
+	if (++b->count == (b->limit ? b->limit : CKPT_BATCH_MAX))
 		return ckpt_batch_flush(b, r);
 	return 0;
 }
@@ -175,7 +188,7 @@ static const uint8_t *entry(const uint8_t *body, uint32_t i, size_t *off, uint64
 	return d;
 }
 
-void ckpt_pages_copy(const uint8_t *body, uint8_t *mem)
+void ckpt_pages_copy(const uint8_t *body, uint8_t *mem, const uint8_t *scratch)
 {
 	uint32_t n = le32_get(body), enc, dl;
 	size_t off = 8 + 16 * (size_t)n;
@@ -185,6 +198,8 @@ void ckpt_pages_copy(const uint8_t *body, uint8_t *mem)
 		uint8_t *dst = mem + pfn * CKPT_PAGE_SIZE;
 		if (enc == CKE_RAW)
 			memcpy(dst, d, CKPT_PAGE_SIZE);
+		else if (enc == CKE_LZ4 && scratch)
+			memcpy(dst, scratch + (size_t)i * CKPT_PAGE_SIZE, CKPT_PAGE_SIZE);
 		else if (enc == CKE_ZERO)
 			memset(dst, 0, CKPT_PAGE_SIZE);
 		else
@@ -247,6 +262,6 @@ int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *
 	if (ckpt_pages_check(body, len, npages, NULL, count, enc_counts, err, errlen) < 0)
 		return -1;
 	if (mem)
-		ckpt_pages_copy(body, mem);
+		ckpt_pages_copy(body, mem, NULL);
 	return 0;
 }

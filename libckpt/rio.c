@@ -4,10 +4,12 @@
  * call fails the same way, so callers check once at the end of a batch).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ckpt.h"
 
@@ -103,6 +105,38 @@ int rio_write(struct rio *r, const void *buf, size_t len)
 	memcpy(r->wbuf + r->wlen, p, len);
 	r->wlen += len;
 	return 0;
+}
+
+int rio_poll_in(int fd, int timeout_ms)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	int n;
+	while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+		;
+	return n != 0;
+}
+
+int rio_readable(struct rio *r, int timeout_ms)
+{
+	if (r->err || r->roff < r->rlen || !r->ops->readable)
+		return 1;
+	return r->ops->readable(r, timeout_ms);
+}
+
+void rio_drain(struct rio *r, int timeout_ms)
+{
+	uint8_t buf[16384];
+	struct timespec t0, t;
+
+	r->roff = r->rlen;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (!r->err && r->ops->readable && r->ops->readable(r, timeout_ms) == 1) {
+		ssize_t n = r->ops->read(r, buf, sizeof(buf));
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((n < 0 && errno != EINTR) || n == 0 ||
+		    (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 4 * timeout_ms)
+			break;
+	}
 }
 
 int rio_read(struct rio *r, void *buf, size_t len)

@@ -69,7 +69,14 @@ static void fault_close(struct rio *r)
 	free(f);
 }
 
-static const struct rio_ops fault_ops = { "fault", fault_read, fault_write, fault_flush, fault_close };
+static int fault_readable(struct rio *r, int timeout_ms)
+{
+	struct faultctx *f = r->ctx;
+	return rio_readable(f->inner, timeout_ms);
+}
+
+static const struct rio_ops fault_ops = { "fault", fault_read, fault_write, fault_flush, fault_close,
+	fault_readable };
 
 struct rio *rio_fault_open(struct rio *inner, uint64_t fail_byte, uint64_t fail_call, int truncate)
 {

@@ -26,7 +26,12 @@ static void fd_close(struct rio *r)
 	free(c);
 }
 
-static const struct rio_ops fd_ops = { "fd", fd_read, fd_write, NULL, fd_close };
+static int fd_readable(struct rio *r, int timeout_ms)
+{
+	return rio_poll_in(((struct fdctx *)r->ctx)->fd, timeout_ms);
+}
+
+static const struct rio_ops fd_ops = { "fd", fd_read, fd_write, NULL, fd_close, fd_readable };
 
 struct rio *rio_fd_open(int fd, int own_fd)
 {

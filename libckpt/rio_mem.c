@@ -52,7 +52,7 @@ static void mem_close(struct rio *r)
 	free(m);
 }
 
-static const struct rio_ops mem_ops = { "memory", mem_read, mem_write, NULL, mem_close };
+static const struct rio_ops mem_ops = { "memory", mem_read, mem_write, NULL, mem_close, NULL };
 
 struct rio *rio_mem_writer(void)
 {

@@ -4,6 +4,7 @@
  * sends close_notify and frees the SSL and its socket.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
@@ -44,7 +45,29 @@ static void tls_close(struct rio *r)
 		close(fd);
 }
 
-static const struct rio_ops tls_ops = { "tls", tls_read, tls_write, NULL, tls_close };
+/*
+ * Input on the socket may be a TLS handshake message (a key update) and no
+ * data: a non-blocking peek tells.
+ */
+static int tls_readable(struct rio *r, int timeout_ms)
+{
+	SSL *ssl = r->ctx;
+	int fd = SSL_get_fd(ssl);
+	if (SSL_pending(ssl) > 0)
+		return 1;
+	if (!rio_poll_in(fd, timeout_ms))
+		return 0;
+	int fl = fcntl(fd, F_GETFL);
+	uint8_t b;
+	size_t n = 0;
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	int ok = SSL_peek_ex(ssl, &b, 1, &n);
+	int e = ok == 1 ? SSL_ERROR_NONE : SSL_get_error(ssl, 0);
+	fcntl(fd, F_SETFL, fl);
+	return e != SSL_ERROR_WANT_READ;
+}
+
+static const struct rio_ops tls_ops = { "tls", tls_read, tls_write, NULL, tls_close, tls_readable };
 
 struct rio *rio_tls_open(void *ssl)
 {

@@ -31,7 +31,8 @@
 
 static void abort_to_peer(struct rio *r, const char *why)
 {
-	ckpt_send(r, CK_ABORT, why, strlen(why));
+	if (ckpt_send(r, CK_ABORT, why, strlen(why)) == 0)
+		rio_drain(r, 1000);	/* until the source reads it and closes */
 }
 
 /*
@@ -69,6 +70,7 @@ static int ask_outcome(const struct recv_args *a, const char *name)
 static void resolve(struct recv_args *a, struct hv *h)
 {
 	struct mig *m = a->m;
+	mig_urgent(0);	/* waiting may take long: no longer urgent */
 	mig_set_phase(m, "in doubt");
 	log_warnx("migration %s in: connection lost after READY: outcome in doubt, the domain "
 	    "stays paused; asking %s:%u", m->name, a->peer, a->peer_port);
@@ -118,6 +120,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 	struct ckpt_domain d;
 	uint8_t *scratch = malloc((size_t)CKPT_BATCH_MAX * CKPT_PAGE_SIZE);
 	uint64_t size = 0;
+	uint8_t *mem = NULL;	/* hugetlb memory is written through a mapping */
 	uint32_t f, n;
 	int rc = -1, memfd = -1, kept = 0;
 	uint64_t t_sync = 0, b_sync = 0, t_apply = 0;
@@ -145,7 +148,10 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 				goto out;
 			}
 			*created = 1;
-			if (h->ops->mem_map(h, d.name, NULL, &size, &memfd) < 0) {
+			struct hv_dominfo di;
+			if (h->ops->domain_info(h, d.name, &di) < 0 ||
+			    h->ops->mem_map(h, d.name, strcmp(di.backing, "hugetlb") ? NULL : &mem,
+			    &size, &memfd) < 0) {
 				snprintf(err, errlen, "%s", hv_error(h));
 				goto out;
 			}
@@ -159,7 +165,9 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 				t_apply -= mig_now();
 			if (ckpt_pages_check(rec.body, rec.len, size / 4096, scratch, &n, NULL, err, errlen) < 0)
 				goto out;
-			if (ckpt_pages_pwrite(rec.body, memfd, scratch) < 0) {
+			if (mem)
+				ckpt_pages_copy(rec.body, mem, scratch);
+			else if (ckpt_pages_pwrite(rec.body, memfd, scratch) < 0) {
 				snprintf(err, errlen, "writing guest memory: %s", strerror(errno));
 				goto out;
 			}
@@ -179,6 +187,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			pthread_mutex_lock(&m->lock);
 			m->round = rd.round;
 			pthread_mutex_unlock(&m->lock);
+			if (!rd.left)	/* stop and copy: the VM is paused */
+				mig_urgent(1);
 			break;
 		}
 		case CK_VCPU_STATE:
@@ -237,6 +247,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 rio:
 	snprintf(err, errlen, "%s", rio_error(a->r));
 out:
+	if (mem)
+		munmap(mem, size);
 	if (memfd >= 0)
 		close(memfd);
 	free(scratch);
@@ -310,6 +322,7 @@ void *mig_recv_thread(void *arg)
 	pthread_mutex_unlock(&m->lock);
 	mig_set_phase(m, "running");
 done:
+	mig_urgent(0);
 	ckpt_record_free(&rec);
 	if (h)
 		h->ops->close(h);

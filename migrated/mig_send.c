@@ -29,6 +29,8 @@
 #include "migrated.h"
 #include "msg.h"
 
+#define BURST_BATCH	64	/* pages per batch while the VM is paused */
+
 struct sender {
 	struct mig *m;
 	struct hv *h;
@@ -36,11 +38,12 @@ struct sender {
 	struct ckpt_batch b;
 	uint8_t *mem;
 	int memfd;		/* the same memory: where its holes are */
+	int hugetlb;		/* memory of hugetlb pages: no holes to find */
 	uint64_t mem_size, npages, *bitmap;	/* bitmap: hvd's, overwritten by each peek */
 	uint64_t *pending;	/* dirty and not yet sent: every peek is OR'ed in */
 	size_t bmlen;
 	uint64_t scanned, pages_sent;
-	int paused, handed, synced;
+	int paused, handed, prepared;
 };
 
 static void progress(struct sender *s, uint64_t left, const struct conv *c)
@@ -95,10 +98,37 @@ static int peek(struct sender *s, uint64_t *count)
 	return 0;
 }
 
-/* Adds one page to the batch; every 512 pages: cancel, cap, progress. */
+/*
+ * Mid-round the destination speaks only to say PREPARED (its domain
+ * exists) or ABORT and why: read when it comes, not at the round's end.
+ */
+static int peer_spoke(struct sender *s)
+{
+	struct ckpt_record rec = { 0 };
+	int r = -1;
+	if (ckpt_read_record(s->r, &rec) < 0)
+		;	/* the rio holds the error */
+	else if (rec.type == CK_PREPARED && !s->prepared)
+		s->prepared = 1, r = 0;
+	else if (rec.type == CK_ABORT)
+		rio_fail(s->r, ECONNABORTED, "destination aborted: %.*s",
+		    (int)(rec.len > 400 ? 400 : rec.len), (const char *)rec.body);
+	else
+		rio_fail(s->r, EPROTO, "destination sent %s mid-round", ckpt_type_name(rec.type));
+	ckpt_record_free(&rec);
+	return r;
+}
+
+/*
+ * Adds one page to the batch; every 512 pages: cancel, cap, progress, and
+ * whether the destination said something.
+ * While the VM is paused each (small) batch goes out at once, so the
+ * destination applies it while the next one is compressed.
+ */
 static int send_page(struct sender *s, uint64_t pfn, uint64_t left, const struct conv *c)
 {
-	if (ckpt_batch_add(&s->b, s->r, pfn, s->mem + pfn * 4096) < 0)
+	if (ckpt_batch_add(&s->b, s->r, pfn, s->mem + pfn * 4096) < 0 ||
+	    (s->paused && !s->b.count && rio_flush(s->r) < 0))
 		return -1;
 	s->pages_sent++;
 	if (s->pages_sent == 1024)
@@ -106,6 +136,8 @@ static int send_page(struct sender *s, uint64_t pfn, uint64_t left, const struct
 	if ((s->pages_sent & 511) == 0) {
 		if (s->m->cancel)
 			return errno = ECANCELED, -1;
+		if (rio_readable(s->r, 0) && peer_spoke(s) < 0)
+			return -1;
 		bw_limit(s);
 		progress(s, left, c);
 	}
@@ -113,19 +145,40 @@ static int send_page(struct sender *s, uint64_t pfn, uint64_t left, const struct
 }
 
 /*
+ * The next run of pages [*d, *h) at or after pos that may hold data: 0, or
+ * 1 when there is none.  Shmem answers with SEEK_DATA (swapped pages count
+ * as data).  Hugetlbfs has no holes to seek, and mincore only sees this
+ * process's page tables, not the file: every page may hold data.
+ */
+static int next_data(struct sender *s, off_t pos, off_t *d, off_t *h)
+{
+	if (s->hugetlb) {
+		*d = pos;
+		*h = (off_t)s->mem_size;
+		return 0;
+	}
+	*d = lseek(s->memfd, pos, SEEK_DATA);
+	if (*d < 0 && errno == ENXIO)
+		return 1;
+	if (*d < 0 || (*h = lseek(s->memfd, *d, SEEK_HOLE)) < 0)
+		return rio_fail(s->r, errno, "finding guest memory: %s", strerror(errno));
+	return 0;
+}
+
+/*
  * Round 0: every page that is not zero (the destination starts zeroed).
- * Holes in the memory file are zero pages never touched: they are skipped
- * without reading them, which would allocate them.
+ * Shmem pages never touched are skipped without reading them, which would
+ * allocate them.
  */
 static int send_all(struct sender *s, const struct conv *c)
 {
-	off_t end = (off_t)s->mem_size, pos = 0;
+	off_t end = (off_t)s->mem_size, pos = 0, d = 0, h = 0;
 	while (pos < end) {
-		off_t d = lseek(s->memfd, pos, SEEK_DATA), h;
-		if (d < 0 && errno == ENXIO)
+		int r = next_data(s, pos, &d, &h);
+		if (r < 0)
+			return -1;
+		if (r)
 			break;
-		if (d < 0 || (h = lseek(s->memfd, d, SEEK_HOLE)) < 0)
-			return rio_fail(s->r, errno, "finding guest memory: %s", strerror(errno));
 		for (uint64_t pfn = (uint64_t)d / 4096; pfn < (uint64_t)h / 4096; pfn++) {
 			s->scanned++;
 			if (!ckpt_page_is_zero(s->mem + pfn * 4096) &&
@@ -138,9 +191,20 @@ static int send_all(struct sender *s, const struct conv *c)
 	return ckpt_batch_flush(&s->b, s->r);
 }
 
-/* Later rounds: the pending pages, which are cleared from pending. */
+/* Asks the CPU to start loading a page: scattered dirty pages are memory-bound. */
+static void prefetch_page(const uint8_t *p)
+{
+	for (size_t k = 0; k < 4096; k += 64)
+		__builtin_prefetch(p + k);
+}
+
+/*
+ * Later rounds: the pending pages, which are cleared from pending.  Each
+ * page is sent while the next one is prefetched.
+ */
 static int send_pending(struct sender *s, const struct conv *c)
 {
+	uint64_t prev = UINT64_MAX;
 	for (uint64_t w = 0; w < (s->npages + 63) / 64; w++) {
 		uint64_t bits = s->pending[w];
 		s->pending[w] = 0;
@@ -149,11 +213,15 @@ static int send_pending(struct sender *s, const struct conv *c)
 			bits &= bits - 1;
 			if (pfn >= s->npages)
 				break;
+			prefetch_page(s->mem + pfn * 4096);
 			s->scanned++;
-			if (send_page(s, pfn, 0, c) < 0)
+			if (prev != UINT64_MAX && send_page(s, prev, 0, c) < 0)
 				return -1;
+			prev = pfn;
 		}
 	}
+	if (prev != UINT64_MAX && send_page(s, prev, 0, c) < 0)
+		return -1;
 	return ckpt_batch_flush(&s->b, s->r);
 }
 
@@ -202,9 +270,10 @@ static int expect(struct sender *s, uint32_t want, char *err, size_t errlen)
 static int round_end(struct sender *s, char *err, size_t errlen)
 {
 	ckpt_write_simple(s->r, CK_SYNC, NULL, 0);
-	if ((!s->synced++ && expect(s, CK_PREPARED, err, errlen) < 0) ||
+	if ((!s->prepared && expect(s, CK_PREPARED, err, errlen) < 0) ||
 	    expect(s, CK_SYNC, err, errlen) < 0)
 		return -1;
+	s->prepared = 1;
 	return 0;
 }
 
@@ -274,6 +343,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (!(s->pending = calloc(1, s->bmlen)))
 		return snprintf(err, errlen, "out of memory"), -1;
 	s->npages = s->mem_size / 4096;
+	s->hugetlb = !strcmp(di.backing, "hugetlb");
 	conv_init(&c, &m->opts);
 
 	/* round 0: everything, while the VM runs */
@@ -320,6 +390,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	/* stop and copy */
 	mig_set_phase(m, "stop-and-copy");
 	uint64_t tp = mig_now();
+	mig_urgent(1);
 	if (s->h->ops->domain_pause_leased(s->h, m->name) < 0)
 		return snprintf(err, errlen, "pause: %s", hv_error(s->h)), -1;
 	s->paused = 1;
@@ -335,6 +406,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 	}
 	uint64_t t_state = mig_now();
+	s->b.limit = BURST_BATCH;
 	write_round(s, c.round + 1, count, 0);
 	int r = send_pending(s, &c);
 	ckpt_write_simple(s->r, CK_VCPU_STATE, vs, vlen);
@@ -405,7 +477,9 @@ void *mig_send_thread(void *arg)
 		ckpt_batch_free(&s.b);
 		return NULL;
 	}
-	if (run(&s, err, sizeof(err)) < 0 && !s.handed) {
+	int failed = run(&s, err, sizeof(err)) < 0;
+	mig_urgent(0);
+	if (failed && !s.handed) {
 		rollback(&s, err);
 		mig_fail(s.m, s.m->cancel ? MS_CANCELLED : MS_FAILED, "%s; the VM keeps running on this host", err);
 	}

@@ -86,6 +86,8 @@ int mig_commit(struct mig *m, struct hv *h, char *err, size_t errlen);
 void mig_set_phase(struct mig *m, const char *phase);
 void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t mig_now(void);
+/* the calling thread ahead of every ordinary one while the VM is paused (on), or back */
+void mig_urgent(int on);
 struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen);
 
 /* cluster.c: the ownership table, through this host's fenced (with -F) */

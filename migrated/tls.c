@@ -27,6 +27,8 @@ static SSL_CTX *ctx_new(int server, const char *cert, const char *key, const cha
 	if (!c)
 		goto fail;
 	SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION);
+	if (server)
+		SSL_CTX_set_num_tickets(c, 0);	/* sessions are never resumed */
 	what = cert;
 	if (SSL_CTX_use_certificate_chain_file(c, cert) != 1)
 		goto fail;

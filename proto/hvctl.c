@@ -13,6 +13,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[HA_SHARE] = MK_U32, [HA_CONSOLE_LOG] = MK_STR, [HA_VERSION] = MK_STR,
 	[HA_DIRTY_MODE] = MK_U32, [HA_PID] = MK_U32, [HA_REASON] = MK_STR,
 	[HA_ELAPSED_NS] = MK_U64, [HA_TSC_KHZ] = MK_U32, [HA_LEASE] = MK_U32,
+	[HA_BACKING] = MK_STR,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -22,7 +23,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[HA_ENABLE] = "enable", [HA_SHARE] = "share", [HA_CONSOLE_LOG] = "console_log",
 	[HA_VERSION] = "version", [HA_DIRTY_MODE] = "dirty_mode", [HA_PID] = "pid",
 	[HA_REASON] = "reason", [HA_ELAPSED_NS] = "elapsed_ns", [HA_TSC_KHZ] = "tsc_khz",
-	[HA_LEASE] = "lease",
+	[HA_LEASE] = "lease", [HA_BACKING] = "backing",
 };
 
 #define N B(HA_NAME)

@@ -60,6 +60,7 @@ enum hv_attr {
 	HA_TSC_KHZ,	/* u32 */
 	HA_LEASE,	/* u32: 1 = undo if this client goes away: resume a paused domain,
 			 * destroy an incoming one that was never kept or run */
+	HA_BACKING,	/* str: guest memory, "hugetlb" or "shmem" */
 	HA_ATTR_COUNT
 };
 

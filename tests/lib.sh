@@ -21,6 +21,7 @@ cleanup() {
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null || true
 	done
+	${AFTER_STOP:-}	# a test's own undo, once its processes are gone
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
 trap cleanup EXIT
@@ -64,6 +65,7 @@ hb_continuous() {
 
 # ---- two hosts on loopback: hvd + migrated each, TLS with a test CA ----
 # start_hosts: hosts a and b; $T/a.hvd $T/a.mig, port $PORT_A; same for b.
+# HVD_ARGS_a and HVD_ARGS_b: more arguments for each host's hvd.
 start_migrated() {	# start_migrated HOST PORT [extra args]
 	local h=$1 port=$2
 	shift 2
@@ -79,7 +81,8 @@ start_hosts() {
 	PORT_A=$((20000 + RANDOM % 20000)); PORT_B=$((PORT_A + 1))
 	for h in a b; do
 		"$SRC/ctl/tandem-ca" issue "$T/ca" "host-$h" >/dev/null
-		"$BUILD/hvd" -f -s "$T/$h.hvd" -d "$T/$h" >"$T/$h.hvd.log" 2>&1 &
+		eval "set -- \${HVD_ARGS_$h:-}"
+		"$BUILD/hvd" -f -s "$T/$h.hvd" -d "$T/$h" "$@" >"$T/$h.hvd.log" 2>&1 &
 		PIDS="$PIDS $!"
 	done
 	for _ in $(seq 100); do [ -S "$T/a.hvd" ] && [ -S "$T/b.hvd" ] && break; sleep 0.05; done
