@@ -37,6 +37,7 @@ enum conv_action { CONV_ROUND, CONV_THROTTLE, CONV_STOP, CONV_ABORT };
 struct conv {
 	struct conv_opts o;
 	double bw;		/* page bytes moved per second, smoothed */
+	double page_ns;		/* what a dirty page costs to move, from the last round */
 	double dirty_pps;	/* pages dirtied per second during the last round */
 	uint32_t round;
 	unsigned throttle;	/* current vCPU throttle, percent */
