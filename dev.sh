@@ -54,8 +54,10 @@ demo() {
 	trap '"$LAB" down "$L"; hugepool_restore' EXIT INT TERM
 	echo "== a 3-host lab on this machine: namespaces h1 h2 h3 on one switch, each with"
 	echo "   corosync (knet), fenced, hvd and migrated; TLS certificates from a fresh cluster CA;"
-	echo "   guest memory from the hugetlb pool (vm.nr_hugepages, given back at the end)"
+	echo "   guest memory from the hugetlb pool (vm.nr_hugepages, given back at the end;"
+	echo "   touched once first: this machine's own hypervisor backs memory on first touch)"
 	hugepool_reserve 2112
+	hugepool_warm
 	"$LAB" up "$L" 3
 	for h in 1 2 3; do echo "   h$h 10.77.0.$h: $("$LAB" quorum "$L" $h)"; done
 	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" \
