@@ -44,7 +44,26 @@ void vcpu_kick(struct vcpu *v)
 static void sleep_ns(long ns)
 {
 	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
-	nanosleep(&ts, NULL);	/* a kick cuts it short, which is what we want */
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * A throttled vCPU sits out its share of the period, unless the domain is
+ * to pause or stop: waiting on the domain's condition, not sleeping, so a
+ * pause is never held up by a kick that came just before the sleep (it was
+ * held up 10 ms then, the pause loop's re-kick period).
+ */
+static void throttle_wait(struct vm *vm, long ns)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (ts.tv_nsec + ns) / 1000000000L;
+	ts.tv_nsec = (ts.tv_nsec + ns) % 1000000000L;
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->pause_req && vm->state == DS_RUNNING && !vm->quit &&
+	    pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) != ETIMEDOUT)
+		;
+	pthread_mutex_unlock(&vm->lock);
 }
 
 /*
@@ -154,7 +173,7 @@ static void *vcpu_thread(void *arg)
 			if (errno == EINTR || errno == EAGAIN) {
 				if (v->throttle_due) {
 					v->throttle_due = 0;
-					sleep_ns(THROTTLE_PERIOD_NS / 100 * (long)vm->throttle_pct);
+					throttle_wait(vm, THROTTLE_PERIOD_NS / 100 * (long)vm->throttle_pct);
 				}
 				continue;
 			}
@@ -242,6 +261,7 @@ int vcpu_start_all(struct vm *vm)
 int vcpu_pause_all(struct vm *vm)
 {
 	vm->pause_req = 1;
+	pthread_cond_broadcast(&vm->cond);	/* throttled vCPUs wait on it */
 	while (vm->nparked < vm->nvcpus) {
 		struct timespec ts;
 		for (int i = 0; i < vm->nvcpus; i++)
