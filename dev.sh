@@ -56,8 +56,8 @@ demo() {
 	echo "   corosync (knet), fenced, hvd and migrated; TLS certificates from a fresh cluster CA;"
 	echo "   guest memory from the hugetlb pool (vm.nr_hugepages, given back at the end;"
 	echo "   touched once first: this machine's own hypervisor backs memory on first touch)"
-	hugepool_reserve 2112
-	hugepool_warm
+	hugepool_reserve 2112 && hugepool_warm ||
+		echo "   (no room for a hugetlb pool: guest memory is 4 KiB shmem)"
 	"$LAB" up "$L" 3
 	for h in 1 2 3; do echo "   h$h 10.77.0.$h: $("$LAB" quorum "$L" $h)"; done
 	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" \
