@@ -30,8 +30,9 @@ uint64_t mig_now(void)
  * path, and the destination's vCPU starts to compete for a core the moment
  * it is unpaused: on the 2-core lab machines the receiver then waited up to
  * 0.7 ms to be scheduled.  Lowest real-time priority (corosync runs at the
- * highest) for a few milliseconds; where that is not allowed, nothing
- * changes.
+ * highest) for a few milliseconds: callers ask only for a stop-and-copy of
+ * at most URGENT_PAGES pages, so one forced long by a limit cannot starve
+ * the host.  Where it is not allowed, nothing changes.
  */
 void mig_urgent(int on)
 {

@@ -188,7 +188,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			m->round = rd.round;
 			pthread_mutex_unlock(&m->lock);
 			if (!rd.left)	/* stop and copy: the VM is paused */
-				mig_urgent(1);
+				mig_urgent(rd.pages <= URGENT_PAGES);
 			break;
 		}
 		case CK_VCPU_STATE:

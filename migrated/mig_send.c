@@ -390,7 +390,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	/* stop and copy */
 	mig_set_phase(m, "stop-and-copy");
 	uint64_t tp = mig_now();
-	mig_urgent(1);
+	mig_urgent(count <= URGENT_PAGES);
 	if (s->h->ops->domain_pause_leased(s->h, m->name) < 0)
 		return snprintf(err, errlen, "pause: %s", hv_error(s->h)), -1;
 	s->paused = 1;

@@ -89,6 +89,7 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__
 uint64_t mig_now(void);
 /* the calling thread ahead of every ordinary one while the VM is paused (on), or back */
 void mig_urgent(int on);
+#define URGENT_PAGES	16384	/* a longer stop-and-copy (forced by a limit) stays ordinary */
 struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen);
 
 /* cluster.c: the ownership table, through this host's fenced (with -F) */
