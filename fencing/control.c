@@ -162,14 +162,7 @@ static void add_vm(struct msg_out *o, const struct tvm *v, uint32_t to)
 {
 	struct msg_out a;
 	msg_begin_attrs(&a);
-	msg_add_str(&a, CA_NAME, v->name);
-	msg_add_u32(&a, CA_OWNER, v->owner);
-	msg_add_u64(&a, CA_GEN, v->gen);
-	msg_add_u32(&a, CA_STATE, v->state);
-	msg_add_u32(&a, CA_POLICY, v->policy);
-	msg_add_u64(&a, CA_MEM, v->mem);
-	if (v->target)
-		msg_add_u32(&a, CA_TARGET, v->target);
+	table_vm_attrs(&a, v);
 	if (to)
 		msg_add_u32(&a, CA_TO, to);
 	msg_add_blob(o, FA_VM, a.buf, a.len);

@@ -294,6 +294,18 @@ void table_fence_encode(struct msg_out *o, uint16_t attr, const struct tfence *f
 	msg_free(&a);
 }
 
+void table_vm_attrs(struct msg_out *a, const struct tvm *v)
+{
+	msg_add_str(a, CA_NAME, v->name);
+	msg_add_u32(a, CA_OWNER, v->owner);
+	msg_add_u64(a, CA_GEN, v->gen);
+	msg_add_u32(a, CA_STATE, v->state);
+	msg_add_u32(a, CA_POLICY, v->policy);
+	msg_add_u64(a, CA_MEM, v->mem);
+	if (v->target)
+		msg_add_u32(a, CA_TARGET, v->target);
+}
+
 void table_encode(const struct table *t, struct msg_out *o)
 {
 	struct msg_out a;
@@ -301,18 +313,11 @@ void table_encode(const struct table *t, struct msg_out *o)
 	for (size_t i = 0; i < t->nvm; i++) {
 		const struct tvm *v = &t->vm[i];
 		msg_begin_attrs(&a);
-		msg_add_str(&a, CA_NAME, v->name);
-		msg_add_u32(&a, CA_OWNER, v->owner);
-		msg_add_u64(&a, CA_GEN, v->gen);
-		msg_add_u32(&a, CA_STATE, v->state);
-		msg_add_u32(&a, CA_POLICY, v->policy);
-		msg_add_u64(&a, CA_MEM, v->mem);
+		table_vm_attrs(&a, v);
 		msg_add_u32(&a, CA_VCPUS, v->vcpus);
 		msg_add_str(&a, CA_KERNEL, v->kernel);
 		if (v->cmdline[0])
 			msg_add_str(&a, CA_CMDLINE, v->cmdline);
-		if (v->target)
-			msg_add_u32(&a, CA_TARGET, v->target);
 		msg_add_blob(o, CA_VM, a.buf, a.len);
 		msg_free(&a);
 	}

@@ -63,6 +63,10 @@ void table_encode(const struct table *t, struct msg_out *o);
 int table_load(struct table *t, const struct msg_in *m, char *err, size_t errlen);
 /* one fence record as a nested list in attribute attr (cluster_fence_policy) */
 void table_fence_encode(struct msg_out *o, uint16_t attr, const struct tfence *f);
+/* A VM's state in nested attributes (name, owner, generation, state,
+ * policy, memory, target): the snapshot adds its spec, status the host it
+ * would fail over to. */
+void table_vm_attrs(struct msg_out *a, const struct tvm *v);
 /* history record i (0 = oldest kept) */
 size_t table_hist_count(const struct table *t);
 const struct tfence *table_hist(const struct table *t, size_t i);

@@ -11,10 +11,7 @@
 # h3 boots again, rejoins, receives the table and runs nothing.  Teardown
 # leaves no namespace, process or /dev/shm file, also when this test fails.
 set -eu
-BUILD=${BUILD:-$(pwd)}
-SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-export BUILD SRC
-. "$SRC/tests/lab/labtest.sh"
+. "$(dirname "$0")/../lab/labtest.sh"
 lab_test_setup
 version() { t "$1" --json status | sed 's/.*"table_version":\([0-9]*\).*/\1/'; }
 

@@ -11,10 +11,7 @@
 #    is stopped; every host's table agrees; the probe never sees a VM on
 #    two hosts.  The time from power-off to running again is printed.
 set -eu
-BUILD=${BUILD:-$(pwd)}
-SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-export BUILD SRC
-. "$SRC/tests/lab/labtest.sh"
+. "$(dirname "$0")/../lab/labtest.sh"
 A=$(mktemp -d /tmp/tandem-agents.XXXXXX)
 lab_test_setup 'rm -rf "$A"'
 printf '#!/bin/sh\ncat >/dev/null\nexec sleep 600\n' >"$A/fence_hang"

@@ -10,10 +10,7 @@
 #    is lost), the source resumes the VM, the table still gives it to the
 #    source.
 set -eu
-BUILD=${BUILD:-$(pwd)}
-SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
-export BUILD SRC
-. "$SRC/tests/lab/labtest.sh"
+. "$(dirname "$0")/../lab/labtest.sh"
 lab_test_setup
 stalled() {	# stalled H POINT: until host H's migrated stalls at POINT
 	for _ in $(seq 200); do

@@ -1,5 +1,5 @@
-# labtest.sh - helpers for tests and benchmarks on the lab (source it with
-# BUILD and SRC set; L is the lab directory):
+# labtest.sh - helpers for tests and benchmarks on the lab (sourced; BUILD
+# defaults to the current directory, SRC to this tree; L is the lab directory):
 #   t H ARGS...          tandem against host H's daemons
 #   until_status H WANT  until `tandem --json status` on H contains WANT (10 s)
 #   vms_of H             host H's table, one "name owner generation state" per line
@@ -10,6 +10,9 @@
 #   wait_owned NAME...   until every NAME runs, per the table, on a live host
 #   lab_test_setup [CMD] a fresh lab directory in L, and a trap that stops the
 #                        probe, tears the lab down and runs CMD, also on failure
+BUILD=${BUILD:-$(pwd)}
+SRC=${SRC:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+export BUILD SRC
 LAB=$SRC/tests/lab/lab.sh
 lab_test_setup() {
 	L=$(mktemp -u /tmp/tandem-lab.XXXXXX)
