@@ -50,10 +50,12 @@ static void domain_forward(struct domain *d, struct ctlsrv_client *c, const stru
 extern struct event_base *hvd_base;
 static TAILQ_HEAD(, domain) domains = TAILQ_HEAD_INITIALIZER(domains);
 static const struct hvd_conf *dconf;
+static int ledger_fd = -1;
 
 void domain_init(const struct hvd_conf *conf)
 {
 	dconf = conf;
+	ledger_fd = ledger_open(conf->state_dir);
 }
 
 static struct domain *domain_find(const char *name)
@@ -77,11 +79,13 @@ static int name_valid(const char *n)
 	return 1;
 }
 
-/* Fails the pending requests and forgets the domain; the process is gone. */
+/* Fails the pending requests and forgets the domain; the process is gone
+ * (reaped), so whatever it ran has stopped: the ledger says so. */
 static void domain_remove(struct domain *d, const char *why)
 {
 	struct pending *p;
 
+	ledger_note(ledger_fd, "stop", d->name, d->pid, why);
 	while ((p = TAILQ_FIRST(&d->pending))) {
 		if (p->c)
 			ctlsrv_error(p->c, p->cseq, EIO, "domain %s: %s", d->name, why);

@@ -11,6 +11,7 @@
 
 #include <pthread.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <linux/kvm.h>
 
 #include "hvctl.h"
@@ -95,6 +96,8 @@ struct vm {
 	char log_path[512];
 	int cons[CONS_MAX];
 
+	int ledgerfd;		/* the run ledger (ledger.c) */
+
 	int logdirty, dirty_mode, bmfd;
 	uint64_t *bitmap;
 	size_t bitmap_len;
@@ -103,6 +106,10 @@ int vm_main(int fd, const struct hvd_conf *conf);
 int vm_set_state(struct vm *vm, enum dom_state to, const char *reason);
 void vm_console_out(struct vm *vm, uint8_t c);
 uint64_t now_ns(void);
+
+/* ledger.c */
+int ledger_open(const char *state_dir);
+void ledger_note(int fd, const char *event, const char *name, pid_t pid, const char *why);
 
 /* kvm.c */
 int shm_create(const char *name, size_t size, void **p);

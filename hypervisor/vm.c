@@ -49,6 +49,9 @@ static int vm_transition_locked(struct vm *vm, enum dom_state to, const char *re
 	}
 	log_info("state %s -> %s%s%s", dom_state_name(vm->state), dom_state_name(to),
 	    reason ? ": " : "", reason ? reason : "");
+	if (to == DS_RUNNING || vm->state == DS_RUNNING)
+		ledger_note(vm->ledgerfd, to == DS_RUNNING ? "run" : "stop", vm->name, getpid(),
+		    dom_state_name(to));
 	vm->state = to;
 	if (reason)
 		snprintf(vm->reason, sizeof(vm->reason), "%s", reason);
@@ -394,6 +397,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* kicks go to vCPU threads */
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = -1;
+	vm->ledgerfd = ledger_open(conf->state_dir);
 	for (int i = 0; i < CONS_MAX; i++)
 		vm->cons[i] = -1;
 	vm->state = DS_PAUSED;

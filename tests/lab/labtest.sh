@@ -8,6 +8,9 @@
 #                        prints the number of sweeps in which one VM ran on
 #                        two hosts at once (and which)
 #   wait_owned NAME...   until every NAME runs, per the table, on a live host
+#   ledger_check [VM...] the run ledgers of every host: no VM ever ran on two
+#                        hosts at once, and each VM named runs on exactly one
+#                        host now; prints the verdict, fails the test if not
 #   lab_test_setup [CMD] a fresh lab directory in L, and a trap that stops the
 #                        probe, tears the lab down and runs CMD, also on failure
 BUILD=${BUILD:-$(pwd)}
@@ -68,6 +71,14 @@ probe_stop() {
 	local d=$(grep -c '^DOUBLE' "$L/probe.log" || true) s=$(grep -c '^sweep' "$L/probe.log" || true)
 	echo "$d double runs in $s sweeps"
 	grep '^DOUBLE' "$L/probe.log" | head -3 >&2 || true
+}
+ledger_check() {
+	local args="" h out
+	for h in $(seq "$(cat "$L/n")"); do args="$args h$h=$L/h$h/hvd/ledger"; done
+	local r=""
+	[ $# = 0 ] || r="-r $(echo "$*" | tr ' ' ,)"
+	out=$("$BUILD/tests/ledger" check $r $args) || fail "run ledger: $out"
+	echo "$out"
 }
 # wait_owned H SECONDS NAME...: until host H's table has every NAME running
 # on a host other than those in $AVOID; prints ms waited
