@@ -21,7 +21,7 @@
 #include "fenced.h"
 #include "log.h"
 
-static struct { uint32_t node; uint64_t retry_at_ms; int refused; } fstate[T_MAX_HOSTS];
+static struct { uint32_t node; uint64_t retry_at_ms; int refused, alive; } fstate[T_MAX_HOSTS];
 static struct { char name[T_NAME_MAX + 1]; uint64_t gen; } placed[T_MAX_VMS];
 static size_t nplaced;
 static struct event *retry_ev;
@@ -115,16 +115,25 @@ static void fence_lost(void)
 {
 	size_t lost = 0;
 	for (size_t i = 0; i < F.t.nhost; i++)
-		lost += F.t.host[i].status == HS_LOST;
+		lost += F.t.host[i].status == HS_LOST && !in_ring(F.t.host[i].node);
 	for (size_t i = 0; i < F.t.nhost; i++) {
 		struct thost *h = &F.t.host[i];
 		if (h->status != HS_LOST) {
-			fstate[i].refused = 0;
+			fstate[i].refused = fstate[i].alive = 0;
 			fstate[i].retry_at_ms = 0;
 			continue;
 		}
 		if (fence_busy(h->node) || mono_ms() < fstate[i].retry_at_ms)
 			continue;
+		if (in_ring(h->node)) {	/* its fenced left, its corosync did not */
+			if (!fstate[i].alive)
+				log_info("coordinator: node %u left the group but its corosync is in the "
+				    "ring: its fenced stopped, the host did not; not fencing it, its VMs "
+				    "keep running", h->node);
+			fstate[i].alive = 1;
+			continue;
+		}
+		fstate[i].alive = 0;
 		if (lost * 100 > (size_t)F.conf.storm_pct * F.t.nhost) {
 			if (!fstate[i].refused) {
 				char d[160];

@@ -33,6 +33,14 @@ static votequorum_handle_t vq;
 static struct event *cpg_ev, *vq_ev, *retry_ev;
 static int connected;
 
+int in_ring(uint32_t node)
+{
+	for (size_t i = 0; i < F.nring; i++)
+		if (F.ring[i] == node)
+			return 1;
+	return 0;
+}
+
 int quorate_now(void)
 {
 	struct votequorum_info info;
@@ -103,6 +111,22 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid
 	sync_deliver(nodeid, pid, msg, len);
 }
 
+/* the totem ring changed: a host whose fenced left the group but whose
+ * corosync stays is alive (a fenced restart), not lost; the coordinator
+ * fences only hosts that left the ring */
+static void on_totem(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n, const uint32_t *nodes)
+{
+	(void)h;
+	F.nring = 0;
+	for (uint32_t i = 0; i < n && F.nring < MB_MAX_NODES; i++)
+		F.ring[F.nring++] = nodes[i];
+	char s[256] = "";
+	for (size_t i = 0, o = 0; i < F.nring && o < sizeof(s) - 12; i++)
+		o += (size_t)snprintf(s + o, sizeof(s) - o, "%s%u", i ? " " : "", F.ring[i]);
+	log_info("corosync ring %u.%llu: nodes %s", ring.nodeid, (unsigned long long)ring.seq, s);
+	coord_act();
+}
+
 static void on_quorum(votequorum_handle_t h, uint64_t ctx, uint32_t quorate, uint32_t n,
     votequorum_node_t nodes[])
 {
@@ -155,7 +179,8 @@ static void disconnect(const char *why)
 static void try_connect(evutil_socket_t fd, short ev, void *arg)
 {
 	static int said;
-	static cpg_callbacks_t cb = { on_deliver, on_confchg };
+	static cpg_model_v1_data_t model = { CPG_MODEL_V1, on_deliver, on_confchg, on_totem,
+		CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF };
 	static votequorum_callbacks_t qcb = { on_quorum, NULL, NULL };
 	struct cpg_name group;
 	unsigned int nodeid;
@@ -166,7 +191,7 @@ static void try_connect(evutil_socket_t fd, short ev, void *arg)
 
 	snprintf(group.value, sizeof(group.value), "tandem");
 	group.length = (uint32_t)strlen(group.value);
-	if (cpg_initialize(&cpg, &cb) != CS_OK) {
+	if (cpg_model_initialize(&cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, NULL) != CS_OK) {
 		if (!said++)
 			log_info("waiting for corosync");
 		schedule_retry();
@@ -209,12 +234,14 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 int main(int argc, char **argv)
 {
 	const char *path = FENCED_DEFAULT_SOCK, *conf = "/etc/tandem/cluster.conf";
+	F.state_dir = "/var/lib/tandem/fenced";
 	int fg = 0, verbose = 0, check = 0, c;
 	char err[512];
 
 	F.hvd_path = NULL;
-	while ((c = getopt(argc, argv, "s:c:H:fvnh")) != -1) {
+	while ((c = getopt(argc, argv, "s:c:d:H:fvnh")) != -1) {
 		switch (c) {
+		case 'd': F.state_dir = optarg; break;
 		case 's': path = optarg; break;
 		case 'c': conf = optarg; break;
 		case 'H': F.hvd_path = optarg; break;
@@ -222,8 +249,9 @@ int main(int argc, char **argv)
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
 		default:
-			fprintf(stderr, "usage: fenced [-fvn] [-c config] [-s socket] [-H hvd-socket]\n"
-			    "  -n  check the config and exit\n  defaults: -c /etc/tandem/cluster.conf -s %s\n",
+			fprintf(stderr, "usage: fenced [-fvn] [-c config] [-s socket] [-d state-dir] "
+			    "[-H hvd-socket]\n  -n  check the config and exit\n  defaults: -c "
+			    "/etc/tandem/cluster.conf -s %s -d /var/lib/tandem/fenced\n",
 			    FENCED_DEFAULT_SOCK);
 			return 2;
 		}
@@ -251,6 +279,21 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < F.conf.nhosts; i++)
 		nodes[i] = F.conf.hosts[i].node;
 	table_init(&F.t, nodes, F.conf.nhosts);
+	if (mkdir(F.state_dir, 0700) < 0 && errno != EEXIST)
+		fatal("state directory %s", F.state_dir);
+	switch (store_load(F.state_dir, &F.t, err, sizeof(err))) {
+	case 1:
+		log_info("table from %s/table: epoch %llu version %llu, %zu VMs; it is not the "
+		    "cluster's until the members agree", F.state_dir, (unsigned long long)F.t.epoch,
+		    (unsigned long long)F.t.version, F.t.nvm);
+		break;
+	case 0:
+		log_info("no table in %s: this host starts with an empty one", F.state_dir);
+		break;
+	default:
+		log_warnx("table refused: %s; this host starts with an empty one, and destroys no "
+		    "domain on its strength", err);
+	}
 	mb_init(&F.mb);
 	fence_init(F.base, &F.conf, coord_fence_done);
 	local_init();

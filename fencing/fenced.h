@@ -17,6 +17,7 @@
 #include <event2/event.h>
 
 #include "config.h"
+#include "store.h"
 #include "membership.h"
 #include "table.h"
 
@@ -27,13 +28,20 @@ struct fenced {
 	struct table t;
 	int synced;		/* t is the cluster's table (got or kept while quorate) */
 	const char *hvd_path;
+	const char *state_dir;	/* the durable table (store.c) */
 	uint32_t pid;		/* ours, to recognise our own CPG messages */
+	/* corosync's ring (totem membership): hosts whose corosync is alive,
+	 * with or without a fenced in the CPG group */
+	uint32_t ring[MB_MAX_NODES];
+	size_t nring;
 };
 extern struct fenced F;
 
 /* fenced.c: multicast one message (already msg_end'ed); 0 or -1 */
 int cpg_send(const struct msg_out *o);
 int quorate_now(void);
+/* node's corosync is in this host's ring: it is alive even if its fenced is not */
+int in_ring(uint32_t node);
 uint64_t wall_ms(void);	/* for fence history records */
 
 /* sync.c */

@@ -5,8 +5,11 @@
  *    from its spec and reported running (or failed); a VM it owns as
  *    "running" that is gone from hvd is restarted here when its policy says
  *    so, else reported stopped;
- *  - run nothing else: a running domain the table does not give this host
- *    is destroyed (paused incoming domains belong to migrated);
+ *  - run nothing else: a running domain the table gives another host is
+ *    destroyed (paused incoming domains belong to migrated).  One the table
+ *    does not know at all is left running and reported: a table that lost
+ *    track of a VM (a fresh or refused table file) is no verdict on it, and
+ *    no other host can run a VM the table does not hold;
  *  - self-fence: inquorate (or cut off from corosync) for self-fence ms,
  *    it destroys every domain it runs, since the majority will fence it
  *    and restart them elsewhere;
@@ -156,12 +159,17 @@ void local_act(void)
 		    d.state != DS_RUNNING)
 			continue;
 		struct tvm *v = table_vm(&F.t, names[i]);
-		if (v)
-			log_warnx("local: VM %s runs here but belongs to node %u (generation %llu): "
-			    "destroying it", names[i], v->owner, (unsigned long long)v->gen);
-		else
-			log_warnx("local: VM %s runs here but is not in the table: destroying it",
-			    names[i]);
+		if (!v) {
+			struct tvm unknown = { .gen = 0 };
+			snprintf(unknown.name, sizeof(unknown.name), "%s", names[i]);
+			if (once(&unknown, -1))
+				log_warnx("local: VM %s runs here but the table has no VM of that name: "
+				    "left running (tandem vm destroy %s if it should not run)", names[i],
+				    names[i]);
+			continue;
+		}
+		log_warnx("local: VM %s runs here but belongs to node %u (generation %llu): "
+		    "destroying it", names[i], v->owner, (unsigned long long)v->gen);
 		h->ops->domain_destroy(h, names[i]);
 	}
 	/* run what is ours */

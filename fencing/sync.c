@@ -32,7 +32,7 @@
 struct hello {
 	uint32_t node;
 	int have, synced;
-	uint64_t version;
+	uint64_t epoch, version;
 };
 
 struct waiter {
@@ -45,6 +45,8 @@ static struct hello hello[MB_MAX_NODES];
 static size_t nhello;
 static uint64_t round_no, sent_round;
 static int was_ready;
+static uint64_t saved_epoch, saved_version;	/* what DIR/table holds */
+static int saved_any;
 static struct waiter *wq, **wq_tail = &wq;
 
 static void send_hello(void)
@@ -53,6 +55,7 @@ static void send_hello(void)
 	msg_begin(&o, CM_HELLO, 0);
 	msg_add_u32(&o, CA_PROTO, CLUSTER_PROTO);
 	msg_add_u32(&o, CA_SYNCED, (uint32_t)F.synced);
+	msg_add_u64(&o, CA_EPOCH, F.t.epoch);
 	msg_add_u64(&o, CA_VERSION, F.t.version);
 	if (msg_end(&o) < 0 || cpg_send(&o) < 0)
 		log_warnx("sync: cannot send HELLO");
@@ -112,10 +115,12 @@ static void evaluate(void)
 	for (size_t i = 0; i < nhello && !donor; i++)	/* sorted: the lowest synced */
 		if (hello[i].synced)
 			donor = hello[i].node;
-	if (!donor) {	/* nobody synced: highest version, then lowest node */
+	int cold = !donor;
+	if (cold) {	/* nobody synced: highest (epoch, version), then lowest node */
 		size_t b = 0;
 		for (size_t i = 1; i < nhello; i++)
-			if (hello[i].version > hello[b].version)
+			if (table_newer(hello[i].epoch, hello[i].version, hello[b].epoch,
+			    hello[b].version))
 				b = i;
 		donor = hello[b].node;
 	}
@@ -124,6 +129,12 @@ static void evaluate(void)
 	if (!F.synced && !quorate_now()) {
 		log_info("sync: the table would come from here, but this host is not quorate yet");
 		return;
+	}
+	if (cold) {	/* a new epoch: a host absent now holds an older one, whatever its version */
+		F.t.epoch++;
+		log_info("sync: cold start: nobody holds the cluster's table; this host's (version "
+		    "%llu, %zu VMs) is the newest: it becomes epoch %llu", (unsigned long long)F.t.version,
+		    F.t.nvm, (unsigned long long)F.t.epoch);
 	}
 	struct msg_out o;
 	msg_begin(&o, CM_TABLE, 0);
@@ -138,6 +149,33 @@ static void evaluate(void)
 	msg_free(&o);
 }
 
+/*
+ * A synced host writes every new (epoch, version) of its table to disk
+ * before it acts on it, so what it did is never newer than what it would
+ * bring to a cold start.  An unsynced table is never written: it is not the
+ * cluster's.
+ */
+static void persist(void)
+{
+	char err[512];
+	if (!F.synced || !F.state_dir ||
+	    (saved_any && saved_epoch == F.t.epoch && saved_version == F.t.version))
+		return;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	if (store_save(F.state_dir, &F.t, err, sizeof(err)) < 0) {
+		log_warnx("sync: cannot save the table: %s", err);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	saved_any = 1;
+	saved_epoch = F.t.epoch;
+	saved_version = F.t.version;
+	log_debug("sync: table saved: epoch %llu version %llu, %zu VMs, in %ld us",
+	    (unsigned long long)F.t.epoch, (unsigned long long)F.t.version, F.t.nvm,
+	    (long)((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000));
+}
+
 void sync_view(const uint32_t *members, size_t n)
 {
 	if (F.synced && !quorate_now())
@@ -150,8 +188,9 @@ void sync_view(const uint32_t *members, size_t n)
 	}
 	nhello = 0;
 	for (size_t i = 0; i < F.mb.n; i++)
-		hello[nhello++] = (struct hello){ F.mb.members[i], 0, 0, 0 };
+		hello[nhello++] = (struct hello){ F.mb.members[i], 0, 0, 0, 0 };
 	round_no++;
+	persist();
 	log_ready();
 	send_hello();
 }
@@ -212,6 +251,7 @@ static void on_hello(uint32_t sender, const struct msg_in *m)
 			continue;
 		hello[i].have = 1;
 		hello[i].synced = msg_u32(m, CA_SYNCED) != 0;
+		hello[i].epoch = msg_u64(m, CA_EPOCH);
 		hello[i].version = msg_u64(m, CA_VERSION);
 		if (msg_u32(m, CA_PROTO) != CLUSTER_PROTO) {
 			log_warnx("sync: node %u speaks cluster protocol %u, this host %u: it takes no "
@@ -237,8 +277,8 @@ static void on_table(uint32_t sender, const struct msg_in *m)
 			return;
 		}
 		F.synced = 1;
-		log_info("sync: table from node %u loaded: version %llu, %zu VMs", sender,
-		    (unsigned long long)F.t.version, F.t.nvm);
+		log_info("sync: table from node %u loaded: epoch %llu version %llu, %zu VMs", sender,
+		    (unsigned long long)F.t.epoch, (unsigned long long)F.t.version, F.t.nvm);
 		send_hello();
 	}
 	table_view(&F.t, F.mb.members, F.mb.n);
@@ -302,6 +342,7 @@ void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
 			w->cb(w->arg, ok, err);
 		free(w);
 	}
+	persist();
 	log_ready();
 	coord_act();
 	local_act();

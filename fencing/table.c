@@ -306,9 +306,15 @@ void table_vm_attrs(struct msg_out *a, const struct tvm *v)
 		msg_add_u32(a, CA_TARGET, v->target);
 }
 
+int table_newer(uint64_t epoch_a, uint64_t version_a, uint64_t epoch_b, uint64_t version_b)
+{
+	return epoch_a > epoch_b || (epoch_a == epoch_b && version_a > version_b);
+}
+
 void table_encode(const struct table *t, struct msg_out *o)
 {
 	struct msg_out a;
+	msg_add_u64(o, CA_EPOCH, t->epoch);
 	msg_add_u64(o, CA_VERSION, t->version);
 	for (size_t i = 0; i < t->nvm; i++) {
 		const struct tvm *v = &t->vm[i];
@@ -344,6 +350,7 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 	n = *t;			/* keeps the configured host list */
 	n.nvm = 0;
 	n.nhist = 0;
+	n.epoch = msg_u64(m, CA_EPOCH);
 	n.version = msg_u64(m, CA_VERSION);
 	while (msg_next(m, CA_VM, &pos, &val, &len)) {
 		if (msg_parse_attrs(&cluster_schema, &cluster_vm_policy, val, len, &a, err, el) < 0)

@@ -39,6 +39,7 @@ struct tfence {
 };
 
 struct table {
+	uint64_t epoch;			/* cold starts: a table elected with nobody synced */
 	uint64_t version;		/* changes applied */
 	struct tvm vm[T_MAX_VMS];
 	size_t nvm;
@@ -58,6 +59,8 @@ int table_view(struct table *t, const uint32_t *members, size_t n);
 /* One decoded message from sender; 0 applied, -1 rejected (err says why,
  * the table is unchanged).  HELLO and TABLE are not for this. */
 int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *err, size_t errlen);
+/* (epoch, version) of a is newer than that of b: the cold start's order */
+int table_newer(uint64_t epoch_a, uint64_t version_a, uint64_t epoch_b, uint64_t version_b);
 /* CM_TABLE: the snapshot, and loading one (all or nothing) */
 void table_encode(const struct table *t, struct msg_out *o);
 int table_load(struct table *t, const struct msg_in *m, char *err, size_t errlen);

@@ -15,7 +15,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[CA_TO] = MK_U32, [CA_NODE] = MK_U32, [CA_MODE] = MK_U32, [CA_METHOD] = MK_STR,
 	[CA_OK] = MK_U32, [CA_DETAIL] = MK_STR, [CA_TIME] = MK_U64, [CA_BY] = MK_U32,
 	[CA_VM] = MK_BLOB, [CA_HOST] = MK_BLOB, [CA_FENCE] = MK_BLOB, [CA_TARGET] = MK_U32,
-	[CA_STATUS] = MK_U32,
+	[CA_STATUS] = MK_U32, [CA_EPOCH] = MK_U64,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -25,15 +25,16 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[CA_TO] = "to", [CA_NODE] = "node", [CA_MODE] = "mode", [CA_METHOD] = "method",
 	[CA_OK] = "ok", [CA_DETAIL] = "detail", [CA_TIME] = "time", [CA_BY] = "by", [CA_VM] = "vm",
 	[CA_HOST] = "host", [CA_FENCE] = "fence", [CA_TARGET] = "target", [CA_STATUS] = "status",
+	[CA_EPOCH] = "epoch",
 };
 
 #define SPEC (B(CA_NAME) | B(CA_MEM) | B(CA_VCPUS) | B(CA_KERNEL) | B(CA_POLICY))
 #define NG (B(CA_NAME) | B(CA_GEN))
 static const struct msg_policy policies[CM_MSG_COUNT] = {
-	[CM_HELLO] = { "HELLO", B(CA_PROTO) | B(CA_SYNCED) | B(CA_VERSION),
-		B(CA_PROTO) | B(CA_SYNCED) | B(CA_VERSION), 0 },
-	[CM_TABLE] = { "TABLE", B(CA_VERSION) | B(CA_VM) | B(CA_HOST) | B(CA_FENCE) | B(CA_TIME),
-		B(CA_VERSION), B(CA_VM) | B(CA_HOST) | B(CA_FENCE) },
+	[CM_HELLO] = { "HELLO", B(CA_PROTO) | B(CA_SYNCED) | B(CA_EPOCH) | B(CA_VERSION),
+		B(CA_PROTO) | B(CA_SYNCED) | B(CA_EPOCH) | B(CA_VERSION), 0 },
+	[CM_TABLE] = { "TABLE", B(CA_EPOCH) | B(CA_VERSION) | B(CA_VM) | B(CA_HOST) | B(CA_FENCE) |
+		B(CA_TIME), B(CA_EPOCH) | B(CA_VERSION), B(CA_VM) | B(CA_HOST) | B(CA_FENCE) },
 	[CM_CLAIM] = { "CLAIM", SPEC | B(CA_CMDLINE), SPEC, 0 },
 	[CM_MIGRATE] = { "MIGRATE", NG | B(CA_TO), NG | B(CA_TO), 0 },
 	[CM_COMMIT] = { "COMMIT", NG | B(CA_TO), NG | B(CA_TO), 0 },

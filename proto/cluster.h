@@ -15,10 +15,10 @@
 #include "fencectl.h"
 #include "msg.h"
 
-#define CLUSTER_PROTO	1	/* CA_PROTO in HELLO: peers must agree */
+#define CLUSTER_PROTO	2	/* CA_PROTO in HELLO: peers must agree */
 
 enum cluster_msg {
-	CM_HELLO = 1,	/* after every view: PROTO, SYNCED, VERSION */
+	CM_HELLO = 1,	/* after every view: PROTO, SYNCED, EPOCH, VERSION */
 	CM_TABLE,	/* the whole table, from the sync donor */
 	CM_CLAIM,	/* a new VM owned by the sender: NAME, MEM, VCPUS, KERNEL, CMDLINE, POLICY */
 	CM_MIGRATE,	/* owner starts migrating NAME at GEN to TO */
@@ -35,7 +35,7 @@ enum cluster_msg {
 enum cluster_attr {
 	CA_PROTO = 1, CA_SYNCED, CA_VERSION, CA_NAME, CA_OWNER, CA_GEN, CA_STATE, CA_POLICY,
 	CA_MEM, CA_VCPUS, CA_KERNEL, CA_CMDLINE, CA_TO, CA_NODE, CA_MODE, CA_METHOD, CA_OK,
-	CA_DETAIL, CA_TIME, CA_BY, CA_VM, CA_HOST, CA_FENCE, CA_TARGET, CA_STATUS,
+	CA_DETAIL, CA_TIME, CA_BY, CA_VM, CA_HOST, CA_FENCE, CA_TARGET, CA_STATUS, CA_EPOCH,
 	CA_ATTR_COUNT
 };
 

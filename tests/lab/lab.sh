@@ -12,6 +12,8 @@
 #   lab.sh cable DIR H up|down the host's switch port (a cable pull)
 #   lab.sh partition DIR A|B   e.g. 1,2|3: hosts of B move to a second bridge
 #   lab.sh heal DIR            every port back on the first bridge
+#   lab.sh stop DIR H DAEMON   SIGTERM one daemon of host H (fenced, hvd, ...)
+#   lab.sh start DIR H DAEMON  start it again
 #   lab.sh exec DIR H CMD...   run CMD inside host H's namespace
 #   lab.sh quorum DIR H        "quorate N" or "inquorate N" (N members)
 #
@@ -50,8 +52,10 @@ totem {
 	version: 2
 	cluster_name: tandemlab
 	transport: knet
-	crypto_cipher: none
-	crypto_hash: none
+	crypto_model: openssl
+	crypto_cipher: aes256
+	crypto_hash: sha256
+	keyfile: $D/authkey
 EOC
 	if [ "${LAB_TIMERS:-fast}" = fast ]; then
 		printf '\ttoken: 300\n\ttoken_coefficient: 0\n'
@@ -98,18 +102,26 @@ cluster_conf() {
 	[ -z "${LAB_FENCE_EXTRA:-}" ] || echo "$LAB_FENCE_EXTRA"
 }
 
-start_host() {	# start_host H: corosync, fenced, hvd, migrated
+start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated
 	local h=$1 hd=$D/h$1
+	case $2 in
+	corosync) spawn "$h" corosync unshare -m --propagation private sh -c \
+		"mount --bind '$hd/run' /run && exec corosync -f -c '$hd/corosync.conf'" ;;
+	fenced) spawn "$h" fenced "$BUILD/fencing/fenced" -f -v -s "$hd/fenced.sock" -c "$D/cluster.conf" \
+		-d "$hd/fenced" -H "$hd/hvd.sock" ;;
+	hvd) spawn "$h" hvd "$BUILD/hvd" -f -s "$hd/hvd.sock" -d "$hd/hvd" ;;
+	migrated) spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
+		-d "$hd/mig" -F "$hd/fenced.sock" -l "$(addr "$h"):7447" --cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" \
+		--ca "$D/ca/ca.crt" ;;
+	*) die "no daemon $2" ;;
+	esac
+}
+
+start_host() {	# start_host H: corosync, fenced, hvd, migrated
+	local h=$1 hd=$D/h$1 d
 	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig"
 	corosync_conf "$h" >"$hd/corosync.conf"
-	spawn "$h" corosync unshare -m --propagation private sh -c \
-		"mount --bind '$hd/run' /run && exec corosync -f -c '$hd/corosync.conf'"
-	spawn "$h" fenced "$BUILD/fencing/fenced" -f -v -s "$hd/fenced.sock" -c "$D/cluster.conf" \
-		-H "$hd/hvd.sock"
-	spawn "$h" hvd "$BUILD/hvd" -f -s "$hd/hvd.sock" -d "$hd/hvd"
-	spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
-		-d "$hd/mig" -F "$hd/fenced.sock" -l "$(addr "$h"):7447" --cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" \
-		--ca "$D/ca/ca.crt"
+	for d in corosync fenced hvd migrated; do start_daemon "$h" $d; done
 }
 
 gone() {	# gone PID: exited (a zombie counts: lab processes are not our children)
@@ -155,6 +167,9 @@ up() {
 	nsx sw ip link add br1 type bridge
 	nsx sw ip link set br0 up
 	nsx sw ip link set br1 up
+	# corosync authenticates and encrypts every packet with the cluster's key:
+	# a host without it cannot join, read or forge CPG traffic
+	corosync-keygen -l -k "$D/authkey" >/dev/null 2>&1 || die "corosync-keygen failed"
 	"$SRC/ctl/tandem-ca" init "$D/ca" >/dev/null
 	for i in $(hosts); do
 		ip netns add "$(ns h$i)"
@@ -216,6 +231,8 @@ boot)		[ ! -f "$D/h$1/corosync.pid" ] || die "h$1 is running"; start_host "$1" ;
 cable)		nsx sw ip link set "$(ns p$1)" "$2" ;;
 partition)	for i in $(echo "${1#*|}" | tr , ' '); do nsx sw ip link set "$(ns p$i)" master br1; done ;;
 heal)		for i in $(hosts); do nsx sw ip link set "$(ns p$i)" master br0; done ;;
+stop)		stop_host "$1" TERM "$2" ;;
+start)		[ ! -f "$D/h$1/$2.pid" ] || die "h$1: $2 is running"; start_daemon "$1" "$2" ;;
 exec)		h=$1; shift; nsx h$h "$@" ;;
 quorum)		quorum "$1" ;;
 *)		die "unknown verb $cmd" ;;
