@@ -166,6 +166,10 @@ int conf_load(struct fconf *c, const char *path, char *err, size_t el)
 				for (int i = 3; i < n && !r; i++) {
 					if (!strchr(w[i], '=') || strlen(w[i]) >= sizeof(l->args[0]))
 						r = bad(err, el, path, ln, "'%s' is not key=value", w[i]);
+					else if (!strncmp(w[i], "hosts=", 6) && npend &&
+					    pend[npend - 1].level == (int)c->nlevels)
+						r = bad(err, el, path, ln, "fence-level %u: hosts= given twice "
+						    "(list them in one: hosts=a,b)", lv);
 					else if (!strncmp(w[i], "hosts=", 6)) {
 						pend[npend].level = (int)c->nlevels;
 						pend[npend].line = ln;

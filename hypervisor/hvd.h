@@ -36,6 +36,14 @@ struct hvd_conf {
 	enum mem_backing backing;
 };
 
+/* [gpa, gpa + len) lies inside guest memory of size bytes; safe for any
+ * guest-chosen gpa (no wrap-around).  Every read of guest memory at an
+ * address the guest chose goes through it. */
+static inline int gpa_range_ok(uint64_t size, uint64_t gpa, uint64_t len)
+{
+	return gpa <= size && len <= size - gpa;
+}
+
 /* uart.c */
 struct uart {
 	uint8_t dll, dlm, ier, fcr, lcr, mcr, scr, msr;

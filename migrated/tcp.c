@@ -74,20 +74,21 @@ int peer_connect(const char *spec, char *err, size_t errlen)
 		fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 		if (fd < 0)
 			continue;
-		if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno == EINPROGRESS) {
+		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
+			e = 0;
+		else if (errno == EINPROGRESS) {
 			struct pollfd p = { fd, POLLOUT, 0 };
 			socklen_t sl = sizeof(e);
 			e = poll(&p, 1, tcp_connect_timeout_ms) == 1 &&
 			    getsockopt(fd, SOL_SOCKET, SO_ERROR, &e, &sl) == 0 ? e : ETIMEDOUT;
-			errno = e;
 		} else
-			e = errno = 0;
-		if (!e || errno == 0) {
+			e = errno;	/* refused, unreachable, ... at once */
+		if (!e) {
 			fcntl(fd, F_SETFL, 0);
 			tcp_tune(fd);
 			break;
 		}
-		snprintf(err, errlen, "connecting to %s: %s", spec, strerror(errno));
+		snprintf(err, errlen, "connecting to %s: %s", spec, strerror(e));
 		close(fd);
 		fd = -1;
 	}
