@@ -73,6 +73,14 @@ int sock_connect(const char *path)
 	return fd;
 }
 
+int sock_accept(int lfd)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (fd >= 0)
+		sock_bufsize(fd);
+	return fd;
+}
+
 int sock_pair(int sv[2])
 {
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)

@@ -9,6 +9,8 @@
 
 int sock_listen(const char *path);
 int sock_connect(const char *path);
+/* accepts one connection on a sock_listen() socket, sized like sock_connect() */
+int sock_accept(int lfd);
 int sock_pair(int sv[2]);
 /* Sends one record; fds may be NULL. Returns 0 or -1 with errno. */
 int sock_send(int fd, const void *buf, size_t len, const int *fds, int nfds);

@@ -36,6 +36,11 @@ static int flag(int argc, char **argv, const char *name)
 	return 0;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
 static void info_json(const struct hv_dominfo *d, int comma)
 {
 	printf("%s{", comma ? "," : "");
@@ -62,6 +67,7 @@ static int vm_list(struct ctl *c, struct hv *h)
 
 	if (h->ops->domain_list(h, &names, &n) < 0)
 		ctl_fail(c, "%s", hv_error(h));
+	qsort(names, (size_t)n, sizeof(names[0]), cmp_name);	/* stable across hvd restarts */
 	if (c->json)
 		printf("[");
 	else

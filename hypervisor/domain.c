@@ -6,6 +6,9 @@
  * a fresh seq, and its reply (with any fds) goes back to the client that
  * asked.  Destroy is SIGKILL to that process, by PID, and a reap.  A domain
  * process that dies on its own is logged and its pending requests fail.
+ * Domain processes outlive hvd: at start hvd adopts those a previous hvd
+ * left running (attach.c), with their state; a pause or an incoming domain
+ * whose client went with the old hvd is undone as for any client that left.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -35,6 +40,7 @@ struct domain {
 	char name[HV_NAME_MAX + 1];
 	pid_t pid;
 	int fd, ready;
+	int adopted;			/* found running at start: not our child */
 	uint32_t seq;
 	struct ctlsrv_client *lease;	/* paused for this client; resumed if it goes away */
 	struct ctlsrv_client *creator;	/* incoming, leased: destroyed if it goes away */
@@ -52,10 +58,53 @@ static TAILQ_HEAD(, domain) domains = TAILQ_HEAD_INITIALIZER(domains);
 static const struct hvd_conf *dconf;
 static int ledger_fd = -1;
 
+static struct domain *domain_add(const char *name, pid_t pid, int fd);
+static void domain_ask(struct domain *d, uint16_t type, uint16_t attr, uint32_t val);
+
+/* At start: every domain a previous hvd left running, from STATE/dom. */
+static void domain_adopt_all(void)
+{
+	char dir[600];
+	snprintf(dir, sizeof(dir), "%s/%s", dconf->state_dir, DOM_DIR);
+	DIR *dh = opendir(dir);
+	struct dirent *e;
+	if (!dh)
+		return;
+	while ((e = readdir(dh))) {
+		size_t n = strlen(e->d_name);
+		char name[HV_NAME_MAX + 1], sockp[700], pidp[700];
+		if (n < 6 || n - 5 > HV_NAME_MAX || strcmp(e->d_name + n - 5, ".sock"))
+			continue;
+		snprintf(name, sizeof(name), "%.*s", (int)(n - 5), e->d_name);
+		attach_paths(dconf->state_dir, name, sockp, pidp, sizeof(sockp));
+		int fd = sock_connect(sockp);
+		struct ucred cr;
+		socklen_t cl = sizeof(cr);
+		if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 || cr.pid <= 0) {
+			log_warnx("domain %s: its process is gone (%s): it ended while no hvd ran",
+			    name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			ledger_note(ledger_fd, "stop", name, 0, "found gone at hvd start");
+			attach_forget(dconf->state_dir, name);
+			continue;
+		}
+		struct domain *d = domain_add(name, cr.pid, fd);
+		if (!d) {
+			close(fd);
+			continue;
+		}
+		d->adopted = 1;
+		domain_ask(d, HV_DOM_INFO, 0, 0);
+	}
+	closedir(dh);
+}
+
 void domain_init(const struct hvd_conf *conf)
 {
 	dconf = conf;
 	ledger_fd = ledger_open(conf->state_dir);
+	domain_adopt_all();
 }
 
 static struct domain *domain_find(const char *name)
@@ -86,6 +135,7 @@ static void domain_remove(struct domain *d, const char *why)
 	struct pending *p;
 
 	ledger_note(ledger_fd, "stop", d->name, d->pid, why);
+	attach_forget(dconf->state_dir, d->name);
 	while ((p = TAILQ_FIRST(&d->pending))) {
 		if (p->c)
 			ctlsrv_error(p->c, p->cseq, EIO, "domain %s: %s", d->name, why);
@@ -98,11 +148,32 @@ static void domain_remove(struct domain *d, const char *why)
 	free(d);
 }
 
-/* Kills (a no-op when already dead) and reaps; returns the wait status. */
+/* an adopted process (not our child) has ended: gone, or a zombie of its new parent */
+static int gone(pid_t pid)
+{
+	char path[64], buf[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	char *p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
+/* Kills (a no-op when already dead) and reaps, or for an adopted process
+ * waits until it is gone; returns the wait status. */
 static int domain_kill(struct domain *d)
 {
 	int st = 0;
 	kill(d->pid, SIGKILL);
+	if (d->adopted) {
+		for (int i = 0; i < 5000 && !gone(d->pid); i++)
+			usleep(1000);
+		return W_EXITCODE(0, SIGKILL);
+	}
 	while (waitpid(d->pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return st;
@@ -118,6 +189,38 @@ static void domain_died(struct domain *d, int st)
 		log_warnx("domain %s: process %d exited with %d", d->name, (int)d->pid,
 		    WEXITSTATUS(st));
 	domain_remove(d, "domain process died");
+}
+
+/*
+ * The answer to the DOMAIN_INFO an adopting hvd asks first: the domain is
+ * ours from now on.  Its pause lease or its creator's went with the old
+ * hvd's clients: resume it, or destroy the unkept incoming copy, exactly as
+ * when such a client leaves.
+ */
+static void domain_adopted(struct domain *d, const uint8_t *buf, size_t len, int failed)
+{
+	struct msg_in m;
+	char err[256];
+	if (failed || msg_parse(&hvctl_schema, buf, len, &m, err, sizeof(err)) < 0) {
+		log_warnx("domain %s: process %d does not answer as a domain: killing it", d->name,
+		    (int)d->pid);
+		domain_kill(d);
+		domain_remove(d, "not adoptable");
+		return;
+	}
+	d->ready = 1;
+	uint32_t lease = msg_u32(&m, HA_LEASE);
+	log_info("domain %s: adopted: process %d, %s%s", d->name, (int)d->pid,
+	    dom_state_name(msg_u32(&m, HA_STATE)), lease == 1 ? ", paused under a lease" :
+	    lease == 2 ? ", incoming and not kept" : "");
+	if (lease == 1)
+		domain_resume_orphan(d);
+	else if (lease == 2) {
+		log_warnx("domain %s: incoming, and its creator left with the old hvd: destroyed",
+		    d->name);
+		domain_kill(d);
+		domain_remove(d, "creator left");
+	}
 }
 
 static void domain_read(evutil_socket_t fd, short ev, void *arg)
@@ -151,7 +254,7 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 		d->lease = NULL;
 	if (!failed && p->type == HV_DOM_CREATE_INCOMING && p->lease)
 		d->creator = p->c;
-	if (!failed && p->type == HV_DOM_UNPAUSE)
+	if (!failed && (p->type == HV_DOM_UNPAUSE || p->type == HV_DOM_KEEP))
 		d->creator = NULL;
 	if (p->c)
 		ctlsrv_reply(p->c, buf, (size_t)len, fds, nfds);
@@ -168,6 +271,11 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 		d->ready = 1;
 		log_info("domain %s: created, process %d", d->name, (int)d->pid);
 	}
+	if (d->adopted && !d->ready && p->type == HV_DOM_INFO) {
+		free(p);
+		domain_adopted(d, buf, (size_t)len, failed);
+		return;
+	}
 	free(p);
 	if (orphan)
 		domain_resume_orphan(d);
@@ -178,20 +286,32 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 	}
 }
 
+/* a domain served on fd by process pid */
+static struct domain *domain_add(const char *name, pid_t pid, int fd)
+{
+	struct domain *d = calloc(1, sizeof(*d));
+	if (!d)
+		return NULL;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->pid = pid;
+	d->fd = fd;
+	TAILQ_INIT(&d->pending);
+	d->ev = event_new(hvd_base, d->fd, EV_READ | EV_PERSIST, domain_read, d);
+	event_add(d->ev, NULL);
+	TAILQ_INSERT_TAIL(&domains, d, entry);
+	return d;
+}
+
 static struct domain *domain_spawn(const char *name)
 {
 	int sv[2];
-	struct domain *d = calloc(1, sizeof(*d));
 
-	if (!d || sock_pair(sv) < 0) {
-		free(d);
+	if (sock_pair(sv) < 0)
 		return NULL;
-	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(sv[0]);
 		close(sv[1]);
-		free(d);
 		return NULL;
 	}
 	if (pid == 0) {
@@ -205,13 +325,12 @@ static struct domain *domain_spawn(const char *name)
 		_exit(127);
 	}
 	close(sv[1]);
-	snprintf(d->name, sizeof(d->name), "%s", name);
-	d->pid = pid;
-	d->fd = sv[0];
-	TAILQ_INIT(&d->pending);
-	d->ev = event_new(hvd_base, d->fd, EV_READ | EV_PERSIST, domain_read, d);
-	event_add(d->ev, NULL);
-	TAILQ_INSERT_TAIL(&domains, d, entry);
+	struct domain *d = domain_add(name, pid, sv[0]);
+	if (!d) {
+		close(sv[0]);
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
 	return d;
 }
 
@@ -299,12 +418,8 @@ void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8
 		ctlsrv_error(c, m->seq, ENOENT, "no domain named %s", name);
 		return;
 	}
-	if (m->type == HV_DOM_KEEP) {
-		d->creator = NULL;
+	if (m->type == HV_DOM_KEEP)	/* the domain forgets its lease too: see domain_read */
 		log_info("domain %s: kept (no longer destroyed with its creator)", name);
-		reply_ok(c, m->seq);
-		return;
-	}
 	if (m->type == HV_DOM_DESTROY) {
 		domain_kill(d);
 		domain_remove(d, "destroyed");
@@ -315,28 +430,30 @@ void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8
 	domain_forward(d, c, m, buf, len);
 }
 
+/* hvd's own request to d, with at most one u32 attribute; no client waits */
+static void domain_ask(struct domain *d, uint16_t type, uint16_t attr, uint32_t val)
+{
+	struct msg_out o;
+	struct msg_in m;
+	char err[256];
+	msg_begin(&o, type, 0);
+	msg_add_str(&o, HA_NAME, d->name);
+	if (attr)
+		msg_add_u32(&o, attr, val);
+	if (msg_end(&o) == 0 && msg_parse(&hvctl_schema, o.buf, o.len, &m, err, sizeof(err)) == 0)
+		domain_forward(d, NULL, &m, o.buf, o.len);
+	msg_free(&o);
+}
+
 /* Undoes a leased pause whose client is gone: log-dirty off, throttle off, run. */
 static void domain_resume_orphan(struct domain *d)
 {
-	uint16_t undo[] = { HV_LOGDIRTY, HV_THROTTLE, HV_DOM_UNPAUSE };
-
 	d->lease = NULL;
 	log_warnx("domain %s: the client that paused it left before the hand-over: "
 	    "resuming it", d->name);
-	for (int i = 0; i < 3; i++) {
-		struct msg_out o;
-		struct msg_in m;
-		char err[256];
-		msg_begin(&o, undo[i], 0);
-		msg_add_str(&o, HA_NAME, d->name);
-		if (undo[i] == HV_LOGDIRTY)
-			msg_add_u32(&o, HA_ENABLE, 0);
-		if (undo[i] == HV_THROTTLE)
-			msg_add_u32(&o, HA_SHARE, 0);
-		if (msg_end(&o) == 0 && msg_parse(&hvctl_schema, o.buf, o.len, &m, err, sizeof(err)) == 0)
-			domain_forward(d, NULL, &m, o.buf, o.len);
-		msg_free(&o);
-	}
+	domain_ask(d, HV_LOGDIRTY, HA_ENABLE, 0);
+	domain_ask(d, HV_THROTTLE, HA_SHARE, 0);
+	domain_ask(d, HV_DOM_UNPAUSE, 0, 0);
 }
 
 /*
@@ -377,15 +494,5 @@ void domain_reap(void)
 				break;
 		if (d)
 			domain_died(d, st);
-	}
-}
-
-void domain_destroy_all(void)
-{
-	struct domain *d;
-	while ((d = TAILQ_FIRST(&domains))) {
-		log_info("domain %s: destroyed at shutdown", d->name);
-		domain_kill(d);
-		domain_remove(d, "hvd shutting down");
 	}
 }

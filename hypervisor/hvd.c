@@ -3,8 +3,12 @@
  *
  * The parent serves the control socket (control.c) and keeps the domains
  * (domain.c); with -D it is instead the process of one domain (vm.c).
- * Signals are handled inside the event loop.  Stopping hvd destroys its
- * domains: a VM never outlives the hypervisor that can control it.
+ * Signals are handled inside the event loop.  Stopping hvd (SIGTERM, SIGINT,
+ * SIGHUP) leaves its domains running: the next hvd on the same state
+ * directory adopts them, so an upgrade or a crash of hvd is no VM outage.
+ * One hvd per state directory and per socket: a lock on STATE/hvd.lock is
+ * held for the daemon's life, and a socket some daemon answers is never
+ * taken over.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -12,6 +16,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -19,6 +25,7 @@
 #include "ctlsrv.h"
 #include "hvd.h"
 #include "log.h"
+#include "sock.h"
 
 struct event_base *hvd_base;
 static struct hvd_conf conf = { HVD_DEFAULT_SOCK, "/var/lib/tandem", 0, 0, MB_AUTO };
@@ -44,8 +51,7 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 		domain_reap();
 		return;
 	}
-	log_info("signal %d: stopping, destroying domains", (int)sig);
-	domain_destroy_all();
+	log_info("signal %d: stopping; the domains run on until the next hvd adopts them", (int)sig);
 	unlink(conf.sock_path);
 	event_base_loopbreak(hvd_base);
 }
@@ -61,6 +67,24 @@ static void mkdirs(const char *path)
 			*p = '/';
 		}
 	mkdir(tmp, 0755);
+}
+
+/* held for hvd's life (the fd stays open, close-on-exec for domain processes) */
+static int lock_state_dir(void)
+{
+	char path[600], pid[32] = "";
+	snprintf(path, sizeof(path), "%s/hvd.lock", conf.state_dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		fatal("%s", path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		ssize_t n = read(fd, pid, sizeof(pid) - 1);
+		pid[n > 0 ? n : 0] = 0;
+		pid[strcspn(pid, "\n")] = 0;
+		fatalx("another hvd (pid %s) runs on the state directory %s", pid[0] ? pid : "?",
+		    conf.state_dir);
+	}
+	return fd;
 }
 
 int main(int argc, char **argv)
@@ -100,8 +124,14 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s", conf.sock_path);
 	mkdirs(dirname(dir));
 	mkdirs(conf.state_dir);
+	int lockfd = lock_state_dir();
+	int other = sock_connect(conf.sock_path);
+	if (other >= 0)
+		fatalx("another daemon answers on %s: not taking it over", conf.sock_path);
 	if (!conf.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
+	if (ftruncate(lockfd, 0) < 0 || dprintf(lockfd, "%d\n", (int)getpid()) < 0)
+		log_warn("%s/hvd.lock", conf.state_dir);
 	signal(SIGPIPE, SIG_IGN);
 	if (!(hvd_base = event_base_new()))
 		fatalx("event_base_new failed");

@@ -105,6 +105,8 @@ struct vm {
 	int cons[CONS_MAX];
 
 	int ledgerfd;		/* the run ledger (ledger.c) */
+	int lfd;		/* where a restarted hvd finds this domain (attach.c) */
+	int lease;		/* 1 paused under a lease, 2 incoming and not yet kept */
 
 	int logdirty, dirty_mode, bmfd;
 	uint64_t *bitmap;
@@ -114,6 +116,12 @@ int vm_main(int fd, const struct hvd_conf *conf);
 int vm_set_state(struct vm *vm, enum dom_state to, const char *reason);
 void vm_console_out(struct vm *vm, uint8_t c);
 uint64_t now_ns(void);
+
+/* attach.c: domain processes outlive hvd; a restarted hvd adopts them */
+#define DOM_DIR	"dom"		/* under the state dir: NAME.sock, NAME.pid */
+int attach_listen(const struct vm *vm, const char *state_dir);	/* the domain, once created */
+void attach_paths(const char *state_dir, const char *name, char *sock, char *pid, size_t cap);
+void attach_forget(const char *state_dir, const char *name);	/* its files, once it is gone */
 
 /* ledger.c */
 int ledger_open(const char *state_dir);
@@ -146,7 +154,6 @@ void domain_init(const struct hvd_conf *conf);
 void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8_t *buf, size_t len);
 void domain_reap(void);
 void domain_client_gone(struct ctlsrv_client *c);
-void domain_destroy_all(void);
 
 /* control.c */
 int control_init(const char *path);

@@ -3,10 +3,12 @@
  *
  * It owns the KVM VM (KVM accepts a VM's ioctls only from its creator), runs
  * the vCPU threads, and serves the requests hvd relays to it over a
- * SOCK_SEQPACKET socketpair, one at a time, from its main thread.  It dies
- * with hvd (PR_SET_PDEATHSIG), so a crashing VM takes no other VM down and
- * no VM outlives its hypervisor.  The domain's life is a small state machine
- * (paused, running, shutdown, crashed) whose transitions are checked here.
+ * SOCK_SEQPACKET socketpair, one at a time, from its main thread, so a
+ * crashing VM takes no other VM down.  It outlives hvd: when hvd goes away
+ * the guest runs on and the process waits on its own socket (attach.c) for
+ * the next hvd, so restarting or upgrading hvd is never a VM outage.  The
+ * domain's life is a small state machine (paused, running, shutdown,
+ * crashed) whose transitions are checked here.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -216,6 +218,8 @@ static void vm_info(struct vm *vm, struct msg_out *o)
 	msg_add_str(o, HA_BACKING, vm->hugetlb ? "hugetlb" : "shmem");
 	if (reason[0])
 		msg_add_str(o, HA_REASON, reason);
+	if (vm->lease)
+		msg_add_u32(o, HA_LEASE, (uint32_t)vm->lease);
 }
 
 static int vm_console_attach(struct vm *vm, int *peer)
@@ -264,8 +268,15 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 			r = -1;
 			break;
 		}
-		if ((r = vm_create(vm, m, conf, err, sizeof(err))) == 0) {
+		if ((r = vm_create(vm, m, conf, err, sizeof(err))) == 0 &&
+		    (vm->lfd = attach_listen(vm, conf->state_dir)) < 0) {
+			snprintf(err, sizeof(err), "domain socket in %s/%s: %s", conf->state_dir,
+			    DOM_DIR, strerror(errno));
+			r = -1;
+		}
+		if (r == 0) {
 			*created = 1;
+			vm->lease = m->type == HV_DOM_CREATE_INCOMING && msg_u32(m, HA_LEASE) ? 2 : 0;
 			vm_info(vm, &o);
 		}
 		break;
@@ -273,10 +284,16 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		vm_info(vm, &o);
 		break;
 	case HV_DOM_PAUSE:
-		r = vm_pause(vm, err, sizeof(err));
+		if ((r = vm_pause(vm, err, sizeof(err))) == 0 && msg_u32(m, HA_LEASE))
+			vm->lease = 1;
 		break;
 	case HV_DOM_UNPAUSE:
-		r = vm_unpause(vm, err, sizeof(err));
+		if ((r = vm_unpause(vm, err, sizeof(err))) == 0)
+			vm->lease = 0;
+		break;
+	case HV_DOM_KEEP:
+		if (vm->lease == 2)
+			vm->lease = 0;
 		break;
 	case HV_DOM_HANDOVER:
 		pthread_mutex_lock(&vm->lock);
@@ -288,6 +305,8 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 			errno = EBUSY;
 		}
 		pthread_mutex_unlock(&vm->lock);
+		if (r == 0)
+			vm->lease = 0;
 		break;
 	case HV_CONSOLE_ATTACH:
 		if ((r = vm_console_attach(vm, &fds[0])) == 0)
@@ -388,7 +407,6 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	int created = 0;
 	sigset_t set;
 
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	control_setup();
 	if (getppid() == 1)
 		return 1;
@@ -396,7 +414,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* kicks go to vCPU threads */
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = -1;
+	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = vm->lfd = -1;
 	vm->ledgerfd = ledger_open(conf->state_dir);
 	for (int i = 0; i < CONS_MAX; i++)
 		vm->cons[i] = -1;
@@ -409,7 +427,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	for (;;) {
 		struct pollfd pfd[1 + CONS_MAX];
 		int slot[1 + CONS_MAX], n = 1;
-		pfd[0].fd = fd;
+		pfd[0].fd = fd >= 0 ? fd : vm->lfd;	/* hvd, or the wait for the next one */
 		pfd[0].events = POLLIN;
 		pthread_mutex_lock(&vm->dev_lock);
 		for (int i = 0; i < CONS_MAX; i++)
@@ -429,15 +447,24 @@ int vm_main(int fd, const struct hvd_conf *conf)
 				vm_console_input(vm, slot[i]);
 		if (!pfd[0].revents)
 			continue;
+		if (fd < 0) {
+			if ((fd = sock_accept(vm->lfd)) >= 0)
+				log_info("a new hvd attached: serving it");
+			continue;
+		}
 		ssize_t len = sock_recv(fd, buf, sizeof(buf), NULL, NULL);
-		if (len == 0)
-			break;		/* hvd closed: destroy */
-		if (len < 0) {
-			if (errno == EMSGSIZE) {
-				ctlsrv_error_fd(fd, 0, EMSGSIZE, "message larger than %u bytes", MSG_MAX);
-				continue;
-			}
+		if (len < 0 && errno == EMSGSIZE) {
+			ctlsrv_error_fd(fd, 0, EMSGSIZE, "message larger than %u bytes", MSG_MAX);
+			continue;
+		}
+		if (len <= 0 && !created)
 			break;
+		if (len <= 0) {	/* hvd went away: the guest runs on until the next one */
+			log_warnx("hvd went away: the domain runs on (%s), waiting for the next hvd",
+			    dom_state_name(vm->state));
+			close(fd);
+			fd = -1;
+			continue;
 		}
 		struct msg_in m;
 		char err[256];

@@ -67,7 +67,30 @@ static int ask_outcome(const struct recv_args *a, const char *name)
 	return r;
 }
 
-static void resolve(struct recv_args *a, struct hv *h)
+/*
+ * An operation on the incoming domain through *hp, tried once more through a
+ * fresh connection when the first fails for another reason than "no such
+ * domain": hvd may have restarted meanwhile, and a restarted hvd keeps its
+ * domains, so the copy is still there to destroy or to run.
+ */
+static int hv_again(struct hv **hp, int (*op)(struct hv *, const char *), const char *name)
+{
+	char err[400];
+	if (op(*hp, name) == 0)
+		return 0;
+	if (errno == ENOENT)
+		return -1;
+	struct hv *n = hv_open(migd_conf.hvd_path, err, sizeof(err));
+	if (!n)
+		return -1;
+	log_info("migration %s in: hvd call failed (%s): once more on a new connection", name,
+	    hv_error(*hp));
+	(*hp)->ops->close(*hp);
+	*hp = n;
+	return op(n, name);
+}
+
+static void resolve(struct recv_args *a, struct hv **hp)
 {
 	struct mig *m = a->m;
 	mig_urgent(0);	/* waiting may take long: no longer urgent */
@@ -77,8 +100,8 @@ static void resolve(struct recv_args *a, struct hv *h)
 	for (int i = 0; i < DOUBT_RETRY_S * 2; i++) {
 		int o = ask_outcome(a, m->name);
 		if (o == 1) {
-			if (h->ops->domain_unpause(h, m->name) < 0)
-				mig_fail(m, MS_FAILED, "committed, but unpause failed: %s", hv_error(h));
+			if (hv_again(hp, (*hp)->ops->domain_unpause, m->name) < 0)
+				mig_fail(m, MS_FAILED, "committed, but unpause failed: %s", hv_error(*hp));
 			else {
 				log_info("migration %s in: source says committed: running here", m->name);
 				journal_remove(m->name);
@@ -91,14 +114,14 @@ static void resolve(struct recv_args *a, struct hv *h)
 		}
 		if (o == 0) {
 			struct hv_dominfo di;
-			if (h->ops->domain_info(h, m->name, &di) == 0 && di.state != DS_PAUSED) {
+			if ((*hp)->ops->domain_info(*hp, m->name, &di) == 0 && di.state != DS_PAUSED) {
 				/* never destroy what runs: this is not our incoming copy */
 				journal_remove(m->name);
 				mig_fail(m, MS_FAILED, "source says not committed, but %s here is %s, "
 				    "not a paused incoming copy: left alone", m->name, dom_state_name(di.state));
 				return;
 			}
-			h->ops->domain_destroy(h, m->name);
+			hv_again(hp, (*hp)->ops->domain_destroy, m->name);
 			journal_remove(m->name);
 			mig_fail(m, MS_FAILED, "source says not committed: incoming copy destroyed");
 			return;
@@ -274,7 +297,7 @@ void *mig_recv_thread(void *arg)
 	}
 	if (receive(a, h, &created, err, sizeof(err)) < 0) {
 		if (created)
-			h->ops->domain_destroy(h, m->name);
+			hv_again(&h, h->ops->domain_destroy, m->name);
 		journal_remove(m->name);
 		abort_to_peer(a->r, err);
 		mig_fail(m, MS_FAILED, "%s%s", err, created ? "; incoming copy destroyed" : "");
@@ -283,11 +306,11 @@ void *mig_recv_thread(void *arg)
 	mig_set_phase(m, "ready");
 	mig_stall("recv-ready");
 	if (ckpt_read_record(a->r, &rec) < 0) {
-		resolve(a, h);
+		resolve(a, &h);
 		goto done;
 	}
 	if (rec.type != CK_COMMIT) {
-		h->ops->domain_destroy(h, m->name);
+		hv_again(&h, h->ops->domain_destroy, m->name);
 		journal_remove(m->name);
 		mig_fail(m, MS_FAILED, "source sent %s instead of COMMIT: incoming copy destroyed",
 		    ckpt_type_name(rec.type));
@@ -300,7 +323,7 @@ void *mig_recv_thread(void *arg)
 			mine = ask_outcome(a, m->name);
 		if (mine != 1) {
 			if (mine == 0) {
-				h->ops->domain_destroy(h, m->name);
+				hv_again(&h, h->ops->domain_destroy, m->name);
 				journal_remove(m->name);
 			}
 			mig_fail(m, MS_FAILED, "COMMIT came, but the cluster table %s", mine == 0 ?
@@ -309,7 +332,7 @@ void *mig_recv_thread(void *arg)
 			goto done;
 		}
 	}
-	if (h->ops->domain_unpause(h, m->name) < 0) {
+	if (hv_again(&h, h->ops->domain_unpause, m->name) < 0) {
 		/* committed: the source never runs it again, so neither may we lose it */
 		mig_fail(m, MS_FAILED, "committed but unpause failed: %s", hv_error(h));
 		goto done;
@@ -342,7 +365,7 @@ void *mig_resolve_thread(void *arg)
 	if (!h)
 		mig_fail(a->m, MS_FAILED, "cannot resolve: %s", err);
 	else {
-		resolve(a, h);
+		resolve(a, &h);
 		h->ops->close(h);
 	}
 	rio_close(a->r);

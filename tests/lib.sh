@@ -21,6 +21,7 @@ cleanup() {
 	for p in $PIDS; do
 		wait "$p" 2>/dev/null || true
 	done
+	"$SRC/tests/kill-domains" "$T"	# they outlive hvd
 	${AFTER_STOP:-}	# a test's own undo, once its processes are gone
 	if [ "${KEEP:-0}" = 1 ]; then echo "kept $T"; else rm -rf "$T"; fi
 }
@@ -76,16 +77,31 @@ start_migrated() {	# start_migrated HOST PORT [extra args]
 	for _ in $(seq 100); do [ -S "$T/$h.mig" ] && return 0; sleep 0.05; done
 	fail "migrated $h did not start"
 }
+start_host_hvd() {	# start_host_hvd HOST: its hvd ($HVD_a, $HVD_b), until it answers
+	local h=$1
+	eval "set -- \${HVD_ARGS_$h:-}"
+	"$BUILD/hvd" -f -s "$T/$h.hvd" -d "$T/$h" "$@" >>"$T/$h.hvd.log" 2>&1 &
+	eval "HVD_$h=$!"
+	PIDS="$PIDS $!"
+	for _ in $(seq 100); do
+		"$BUILD/tandem" --host "$T/$h.hvd" vm list >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "hvd $h did not start"
+}
+stop_host_hvd() {	# stop_host_hvd HOST [SIGNAL]: its domains run on
+	local p
+	eval "p=\$HVD_$1"
+	kill -"${2:-TERM}" "$p"
+	wait "$p" 2>/dev/null || true
+}
 start_hosts() {
 	"$SRC/ctl/tandem-ca" init "$T/ca" >/dev/null
 	PORT_A=$((20000 + RANDOM % 20000)); PORT_B=$((PORT_A + 1))
 	for h in a b; do
 		"$SRC/ctl/tandem-ca" issue "$T/ca" "host-$h" >/dev/null
-		eval "set -- \${HVD_ARGS_$h:-}"
-		"$BUILD/hvd" -f -s "$T/$h.hvd" -d "$T/$h" "$@" >"$T/$h.hvd.log" 2>&1 &
-		PIDS="$PIDS $!"
+		start_host_hvd $h
 	done
-	for _ in $(seq 100); do [ -S "$T/a.hvd" ] && [ -S "$T/b.hvd" ] && break; sleep 0.05; done
 	TLS_a="--cert $T/ca/host-a.crt --key $T/ca/host-a.key --ca $T/ca/ca.crt"
 	TLS_b="--cert $T/ca/host-b.crt --key $T/ca/host-b.key --ca $T/ca/ca.crt"
 	start_migrated a "$PORT_A" $TLS_a

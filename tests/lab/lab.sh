@@ -211,6 +211,7 @@ down() {
 	# fenced first: it must not fence hosts that are only being shut down
 	for i in $(hosts); do stop_host "$i" TERM fenced; done
 	for i in $(hosts); do stop_host "$i"; done
+	"$SRC/tests/kill-domains" "$D"
 	for i in $(hosts); do ip netns del "$(ns h$i)" 2>/dev/null || true; done
 	ip netns del "$(ns sw)" 2>/dev/null || true
 	rm -rf "$D"
@@ -225,7 +226,8 @@ case $cmd in
 up)		up "$@" ;;
 down)		down ;;
 poweroff)	stop_host "$1" KILL
-		# the domains die with hvd: the ledger says when, at the latest
+		"$SRC/tests/kill-domains" "$D/h$1"	# a power-off ends the domains too
+		# the ledger says when they stopped, at the latest
 		"$BUILD/tests/ledger" down "$D/h$1/hvd/ledger" ;;
 boot)		[ ! -f "$D/h$1/corosync.pid" ] || die "h$1 is running"; start_host "$1" ;;
 cable)		nsx sw ip link set "$(ns p$1)" "$2" ;;
