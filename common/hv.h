@@ -1,7 +1,7 @@
 /*
  * hv.h - the hypervisor interface the daemons and the CLI use.
  *
- * Shaped after the Xen domctl calls migration needs (DESIGN.md §2); one
+ * Shaped after the Xen domctl calls migration needs (docs/architecture.md); one
  * backend per file: hv_hvd.c talks to hvd's control socket, hv_xen.c (when
  * built) to libxenctrl.  Every call returns 0 or -1 with errno set and a
  * message in hv_error().

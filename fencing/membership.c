@@ -4,7 +4,7 @@
  *   connecting  no corosync connection (yet, or it went away)
  *   joining     joined the CPG group, waiting for a real view: a restarted
  *               host first sees itself alone and inquorate for 0.5-3.5 s
- *               before it merges (LAB-NOTES.md), and that view is ignored
+ *               before it merges (docs/lab-facts.md), and that view is ignored
  *   quorate     a member of the quorate partition: may act
  *   inquorate   a member of a partition without quorum: starts nothing
  *

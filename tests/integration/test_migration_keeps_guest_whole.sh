@@ -36,10 +36,13 @@ for rate in 5000 25000; do
 done
 
 # faster than the link: the controller must throttle, and still converge
-on a vm create hot --mem 256M --kernel "$G" --cmdline "dirty=max wss=192 heartbeat=50" >/dev/null
+# (uncompressed at 500 Mbit/s the link carries ~15k pages/s, well below what
+# the guest dirties; at 2 Gbit/s with LZ4 the rounds sometimes shrank enough
+# to converge without a throttle, and the test failed by chance)
+on a vm create hot --mem 32M --kernel "$G" --cmdline "dirty=max wss=24 heartbeat=50" >/dev/null
 sleep 1
-out=$(migrate_ok a b hot --downtime 5 --bandwidth 2000)
-log "dirty=max over a 2 Gbit/s cap: $(echo "$out" | summary)"
+out=$(migrate_ok a b hot --downtime 5 --bandwidth 500 --no-lz4)
+log "dirty=max over a 500 Mbit/s cap: $(echo "$out" | summary)"
 grep -q "throttle to" "$T/a.mig.log" || fail "no throttling for a guest that outruns the link"
 log "  $(integrity b hot)"
 r=$(hb_continuous "$T/a/console/hot.log" "$T/b/console/hot.log") || fail "hot: $r"

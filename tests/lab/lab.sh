@@ -17,7 +17,7 @@
 #   lab.sh exec DIR H CMD...   run CMD inside host H's namespace
 #   lab.sh quorum DIR H        "quorate N" or "inquorate N" (N members)
 #
-# LAB_TIMERS=fast|default chooses the corosync timer profile (LAB-NOTES.md):
+# LAB_TIMERS=fast|default chooses the corosync timer profile (docs/lab-facts.md):
 # fast is token 300 ms, no token coefficient, knet ping 75/350 ms.
 # DIR/cluster.conf is fenced's config on every host: the hosts (mem=2G each,
 # or LAB_HOST_MEM), fence level 1 fence_tandem (destroys the host's VMs
