@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -108,13 +109,32 @@ static void client_read(evutil_socket_t fd, short ev, void *arg)
 	cf.request(c, &m, buf, (size_t)len);
 }
 
+static void listener_back(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	event_add(arg, NULL);
+}
+
+int listener_rest(struct event_base *b, struct event *listener, int err)
+{
+	if (err != EMFILE && err != ENFILE && err != ENOBUFS && err != ENOMEM)
+		return 0;
+	struct timeval tv = { 0, 100000 };
+	log_warnx("accept: %s: not accepting for 100 ms", strerror(err));
+	event_del(listener);
+	event_base_once(b, -1, EV_TIMEOUT, listener_back, listener, &tv);
+	return 1;
+}
+
 static void ctlsrv_accept(evutil_socket_t lfd, short ev, void *arg)
 {
 	(void)ev;
 	(void)arg;
 	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (fd < 0) {
-		log_warn("accept");
+		if (!listener_rest(base, listen_ev, errno) && errno != EAGAIN && errno != EINTR)
+			log_warn("accept");
 		return;
 	}
 	struct ctlsrv_client *c = calloc(1, sizeof(*c));

@@ -22,6 +22,10 @@ int ctlsrv_init(struct event_base *base, const char *path, const struct ctlsrv_c
 /* Only the schema and reply types, for a process that replies but does not listen. */
 void ctlsrv_set(const struct ctlsrv_conf *conf);
 void ctlsrv_shutdown(void);
+/* accept failed with err: when for want of descriptors or memory, the
+ * listener rests 100 ms (else the loop spins on it) and 1 is returned */
+struct event;
+int listener_rest(struct event_base *b, struct event *listener, int err);
 void ctlsrv_reply(struct ctlsrv_client *c, const void *buf, size_t len, const int *fds, int nfds);
 void ctlsrv_error(struct ctlsrv_client *c, uint32_t seq, int err, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

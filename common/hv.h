@@ -72,7 +72,12 @@ struct hv {
 	const struct hv_ops *ops;
 	char err[400];
 	uint64_t elapsed_ns;	/* time the last call took inside the hypervisor */
+	/* a call not answered within this many ms fails with ETIMEDOUT and
+	 * the connection is dropped (later calls fail at once: reopen); 0 waits
+	 * forever.  hv_open sets HV_TIMEOUT_MS. */
+	int timeout_ms;
 };
+#define HV_TIMEOUT_MS 30000
 
 /* Opens the backend at where: a path to an hvd socket (NULL: the default). */
 struct hv *hv_open(const char *where, char *err, size_t errlen);

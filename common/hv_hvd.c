@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "hv.h"
@@ -48,6 +50,17 @@ static int call(struct hvd *h, struct msg_out *o)
 		return fail(h, e, "sending request to hvd: %s", strerror(e));
 	}
 	msg_free(o);
+	if (h->hv.timeout_ms > 0) {	/* a stuck domain must not freeze the caller */
+		struct pollfd p = { h->fd, POLLIN, 0 };
+		int r;
+		while ((r = poll(&p, 1, h->hv.timeout_ms)) < 0 && errno == EINTR)
+			;
+		if (r == 0) {
+			shutdown(h->fd, SHUT_RDWR);	/* a late reply must never answer a later call */
+			return fail(h, ETIMEDOUT, "hvd did not answer within %d ms (a stuck domain?)",
+			    h->hv.timeout_ms);
+		}
+	}
 	h->nfds = SOCK_MAXFDS;
 	ssize_t n = sock_recv(h->fd, h->buf, MSG_MAX, h->fds, &h->nfds);
 	if (n <= 0)
@@ -359,5 +372,6 @@ struct hv *hv_open(const char *where, char *err, size_t errlen)
 		return NULL;
 	}
 	h->hv.ops = &hvd_ops;
+	h->hv.timeout_ms = HV_TIMEOUT_MS;
 	return &h->hv;
 }

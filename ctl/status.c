@@ -5,6 +5,7 @@
  * owner, generation, state, policy and where it would fail over, and the
  * domains this host's hvd runs.  --json prints one object.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -77,6 +78,9 @@ static void print_json(const struct cl_status *s, char (*names)[65], const struc
 	printf("]}\n");
 }
 
+/* a stuck domain shows as "unknown" after this, instead of holding status up */
+#define STATUS_HV_TIMEOUT_MS 500
+
 static void print_text(const struct cl_status *s, char (*names)[65], const struct hv_dominfo *di,
     int n)
 {
@@ -130,9 +134,16 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 	struct hv_dominfo *di = calloc((size_t)(n > 0 ? n : 1), sizeof(*di));
 	if (!di)
 		ctl_fail(c, "out of memory");
+	h->timeout_ms = STATUS_HV_TIMEOUT_MS;
 	for (int i = 0; i < n; i++)
-		if (h->ops->domain_info(h, names[i], &di[i]) < 0)
-			di[i].state = 0;	/* destroyed meanwhile */
+		if (h->ops->domain_info(h, names[i], &di[i]) < 0) {
+			di[i].state = 0;	/* destroyed meanwhile, or stuck: "unknown" */
+			if (errno == ETIMEDOUT) {	/* that connection is spent */
+				h->ops->close(h);
+				h = ctl_hv(c);
+				h->timeout_ms = STATUS_HV_TIMEOUT_MS;
+			}
+		}
 	if (c->json)
 		print_json(&s, names, di, n);
 	else

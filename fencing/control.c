@@ -105,8 +105,7 @@ static void on_sent(void *arg, int ok, const char *err)
 		return;
 	}
 	if (p->type == FC_VM_REMOVE) {
-		char herr[256];
-		struct hv *h = hv_open(F.hvd_path, herr, sizeof(herr));
+		struct hv *h = local_hv();
 		if (h) {
 			if (h->ops->domain_destroy(h, p->name) < 0 && errno != ENOENT)
 				log_warnx("remove %s: %s", p->name, hv_error(h));

@@ -75,6 +75,9 @@ uint64_t place_free(const struct table *t, const struct fconf *c, uint32_t node)
 
 /* local.c */
 void local_init(void);
+struct hv;
+/* a connection to this host's hvd whose calls time out fast; NULL logged */
+struct hv *local_hv(void);
 void local_act(void);
 void local_forget(const char *name);	/* as coord_forget */
 void local_membership(void);	/* quorate <-> not: self-fence timer, watchdog */

@@ -51,12 +51,18 @@ const char *local_watchdog(void)
 	return wdog_state;
 }
 
-static struct hv *hv(void)
+/* fenced's event loop also runs CPG and the self-fence deadline: a domain
+ * that does not answer (stopped, stuck) may cost it this much, never more */
+#define LOCAL_HV_TIMEOUT_MS 500
+
+struct hv *local_hv(void)
 {
 	char err[256];
 	struct hv *h = hv_open(F.hvd_path, err, sizeof(err));
 	if (!h)
 		log_warnx("local: cannot reach hvd: %s", err);
+	else
+		h->timeout_ms = LOCAL_HV_TIMEOUT_MS;
 	return h;
 }
 
@@ -107,7 +113,7 @@ int local_start(const char *name, char *err, size_t errlen)
 	}
 	if (!once(v, VS_STARTING))
 		return 0;
-	struct hv *h = hv();
+	struct hv *h = local_hv();
 	int r = -1;
 	if (!h)
 		snprintf(err, errlen, "hvd is not reachable");
@@ -142,7 +148,7 @@ void local_act(void)
 {
 	if (!sync_ready())
 		return;
-	struct hv *h = hv();
+	struct hv *h = local_hv();
 	char (*names)[65] = NULL, err[256];
 	int n = 0;
 	if (!h)
@@ -181,15 +187,16 @@ void local_act(void)
 			h->ops->close(h);
 			h = NULL;
 			local_start(v->name, err, sizeof(err));
-			if (!(h = hv()))
+			if (!(h = local_hv()))
 				break;
 			continue;
 		}
 		if (v->state != VS_RUNNING)
 			continue;
 		struct hv_dominfo d;
-		int there = h->ops->domain_info(h, v->name, &d) == 0 &&
-		    (d.state == DS_RUNNING || d.state == DS_PAUSED);
+		int there = h->ops->domain_info(h, v->name, &d) == 0 ?
+		    d.state == DS_RUNNING || d.state == DS_PAUSED :
+		    errno != ENOENT;	/* no answer is no evidence that it is gone */
 		if (there || !once(v, VS_RUNNING))
 			continue;
 		if (v->policy == VP_RESTART) {
@@ -214,7 +221,7 @@ static void self_fence(evutil_socket_t fd, short ev, void *arg)
 	(void)arg;
 	if (F.mb.state == MB_QUORATE && quorate_now())
 		return;
-	struct hv *h = hv();
+	struct hv *h = local_hv();
 	char (*names)[65] = NULL;
 	int n = 0, killed = 0, failed = 0;
 	if (h && h->ops->domain_list(h, &names, &n) == 0)

@@ -51,8 +51,8 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 static void on_peer(evutil_socket_t fd, short ev, void *arg)
 {
 	(void)ev;
-	(void)arg;
-	peer_accept(fd);
+	if (peer_accept(fd) < 0)
+		listener_rest(migd_base, arg, errno);
 }
 
 int main(int argc, char **argv)
@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 		fatal("peer listener %s", migd_conf.listen);
 	if (!migd_conf.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
-	struct event *pev = event_new(migd_base, lfd, EV_READ | EV_PERSIST, on_peer, NULL);
+	struct event *pev = event_new(migd_base, lfd, EV_READ | EV_PERSIST, on_peer, event_self_cbarg());
 	struct event *s1 = evsignal_new(migd_base, SIGTERM, on_signal, NULL);
 	struct event *s2 = evsignal_new(migd_base, SIGINT, on_signal, NULL);
 	event_add(pev, NULL);

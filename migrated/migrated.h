@@ -125,7 +125,8 @@ void *mig_resolve_thread(void *arg);	/* recv_args without a stream: resolve only
 int mig_outcome_answer(struct rio *r, const char *name);
 
 /* peer.c (tcp.h: the sockets) */
-void peer_accept(int lfd);
+/* 0, or -1 when accept itself failed (errno: EMFILE, ENFILE, ...) */
+int peer_accept(int lfd);
 
 /* fence.c: the FENCE request of a cluster fencer */
 struct rio;
