@@ -176,6 +176,34 @@ static void persist(void)
 	    (long)((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000));
 }
 
+/*
+ * After deliveries: save the table, then act on it (coordinator and local
+ * duties).  Deferred to the loop's next turn, after the I/O already
+ * waiting, so a control query that a migration's hand-over waits on (is
+ * this VM mine now?) is answered from memory without waiting for the fsync
+ * or for the local duties' calls to hvd; a burst of deliveries is saved and
+ * acted on once.  Still nothing is acted on before it is on disk.
+ */
+static void on_settle(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)fd;
+	(void)ev;
+	(void)arg;
+	persist();
+	coord_act();
+	local_act();
+}
+
+static void settle_soon(void)
+{
+	static struct event *ev;
+	struct timeval now = { 0, 0 };
+	if (!ev)
+		ev = evtimer_new(F.base, on_settle, NULL);
+	if (!evtimer_pending(ev, NULL))
+		evtimer_add(ev, &now);
+}
+
 void sync_view(const uint32_t *members, size_t n)
 {
 	if (F.synced && !quorate_now())
@@ -342,8 +370,6 @@ void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
 			w->cb(w->arg, ok, err);
 		free(w);
 	}
-	persist();
 	log_ready();
-	coord_act();
-	local_act();
+	settle_soon();
 }
