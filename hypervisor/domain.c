@@ -211,11 +211,11 @@ static void domain_adopted(struct domain *d, const uint8_t *buf, size_t len, int
 	d->ready = 1;
 	uint32_t lease = msg_u32(&m, HA_LEASE);
 	log_info("domain %s: adopted: process %d, %s%s", d->name, (int)d->pid,
-	    dom_state_name(msg_u32(&m, HA_STATE)), lease == 1 ? ", paused under a lease" :
-	    lease == 2 ? ", incoming and not kept" : "");
-	if (lease == 1)
+	    dom_state_name(msg_u32(&m, HA_STATE)), lease == HL_PAUSED ? ", paused under a lease" :
+	    lease == HL_INCOMING ? ", incoming and not kept" : "");
+	if (lease == HL_PAUSED)
 		domain_resume_orphan(d);
-	else if (lease == 2) {
+	else if (lease == HL_INCOMING) {
 		log_warnx("domain %s: incoming, and its creator left with the old hvd: destroyed",
 		    d->name);
 		domain_kill(d);

@@ -106,7 +106,7 @@ struct vm {
 
 	int ledgerfd;		/* the run ledger (ledger.c) */
 	int lfd;		/* where a restarted hvd finds this domain (attach.c) */
-	int lease;		/* 1 paused under a lease, 2 incoming and not yet kept */
+	enum hv_lease lease;	/* paused under a lease, or incoming and not yet kept */
 
 	int logdirty, dirty_mode, bmfd;
 	uint64_t *bitmap;

@@ -276,7 +276,8 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		}
 		if (r == 0) {
 			*created = 1;
-			vm->lease = m->type == HV_DOM_CREATE_INCOMING && msg_u32(m, HA_LEASE) ? 2 : 0;
+			vm->lease = m->type == HV_DOM_CREATE_INCOMING && msg_u32(m, HA_LEASE) ?
+			    HL_INCOMING : HL_NONE;
 			vm_info(vm, &o);
 		}
 		break;
@@ -285,15 +286,15 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		break;
 	case HV_DOM_PAUSE:
 		if ((r = vm_pause(vm, err, sizeof(err))) == 0 && msg_u32(m, HA_LEASE))
-			vm->lease = 1;
+			vm->lease = HL_PAUSED;
 		break;
 	case HV_DOM_UNPAUSE:
 		if ((r = vm_unpause(vm, err, sizeof(err))) == 0)
-			vm->lease = 0;
+			vm->lease = HL_NONE;
 		break;
 	case HV_DOM_KEEP:
-		if (vm->lease == 2)
-			vm->lease = 0;
+		if (vm->lease == HL_INCOMING)
+			vm->lease = HL_NONE;
 		break;
 	case HV_DOM_HANDOVER:
 		pthread_mutex_lock(&vm->lock);
@@ -306,7 +307,7 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		}
 		pthread_mutex_unlock(&vm->lock);
 		if (r == 0)
-			vm->lease = 0;
+			vm->lease = HL_NONE;
 		break;
 	case HV_CONSOLE_ATTACH:
 		if ((r = vm_console_attach(vm, &fds[0])) == 0)

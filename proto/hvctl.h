@@ -64,6 +64,8 @@ enum hv_attr {
 	HA_ATTR_COUNT
 };
 
+/* HA_LEASE in a DOMAIN_INFO reply: what the domain holds for a client */
+enum hv_lease { HL_NONE = 0, HL_PAUSED, HL_INCOMING };
 enum dom_state { DS_PAUSED = 1, DS_RUNNING, DS_SHUTDOWN, DS_CRASHED, DS_MIGRATED, DS_STATE_COUNT };
 enum hv_dirty_mode { HV_DIRTY_MANUAL = 0, HV_DIRTY_LEGACY = 1 };
 
