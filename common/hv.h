@@ -23,6 +23,7 @@ struct hv_dominfo {
 	int logdirty;
 	char reason[128];
 	char backing[16];	/* guest memory: "hugetlb" or "shmem" */
+	uint64_t tag;		/* migrated: the hand-over it belongs to */
 };
 
 struct hv;
@@ -46,8 +47,17 @@ struct hv_ops {
 	/* pause that hvd undoes (unpause, log-dirty and throttle off) if this
 	 * connection closes before an unpause or a hand-over */
 	int (*domain_pause_leased)(struct hv *, const char *name);
-	/* paused -> migrated: the point of no return of a migration's source */
-	int (*domain_handover)(struct hv *, const char *name);
+	/*
+	 * paused -> migrated under a tag (the migration id): the source copy can
+	 * never run again, lease or no lease, until reclaim with the same tag
+	 * makes it paused again (the commit did not happen); release with the
+	 * tag destroys it (the destination runs it).  Another tag changes
+	 * nothing (ESTALE), so a stale record can never touch a later domain
+	 * of the same name.
+	 */
+	int (*domain_handover)(struct hv *, const char *name, uint64_t tag);
+	int (*domain_reclaim)(struct hv *, const char *name, uint64_t tag);
+	int (*domain_release)(struct hv *, const char *name, uint64_t tag);
 	int (*domain_unpause)(struct hv *, const char *name);
 	int (*domain_destroy)(struct hv *, const char *name);
 	/* maps all guest memory shared; munmap(*p, *size) when done.  With fd

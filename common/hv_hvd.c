@@ -97,7 +97,18 @@ static int simple(struct hv *hv, uint16_t type, const char *name)
 
 static int hvd_pause(struct hv *hv, const char *n) { return simple(hv, HV_DOM_PAUSE, n); }
 static int hvd_unpause(struct hv *hv, const char *n) { return simple(hv, HV_DOM_UNPAUSE, n); }
-static int hvd_handover(struct hv *hv, const char *n) { return simple(hv, HV_DOM_HANDOVER, n); }
+
+static int tagged(struct hv *hv, uint16_t type, const char *name, uint64_t tag)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+	begin(h, &o, type, name);
+	msg_add_u64(&o, HA_TAG, tag);
+	return call(h, &o);
+}
+static int hvd_handover(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_HANDOVER, n, tag); }
+static int hvd_reclaim(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_RECLAIM, n, tag); }
+static int hvd_release(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_RELEASE, n, tag); }
 
 static int hvd_pause_leased(struct hv *hv, const char *name)
 {
@@ -187,6 +198,7 @@ static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	di->logdirty = (int)msg_u32(&h->in, HA_ENABLE);
 	msg_str(&h->in, HA_REASON, di->reason, sizeof(di->reason));
 	msg_str(&h->in, HA_BACKING, di->backing, sizeof(di->backing));
+	di->tag = msg_u64(&h->in, HA_TAG);
 	return 0;
 }
 
@@ -342,6 +354,8 @@ static const struct hv_ops hvd_ops = {
 	.domain_pause = hvd_pause,
 	.domain_pause_leased = hvd_pause_leased,
 	.domain_handover = hvd_handover,
+	.domain_reclaim = hvd_reclaim,
+	.domain_release = hvd_release,
 	.domain_unpause = hvd_unpause,
 	.domain_destroy = hvd_destroy,
 	.mem_map = hvd_mem_map,

@@ -57,6 +57,11 @@ static void info_json(const struct hv_dominfo *d, int comma)
 	json_kv_str(stdout, "console_log", d->console_log, 1);
 	if (d->reason[0])
 		json_kv_str(stdout, "reason", d->reason, 1);
+	if (d->state == DS_MIGRATED) {
+		char tag[17];
+		snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)d->tag);
+		json_kv_str(stdout, "handed_over_by", tag, 1);
+	}
 	printf("}");
 }
 
@@ -110,6 +115,9 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 	    d.pid, d.tsc_khz, d.throttle, d.logdirty ? "on" : "off", d.console_log);
 	if (d.reason[0])
 		printf("reason:      %s\n", d.reason);
+	if (d.state == DS_MIGRATED)
+		printf("handed over: migration %016llx (never runs here again)\n",
+		    (unsigned long long)d.tag);
 	return 0;
 }
 

@@ -195,7 +195,8 @@ void local_act(void)
 			continue;
 		struct hv_dominfo d;
 		int there = h->ops->domain_info(h, v->name, &d) == 0 ?
-		    d.state == DS_RUNNING || d.state == DS_PAUSED :
+		    d.state == DS_RUNNING || d.state == DS_PAUSED ||
+		    d.state == DS_MIGRATED :	/* handed over: migrated settles it */
 		    errno != ENOENT;	/* no answer is no evidence that it is gone */
 		if (there || !once(v, VS_RUNNING))
 			continue;

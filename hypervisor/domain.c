@@ -276,7 +276,14 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 		domain_adopted(d, buf, (size_t)len, failed);
 		return;
 	}
+	int released = !failed && p->type == HV_DOM_RELEASE;
 	free(p);
+	if (released) {
+		log_info("domain %s: released: the migration's destination runs it", d->name);
+		domain_kill(d);
+		domain_remove(d, "released");
+		return;
+	}
 	if (orphan)
 		domain_resume_orphan(d);
 	else if (orphan_in) {

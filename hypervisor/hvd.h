@@ -107,6 +107,7 @@ struct vm {
 	int ledgerfd;		/* the run ledger (ledger.c) */
 	int lfd;		/* where a restarted hvd finds this domain (attach.c) */
 	enum hv_lease lease;	/* paused under a lease, or incoming and not yet kept */
+	uint64_t tag;		/* migrated: the hand-over (migration id) it belongs to */
 
 	int logdirty, dirty_mode, bmfd;
 	uint64_t *bitmap;

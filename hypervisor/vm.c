@@ -32,6 +32,8 @@
 static const unsigned char allowed[DS_STATE_COUNT][DS_STATE_COUNT] = {
 	[DS_PAUSED] = { [DS_RUNNING] = 1, [DS_CRASHED] = 1, [DS_MIGRATED] = 1 },
 	[DS_RUNNING] = { [DS_PAUSED] = 1, [DS_SHUTDOWN] = 1, [DS_CRASHED] = 1 },
+	/* only through DOMAIN_RECLAIM with the hand-over's tag */
+	[DS_MIGRATED] = { [DS_PAUSED] = 1 },
 };
 
 uint64_t now_ns(void)
@@ -220,6 +222,36 @@ static void vm_info(struct vm *vm, struct msg_out *o)
 		msg_add_str(o, HA_REASON, reason);
 	if (vm->lease)
 		msg_add_u32(o, HA_LEASE, (uint32_t)vm->lease);
+	if (s == DS_MIGRATED)
+		msg_add_u64(o, HA_TAG, vm->tag);
+}
+
+/*
+ * A handed-over domain answers only to its hand-over's tag: RECLAIM (the
+ * commit did not happen: paused again, the caller resumes it) or RELEASE
+ * (the destination runs it: hvd then ends this process).  A stale caller
+ * with another migration's tag changes nothing.
+ */
+static int vm_handed(struct vm *vm, const struct msg_in *m, int reclaim, char *err, size_t errlen)
+{
+	uint64_t tag = msg_u64(m, HA_TAG);
+	int r = -1;
+	pthread_mutex_lock(&vm->lock);
+	if (vm->state != DS_MIGRATED) {
+		snprintf(err, errlen, "domain is %s, not handed over", dom_state_name(vm->state));
+		errno = EBUSY;
+	} else if (vm->tag != tag) {
+		snprintf(err, errlen, "domain was handed over by migration %016llx, not %016llx",
+		    (unsigned long long)vm->tag, (unsigned long long)tag);
+		errno = ESTALE;
+	} else if (!reclaim || (r = vm_transition_locked(vm, DS_PAUSED,
+	    "reclaimed: the migration did not commit")) == 0) {
+		r = 0;
+		if (reclaim)
+			vm->tag = 0;
+	}
+	pthread_mutex_unlock(&vm->lock);
+	return r;
 }
 
 static int vm_console_attach(struct vm *vm, int *peer)
@@ -300,6 +332,8 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		pthread_mutex_lock(&vm->lock);
 		r = vm->state == DS_PAUSED ? vm_transition_locked(vm, DS_MIGRATED,
 		    "handed over to the migration destination") : -1;
+		if (r == 0)
+			vm->tag = msg_u64(m, HA_TAG);
 		if (r < 0) {
 			snprintf(err, sizeof(err), "domain is %s: only a paused domain can be "
 			    "handed over", dom_state_name(vm->state));
@@ -308,6 +342,10 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		pthread_mutex_unlock(&vm->lock);
 		if (r == 0)
 			vm->lease = HL_NONE;
+		break;
+	case HV_DOM_RECLAIM:
+	case HV_DOM_RELEASE:
+		r = vm_handed(vm, m, m->type == HV_DOM_RECLAIM, err, sizeof(err));
 		break;
 	case HV_CONSOLE_ATTACH:
 		if ((r = vm_console_attach(vm, &fds[0])) == 0)

@@ -103,11 +103,12 @@ enum ckpt_type {
 	CK_COMMIT = 18,		/* sender: source handed over, run it */
 	CK_RUNNING = 19,	/* receiver: the domain runs here */
 	CK_ABORT = 20,		/* either side: text reason; nothing was committed */
-	CK_OUTCOME = 21,	/* receiver in doubt asks: domain name -> COMMIT or ABORT */
+	CK_OUTCOME = 21,	/* receiver in doubt asks: u64 id, name -> COMMIT or ABORT */
 	CK_PREPARED = 22,	/* receiver: the incoming domain exists; pages may stop */
 	CK_SYNC = 23,		/* sender asks, receiver echoes once all before it is applied */
 	CK_FENCE = 24,		/* a cluster fencer -> a host's migrated: destroy every domain */
 	CK_FENCED = 25,		/* the answer: text, what was destroyed */
+	CK_CONFIRM = 26,	/* a source asks its destination: u64 id, name -> RUNNING or ABORT */
 };
 
 struct ckpt_record {

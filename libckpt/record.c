@@ -33,6 +33,7 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_SYNC: return "SYNC";
 	case CK_FENCE: return "FENCE";
 	case CK_FENCED: return "FENCED";
+	case CK_CONFIRM: return "CONFIRM";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }

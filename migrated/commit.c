@@ -1,25 +1,35 @@
 /*
- * commit.c - the point of no return of an outgoing migration: the one place
- * where the new owner of a VM is recorded before the source lets it go.
+ * commit.c - the point of no return of an outgoing migration.
  *
- * In a cluster (-F) the point of no return is the ownership table's
- * generation bump (fenced, through CPG): once it is delivered, the VM
- * belongs to the destination on every host.  A refused commit changed
- * nothing; a commit whose answer was lost is resolved with the table (a
- * MIG_ABORT ordered after it tells which won).  Then hvd's hand-over
- * (paused -> migrated: the source copy can never run again here).  Without
- * a cluster the hand-over alone is the record.  It runs under m->lock, so
- * an OUTCOME query from the destination (mig_outcome_answer) sees either
- * "committed" or a cancelled migration that can no longer commit.
+ * Order, so that no instant exists at which both copies may run or
+ * neither is recorded:
+ *   1. hvd hands the paused source over under the migration's id: it can
+ *      never run again here (no lease resumes it) unless reclaimed with
+ *      that id;
+ *   2. the hand-over record is written to disk (handed.c): without a
+ *      cluster this is the point of no return;
+ *   3. in a cluster (-F), the ownership table's generation bump (fenced,
+ *      through CPG) is the point of no return: once it is delivered the
+ *      VM belongs to the destination on every host.  A refused commit
+ *      changed nothing: the copy is reclaimed and the record dropped.  One
+ *      whose answer was lost is resolved with the table (a MIG_ABORT
+ *      ordered after it tells which won); if the table cannot be reached
+ *      the copy stays handed over, never running, and is settled with the
+ *      table later.
+ * It runs under m->commit_lock, which an OUTCOME query takes too, so the
+ * query sees either the record or a cancelled migration that can no longer
+ * commit.  Progress (m->lock) is never held across any of this, so the
+ * CLI's status poll never waits on the network.
  */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "hv.h"
 #include "log.h"
 #include "migrated.h"
 
-/* 0: the table gives the VM to the destination now */
+/* 0: the table gives the VM to the destination now; 1 in doubt */
 static int table_commit(struct mig *m, char *err, size_t errlen)
 {
 	if (cluster_commit(m->name, m->dest, m->gen, err, errlen) == 0)
@@ -31,30 +41,50 @@ static int table_commit(struct mig *m, char *err, size_t errlen)
 	if (mine == 0)
 		return 0;	/* the commit won */
 	if (mine < 0) {
-		/* nobody can say: never resume, never hand over; fencing decides */
-		m->cancel = 2;
 		snprintf(err, errlen, "commit in doubt and the table cannot be reached: the VM stays "
-		    "paused here until this host is fenced");
-	} else
-		snprintf(err, errlen, "commit not recorded: the VM stays here");
+		    "handed over (never running) here until the table can say who owns it");
+		return 1;
+	}
+	snprintf(err, errlen, "commit not recorded: the VM stays here");
 	return -1;
 }
 
-int mig_commit(struct mig *m, struct hv *h, char *err, size_t errlen)
+int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errlen)
 {
 	int r = -1;
 
-	pthread_mutex_lock(&m->lock);
+	pthread_mutex_lock(&m->commit_lock);
 	if (m->cancel) {
 		snprintf(err, errlen, "cancelled");
 		errno = ECANCELED;
-	} else if (migd_conf.fenced && table_commit(m, err, errlen) < 0)
-		;
-	else if (h->ops->domain_handover(h, m->name) < 0)
+		goto out;
+	}
+	if (h->ops->domain_handover(h, m->name, m->id) < 0) {
 		snprintf(err, errlen, "hand-over: %s", hv_error(h));
-	else
-		r = 0;
-	pthread_mutex_unlock(&m->lock);
+		goto out;
+	}
+	*handed = HANDED_LOCAL;
+	mig_stall("send-handover");
+	if (handed_add(m) < 0) {
+		snprintf(err, errlen, "writing the hand-over record: %s", strerror(errno));
+		goto out;
+	}
+	mig_stall("send-recorded");
+	if (migd_conf.fenced) {
+		int t = table_commit(m, err, errlen);
+		if (t == 1) {
+			*handed = HANDED_DOUBT;
+			goto out;
+		}
+		if (t < 0) {
+			journal_del(J_HANDED, m->name);
+			goto out;
+		}
+	}
+	*handed = HANDED_COMMITTED;
+	r = 0;
+out:
+	pthread_mutex_unlock(&m->commit_lock);
 	if (r == 0)
 		log_info("migration %s: handed over to %s (point of no return)", m->name, m->dest);
 	return r;

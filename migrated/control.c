@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "ctlsrv.h"
 #include "log.h"
@@ -72,7 +73,9 @@ static void start(struct ctlsrv_client *c, const struct msg_in *in, const char *
 	}
 	msg_str(in, MA_DEST, dest, sizeof(dest));
 	snprintf(m->dest, sizeof(m->dest), "%s", dest);
-	m->id = ((uint64_t)rand() << 32) ^ (uint64_t)rand() ^ mig_now();
+	/* the id tags the hand-over: unique, never 0 */
+	if (getrandom(&m->id, sizeof(m->id), 0) != (ssize_t)sizeof(m->id) || !m->id)
+		m->id = ((uint64_t)rand() << 32) ^ (uint64_t)rand() ^ mig_now() ^ 1;
 	m->opts.budget_ns = msg_has(in, MA_DOWNTIME_BUDGET_US) ? msg_u64(in, MA_DOWNTIME_BUDGET_US) * 1000 : 50000000;
 	m->opts.max_total_ns = msg_u64(in, MA_MAX_TOTAL_MS) * 1000000;
 	m->opts.max_downtime_ns = msg_u64(in, MA_MAX_DOWNTIME_US) * 1000;

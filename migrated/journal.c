@@ -1,16 +1,18 @@
 /*
- * journal.c - incoming migrations whose outcome is in doubt, on disk.
+ * journal.c - migrated's durable records: one line per VM in a small file,
+ * written to a temp file, synced, renamed, and the directory synced, so a
+ * record is either whole on disk or absent.
  *
- * Before a receiver answers READY it keeps the incoming domain (hvd no
- * longer destroys it with the receiver) and writes <state>/indoubt/<name>
- * holding the source's address, synced to disk.  The entry goes once the
- * outcome is known.  A migrated that starts and finds entries resumes
- * asking their sources (OUTCOME), so a receiver killed after READY neither
- * loses the VM nor runs it without the source's word.
+ *   indoubt/NAME  "PEER PORT ID"  the destination of a migration past its
+ *                 first SYNC: the incoming domain is kept, and its outcome
+ *                 is to be asked of PEER:PORT (mig_recv.c);
+ *   handed/NAME   "ID DEST"       the source of a migration handed over
+ *                 under tag ID, until DEST confirms it runs the VM
+ *                 (handed.c).
  */
 #include <dirent.h>
 #include <fcntl.h>
-#include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,25 +22,33 @@
 #include "log.h"
 #include "migrated.h"
 
-static void path(char *buf, size_t len, const char *name)
+static const char *const dirs[] = { [J_INDOUBT] = "indoubt", [J_HANDED] = "handed" };
+
+static void path(char *buf, size_t len, enum jkind k, const char *name)
 {
-	snprintf(buf, len, "%s/indoubt%s%s", migd_conf.state_dir, name ? "/" : "", name ? name : "");
+	snprintf(buf, len, "%s/%s%s%s", migd_conf.state_dir, dirs[k], name ? "/" : "",
+	    name ? name : "");
 }
 
-int journal_add(const char *name, const char *peer, uint16_t port)
+int journal_put(enum jkind k, const char *name, const char *fmt, ...)
 {
 	char p[600], tmp[620], dir[600];
-	path(dir, sizeof(dir), NULL);
+	va_list ap;
+	path(dir, sizeof(dir), k, NULL);
 	mkdir(migd_conf.state_dir, 0755);
 	mkdir(dir, 0700);
-	path(p, sizeof(p), name);
+	path(p, sizeof(p), k, name);
 	snprintf(tmp, sizeof(tmp), "%s.tmp", p);
 	FILE *f = fopen(tmp, "w");
 	if (!f)
 		return -1;
-	fprintf(f, "%s %u\n", peer, port);
+	va_start(ap, fmt);
+	vfprintf(f, fmt, ap);
+	va_end(ap);
+	fputc('\n', f);
 	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
 		fclose(f);
+		unlink(tmp);
 		return -1;
 	}
 	fclose(f);
@@ -52,49 +62,46 @@ int journal_add(const char *name, const char *peer, uint16_t port)
 	return 0;
 }
 
-void journal_remove(const char *name)
+int journal_get(enum jkind k, const char *name, char *line, size_t len)
 {
 	char p[600];
-	path(p, sizeof(p), name);
+	path(p, sizeof(p), k, name);
+	FILE *f = fopen(p, "r");
+	if (!f)
+		return -1;
+	int ok = fgets(line, (int)len, f) != NULL;
+	fclose(f);
+	if (!ok)
+		return -1;
+	line[strcspn(line, "\n")] = 0;
+	return 0;
+}
+
+void journal_del(enum jkind k, const char *name)
+{
+	char p[600];
+	path(p, sizeof(p), k, name);
 	unlink(p);
 }
 
-void journal_resume(void)
+void journal_each(enum jkind k, void (*fn)(const char *name, const char *line, void *arg),
+    void *arg)
 {
-	char dir[600];
-	path(dir, sizeof(dir), NULL);
+	char dir[600], line[512];
+	path(dir, sizeof(dir), k, NULL);
 	DIR *d = opendir(dir);
 	struct dirent *e;
 
 	if (!d)
 		return;
 	while ((e = readdir(d))) {
-		char p[900], peer[64];
-		unsigned port;
 		if (e->d_name[0] == '.' || strstr(e->d_name, ".tmp"))
 			continue;
-		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
-		FILE *f = fopen(p, "r");
-		if (!f)
-			continue;
-		int ok = fscanf(f, "%63s %u", peer, &port) == 2 && port < 65536;
-		fclose(f);
-		struct recv_args *a = ok ? calloc(1, sizeof(*a)) : NULL;
-		if (a && !(a->m = mig_new(MIG_IN, e->d_name))) {
-			free(a);
-			a = NULL;
-		}
-		if (!a) {
-			log_warnx("journal entry %s is unreadable: left for an admin", p);
+		if (journal_get(k, e->d_name, line, sizeof(line)) < 0) {
+			log_warnx("journal %s/%s is unreadable: left for an admin", dir, e->d_name);
 			continue;
 		}
-		snprintf(a->peer, sizeof(a->peer), "%s", peer);
-		a->peer_port = (uint16_t)port;
-		log_warnx("migration %s in: outcome was in doubt when migrated stopped: asking %s:%u",
-		    e->d_name, peer, port);
-		pthread_t t;
-		if (pthread_create(&t, NULL, mig_resolve_thread, a) == 0)
-			pthread_detach(t);
+		fn(e->d_name, line, arg);
 	}
 	closedir(d);
 }

@@ -47,6 +47,7 @@ struct mig *mig_new(enum mig_dir dir, const char *name)
 	if (!m)
 		return NULL;
 	pthread_mutex_init(&m->lock, NULL);
+	pthread_mutex_init(&m->commit_lock, NULL);
 	m->dir = dir;
 	m->fd = -1;
 	snprintf(m->name, sizeof(m->name), "%s", name);
@@ -84,6 +85,7 @@ void mig_release(struct mig *m)
 		}
 	pthread_mutex_unlock(&reg_lock);
 	pthread_mutex_destroy(&m->lock);
+	pthread_mutex_destroy(&m->commit_lock);
 	free(m);
 }
 

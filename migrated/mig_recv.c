@@ -35,12 +35,33 @@ static void abort_to_peer(struct rio *r, const char *why)
 		rio_drain(r, 1000);	/* until the source reads it and closes */
 }
 
+/* an OUTCOME or CONFIRM body: u64 migration id, then the name */
+static size_t id_name(uint8_t *body, uint64_t id, const char *name)
+{
+	size_t n = strlen(name);
+	le64_put(body, id);
+	memcpy(body + 8, name, n);
+	return 8 + n;
+}
+
+static int id_name_parse(const uint8_t *body, size_t len, uint64_t *id, char name[65])
+{
+	if (len < 9 || len > 8 + 64)
+		return -1;
+	*id = le64_get(body);
+	memcpy(name, body + 8, len - 8);
+	name[len - 8] = 0;
+	return strlen(name) == len - 8 ? 0 : -1;
+}
+
 /*
  * Whether the source committed: in a cluster the table says (after closing
  * the migration there, so a late commit cannot win); else the source is
- * asked on a new connection.  1 committed, 0 not, -1 no answer yet.
+ * asked on a new connection.  1 committed, 0 not, -1 no answer yet.  When
+ * the source says committed, *confirm is that connection: the caller says
+ * RUNNING on it once the domain runs, so the source can let its copy go.
  */
-static int ask_outcome(const struct recv_args *a, const char *name)
+static int ask_outcome(const struct recv_args *a, const char *name, struct rio **confirm)
 {
 	if (migd_conf.fenced) {
 		char e[512];
@@ -50,6 +71,7 @@ static int ask_outcome(const struct recv_args *a, const char *name)
 		return mine;
 	}
 	char spec[128], err[256];
+	uint8_t body[8 + 64];
 	struct ckpt_record rec = { 0 };
 	int r = -1;
 
@@ -60,10 +82,14 @@ static int ask_outcome(const struct recv_args *a, const char *name)
 	struct rio *q = mig_transport(a->m, fd, 0, err, sizeof(err));
 	if (!q)
 		return -1;
-	if (ckpt_send(q, CK_OUTCOME, name, strlen(name)) == 0 && ckpt_read_record(q, &rec) == 0)
+	if (ckpt_send(q, CK_OUTCOME, body, id_name(body, a->m->id, name)) == 0 &&
+	    ckpt_read_record(q, &rec) == 0)
 		r = rec.type == CK_COMMIT ? 1 : 0;
 	ckpt_record_free(&rec);
-	rio_close(q);
+	if (r == 1)
+		*confirm = q;
+	else
+		rio_close(q);
 	return r;
 }
 
@@ -98,31 +124,38 @@ static void resolve(struct recv_args *a, struct hv **hp)
 	log_warnx("migration %s in: connection lost after READY: outcome in doubt, the domain "
 	    "stays paused; asking %s:%u", m->name, a->peer, a->peer_port);
 	for (int i = 0; i < DOUBT_RETRY_S * 2; i++) {
-		int o = ask_outcome(a, m->name);
+		struct rio *confirm = NULL;
+		int o = ask_outcome(a, m->name, &confirm);
 		if (o == 1) {
-			if (hv_again(hp, (*hp)->ops->domain_unpause, m->name) < 0)
+			struct hv_dominfo di;
+			mig_stall("recv-outcome");
+			int ran = (*hp)->ops->domain_info(*hp, m->name, &di) == 0 && di.state != DS_PAUSED;
+			if (!ran && hv_again(hp, (*hp)->ops->domain_unpause, m->name) < 0)
 				mig_fail(m, MS_FAILED, "committed, but unpause failed: %s", hv_error(*hp));
 			else {
 				log_info("migration %s in: source says committed: running here", m->name);
-				journal_remove(m->name);
+				if (confirm)
+					ckpt_send(confirm, CK_RUNNING, NULL, 0);
+				journal_del(J_INDOUBT, m->name);
 				pthread_mutex_lock(&m->lock);
 				m->state = MS_DONE;
 				pthread_mutex_unlock(&m->lock);
 				mig_set_phase(m, "running");
 			}
+			rio_close(confirm);
 			return;
 		}
 		if (o == 0) {
 			struct hv_dominfo di;
 			if ((*hp)->ops->domain_info(*hp, m->name, &di) == 0 && di.state != DS_PAUSED) {
 				/* never destroy what runs: this is not our incoming copy */
-				journal_remove(m->name);
+				journal_del(J_INDOUBT, m->name);
 				mig_fail(m, MS_FAILED, "source says not committed, but %s here is %s, "
 				    "not a paused incoming copy: left alone", m->name, dom_state_name(di.state));
 				return;
 			}
 			hv_again(hp, (*hp)->ops->domain_destroy, m->name);
-			journal_remove(m->name);
+			journal_del(J_INDOUBT, m->name);
 			mig_fail(m, MS_FAILED, "source says not committed: incoming copy destroyed");
 			return;
 		}
@@ -255,7 +288,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			 * it costs no downtime.
 			 */
 			if (!kept++ && (!*created || h->ops->domain_keep(h, m->name) < 0 ||
-			    journal_add(m->name, a->peer, a->peer_port) < 0)) {
+			    journal_put(J_INDOUBT, m->name, "%s %u %016llx", a->peer, a->peer_port,
+			    (unsigned long long)m->id) < 0)) {
 				snprintf(err, errlen, "keeping the incoming domain: %s",
 				    *created ? hv_error(h) : "SYNC before DOMAIN_HEADER");
 				goto out;
@@ -298,7 +332,7 @@ void *mig_recv_thread(void *arg)
 	if (receive(a, h, &created, err, sizeof(err)) < 0) {
 		if (created)
 			hv_again(&h, h->ops->domain_destroy, m->name);
-		journal_remove(m->name);
+		journal_del(J_INDOUBT, m->name);
 		abort_to_peer(a->r, err);
 		mig_fail(m, MS_FAILED, "%s%s", err, created ? "; incoming copy destroyed" : "");
 		goto done;
@@ -311,7 +345,7 @@ void *mig_recv_thread(void *arg)
 	}
 	if (rec.type != CK_COMMIT) {
 		hv_again(&h, h->ops->domain_destroy, m->name);
-		journal_remove(m->name);
+		journal_del(J_INDOUBT, m->name);
 		mig_fail(m, MS_FAILED, "source sent %s instead of COMMIT: incoming copy destroyed",
 		    ckpt_type_name(rec.type));
 		goto done;
@@ -320,11 +354,11 @@ void *mig_recv_thread(void *arg)
 	if (migd_conf.fenced) {	/* run only what the table gives this host */
 		int mine = cluster_owned(m->name) ? 1 : -1;	/* the usual case: no CPG round trip */
 		for (int i = 0; i < 30 && mine < 0; i++)
-			mine = ask_outcome(a, m->name);
+			mine = ask_outcome(a, m->name, NULL);
 		if (mine != 1) {
 			if (mine == 0) {
 				hv_again(&h, h->ops->domain_destroy, m->name);
-				journal_remove(m->name);
+				journal_del(J_INDOUBT, m->name);
 			}
 			mig_fail(m, MS_FAILED, "COMMIT came, but the cluster table %s", mine == 0 ?
 			    "gives the VM to another host: incoming copy destroyed" :
@@ -337,8 +371,9 @@ void *mig_recv_thread(void *arg)
 		mig_fail(m, MS_FAILED, "committed but unpause failed: %s", hv_error(h));
 		goto done;
 	}
+	mig_stall("recv-running");
 	ckpt_send(a->r, CK_RUNNING, NULL, 0);
-	journal_remove(m->name);	/* after RUNNING: a stale entry only costs a query */
+	journal_del(J_INDOUBT, m->name);	/* after RUNNING: a stale entry only costs a query */
 	pthread_mutex_lock(&m->lock);
 	m->state = MS_DONE;
 	m->total_ns = mig_now() - m->start_ns;
@@ -356,7 +391,7 @@ done:
 }
 
 /* A journal entry found at start: resolve it, nothing else. */
-void *mig_resolve_thread(void *arg)
+static void *resolve_thread(void *arg)
 {
 	struct recv_args *a = arg;
 	char err[512];
@@ -374,37 +409,106 @@ void *mig_resolve_thread(void *arg)
 	return NULL;
 }
 
-/*
- * The source's side of OUTCOME: committed when this host handed the domain
- * over; otherwise not, and an outgoing migration still in progress is
- * cancelled under its lock, so it can never hand over after saying no.
- */
-int mig_outcome_answer(struct rio *r, const char *name)
+static void resume_one(const char *name, const char *line, void *arg)
 {
-	char err[256];
-	struct mig *m = mig_find(name, 0);
-	int committed = 0;
-	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
+	char peer[64];
+	unsigned port;
+	unsigned long long id;
+	(void)arg;
+	int ok = sscanf(line, "%63s %u %llx", peer, &port, &id) == 3 && port < 65536;
+	struct recv_args *a = ok ? calloc(1, sizeof(*a)) : NULL;
+	if (a && !(a->m = mig_new(MIG_IN, name))) {
+		free(a);
+		a = NULL;
+	}
+	if (!a) {
+		log_warnx("journal indoubt/%s is unreadable (%s): left for an admin", name, line);
+		return;
+	}
+	snprintf(a->peer, sizeof(a->peer), "%s", peer);
+	a->peer_port = (uint16_t)port;
+	a->m->id = id;
+	log_warnx("migration %s in: outcome was in doubt when migrated stopped: asking %s:%u",
+	    name, peer, port);
+	pthread_t t;
+	if (pthread_create(&t, NULL, resolve_thread, a) == 0)
+		pthread_detach(t);
+}
 
-	if (!h) {	/* no answer beats a wrong one: the asker retries */
-		log_warnx("OUTCOME query for %s: %s: not answering", name, err);
+void mig_recv_resume(void)
+{
+	journal_each(J_INDOUBT, resume_one, NULL);
+}
+
+/*
+ * The source's side of OUTCOME: committed when this host's hand-over
+ * record names that migration; otherwise not, and that migration, if still
+ * in progress, is cancelled under its commit lock, so it can never commit
+ * after saying no.  After "committed" the destination says RUNNING once the
+ * VM runs there, and only then does the handed-over copy go: an answer lost
+ * on the way is asked again and answered the same.
+ */
+int mig_outcome_answer(struct rio *r, const uint8_t *body, size_t len)
+{
+	char err[400], name[65];
+	uint64_t id;
+	struct ckpt_record rec = { 0 };
+
+	if (id_name_parse(body, len, &id, name) < 0) {
+		log_warnx("OUTCOME query with a bad body (%zu bytes): not answering", len);
 		return -1;
 	}
+	struct mig *m = mig_find(name, 0);
 	if (m)
-		pthread_mutex_lock(&m->lock);
-	{
-		struct hv_dominfo di;
-		committed = h->ops->domain_info(h, name, &di) == 0 && di.state == DS_MIGRATED;
-		if (committed)
-			h->ops->domain_destroy(h, name);	/* the destination runs it now */
-	}
-	if (m) {
-		if (!committed)
-			m->cancel = 1;
-		pthread_mutex_unlock(&m->lock);
-	}
-	log_info("OUTCOME query for %s: %s", name, committed ? "committed" : "not committed");
+		pthread_mutex_lock(&m->commit_lock);
+	int committed = handed_is(name, id);
+	if (m && !committed && m->id == id)
+		m->cancel = 1;
+	if (m)
+		pthread_mutex_unlock(&m->commit_lock);
+	log_info("OUTCOME query for %s (migration %016llx): %s", name, (unsigned long long)id,
+	    committed ? "committed" : "not committed");
+	if (ckpt_send(r, committed ? CK_COMMIT : CK_ABORT, committed ? NULL : "not committed",
+	    committed ? 0 : 13) < 0 || !committed)
+		return 0;
+	if (ckpt_read_record(r, &rec) == 0 && rec.type == CK_RUNNING) {
+		struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
+		if (h) {
+			handed_confirmed(h, name, id);
+			h->ops->close(h);
+		}
+	} else
+		log_warnx("migration %s: the destination did not confirm after OUTCOME: the "
+		    "handed-over copy and its record stay", name);
+	ckpt_record_free(&rec);
+	return 0;
+}
+
+/*
+ * The destination's side of CONFIRM: RUNNING when the VM runs (or ran)
+ * here, ABORT when there is no such domain; no answer while its outcome is
+ * in doubt here (this side asks the source itself) or it is still paused.
+ */
+int mig_confirm_answer(struct rio *r, const uint8_t *body, size_t len)
+{
+	char err[400], name[65], line[512];
+	uint64_t id;
+	struct hv_dominfo di;
+
+	if (id_name_parse(body, len, &id, name) < 0 || journal_get(J_INDOUBT, name, line, sizeof(line)) == 0)
+		return -1;
+	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
+	if (!h)
+		return -1;
+	int found = h->ops->domain_info(h, name, &di) == 0, gone = !found && errno == ENOENT;
 	h->ops->close(h);
-	return ckpt_send(r, committed ? CK_COMMIT : CK_ABORT, committed ? NULL : "not committed",
-	    committed ? 0 : 13);
+	if (found && di.state != DS_PAUSED && di.state != DS_MIGRATED) {
+		log_info("CONFIRM query for %s: it is %s here", name, dom_state_name(di.state));
+		return ckpt_send(r, CK_RUNNING, NULL, 0);
+	}
+	if (gone || (found && di.state == DS_MIGRATED)) {
+		log_warnx("CONFIRM query for %s: not here", name);
+		return ckpt_send(r, CK_ABORT, "not here", 8);
+	}
+	return -1;
 }

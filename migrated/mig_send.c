@@ -280,28 +280,40 @@ static int round_end(struct sender *s, char *err, size_t errlen)
 /* Undoes everything on the source before the point of no return. */
 static void rollback(struct sender *s, const char *why)
 {
+	struct mig *m = s->m;
 	if (s->r) {
 		ckpt_send(s->r, CK_ABORT, why, strlen(why));
 	}
 	if (!s->h)
 		return;
-	if (migd_conf.fenced && s->m->gen) {	/* close the migration in the table first */
+	if (migd_conf.fenced && m->gen) {	/* close the migration in the table first */
 		char e[512];
-		int mine = s->m->cancel == 2 ? -1 : cluster_resolve_retry(s->m->name, 10, e, sizeof(e));
-		if (mine != 1) {
-			log_warnx("migration %s: not resuming here: %s", s->m->name, mine == 0 ?
-			    "the table gives the VM to another host" : "the table cannot say who owns it");
-			if (mine == 0 && s->h->ops->domain_handover(s->h, s->m->name) < 0)
-				s->h->ops->domain_destroy(s->h, s->m->name);
+		int mine = cluster_resolve_retry(m->name, 10, e, sizeof(e));
+		if (mine == 0) {
+			log_warnx("migration %s: not resuming here: the table gives the VM to another "
+			    "host", m->name);
+			s->h->ops->domain_destroy(s->h, m->name);
+			return;
+		}
+		if (mine < 0 && (s->handed || (s->paused &&
+		    s->h->ops->domain_handover(s->h, m->name, m->id) == 0))) {
+			log_warnx("migration %s: not resuming here: the table cannot say who owns it; "
+			    "handed over (never running) until it can", m->name);
+			handed_settle_later(m->name, m->id, m->dest, 0);
 			return;
 		}
 	}
-	s->h->ops->throttle(s->h, s->m->name, 0);
-	s->h->ops->logdirty(s->h, s->m->name, 0, 0, NULL, NULL);
-	if (s->paused && s->h->ops->domain_unpause(s->h, s->m->name) < 0)
-		log_warnx("migration %s: resuming the source failed: %s", s->m->name, hv_error(s->h));
+	if (s->handed) {	/* handed over, not committed: take it back */
+		if (handed_reclaim(s->h, m->name, m->id) < 0)
+			log_warnx("migration %s: reclaiming the source failed: %s", m->name, hv_error(s->h));
+		return;
+	}
+	s->h->ops->throttle(s->h, m->name, 0);
+	s->h->ops->logdirty(s->h, m->name, 0, 0, NULL, NULL);
+	if (s->paused && s->h->ops->domain_unpause(s->h, m->name) < 0)
+		log_warnx("migration %s: resuming the source failed: %s", m->name, hv_error(s->h));
 	else if (s->paused)
-		log_info("migration %s: source resumed", s->m->name);
+		log_info("migration %s: source resumed", m->name);
 }
 
 static int run(struct sender *s, char *err, size_t errlen)
@@ -424,9 +436,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint64_t t_ready = mig_now();
 	mig_stall("send-ready");
 
-	if (mig_commit(m, s->h, err, errlen) < 0)	/* the point of no return */
+	if (mig_commit(m, s->h, &s->handed, err, errlen) < 0)	/* the point of no return */
 		return -1;
-	s->handed = 1;
 	mig_stall("send-handed");
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
 	int confirmed = expect(s, CK_RUNNING, err, errlen) == 0;	/* expect flushes COMMIT */
@@ -437,12 +448,15 @@ static int run(struct sender *s, char *err, size_t errlen)
 	    (unsigned long long)count, (double)(t_sent - t_state) / 1e6, (double)(t_ready - t_sent) / 1e6, (double)(mig_now() - t_ready) / 1e6);
 	if (!confirmed) {
 		log_warnx("migration %s: committed, but the destination did not confirm (%s); "
-		    "it will resolve the outcome with this host", m->name, err);
+		    "the source copy stays handed over until it does", m->name, err);
 		pthread_mutex_lock(&m->lock);
 		snprintf(m->error, sizeof(m->error), "committed; the destination did not confirm: %s", err);
 		pthread_mutex_unlock(&m->lock);
-	} else if (s->h->ops->domain_destroy(s->h, m->name) < 0)
-		log_warnx("migration %s: destroying the source copy: %s", m->name, hv_error(s->h));
+		handed_settle_later(m->name, m->id, m->dest, 1);
+	} else {
+		mig_stall("send-running");
+		handed_confirmed(s->h, m->name, m->id);
+	}
 	pthread_mutex_lock(&m->lock);
 	m->downtime_ns = downtime;
 	m->total_ns = mig_now() - m->start_ns;
@@ -479,7 +493,11 @@ void *mig_send_thread(void *arg)
 	}
 	int failed = run(&s, err, sizeof(err)) < 0;
 	mig_urgent(0);
-	if (failed && !s.handed) {
+	if (failed && s.handed == HANDED_DOUBT) {
+		handed_settle_later(s.m->name, s.m->id, s.m->dest, 1);
+		mig_fail(s.m, MS_FAILED, "%s", err);
+	}
+	if (failed && s.handed < HANDED_DOUBT) {
 		rollback(&s, err);
 		mig_fail(s.m, s.m->cancel ? MS_CANCELLED : MS_FAILED, "%s; the VM keeps running on this host", err);
 	}

@@ -114,7 +114,8 @@ int main(int argc, char **argv)
 	log_info("migrated listening on %s (port %u, %s), control %s, hvd %s", migd_conf.listen,
 	    peer_listen_port(), migd_conf.insecure ? "insecure" : "TLS", migd_conf.ctl_path,
 	    migd_conf.hvd_path);
-	journal_resume();
+	mig_recv_resume();
+	handed_resume();
 	event_base_dispatch(migd_base);
 	ctlsrv_shutdown();
 	event_free(pev);

@@ -53,7 +53,8 @@ unsigned conv_next_throttle(unsigned cur);
 /* mig.c: one migration's shared record */
 enum mig_dir { MIG_OUT, MIG_IN };
 struct mig {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;		/* progress: never held across I/O */
+	pthread_mutex_t commit_lock;	/* the commit against OUTCOME queries */
 	enum mig_dir dir;
 	char name[65];
 	char dest[256];
@@ -83,7 +84,10 @@ void mig_release(struct mig *m);
 
 /* commit.c: the point of no return of an outgoing migration */
 struct hv;
-int mig_commit(struct mig *m, struct hv *h, char *err, size_t errlen);
+/* how far the source copy is handed over */
+enum handed { HANDED_NONE, HANDED_LOCAL, HANDED_DOUBT, HANDED_COMMITTED };
+/* 0 committed; -1 not, with *handed telling what is left to undo */
+int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errlen);
 void mig_set_phase(struct mig *m, const char *phase);
 void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t mig_now(void);
@@ -105,10 +109,25 @@ int cluster_resolve_retry(const char *name, int seconds, char *err, size_t errle
 /* stall.c: fault injection for tests */
 void mig_stall(const char *point);
 
-/* journal.c: incoming migrations in doubt survive a restart */
-int journal_add(const char *name, const char *peer, uint16_t port);
-void journal_remove(const char *name);
-void journal_resume(void);
+/* journal.c: migrated's durable one-line records, one file per VM */
+enum jkind { J_INDOUBT, J_HANDED };
+int journal_put(enum jkind k, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+int journal_get(enum jkind k, const char *name, char *line, size_t len);
+void journal_del(enum jkind k, const char *name);
+void journal_each(enum jkind k, void (*fn)(const char *name, const char *line, void *arg),
+    void *arg);
+
+/* handed.c: the source's hand-over records, until the destination confirms */
+int handed_add(const struct mig *m);
+int handed_is(const char *name, uint64_t id);	/* 1: handed over by migration id */
+/* reclaim the copy handed over by id and run it again */
+int handed_reclaim(struct hv *h, const char *name, uint64_t id);
+/* the destination runs it: the copy and the record go */
+void handed_confirmed(struct hv *h, const char *name, uint64_t id);
+/* settle a hand-over in the background (recorded: its record was written) */
+void handed_settle_later(const char *name, uint64_t id, const char *dest, int recorded);
+void handed_resume(void);	/* at start: what a killed migrated left */
 
 /* mig_send.c */
 void *mig_send_thread(void *arg);
@@ -121,8 +140,10 @@ struct recv_args {
 	uint16_t peer_port;	/* the source's migrated, for OUTCOME */
 };
 void *mig_recv_thread(void *arg);	/* takes a malloc'd recv_args */
-void *mig_resolve_thread(void *arg);	/* recv_args without a stream: resolve only */
-int mig_outcome_answer(struct rio *r, const char *name);
+void mig_recv_resume(void);	/* at start: ask the outcome of every journalled one */
+/* the source's answer to OUTCOME and the destination's to CONFIRM (body: u64 id, name) */
+int mig_outcome_answer(struct rio *r, const uint8_t *body, size_t len);
+int mig_confirm_answer(struct rio *r, const uint8_t *body, size_t len);
 
 /* peer.c (tcp.h: the sockets) */
 /* 0, or -1 when accept itself failed (errno: EMFILE, ENFILE, ...) */

@@ -104,11 +104,11 @@ static void *conn_thread(void *arg)
 	}
 	stranger_out(c->peer);	/* authenticated and talking: ordinary I/O timeouts */
 	tcp_tune(c->fd);
-	if (rec.type == CK_OUTCOME && rec.len >= 1 && rec.len <= 64) {
-		char name[65];
-		memcpy(name, rec.body, rec.len);
-		name[rec.len] = 0;
-		mig_outcome_answer(r, name);
+	if (rec.type == CK_OUTCOME || rec.type == CK_CONFIRM) {
+		if (rec.type == CK_OUTCOME)
+			mig_outcome_answer(r, rec.body, rec.len);
+		else
+			mig_confirm_answer(r, rec.body, rec.len);
 		rio_close(r);
 	} else if (rec.type == CK_FENCE && rec.len == 0) {
 		fence_answer(r, c->peer);
@@ -130,7 +130,7 @@ static void *conn_thread(void *arg)
 		free(c);
 		return mig_recv_thread(a);
 	} else {
-		log_warnx("peer %s: first record %s is not HELLO, OUTCOME or FENCE", c->peer,
+		log_warnx("peer %s: first record %s is not HELLO, OUTCOME, CONFIRM or FENCE", c->peer,
 		    ckpt_type_name(rec.type));
 		rio_close(r);
 	}

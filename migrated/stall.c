@@ -3,8 +3,10 @@
  * in its environment, migrated stops for TANDEM_STALL_MS (default 3000) at
  * those named points of a migration, so a test can kill a daemon exactly
  * there.
- * Points: send-setup send-round0 send-paused send-ready send-handed
- * recv-setup recv-round0 recv-end recv-ready recv-commit.
+ * Points: send-setup send-round0 send-paused send-ready send-handover
+ * send-recorded send-handed send-running
+ * recv-setup recv-round0 recv-end recv-ready recv-commit recv-running
+ * recv-outcome (in doubt, the source said committed, before running it).
  */
 #include <stdlib.h>
 #include <string.h>

@@ -13,7 +13,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[HA_SHARE] = MK_U32, [HA_CONSOLE_LOG] = MK_STR, [HA_VERSION] = MK_STR,
 	[HA_DIRTY_MODE] = MK_U32, [HA_PID] = MK_U32, [HA_REASON] = MK_STR,
 	[HA_ELAPSED_NS] = MK_U64, [HA_TSC_KHZ] = MK_U32, [HA_LEASE] = MK_U32,
-	[HA_BACKING] = MK_STR,
+	[HA_BACKING] = MK_STR, [HA_TAG] = MK_U64,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -23,7 +23,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[HA_ENABLE] = "enable", [HA_SHARE] = "share", [HA_CONSOLE_LOG] = "console_log",
 	[HA_VERSION] = "version", [HA_DIRTY_MODE] = "dirty_mode", [HA_PID] = "pid",
 	[HA_REASON] = "reason", [HA_ELAPSED_NS] = "elapsed_ns", [HA_TSC_KHZ] = "tsc_khz",
-	[HA_LEASE] = "lease", [HA_BACKING] = "backing",
+	[HA_LEASE] = "lease", [HA_BACKING] = "backing", [HA_TAG] = "tag",
 };
 
 #define N B(HA_NAME)
@@ -49,8 +49,10 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_DEV_GET] = { "DEV_GET", N, N, 0 },
 	[HV_DEV_SET] = { "DEV_SET", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
 	[HV_THROTTLE] = { "THROTTLE", N | B(HA_SHARE), N | B(HA_SHARE), 0 },
-	[HV_DOM_HANDOVER] = { "DOMAIN_HANDOVER", N, N, 0 },
+	[HV_DOM_HANDOVER] = { "DOMAIN_HANDOVER", N | B(HA_TAG), N | B(HA_TAG), 0 },
 	[HV_DOM_KEEP] = { "DOMAIN_KEEP", N, N, 0 },
+	[HV_DOM_RECLAIM] = { "DOMAIN_RECLAIM", N | B(HA_TAG), N | B(HA_TAG), 0 },
+	[HV_DOM_RELEASE] = { "DOMAIN_RELEASE", N | B(HA_TAG), N | B(HA_TAG), 0 },
 };
 
 const struct msg_schema hvctl_schema = {

@@ -34,6 +34,8 @@ enum hv_msg {
 	HV_THROTTLE,
 	HV_DOM_HANDOVER,
 	HV_DOM_KEEP,
+	HV_DOM_RECLAIM,
+	HV_DOM_RELEASE,
 	HV_MSG_COUNT
 };
 
@@ -61,6 +63,7 @@ enum hv_attr {
 	HA_LEASE,	/* u32: 1 = undo if this client goes away: resume a paused domain,
 			 * destroy an incoming one that was never kept or run */
 	HA_BACKING,	/* str: guest memory, "hugetlb" or "shmem" */
+	HA_TAG,		/* u64: the hand-over a migrated domain belongs to (its migration id) */
 	HA_ATTR_COUNT
 };
 

@@ -1,9 +1,12 @@
 #!/bin/bash
 # Whatever fails during a live migration, the VM ends up running on exactly
-# one host and passes its integrity check: the source or destination daemon
-# killed at each phase (and restarted, as systemd would), the stream cut
-# mid-way, a cancel, an unreachable peer, and a peer whose certificate the
-# cluster CA did not sign (refused, nothing created).
+# one host, no host keeps a second copy, and it passes its integrity check:
+# the source or destination daemon killed between every two steps of the
+# commit (and restarted, as systemd would), the outcome's answer lost on
+# the way, the source's handed-over copy lost, the source's hvd restarted
+# mid-commit, a stale hand-over record, the stream cut mid-way, a cancel,
+# an unreachable peer, and a peer whose certificate the cluster CA did not
+# sign (refused, nothing created).
 . "$(dirname "$0")/../lib.sh"
 start_hosts
 G=$GUEST
@@ -20,34 +23,114 @@ settle() {	# settle NAME: until exactly one host has NAME, and it runs
 	fail "$name did not settle: runs on '$(runs_on "$name")', exists on $cnt hosts"
 }
 
-fault() {	# fault WHO POINT EXPECT: kill WHO's migrated at POINT
-	local who=$1 point=$2 expect=$3 name=f$n port tls
-	n=$((n + 1))
+die() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }	# die PID, quietly
+restart_mig() {	# restart_mig WHO [STALL POINT]: its migrated again, stalling there
+	local who=$1 port tls
 	eval "tls=\$TLS_$who"
 	[ "$who" = a ] && port=$PORT_A || port=$PORT_B
-	kill "$(eval echo \$MIG_$who)"; sleep 0.2
-	TANDEM_STALL=$point TANDEM_STALL_MS=20000 start_migrated "$who" "$port" $tls
-	on a vm create $name --mem 128M --kernel "$G" --cmdline "dirty=5000 wss=64 heartbeat=50" >/dev/null
+	die "$(eval echo \$MIG_$who)"
+	TANDEM_STALL=${2:-} TANDEM_STALL_MS=20000 start_migrated "$who" "$port" $tls
+}
+stalled() {	# stalled WHO POINT: until WHO's migrated stalls there
+	for _ in $(seq 300); do grep -q "stalling at $2" "$T/$1.mig.log" && break; sleep 0.05; done
+	grep -q "stalling at $2" "$T/$1.mig.log" || fail "$1 never reached $2"
+	sed -i "s/stalling at $2/stalled at $2/" "$T/$1.mig.log"
+}
+begin() {	# begin NAME: create it on a and start its migration to b
+	on a vm create $1 --mem 128M --kernel "$G" --cmdline "dirty=5000 wss=64 heartbeat=50" >/dev/null
 	sleep 0.5
-	on a migrate $name 127.0.0.1:$PORT_B --downtime 5 >/dev/null 2>&1 &
-	local cli=$!
-	for _ in $(seq 200); do grep -q "stalling at $point" "$T/$who.mig.log" && break; sleep 0.05; done
-	grep -q "stalling at $point" "$T/$who.mig.log" || fail "never reached $point"
-	kill -9 "$(eval echo \$MIG_$who)"
+	on a migrate $1 127.0.0.1:$PORT_B --downtime 5 >/dev/null 2>&1 &
+	cli=$!
+}
+copies() {	# copies NAME: how many hosts have a domain NAME (any state)
+	local c=0
+	for h in a b; do on $h vm info "$1" >/dev/null 2>&1 && c=$((c + 1)); done
+	echo $c
+}
+
+fault() {	# fault WHO POINT EXPECT: kill WHO's migrated at POINT
+	local who=$1 point=$2 expect=$3 name=f$n
+	n=$((n + 1))
+	restart_mig $who $point
+	begin $name
+	stalled $who $point
+	die "$(eval echo \$MIG_$who)"
 	wait $cli 2>/dev/null || true
-	sed -i "s/stalling at $point/stalled at $point/" "$T/$who.mig.log"
-	start_migrated "$who" "$port" $tls
+	restart_mig $who
 	local where=$(settle $name)
 	[ "$where" = "$expect" ] || fail "kill $who at $point: VM on $where, expected $expect"
 	log "kill $who migrated at $point: runs on $where only, $(integrity $where $name)"
 	on $where vm destroy $name >/dev/null
 }
 
-for p in send-setup send-round0 send-paused send-ready; do fault a $p a; done
-fault a send-handed b
+# the source killed between every two steps, up to its hand-over and after
+for p in send-setup send-round0 send-paused send-ready send-handover; do fault a $p a; done
+for p in send-recorded send-handed send-running; do fault a $p b; done
+# the destination killed likewise
 for p in recv-setup recv-round0 recv-end; do fault b $p a; done
-fault b recv-ready b
-fault b recv-commit b
+for p in recv-ready recv-commit recv-running; do fault b $p b; done
+
+# the answer to OUTCOME lost: the destination, in doubt, hears "committed" and
+# is killed before it runs the VM; restarted, it asks again and hears the same
+restart_mig a send-handed
+restart_mig b recv-outcome
+begin lost
+stalled a send-handed
+die "$MIG_a"; wait $cli 2>/dev/null || true
+restart_mig a
+stalled b recv-outcome
+die "$MIG_b"
+restart_mig b
+where=$(settle lost)
+[ "$where" = b ] || fail "lost OUTCOME answer: VM on $where"
+[ ! -e "$T/a.state/handed/lost" ] || fail "the source kept its hand-over record after the confirmation"
+log "OUTCOME answer lost: asked again, runs on b only, $(integrity b lost); record released"
+on b vm destroy lost >/dev/null
+
+# the source's handed-over copy lost with its migrated (a host's domains
+# killed): the durable record still answers "committed"
+restart_mig a send-handed
+begin gone
+stalled a send-handed
+die "$MIG_a"; wait $cli 2>/dev/null || true
+pid=$(on a vm info gone | sed -n 's/^ *pid: *//p')
+[ -n "$pid" ] && kill -9 "$pid"
+for _ in $(seq 50); do on a vm info gone >/dev/null 2>&1 || break; sleep 0.1; done
+restart_mig a
+where=$(settle gone)
+[ "$where" = b ] || fail "source copy lost: VM on $where"
+log "source copy lost after the commit: the record answers, runs on b only, $(integrity b gone)"
+on b vm destroy gone >/dev/null
+
+# the source's hvd restarted while the copy is handed over: the copy keeps
+# its tag (never runs) and is released once the destination confirms
+restart_mig a send-handed
+begin rehv
+stalled a send-handed
+stop_host_hvd a KILL
+start_host_hvd a
+st=$(on a vm info rehv | sed -n 's/^ *state: *//p')
+[ "$st" = migrated ] || fail "after hvd's restart the handed-over copy is '$st'"
+wait $cli 2>/dev/null || true
+where=$(settle rehv)
+[ "$where" = b ] || fail "hvd restart mid-commit: VM on $where"
+log "source hvd restarted mid-commit: copy stayed migrated, runs on b only, $(integrity b rehv)"
+on b vm destroy rehv >/dev/null
+
+# a stale hand-over record (another migration's id) never touches a later
+# VM of that name
+restart_mig a
+on a vm create st --mem 64M --kernel "$G" --cmdline "heartbeat=50" >/dev/null
+mkdir -p "$T/a.state/handed"
+echo "0123456789abcdef 127.0.0.1:$PORT_B" >"$T/a.state/handed/st"
+restart_mig a
+sleep 2
+[ "$(runs_on st | tr -d ' ')" = a ] && [ "$(copies st)" = 1 ] || fail "a stale record touched st: runs on '$(runs_on st)'"
+log "stale hand-over record: st still runs on a only, $(integrity a st)"
+on a vm destroy st >/dev/null
+rm -f "$T/a.state/handed/st"
+restart_mig a
+restart_mig b
 
 # the stream cut mid-way (fault backend on the sender)
 kill "$MIG_a"; sleep 0.2

@@ -220,7 +220,7 @@ int main(void)
 	 * once refused as "unknown mandatory", so fence_tandem never succeeded) */
 	static const uint32_t types[] = { CK_DOMAIN_HEADER, CK_PAGE_DATA, CK_VCPU_STATE,
 		CK_DEVICE_STATE, CK_CHECKPOINT, CK_END, CK_ROUND, CK_HELLO, CK_READY, CK_COMMIT,
-		CK_RUNNING, CK_ABORT, CK_OUTCOME, CK_PREPARED, CK_SYNC, CK_FENCE, CK_FENCED };
+		CK_RUNNING, CK_ABORT, CK_OUTCOME, CK_PREPARED, CK_SYNC, CK_FENCE, CK_FENCED, CK_CONFIRM };
 	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
 		w = rio_mem_writer();
 		ckpt_write_simple(w, types[i], "z", 1);
