@@ -13,6 +13,7 @@
 #   lab.sh partition DIR A|B   e.g. 1,2|3: hosts of B move to a second bridge
 #   lab.sh heal DIR            every port back on the first bridge
 #   lab.sh stop DIR H DAEMON   SIGTERM one daemon of host H (fenced, hvd, ...)
+#   lab.sh kill DIR H DAEMON   SIGKILL it (a crash)
 #   lab.sh start DIR H DAEMON  start it again
 #   lab.sh exec DIR H CMD...   run CMD inside host H's namespace
 #   lab.sh quorum DIR H        "quorate N" or "inquorate N" (N members)
@@ -234,6 +235,7 @@ cable)		nsx sw ip link set "$(ns p$1)" "$2" ;;
 partition)	for i in $(echo "${1#*|}" | tr , ' '); do nsx sw ip link set "$(ns p$i)" master br1; done ;;
 heal)		for i in $(hosts); do nsx sw ip link set "$(ns p$i)" master br0; done ;;
 stop)		stop_host "$1" TERM "$2" ;;
+kill)		stop_host "$1" KILL "$2" ;;
 start)		[ ! -f "$D/h$1/$2.pid" ] || die "h$1: $2 is running"; start_daemon "$1" "$2" ;;
 exec)		h=$1; shift; nsx h$h "$@" ;;
 quorum)		quorum "$1" ;;
