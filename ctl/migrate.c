@@ -2,7 +2,8 @@
  * migrate.c - `tandem migrate NAME HOST[:PORT]`: asks this host's migrated
  * to move NAME, draws a progress bar that never goes backwards (percent,
  * round, rate, ETA, predicted downtime) and ends with a report, or one JSON
- * object with --json.  `tandem migrate --cancel NAME` cancels.
+ * object with --json.  `tandem migrate --cancel NAME` cancels; `--status NAME`
+ * shows where a migration is.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -111,14 +112,41 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 	struct dclient m = { .daemon = "migrated", .schema = &migctl_schema, .err_type = MC_ERR,
 		.errmsg_attr = MA_ERRMSG, .fd = -1 };
 	int cancel = argc > 0 && !strcmp(argv[0], "--cancel");
+	int status = argc > 0 && !strcmp(argv[0], "--status");
 
+	if (status) {
+		if (argc < 2)
+			ctl_fail(c, "usage: tandem migrate --status NAME");
+		dc_open(c, &m, c->migrated, "TANDEM_MIGRATED", MIGRATED_DEFAULT_SOCK);
+		mc_status(c, &m, MC_STATUS, argv[1]);
+		char phase[64], dest[256], err[512];
+		msg_str(&m.in, MA_PHASE, phase, sizeof(phase));
+		msg_str(&m.in, MA_DEST, dest, sizeof(dest));
+		msg_str(&m.in, MA_ERRMSG, err, sizeof(err));
+		const char *st = mig_state_name(msg_u32(&m.in, MA_STATE));
+		if (c->json) {
+			printf("{");
+			json_kv_str(stdout, "name", argv[1], 0);
+			json_kv_str(stdout, "dest", dest, 1);
+			json_kv_str(stdout, "state", st, 1);
+			json_kv_str(stdout, "phase", phase, 1);
+			json_kv_f(stdout, "percent", msg_u32(&m.in, MA_PERMILLE) / 10.0, 1);
+			if (err[0])
+				json_kv_str(stdout, "error", err, 1);
+			printf("}\n");
+		} else
+			printf("%s to %s: %s, %s, %.1f%%%s%s\n", argv[1], dest, st, phase,
+			    msg_u32(&m.in, MA_PERMILLE) / 10.0, err[0] ? ": " : "", err);
+		close(m.fd);
+		return 0;
+	}
 	if (cancel) {
 		argv++;
 		argc--;
 	}
 	if (argc < (cancel ? 1 : 2) || argv[0][0] == '-')
 		ctl_fail(c, "usage: tandem migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] "
-		    "[--max-time S] [--bandwidth MBIT] [--lz4|--no-lz4] | tandem migrate --cancel NAME");
+		    "[--max-time S] [--bandwidth MBIT] [--lz4|--no-lz4] | tandem migrate --cancel|--status NAME");
 	const char *name = argv[0];
 	dc_open(c, &m, c->migrated, "TANDEM_MIGRATED", MIGRATED_DEFAULT_SOCK);
 	if (cancel) {

@@ -27,6 +27,7 @@ static void usage(void)
 	    "  migrate NAME HOST[:PORT] [--downtime MS] [--max-downtime MS] [--max-time S]\n"
 	    "          [--bandwidth MBIT] [--lz4|--no-lz4]\n"
 	    "  migrate --cancel NAME\n"
+	    "  migrate --status NAME\n"
 	    "  status\n"
 	    "  evacuate HOST [--dry-run] [--parallel N]\n"
 	    "  mode HOST active|draining|maintenance\n"

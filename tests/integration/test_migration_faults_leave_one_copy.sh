@@ -23,7 +23,7 @@ settle() {	# settle NAME: until exactly one host has NAME, and it runs
 	fail "$name did not settle: runs on '$(runs_on "$name")', exists on $cnt hosts"
 }
 
-die() { kill -9 "$1" 2>/dev/null; wait "$1" 2>/dev/null || true; }	# die PID, quietly
+die() { kill -9 "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }	# die PID, quietly
 restart_mig() {	# restart_mig WHO [STALL POINT]: its migrated again, stalling there
 	local who=$1 port tls
 	eval "tls=\$TLS_$who"
@@ -54,6 +54,15 @@ fault() {	# fault WHO POINT EXPECT: kill WHO's migrated at POINT
 	restart_mig $who $point
 	begin $name
 	stalled $who $point
+	if [ "$point" = send-recorded ]; then	# mid-commit, the status poll still answers at once
+		local t0=$(date +%s%N) st
+		st=$(timeout 5 "$BUILD/tandem" --json --migrated "$T/a.mig" migrate --status $name) ||
+			fail "status mid-commit: no answer"
+		local ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+		echo "$st" | grep -q '"phase":"commit"' || fail "status mid-commit: $st"
+		[ $ms -lt 1000 ] || fail "status mid-commit took $ms ms"
+		log "status while the commit holds its lock: answered in $ms ms ($st)"
+	fi
 	die "$(eval echo \$MIG_$who)"
 	wait $cli 2>/dev/null || true
 	restart_mig $who
