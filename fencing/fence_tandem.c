@@ -6,7 +6,10 @@
  * the action is confirmed.
  *
  *   action=off|reboot|status|monitor|metadata   ip=ADDRESS   ipport=7447
- *   cert=PATH key=PATH ca=PATH   (or insecure=1 for a plain-TCP lab)
+ *   cert=PATH key=PATH ca=PATH [crl=PATH]   a fencer's certificate (tandem-ca
+ *                issue --role fencer), or insecure=1 for a plain-TCP lab
+ *   nodename=NAME (or plug=)   the target's certificate must name it;
+ *                without, it must hold ip= in its subjectAltName
  *   timeout=MS   connect timeout (default 2000)
  *
  * "off" succeeds only when the target answers that no domain is left; an
@@ -21,7 +24,8 @@
 #include "tcp.h"
 #include "tls.h"
 
-static char action[32] = "off", ip[256], port[16] = "7447", cert[512], key[512], ca[512];
+static char action[32] = "off", ip[256], port[16] = "7447", cert[512], key[512], ca[512],
+    crl[512], node[65];
 static int insecure;
 
 static void set(const char *k, const char *v)
@@ -30,7 +34,8 @@ static void set(const char *k, const char *v)
 		{ "action", action, sizeof(action) }, { "option", action, sizeof(action) },
 		{ "ip", ip, sizeof(ip) }, { "ipaddr", ip, sizeof(ip) },
 		{ "ipport", port, sizeof(port) }, { "cert", cert, sizeof(cert) },
-		{ "key", key, sizeof(key) }, { "ca", ca, sizeof(ca) },
+		{ "key", key, sizeof(key) }, { "ca", ca, sizeof(ca) }, { "crl", crl, sizeof(crl) },
+		{ "nodename", node, sizeof(node) }, { "plug", node, sizeof(node) },
 	};
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 		if (!strcmp(k, keys[i].k)) {
@@ -41,14 +46,15 @@ static void set(const char *k, const char *v)
 		insecure = atoi(v);
 	if (!strcmp(k, "timeout"))
 		tcp_connect_timeout_ms = atoi(v) > 0 ? atoi(v) : 2000;
-	/* nodename, plug, port and anything else: not needed here */
+	/* port and anything else: not needed here */
 }
 
 static int metadata(void)
 {
 	printf("<?xml version=\"1.0\" ?>\n<resource-agent name=\"fence_tandem\" "
 	    "shortdesc=\"Destroys every VM of a Tandem host through its migrated\">\n<parameters>\n");
-	const char *p[] = { "action", "ip", "ipport", "cert", "key", "ca", "insecure", "timeout" };
+	const char *p[] = { "action", "nodename", "plug", "ip", "ipport", "cert", "key", "ca", "crl",
+		"insecure", "timeout" };
 	for (size_t i = 0; i < sizeof(p) / sizeof(p[0]); i++)
 		printf("  <parameter name=\"%s\"><content type=\"string\"/></parameter>\n", p[i]);
 	printf("</parameters>\n<actions>\n  <action name=\"off\"/>\n  <action name=\"reboot\"/>\n"
@@ -82,7 +88,7 @@ int main(void)
 		fprintf(stderr, "fence_tandem: need ip= and cert=, key=, ca= (or insecure=1)\n");
 		return 1;
 	}
-	if (!insecure && tls_init(cert, key, ca, err, sizeof(err)) < 0) {
+	if (!insecure && tls_init(cert, key, ca, crl[0] ? crl : NULL, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fence_tandem: %s\n", err);
 		return 1;
 	}
@@ -92,7 +98,9 @@ int main(void)
 		fprintf(stderr, "fence_tandem: %s\n", err);
 		return off ? 1 : 2;	/* status: 2 = off (unreachable) */
 	}
-	struct rio *r = insecure ? rio_fd_open(fd, 1) : tls_open(fd, 0, err, sizeof(err));
+	/* the host at ip must be the one being fenced, not whoever answers there */
+	struct tls_want want = { node[0] ? node : NULL, node[0] ? NULL : ip };
+	struct rio *r = insecure ? rio_fd_open(fd, 1) : tls_open(fd, 0, &want, NULL, err, sizeof(err));
 	if (!r) {
 		fprintf(stderr, "fence_tandem: %s: %s\n", spec, err);
 		return 1;

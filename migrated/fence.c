@@ -3,7 +3,8 @@
  * way of the fence_tandem agent): destroy every domain this host's hvd runs
  * and answer FENCED only when none is left, so "fenced" is never claimed
  * for a host that still runs a VM.  The peer passed the same mutual TLS
- * check as any migration peer.
+ * check as any migration peer, and its certificate has the fencer role
+ * (peer.c): a host's certificate cannot fence.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -14,14 +15,15 @@
 #include "log.h"
 #include "migrated.h"
 
-int fence_answer(struct rio *r, const char *peer)
+int fence_answer(struct rio *r, const char *peer, const char *fencer)
 {
 	char err[512], msg[1024];
 	char (*names)[65] = NULL;
 	int n = 0, destroyed = 0;
 	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 
-	log_warnx("FENCE from %s: destroying every domain of this host", peer);
+	log_warnx("FENCE from %s (fencer %s): destroying every domain of this host", peer,
+	    fencer[0] ? fencer : "unauthenticated");
 	if (!h || h->ops->domain_list(h, &names, &n) < 0) {
 		snprintf(msg, sizeof(msg), "cannot reach hvd: %s", h ? hv_error(h) : err);
 		goto fail;

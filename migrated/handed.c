@@ -33,33 +33,52 @@
 #include "hvctl.h"
 #include "log.h"
 #include "migrated.h"
+#include "tls.h"
 
 #define SETTLE_RETRY_S	2
 #define SETTLE_MAX_S	30
 
 int handed_add(const struct mig *m)
 {
-	return journal_put(J_HANDED, m->name, "%016" PRIx64 " %s", m->id, m->dest);
+	return journal_put(J_HANDED, m->name, "%016" PRIx64 " %s %s", m->id, m->dest,
+	    m->peer_name[0] ? m->peer_name : "-");
 }
 
-/* the record of name: its migration id and destination; 0 when there is one */
-static int lookup(const char *name, uint64_t *id, char *dest, size_t destlen)
+/* the record of name: its migration id, destination and the destination's
+ * certificate name ("" unauthenticated); 0 when there is one */
+static int lookup(const char *name, uint64_t *id, char *dest, size_t destlen, char dname[65])
 {
-	char line[512], d[300];
+	char line[512], d[300], n[65] = "-";
 	unsigned long long v;
 	if (journal_get(J_HANDED, name, line, sizeof(line)) < 0 ||
-	    sscanf(line, "%llx %299s", &v, d) != 2)
+	    sscanf(line, "%llx %299s %64s", &v, d, n) < 2)
 		return -1;
 	*id = v;
 	if (dest)
 		snprintf(dest, destlen, "%s", d);
+	if (dname)
+		snprintf(dname, 65, "%s", strcmp(n, "-") ? n : "");
 	return 0;
+}
+
+int handed_for(const char *name, uint64_t id, const char *asker)
+{
+	uint64_t v;
+	char dname[65];
+	if (lookup(name, &v, NULL, 0, dname) < 0 || v != id)
+		return 0;
+	if (!migd_conf.insecure && strcmp(dname, asker)) {
+		log_warnx("OUTCOME for %s from %s: the migration went to %s: not answering", name,
+		    asker, dname);
+		return -1;
+	}
+	return 1;
 }
 
 int handed_is(const char *name, uint64_t id)
 {
 	uint64_t v;
-	return lookup(name, &v, NULL, 0) == 0 && v == id;
+	return lookup(name, &v, NULL, 0, NULL) == 0 && v == id;
 }
 
 /* the record goes only if it is still this hand-over's */
@@ -88,7 +107,7 @@ void handed_confirmed(struct hv *h, const char *name, uint64_t id)
 	if (h->ops->domain_release(h, name, id) < 0 && errno != ENOENT && errno != ESTALE) {
 		log_warnx("migration %s: releasing the handed-over copy: %s: settling it later", name,
 		    hv_error(h));
-		if (lookup(name, &v, dest, sizeof(dest)) == 0 && v == id)
+		if (lookup(name, &v, dest, sizeof(dest), NULL) == 0 && v == id)
 			handed_settle_later(name, id, dest, 1);
 		return;
 	}
@@ -103,13 +122,17 @@ void handed_confirmed(struct hv *h, const char *name, uint64_t id)
  */
 static int ask_confirm(const char *dest, const char *name, uint64_t id)
 {
-	char err[256];
+	char err[256], dname[65] = "";
 	uint8_t body[8 + 64];
+	uint64_t v;
 	struct ckpt_record rec = { 0 };
+	struct tls_want want = { NULL, NULL };
+	if (lookup(name, &v, NULL, 0, dname) == 0 && dname[0])
+		want.name = dname;	/* only the destination it went to */
 	int r = -1, fd = peer_connect(dest, err, sizeof(err));
 	if (fd < 0)
 		return -1;
-	struct rio *q = mig_transport(NULL, fd, 0, err, sizeof(err));
+	struct rio *q = mig_transport(NULL, fd, 0, &want, NULL, err, sizeof(err));
 	if (!q)
 		return -1;
 	size_t n = strlen(name);
@@ -206,7 +229,7 @@ static void resume_one(const char *name, const char *line, void *arg)
 	char dest[300];
 	(void)line;
 	(void)arg;
-	if (lookup(name, &id, dest, sizeof(dest)) < 0) {
+	if (lookup(name, &id, dest, sizeof(dest), NULL) < 0) {
 		log_warnx("handed/%s is unreadable: left for an admin", name);
 		return;
 	}

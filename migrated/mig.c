@@ -14,6 +14,8 @@
 #include "log.h"
 #include "migrated.h"
 #include "tls.h"
+#include "config.h"
+#include <arpa/inet.h>
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mig *migs;
@@ -132,9 +134,35 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...)
  * sender's stream fail with EIO after that many bytes (the fault backend),
  * as a cable pulled mid-stream would.
  */
-struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen)
+void mig_want(const char *spec, struct tls_want *want, char *buf, size_t buflen)
 {
-	struct rio *r = migd_conf.insecure ? rio_fd_open(fd, 1) : tls_open(fd, server, err, errlen);
+	const struct cf_host *h = migd_conf.hosts ? conf_find(migd_conf.hosts, spec) : NULL;
+	struct in6_addr a;
+	want->name = want->ip = NULL;
+	if (h) {
+		snprintf(buf, buflen, "%s", h->name);
+		want->name = buf;
+		return;
+	}
+	snprintf(buf, buflen, "%s", spec[0] == '[' ? spec + 1 : spec);
+	char *end = spec[0] == '[' ? strchr(buf, ']') : strrchr(buf, ':');
+	if (end && (spec[0] == '[' || strchr(buf, ':') == end))
+		*end = 0;	/* the port goes */
+	if (inet_pton(AF_INET, buf, &a) == 1 || inet_pton(AF_INET6, buf, &a) == 1)
+		want->ip = buf;
+	else
+		want->name = buf;
+}
+
+struct rio *mig_transport(struct mig *m, int fd, int server, const struct tls_want *want,
+    struct tls_peer *peer, char *err, size_t errlen)
+{
+	if (peer)
+		memset(peer, 0, sizeof(*peer));
+	struct rio *r = migd_conf.insecure ? rio_fd_open(fd, 1) :
+	    tls_open(fd, server, want, peer, err, errlen);
+	if (peer && migd_conf.insecure)
+		peer->role = TLS_ROLE_HOST;	/* nobody is authenticated */
 	const char *f = getenv("TANDEM_FAULT_AFTER");
 	if (r && f && m && m->dir == MIG_OUT) {
 		log_warnx("test hook: the stream to %s fails after %s bytes", m->dest, f);

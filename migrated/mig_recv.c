@@ -25,6 +25,7 @@
 #include "hvctl.h"
 #include "log.h"
 #include "migrated.h"
+#include "tls.h"
 #include "msg.h"
 
 #define DOUBT_RETRY_S	600
@@ -79,7 +80,8 @@ static int ask_outcome(const struct recv_args *a, const char *name, struct rio *
 	int fd = peer_connect(spec, err, sizeof(err));
 	if (fd < 0)
 		return -1;
-	struct rio *q = mig_transport(a->m, fd, 0, err, sizeof(err));
+	struct tls_want want = { a->peer_name[0] ? a->peer_name : NULL, NULL };
+	struct rio *q = mig_transport(a->m, fd, 0, &want, NULL, err, sizeof(err));
 	if (!q)
 		return -1;
 	if (ckpt_send(q, CK_OUTCOME, body, id_name(body, a->m->id, name)) == 0 &&
@@ -288,8 +290,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			 * it costs no downtime.
 			 */
 			if (!kept++ && (!*created || h->ops->domain_keep(h, m->name) < 0 ||
-			    journal_put(J_INDOUBT, m->name, "%s %u %016llx", a->peer, a->peer_port,
-			    (unsigned long long)m->id) < 0)) {
+			    journal_put(J_INDOUBT, m->name, "%s %u %016llx %s", a->peer, a->peer_port,
+			    (unsigned long long)m->id, a->peer_name[0] ? a->peer_name : "-") < 0)) {
 				snprintf(err, errlen, "keeping the incoming domain: %s",
 				    *created ? hv_error(h) : "SYNC before DOMAIN_HEADER");
 				goto out;
@@ -411,11 +413,11 @@ static void *resolve_thread(void *arg)
 
 static void resume_one(const char *name, const char *line, void *arg)
 {
-	char peer[64];
+	char peer[64], pname[65] = "-";
 	unsigned port;
 	unsigned long long id;
 	(void)arg;
-	int ok = sscanf(line, "%63s %u %llx", peer, &port, &id) == 3 && port < 65536;
+	int ok = sscanf(line, "%63s %u %llx %64s", peer, &port, &id, pname) >= 3 && port < 65536;
 	struct recv_args *a = ok ? calloc(1, sizeof(*a)) : NULL;
 	if (a && !(a->m = mig_new(MIG_IN, name))) {
 		free(a);
@@ -427,6 +429,7 @@ static void resume_one(const char *name, const char *line, void *arg)
 	}
 	snprintf(a->peer, sizeof(a->peer), "%s", peer);
 	a->peer_port = (uint16_t)port;
+	snprintf(a->peer_name, sizeof(a->peer_name), "%s", strcmp(pname, "-") ? pname : "");
 	a->m->id = id;
 	log_warnx("migration %s in: outcome was in doubt when migrated stopped: asking %s:%u",
 	    name, peer, port);
@@ -448,7 +451,7 @@ void mig_recv_resume(void)
  * VM runs there, and only then does the handed-over copy go: an answer lost
  * on the way is asked again and answered the same.
  */
-int mig_outcome_answer(struct rio *r, const uint8_t *body, size_t len)
+int mig_outcome_answer(struct rio *r, const char *asker, const uint8_t *body, size_t len)
 {
 	char err[400], name[65];
 	uint64_t id;
@@ -461,11 +464,13 @@ int mig_outcome_answer(struct rio *r, const uint8_t *body, size_t len)
 	struct mig *m = mig_find(name, 0);
 	if (m)
 		pthread_mutex_lock(&m->commit_lock);
-	int committed = handed_is(name, id);
+	int committed = handed_for(name, id, asker);
 	if (m && !committed && m->id == id)
 		m->cancel = 1;
 	if (m)
 		pthread_mutex_unlock(&m->commit_lock);
+	if (committed < 0)
+		return -1;	/* another host asks for a migration it did not receive */
 	log_info("OUTCOME query for %s (migration %016llx): %s", name, (unsigned long long)id,
 	    committed ? "committed" : "not committed");
 	if (ckpt_send(r, committed ? CK_COMMIT : CK_ABORT, committed ? NULL : "not committed",

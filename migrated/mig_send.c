@@ -27,6 +27,7 @@
 #include "hvctl.h"
 #include "log.h"
 #include "migrated.h"
+#include "tls.h"
 #include "msg.h"
 
 #define BURST_BATCH	64	/* pages per batch while the VM is paused */
@@ -333,8 +334,13 @@ static int run(struct sender *s, char *err, size_t errlen)
 	int fd = peer_connect(m->dest, err, errlen);
 	if (fd < 0)
 		return -1;
-	if (!(s->r = mig_transport(m, fd, 0, err, errlen)))
+	struct tls_want want;
+	struct tls_peer who;
+	char wbuf[300];
+	mig_want(m->dest, &want, wbuf, sizeof(wbuf));
+	if (!(s->r = mig_transport(m, fd, 0, &want, &who, err, errlen)))
 		return -1;
+	snprintf(m->peer_name, sizeof(m->peer_name), "%s", who.name);
 	mig_stall("send-setup");
 	uint8_t hello[12];
 	le64_put(hello, m->id);

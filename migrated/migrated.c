@@ -19,22 +19,27 @@
 #include "log.h"
 #include "migrated.h"
 #include "tls.h"
+#include "config.h"
 
 struct event_base *migd_base;
-struct migd_conf migd_conf = { MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, ":7447", "/var/lib/tandem",
-	NULL, NULL, NULL, NULL, 0, 0, 0 };
+struct migd_conf migd_conf = { .ctl_path = MIGRATED_DEFAULT_SOCK, .hvd_path = HVD_DEFAULT_SOCK,
+	.listen = ":7447", .state_dir = "/var/lib/tandem" };
+static struct fconf hosts_map;
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: migrated [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port] [-d dir] [-F fenced]\n"
-	    "                (--cert FILE --key FILE --ca FILE | --insecure)\n"
+	    "                [-c cluster.conf] (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
 	    "  -s socket   control socket (default %s)\n"
 	    "  -H socket   hvd control socket (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
 	    "  -d dir      state directory (the journal of incoming migrations)\n"
 	    "  -F socket   fenced's socket: every migration goes through the cluster's\n"
 	    "              ownership table (begin, commit, resolve)\n"
+	    "  -c file     the cluster's hosts (cluster.conf): a peer's certificate must\n"
+	    "              name the host its address belongs to\n"
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
+	    "  --crl FILE  the CA's revocation list (tandem-ca revoke), read again when it changes\n"
 	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n",
 	    MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, MIGRATED_DEFAULT_PORT);
 	exit(2);
@@ -59,12 +64,12 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' }, { "ca", 1, NULL, 'A' },
-		{ "insecure", 0, NULL, 'I' }, { NULL, 0, NULL, 0 },
+		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { NULL, 0, NULL, 0 },
 	};
 	int c;
 	char err[512];
 
-	while ((c = getopt_long(argc, argv, "s:H:l:d:F:fvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:fvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': migd_conf.ctl_path = optarg; break;
 		case 'H': migd_conf.hvd_path = optarg; break;
@@ -77,17 +82,25 @@ int main(int argc, char **argv)
 		case 'K': migd_conf.key = optarg; break;
 		case 'A': migd_conf.ca = optarg; break;
 		case 'I': migd_conf.insecure = 1; break;
+		case 'R': migd_conf.crl = optarg; break;
+		case 'c': migd_conf.hosts_path = optarg; break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
 	log_init("migrated", migd_conf.foreground, migd_conf.verbose);
+	if (migd_conf.hosts_path) {
+		if (conf_load(&hosts_map, migd_conf.hosts_path, err, sizeof(err)) < 0)
+			fatalx("%s", err);
+		migd_conf.hosts = &hosts_map;
+	}
 	if (!migd_conf.insecure) {
 		if (!migd_conf.cert || !migd_conf.key || !migd_conf.ca)
 			fatalx("peers authenticate with TLS: give --cert, --key and --ca "
 			    "(make them with tandem-ca), or --insecure for a test setup");
-		if (tls_init(migd_conf.cert, migd_conf.key, migd_conf.ca, err, sizeof(err)) < 0)
+		if (tls_init(migd_conf.cert, migd_conf.key, migd_conf.ca, migd_conf.crl, err,
+		    sizeof(err)) < 0)
 			fatalx("%s", err);
 	} else
 		log_warnx("--insecure: peers are not authenticated and traffic is not encrypted");

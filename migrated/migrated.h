@@ -17,10 +17,13 @@
 #include "migctl.h"
 #include "tcp.h"
 
+struct fconf;
 struct migd_conf {
 	const char *ctl_path, *hvd_path, *listen, *state_dir;
 	const char *fenced;		/* in a cluster: fenced's socket, else NULL */
-	const char *cert, *key, *ca;	/* TLS; all NULL with insecure */
+	const char *cert, *key, *ca, *crl;	/* TLS; all NULL with insecure */
+	const char *hosts_path;		/* cluster.conf: the hosts and their addresses */
+	const struct fconf *hosts;	/* loaded from it, or NULL */
 	int insecure, foreground, verbose;
 };
 extern struct migd_conf migd_conf;
@@ -58,6 +61,7 @@ struct mig {
 	enum mig_dir dir;
 	char name[65];
 	char dest[256];
+	char peer_name[65];	/* the peer's certificate name (empty with --insecure) */
 	uint64_t id;
 	int fd;			/* the peer connection */
 	struct conv_opts opts;
@@ -94,7 +98,14 @@ uint64_t mig_now(void);
 /* the calling thread ahead of every ordinary one while the VM is paused (on), or back */
 void mig_urgent(int on);
 #define URGENT_PAGES	16384	/* a longer stop-and-copy (forced by a limit) stays ordinary */
-struct rio *mig_transport(struct mig *m, int fd, int server, char *err, size_t errlen);
+/* the stream to a peer that must be want->name (or hold want->ip); who it
+ * is in *peer (name empty with --insecure) */
+struct tls_want;
+struct tls_peer;
+struct rio *mig_transport(struct mig *m, int fd, int server, const struct tls_want *want,
+    struct tls_peer *peer, char *err, size_t errlen);
+/* who the migrated at spec ("name", "address", either with ":port") must be */
+void mig_want(const char *spec, struct tls_want *want, char *buf, size_t buflen);
 
 /* cluster.c: the ownership table, through this host's fenced (with -F) */
 int cluster_begin(const char *name, const char *dest, uint64_t *gen, char *err, size_t errlen);
@@ -121,6 +132,8 @@ void journal_each(enum jkind k, void (*fn)(const char *name, const char *line, v
 /* handed.c: the source's hand-over records, until the destination confirms */
 int handed_add(const struct mig *m);
 int handed_is(const char *name, uint64_t id);	/* 1: handed over by migration id */
+/* for OUTCOME: 1 handed over by id to asker, 0 not, -1 to another host */
+int handed_for(const char *name, uint64_t id, const char *asker);
 /* reclaim the copy handed over by id and run it again */
 int handed_reclaim(struct hv *h, const char *name, uint64_t id);
 /* the destination runs it: the copy and the record go */
@@ -138,11 +151,12 @@ struct recv_args {
 	struct rio *r;
 	char peer[64];
 	uint16_t peer_port;	/* the source's migrated, for OUTCOME */
+	char peer_name[65];	/* and its certificate's name: only it may answer */
 };
 void *mig_recv_thread(void *arg);	/* takes a malloc'd recv_args */
 void mig_recv_resume(void);	/* at start: ask the outcome of every journalled one */
 /* the source's answer to OUTCOME and the destination's to CONFIRM (body: u64 id, name) */
-int mig_outcome_answer(struct rio *r, const uint8_t *body, size_t len);
+int mig_outcome_answer(struct rio *r, const char *asker, const uint8_t *body, size_t len);
 int mig_confirm_answer(struct rio *r, const uint8_t *body, size_t len);
 
 /* peer.c (tcp.h: the sockets) */
@@ -151,7 +165,7 @@ int peer_accept(int lfd);
 
 /* fence.c: the FENCE request of a cluster fencer */
 struct rio;
-int fence_answer(struct rio *r, const char *peer);
+int fence_answer(struct rio *r, const char *peer, const char *fencer);
 
 /* control.c */
 int control_init(const char *path);

@@ -24,6 +24,8 @@
 
 #include "log.h"
 #include "migrated.h"
+#include "config.h"
+#include "tls.h"
 #include "msg.h"
 
 #define HANDSHAKE_S	5
@@ -83,13 +85,40 @@ static void set_timeouts(int fd, int s)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+/*
+ * Who may say what: a host's certificate must name the host its address
+ * belongs to (with -c), and only hosts migrate (HELLO) or ask (OUTCOME,
+ * CONFIRM); only a fencer's certificate may FENCE, from anywhere.
+ */
+static int allowed(const struct conn *c, const struct tls_peer *p, uint32_t type, char *err,
+    size_t errlen)
+{
+	if (migd_conf.insecure)
+		return 0;
+	enum tls_role need = type == CK_FENCE ? TLS_ROLE_FENCER : TLS_ROLE_HOST;
+	if (p->role != need)
+		return snprintf(err, errlen, "%s from %s's certificate, of role %s: only a %s's may",
+		    ckpt_type_name(type), p->name, tls_role_name(p->role), tls_role_name(need)), -1;
+	if (need == TLS_ROLE_FENCER || !migd_conf.hosts)
+		return 0;
+	const struct cf_host *h = conf_find(migd_conf.hosts, c->peer);
+	if (!h)
+		return snprintf(err, errlen, "%s is no host of the cluster (certificate %s)", c->peer,
+		    p->name), -1;
+	if (strcmp(h->name, p->name))
+		return snprintf(err, errlen, "certificate is %s's, but %s is %s", p->name, c->peer,
+		    h->name), -1;
+	return 0;
+}
+
 static void *conn_thread(void *arg)
 {
 	struct conn *c = arg;
 	struct ckpt_record rec = { 0 };
+	struct tls_peer who;
 	char err[512];
 	set_timeouts(c->fd, HANDSHAKE_S);
-	struct rio *r = mig_transport(NULL, c->fd, 1, err, sizeof(err));
+	struct rio *r = mig_transport(NULL, c->fd, 1, NULL, &who, err, sizeof(err));
 
 	if (!r) {
 		log_warnx("refused peer %s: %s", c->peer, err);
@@ -104,14 +133,18 @@ static void *conn_thread(void *arg)
 	}
 	stranger_out(c->peer);	/* authenticated and talking: ordinary I/O timeouts */
 	tcp_tune(c->fd);
-	if (rec.type == CK_OUTCOME || rec.type == CK_CONFIRM) {
+	if (allowed(c, &who, rec.type, err, sizeof(err)) < 0) {
+		log_warnx("refused peer %s: %s", c->peer, err);
+		ckpt_send(r, CK_ABORT, err, strlen(err));
+		rio_close(r);
+	} else if (rec.type == CK_OUTCOME || rec.type == CK_CONFIRM) {
 		if (rec.type == CK_OUTCOME)
-			mig_outcome_answer(r, rec.body, rec.len);
+			mig_outcome_answer(r, who.name, rec.body, rec.len);
 		else
 			mig_confirm_answer(r, rec.body, rec.len);
 		rio_close(r);
 	} else if (rec.type == CK_FENCE && rec.len == 0) {
-		fence_answer(r, c->peer);
+		fence_answer(r, c->peer, who.name);
 		rio_close(r);
 	} else if (rec.type == CK_HELLO && rec.len == 12) {
 		struct recv_args *a = calloc(1, sizeof(*a));
@@ -125,6 +158,7 @@ static void *conn_thread(void *arg)
 		a->m = m;
 		a->r = r;
 		snprintf(a->peer, sizeof(a->peer), "%s", c->peer);
+		snprintf(a->peer_name, sizeof(a->peer_name), "%s", who.name);
 		a->peer_port = (uint16_t)le32_get(rec.body + 8);
 		ckpt_record_free(&rec);
 		free(c);

@@ -99,11 +99,11 @@ start_hosts() {
 	"$SRC/ctl/tandem-ca" init "$T/ca" >/dev/null
 	PORT_A=$((20000 + RANDOM % 20000)); PORT_B=$((PORT_A + 1))
 	for h in a b; do
-		"$SRC/ctl/tandem-ca" issue "$T/ca" "host-$h" >/dev/null
+		"$SRC/ctl/tandem-ca" issue "$T/ca" "host-$h" --ip 127.0.0.1 >/dev/null
 		start_host_hvd $h
 	done
-	TLS_a="--cert $T/ca/host-a.crt --key $T/ca/host-a.key --ca $T/ca/ca.crt"
-	TLS_b="--cert $T/ca/host-b.crt --key $T/ca/host-b.key --ca $T/ca/ca.crt"
+	TLS_a="--cert $T/ca/host-a.crt --key $T/ca/host-a.key --ca $T/ca/ca.crt --crl $T/ca/crl.pem"
+	TLS_b="--cert $T/ca/host-b.crt --key $T/ca/host-b.key --ca $T/ca/ca.crt --crl $T/ca/crl.pem"
 	start_migrated a "$PORT_A" $TLS_a
 	start_migrated b "$PORT_B" $TLS_b
 }

@@ -95,7 +95,7 @@ cluster_conf() {
 	if [ -n "${LAB_FENCE_LEVELS:-}" ]; then
 		echo "$LAB_FENCE_LEVELS"
 	else
-		echo "fence-level 1 $BUILD/fencing/fence_tandem ip=%a cert=$D/ca/fence.crt key=$D/ca/fence.key ca=$D/ca/ca.crt timeout=1000"
+		echo "fence-level 1 $BUILD/fencing/fence_tandem ip=%a cert=$D/ca/fence.crt key=$D/ca/fence.key ca=$D/ca/ca.crt crl=$D/ca/crl.pem timeout=1000"
 		echo "fence-level 2 $SRC/tests/lab/fence_lab labdir=$D"
 	fi
 	echo "fence-timeout 10000"
@@ -112,8 +112,8 @@ start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated
 		-d "$hd/fenced" -H "$hd/hvd.sock" ;;
 	hvd) spawn "$h" hvd "$BUILD/hvd" -f -s "$hd/hvd.sock" -d "$hd/hvd" ;;
 	migrated) spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
-		-d "$hd/mig" -F "$hd/fenced.sock" -l "$(addr "$h"):7447" --cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" \
-		--ca "$D/ca/ca.crt" ;;
+		-d "$hd/mig" -F "$hd/fenced.sock" -c "$D/cluster.conf" -l "$(addr "$h"):7447" \
+		--cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" --ca "$D/ca/ca.crt" --crl "$D/ca/crl.pem" ;;
 	*) die "no daemon $2" ;;
 	esac
 }
@@ -182,9 +182,9 @@ up() {
 		nsx h$i ip addr add "$(addr $i)/24" dev eth0
 		nsx h$i ip link set eth0 up
 		nsx sw ip link set "$(ns p$i)" master br0 up
-		"$SRC/ctl/tandem-ca" issue "$D/ca" "h$i" >/dev/null
+		"$SRC/ctl/tandem-ca" issue "$D/ca" "h$i" --ip "$(addr $i)" >/dev/null
 	done
-	"$SRC/ctl/tandem-ca" issue "$D/ca" fence >/dev/null
+	"$SRC/ctl/tandem-ca" issue "$D/ca" fence --role fencer >/dev/null
 	cluster_conf >"$D/cluster.conf"
 	"$BUILD/fencing/fenced" -n -c "$D/cluster.conf" >/dev/null || die "bad $D/cluster.conf"
 	for i in $(hosts); do start_host "$i"; done
