@@ -1,0 +1,105 @@
+#!/bin/bash
+# Any certificate of the cluster CA is not enough: a peer must be the host
+# it claims, in the role it needs, and not revoked.  Each refusal has its
+# success twin, and each leaves every VM as it was:
+#  1. a migration h1 -> h2 with the right certificates: done (the twin);
+#  2. an impostor destination (h3's certificate at h2's address): the source
+#     refuses it before sending a page, the VM keeps running on h1;
+#  3. an impostor source (h1's certificate from h3's address): h2 refuses
+#     it, nothing is created there, the VM keeps running on h3;
+#  4. a host's certificate cannot FENCE: fence_tandem with h3's host
+#     certificate against h2 is refused, h2's VMs run on; with the fencer's
+#     certificate but aimed at the wrong host (nodename h3, h2's address)
+#     fence_tandem refuses to talk; the fencer's certificate against the
+#     right host fences it (the twin);
+#  5. tandem-ca revoke h3: migrations to and from h3 that worked a moment
+#     before are refused (every daemon reads the new CRL on its own).
+set -eu
+. "$(dirname "$0")/../lab/labtest.sh"
+lab_test_setup
+LAB_TIMERS=fast "$LAB" up "$L" 3
+for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done
+G=$BUILD/hypervisor/guest/guest.elf
+CA=$L/ca
+vm() { t "$1" vm create "$2" --mem 64M --kernel "$G" --cmdline "dirty=1000 wss=16 heartbeat=100" >/dev/null; }
+integ() {
+	local out=$(t "$1" vm console "$2" --send i --wait 4000 | grep -m1 INTEGRITY)
+	case "$out" in "INTEGRITY OK"*) echo "$out" ;; *) fail "$2 on h$1: ${out:-no integrity line}" ;; esac
+}
+vm 1 a
+vm 3 c
+vm 2 b
+wait_owned 1 10 a b c >/dev/null
+for v in a b c; do for _ in $(seq 50); do grep -q READY "$L"/h*/hvd/console/$v.log 2>/dev/null && break; sleep 0.1; done; done
+
+# 1. the twin: the right certificates
+t 1 migrate a 10.77.0.2 >/dev/null || fail "h1 -> h2 failed: $(grep 'migration a' "$L/h1/migrated.log" | tail -2)"
+running_on 2 | grep -qx a || fail "a does not run on h2"
+log "h1 -> h2 with the right certificates: a runs on h2, $(integ 2 a)"
+t 2 migrate a 10.77.0.1 >/dev/null || fail "h2 -> h1 failed"
+
+# 2. an impostor destination: h3's certificate at h2's address
+rogue() {	# rogue H CERT PORT: a second migrated in host H's namespace with CERT
+	"$LAB" exec "$L" "$1" "$BUILD/migrated/migrated" -f -v -s "$L/rogue.sock" -H "$L/h$1/hvd.sock" \
+		-d "$L/rogue" -c "$L/cluster.conf" -l "10.77.0.$1:$3" --cert "$CA/$2.crt" --key "$CA/$2.key" \
+		--ca "$CA/ca.crt" --crl "$CA/crl.pem" >>"$L/rogue.log" 2>&1 &
+	ROGUE=$!
+	for _ in $(seq 100); do [ -S "$L/rogue.sock" ] && return 0; sleep 0.05; done
+	fail "rogue migrated did not start: $(tail -3 "$L/rogue.log")"
+}
+rogue_stop() { kill "$ROGUE" 2>/dev/null || true; wait "$ROGUE" 2>/dev/null || true; rm -f "$L/rogue.sock"; }
+rogue 2 h3 7448
+out=$(t 1 --json migrate a 10.77.0.2:7448) && fail "a migration to an impostor succeeded: $out"
+echo "$out" | grep -q "certificate is h3's, but the peer must be h2" || fail "impostor destination: $out"
+running_on 1 | grep -qx a || fail "a does not run on h1 after the refused migration"
+! "$BUILD/tandem" --host "$L/h2/hvd.sock" vm info a >/dev/null 2>&1 || fail "a domain was created behind an impostor"
+rogue_stop
+log "impostor destination (h3's certificate at h2's address): $(echo "$out" | sed 's/.*"error":"\([^"]*\)".*/\1/' | cut -c1-80); a runs on h1, $(integ 1 a)"
+
+# 3. an impostor source: h1's certificate from h3's address
+rogue 3 h1 7448
+out=$("$BUILD/tandem" --json --migrated "$L/rogue.sock" migrate c 10.77.0.2) && fail "h2 took a VM from an impostor: $out"
+for _ in $(seq 50); do grep -q "refused peer 10.77.0.3: certificate is h1's, but 10.77.0.3 is h3" "$L/h2/migrated.log" && break; sleep 0.1; done
+grep -q "refused peer 10.77.0.3: certificate is h1's, but 10.77.0.3 is h3" "$L/h2/migrated.log" ||
+	fail "h2 did not refuse the impostor source: $(grep 'peer' "$L/h2/migrated.log" | tail -2)"
+! "$BUILD/tandem" --host "$L/h2/hvd.sock" vm info c >/dev/null 2>&1 || fail "h2 created c for an impostor"
+running_on 3 | grep -qx c || fail "c does not run on h3"
+rogue_stop
+log "impostor source (h1's certificate from h3's address): refused by h2; c runs on h3, $(integ 3 c)"
+
+# 4. who may fence
+fence() {	# fence CERT NODENAME ADDRESS: fence_tandem from h3's namespace
+	printf 'action=off\nnodename=%s\nip=%s\ncert=%s\nkey=%s\nca=%s\ncrl=%s\ntimeout=1000\n' "$2" "$3" \
+		"$CA/$1.crt" "$CA/$1.key" "$CA/ca.crt" "$CA/crl.pem" | "$LAB" exec "$L" 3 "$BUILD/fencing/fence_tandem" 2>&1
+}
+out=$(fence h3 h2 10.77.0.2) && fail "a host's certificate fenced h2: $out"
+for _ in $(seq 50); do grep -q "refused peer 10.77.0.3: FENCE from h3's certificate, of role host" "$L/h2/migrated.log" && break; sleep 0.1; done
+grep -q "refused peer 10.77.0.3: FENCE from h3's certificate, of role host" "$L/h2/migrated.log" || fail "h2 did not refuse: $out"
+running_on 2 | grep -qx b || fail "b was destroyed by a host's FENCE"
+log "FENCE with a host's certificate: refused ($(echo "$out" | tail -1 | cut -c1-70)); b runs on h2"
+out=$(fence fence h3 10.77.0.2) && fail "fence_tandem fenced the host at h2's address as h3: $out"
+echo "$out" | grep -q "certificate is h2's, but the peer must be h3" || fail "wrong target: $out"
+running_on 2 | grep -qx b || fail "b was destroyed by a FENCE aimed at h3"
+log "FENCE aimed at h3 but sent to h2's address: fence_tandem refuses ($(echo "$out" | tail -1 | sed 's/.*: //' | cut -c1-60))"
+out=$(fence fence h2 10.77.0.2) || fail "the fencer could not fence h2: $out"
+for _ in $(seq 50); do running_on 2 | grep -qx b || break; sleep 0.1; done
+! running_on 2 | grep -qx b || fail "b still runs on h2 after a fencer's FENCE"
+log "FENCE with the fencer's certificate at the right host (the twin): $(echo "$out" | tail -1)"
+# fenced, which did not ask for this fencing, runs b again on its owner
+for _ in $(seq 100); do running_on 2 | grep -qx b && break; sleep 0.1; done
+
+# 5. revocation: h3 works, then is revoked and refused both ways
+where() { for h in 1 2 3; do running_on $h | grep -qx "$1" && echo $h; done; }
+vm 1 r
+wait_owned 1 10 r >/dev/null
+t 1 migrate r 10.77.0.3 >/dev/null || fail "h1 -> h3 failed before the revoke"
+t 3 migrate r 10.77.0.1 >/dev/null || fail "h3 -> h1 failed before the revoke"
+log "before the revoke: r went h1 -> h3 -> h1"
+"$SRC/ctl/tandem-ca" revoke "$CA" h3 >/dev/null
+out=$(t 1 --json migrate r 10.77.0.3) && fail "a migration to a revoked host succeeded"
+echo "$out" | grep -qi "revoked" || fail "to revoked h3: $out"
+[ "$(where r)" = 1 ] || fail "r is not on h1 alone: $(where r)"
+out2=$(t 3 --json migrate c 10.77.0.1 2>&1) && fail "a revoked host sent a VM: $out2"
+grep -q "revoked" "$L/h1/migrated.log" || fail "h1 did not log the revoked peer"
+log "after tandem-ca revoke h3: to h3 refused ($(echo "$out" | sed 's/.*"error":"\([^"]*\)".*/\1/' | cut -c1-70)); from h3 refused; r on h1, $(integ 1 r)"
+log "ledger: $(ledger_check)"
