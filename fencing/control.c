@@ -274,6 +274,11 @@ static void fence(struct ctlsrv_client *c, const struct msg_in *in)
 		    mb_state_name(F.mb.state), sync_state());
 		return;
 	}
+	if (sync_member(h->node) && !sync_coordinator()) {
+		ctlsrv_error(c, in->seq, EPERM, "%s is a member of the cluster: only the coordinator "
+		    "(node %u) fences a member; run this there", h->name, F.mb.members[0]);
+		return;
+	}
 	struct pending *p = pending_new(c, in);
 	if (!p)
 		return;

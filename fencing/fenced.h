@@ -59,6 +59,7 @@ const char *sync_state(void);
 int sync_send(struct msg_out *m, sent_fn cb, void *arg);
 /* the first (lowest) member: the coordinator */
 int sync_coordinator(void);
+int sync_member(uint32_t node);	/* in the current view */
 
 /* coord.c */
 void coord_act(void);

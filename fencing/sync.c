@@ -103,27 +103,43 @@ static void log_ready(void)
 	was_ready = r;
 }
 
-/* all HELLOs in and someone unsynced: the donor sends the table */
-static void evaluate(void)
+/*
+ * The member that must send the table this round, from the HELLOs every
+ * member holds at the same point of the order: 0 while some HELLO is
+ * missing or when everyone is synced (no table is due).  *cold: nobody is
+ * synced.
+ */
+static uint32_t donor_of(int *cold)
 {
 	uint32_t donor = 0;
+	*cold = 0;
 	for (size_t i = 0; i < nhello; i++)
 		if (!hello[i].have)
-			return;
+			return 0;
 	if (all_synced())
-		return;
+		return 0;
 	for (size_t i = 0; i < nhello && !donor; i++)	/* sorted: the lowest synced */
 		if (hello[i].synced)
 			donor = hello[i].node;
-	int cold = !donor;
-	if (cold) {	/* nobody synced: highest (epoch, version), then lowest node */
+	if (!donor && nhello) {	/* nobody synced: highest (epoch, version), then lowest node */
 		size_t b = 0;
 		for (size_t i = 1; i < nhello; i++)
 			if (table_newer(hello[i].epoch, hello[i].version, hello[b].epoch,
 			    hello[b].version))
 				b = i;
 		donor = hello[b].node;
+		*cold = 1;
 	}
+	return donor;
+}
+
+/* all HELLOs in and someone unsynced: the donor sends the table */
+static void evaluate(void)
+{
+	int cold;
+	uint32_t donor = donor_of(&cold);
+	if (!donor)
+		return;
 	if (donor != F.mb.nodeid || sent_round == round_no)
 		return;
 	if (!F.synced && !quorate_now()) {
@@ -295,6 +311,17 @@ static void on_hello(uint32_t sender, const struct msg_in *m)
 static void on_table(uint32_t sender, const struct msg_in *m)
 {
 	char err[256];
+	int cold;
+	uint32_t donor = donor_of(&cold);
+	if (sender != donor) {	/* whatever it holds: only the round's donor hands out the table */
+		if (donor)
+			log_warnx("sync: TABLE from node %u refused: the donor of this round is node %u",
+			    sender, donor);
+		else
+			log_warnx("sync: TABLE from node %u refused: no table is due (every member is "
+			    "synced, or a HELLO is missing)", sender);
+		return;
+	}
 	if (!F.synced) {
 		if (!quorate_now()) {
 			log_info("sync: table from node %u ignored: not quorate", sender);
@@ -337,6 +364,32 @@ static void log_change(uint32_t sender, const struct msg_in *m, int ok, const ch
 	}
 }
 
+int sync_member(uint32_t node)
+{
+	for (size_t i = 0; i < F.mb.n; i++)
+		if (F.mb.members[i] == node)
+			return 1;
+	return 0;
+}
+
+/*
+ * Changes no sender may make, checked where the view is known: a host
+ * cannot report itself fenced, and a host that is still a member is fenced
+ * only by the coordinator (an admin's `tandem fence`, carried out there).
+ */
+static int invariant(uint32_t sender, const struct msg_in *m, char *err, size_t el)
+{
+	if (m->type != CM_FENCED || !msg_u32(m, CA_OK))
+		return 0;
+	uint32_t node = msg_u32(m, CA_NODE);
+	if (node == sender)
+		return table_fail(err, el, "node %u cannot report itself fenced", node);
+	if (sync_member(node) && F.mb.n && sender != F.mb.members[0])
+		return table_fail(err, el, "node %u is a member: only the coordinator (node %u) fences "
+		    "a member", node, F.mb.members[0]);
+	return 0;
+}
+
 void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
 {
 	struct msg_in m;
@@ -353,7 +406,8 @@ void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
 	else if (!F.synced)
 		snprintf(err, sizeof(err), "this host is not synced");
 	else {
-		ok = table_apply(&F.t, sender, &m, err, sizeof(err)) == 0;
+		ok = invariant(sender, &m, err, sizeof(err)) == 0 &&
+		    table_apply(&F.t, sender, &m, err, sizeof(err)) == 0;
 		log_change(sender, &m, ok, err);
 		if (ok && (m.type == CM_CLAIM || m.type == CM_REMOVE)) {
 			char name[T_NAME_MAX + 2];

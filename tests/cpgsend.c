@@ -9,6 +9,9 @@
  *   cpgsend bad-rule     a well-formed, correctly framed COMMIT of a VM
  *                        that is not in the table
  *   cpgsend claim NAME   a well-formed CLAIM (the sender's node owns NAME)
+ *   cpgsend fenced NODE  a well-formed FENCED {ok} for NODE (a forgery unless
+ *                        the sender is the coordinator and NODE is no member)
+ *   cpgsend table        a well-formed, empty TABLE (a forgery: not the donor)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +71,20 @@ int main(int argc, char **argv)
 		msg_add_u64(&o, CA_GEN, 7);
 		msg_add_u32(&o, CA_TO, 1);
 		len = framed(&o, buf, sizeof(buf));
+	} else if (!strcmp(what, "fenced") && argc > 2) {
+		msg_begin(&o, CM_FENCED, 0);
+		msg_add_u32(&o, CA_NODE, (uint32_t)atoi(argv[2]));
+		msg_add_str(&o, CA_METHOD, "forged");
+		msg_add_u32(&o, CA_OK, 1);
+		msg_add_u64(&o, CA_TIME, 0);
+		len = framed(&o, buf, sizeof(buf));
+	} else if (!strcmp(what, "table")) {
+		msg_begin(&o, CM_TABLE, 0);
+		msg_add_u64(&o, CA_EPOCH, 99);
+		msg_add_u64(&o, CA_VERSION, 1 << 30);
+		len = framed(&o, buf, sizeof(buf));
 	} else {
-		fprintf(stderr, "usage: cpgsend raw|bad-crc|bad-schema|bad-rule|claim NAME\n");
+		fprintf(stderr, "usage: cpgsend raw|bad-crc|bad-schema|bad-rule|claim NAME|fenced NODE|table\n");
 		return 2;
 	}
 	cpg_callbacks_t cb = { deliver, NULL };

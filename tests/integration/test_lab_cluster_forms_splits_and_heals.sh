@@ -40,6 +40,28 @@ for h in 1 2 3; do
 done
 log "4 corrupted CPG messages rejected and logged on every host; table version still $v0"
 
+# well-formed CPG messages that break an invariant, from a member (h2) that
+# is not the coordinator: FENCED for a member, FENCED for itself, a TABLE
+# when none is due; the coordinator's own fencing of a member is
+# test_lab_fence_tandem_destroys_a_live_hosts_vms (the twin), a donor's
+# TABLE the cold starts of test_lab_restarts_never_lose_or_double_a_vm
+"$LAB" exec "$L" 2 "$BUILD/tests/cpgsend" fenced 3 >/dev/null
+"$LAB" exec "$L" 2 "$BUILD/tests/cpgsend" fenced 2 >/dev/null
+"$LAB" exec "$L" 2 "$BUILD/tests/cpgsend" table >/dev/null
+for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done
+for h in 1 2 3; do
+	f=$L/h$h/fenced.log
+	grep -q "FENCED  from node 2 rejected: node 3 is a member: only the coordinator (node 1)" "$f" ||
+		fail "h$h took a member's FENCED from node 2: $(grep FENCED "$f" | tail -2)"
+	grep -q "FENCED  from node 2 rejected: node 2 cannot report itself fenced" "$f" ||
+		fail "h$h took node 2's FENCED of itself: $(grep FENCED "$f" | tail -2)"
+	grep -q "sync: TABLE from node 2 refused: no table is due" "$f" ||
+		fail "h$h did not refuse the TABLE: $(grep TABLE "$f" | tail -2)"
+	[ "$(version $h)" = "$v0" ] || fail "h$h table version $(version $h), was $v0"
+done
+t 1 --json status | grep -q '"name":"h3","[^}]*"status":"up"' || fail "h3 is not up: $(t 1 --json status)"
+log "FENCED of a member and of itself from a non-coordinator, and a TABLE nobody asked for: refused on every host; table version still $v0"
+
 G=$BUILD/hypervisor/guest/guest.elf
 t 1 vm create g --mem 128M --kernel "$G" --cmdline "dirty=5000 wss=96 heartbeat=100" >/dev/null
 for _ in $(seq 50); do grep -q READY "$L/h1/hvd/console/g.log" 2>/dev/null && break; sleep 0.1; done
