@@ -289,6 +289,34 @@ static void fence(struct ctlsrv_client *c, const struct msg_in *in)
 		log_info("fence %s (node %u): requested on the control socket", h->name, h->node);
 }
 
+/*
+ * migrated asks before it obeys a FENCE: a host that is a synced member of
+ * a quorate cluster takes one only while the coordinator fences it; a host
+ * cut off from the cluster cannot know, and takes it (the majority fences
+ * it, and it self-fences anyway).
+ */
+static void fence_ask(struct ctlsrv_client *c, const struct msg_in *in)
+{
+	struct msg_out o;
+	char why[200];
+	uint64_t window = (uint64_t)F.conf.fence_timeout_ms * (F.conf.nlevels + 1) + 5000;
+	int allow = 1;
+	if (!sync_ready())
+		snprintf(why, sizeof(why), "this host is %s and %s: it cannot tell", mb_state_name(F.mb.state),
+		    sync_state());
+	else if (F.fencing_me_ms && mono_ms() - F.fencing_me_ms < window)
+		snprintf(why, sizeof(why), "the coordinator (node %u) fences this host", F.fencing_me_by);
+	else {
+		allow = 0;
+		snprintf(why, sizeof(why), "this host is a member of a quorate cluster that is not "
+		    "fencing it");
+	}
+	msg_begin(&o, FC_OK, in->seq);
+	msg_add_u32(&o, FA_ALLOW, (uint32_t)allow);
+	msg_add_str(&o, FA_DETAIL, why);
+	reply(c, &o);
+}
+
 static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint8_t *buf, size_t len)
 {
 	(void)buf;
@@ -310,6 +338,9 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		return;
 	case FC_FENCE:
 		fence(c, in);
+		return;
+	case FC_FENCE_ASK:
+		fence_ask(c, in);
 		return;
 	case FC_VM_CREATE:
 		msg_begin(&m, CM_CLAIM, 0);

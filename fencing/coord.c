@@ -26,13 +26,6 @@ static struct { char name[T_NAME_MAX + 1]; uint64_t gen; } placed[T_MAX_VMS];
 static size_t nplaced;
 static struct event *retry_ev;
 
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 static size_t host_index(uint32_t node)
 {
 	for (size_t i = 0; i < F.t.nhost; i++)
@@ -81,6 +74,18 @@ int coord_fence(uint32_t node, char *err, size_t errlen)
 {
 	if (!retry_ev)
 		retry_ev = evtimer_new(F.base, on_retry, NULL);
+	if (fence_busy(node)) {
+		snprintf(err, errlen, "node %u is being fenced already", node);
+		return -1;
+	}
+	/* say so first: the target, if it still hears the cluster, takes a
+	 * FENCE only while the coordinator fences it (migrated asks) */
+	struct msg_out o;
+	msg_begin(&o, CM_FENCING, 0);
+	msg_add_u32(&o, CA_NODE, node);
+	if (sync_send(&o, NULL, NULL) < 0)
+		log_info("fence node %u: cannot announce it now (%s)", node, sync_state());
+	msg_free(&o);
 	if (fence_start(node) < 0) {
 		snprintf(err, errlen, errno == EBUSY ? "node %u is being fenced already" :
 		    "node %u cannot be fenced: %s", node, strerror(errno));

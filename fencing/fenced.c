@@ -48,6 +48,13 @@ int quorate_now(void)
 	    (info.flags & VOTEQUORUM_INFO_QUORATE);
 }
 
+uint64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
 uint64_t wall_ms(void)
 {
 	struct timeval tv;

@@ -34,6 +34,10 @@ struct fenced {
 	 * with or without a fenced in the CPG group */
 	uint32_t ring[MB_MAX_NODES];
 	size_t nring;
+	/* when (monotonic ms) and by whom the coordinator last started to fence
+	 * this host: a FENCE that comes then is the cluster's */
+	uint64_t fencing_me_ms;
+	uint32_t fencing_me_by;
 };
 extern struct fenced F;
 
@@ -43,6 +47,7 @@ int quorate_now(void);
 /* node's corosync is in this host's ring: it is alive even if its fenced is not */
 int in_ring(uint32_t node);
 uint64_t wall_ms(void);	/* for fence history records */
+uint64_t mono_ms(void);
 
 /* sync.c */
 /* called once a message we sent is delivered: applied (ok) or why not */

@@ -364,6 +364,24 @@ static void log_change(uint32_t sender, const struct msg_in *m, int ok, const ch
 	}
 }
 
+/* the coordinator starts fencing a host; this one, if it is the target,
+ * notes it for migrated's FENCE_ASK (control.c) */
+static void on_fencing(uint32_t sender, const struct msg_in *m)
+{
+	uint32_t node = msg_u32(m, CA_NODE);
+	if (!F.mb.n || sender != F.mb.members[0]) {
+		log_warnx("sync: FENCING of node %u from node %u refused: not the coordinator", node,
+		    sender);
+		return;
+	}
+	log_info("sync: the coordinator (node %u) fences node %u%s", sender, node,
+	    node == F.mb.nodeid ? ": this host" : "");
+	if (node == F.mb.nodeid) {
+		F.fencing_me_ms = mono_ms();
+		F.fencing_me_by = sender;
+	}
+}
+
 int sync_member(uint32_t node)
 {
 	for (size_t i = 0; i < F.mb.n; i++)
@@ -403,6 +421,8 @@ void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
 		on_hello(sender, &m);
 	else if (m.type == CM_TABLE)
 		on_table(sender, &m);
+	else if (m.type == CM_FENCING)
+		on_fencing(sender, &m);
 	else if (!F.synced)
 		snprintf(err, sizeof(err), "this host is not synced");
 	else {

@@ -9,6 +9,7 @@
  *             the table if it is still open, then says who owns the VM
  *   owned     this host's table already gives the VM to this host (a
  *             delivered COMMIT is final: nothing but fencing moves it on)
+ *   fence_ask on a FENCE: does the cluster fence this host now?
  *
  * Each call is one request on a fresh connection, with a timeout; a
  * transport failure is "unknown" (-1 with errno EIO), never an answer.
@@ -132,4 +133,16 @@ int cluster_resolve_retry(const char *name, int seconds, char *err, size_t errle
 		usleep(250000);	/* not ready (membership change) or fenced restarting */
 	}
 	return -1;
+}
+
+int cluster_fence_allowed(char *why, size_t whylen)
+{
+	uint8_t buf[4096];
+	struct msg_in in;
+	struct msg_out o;
+	msg_begin(&o, FC_FENCE_ASK, 1);
+	if (call(&o, buf, sizeof(buf), &in, why, whylen) < 0)
+		return -1;
+	msg_str(&in, FA_DETAIL, why, whylen);
+	return msg_u32(&in, FA_ALLOW) != 0;
 }

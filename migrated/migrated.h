@@ -117,6 +117,9 @@ int cluster_owned(const char *name);
 /* resolve, retried for a while: 1 ours, 0 not ours, -1 no answer */
 int cluster_resolve_retry(const char *name, int seconds, char *err, size_t errlen);
 
+/* 1: this host may be fenced now, 0: not (why says), -1: fenced does not answer */
+int cluster_fence_allowed(char *why, size_t whylen);
+
 /* stall.c: fault injection for tests */
 void mig_stall(const char *point);
 

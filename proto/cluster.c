@@ -45,6 +45,7 @@ static const struct msg_policy policies[CM_MSG_COUNT] = {
 	[CM_MODE] = { "MODE", B(CA_NODE) | B(CA_MODE), B(CA_NODE) | B(CA_MODE), 0 },
 	[CM_FENCED] = { "FENCED", B(CA_NODE) | B(CA_METHOD) | B(CA_OK) | B(CA_DETAIL) | B(CA_TIME),
 		B(CA_NODE) | B(CA_METHOD) | B(CA_OK) | B(CA_TIME), 0 },
+	[CM_FENCING] = { "FENCING", B(CA_NODE), B(CA_NODE), 0 },
 };
 
 const struct msg_policy cluster_vm_policy = { "table VM",

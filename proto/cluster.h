@@ -15,7 +15,7 @@
 #include "fencectl.h"
 #include "msg.h"
 
-#define CLUSTER_PROTO	2	/* CA_PROTO in HELLO: peers must agree */
+#define CLUSTER_PROTO	3	/* CA_PROTO in HELLO: peers must agree */
 
 enum cluster_msg {
 	CM_HELLO = 1,	/* after every view: PROTO, SYNCED, EPOCH, VERSION */
@@ -29,6 +29,7 @@ enum cluster_msg {
 	CM_REMOVE,	/* owner removes NAME at GEN */
 	CM_MODE,	/* NODE becomes MODE (active, draining, maintenance) */
 	CM_FENCED,	/* NODE was (OK) or could not be fenced by METHOD */
+	CM_FENCING,	/* the coordinator starts fencing NODE (no table change) */
 	CM_MSG_COUNT
 };
 

@@ -22,6 +22,7 @@ enum fence_msg {
 	FC_FENCE,	/* HOST: fence it now -> OK METHOD DETAIL */
 	FC_MODE,	/* HOST MODE */
 	FC_PLAN,	/* HOST -> VM records with TO: where its VMs would go */
+	FC_FENCE_ASK,	/* migrated, on a FENCE: may this host be fenced now? -> ALLOW, DETAIL */
 	FC_MSG_COUNT
 };
 
@@ -30,7 +31,7 @@ enum fence_attr {
 	FA_NODEID, FA_STATE, FA_QUORATE, FA_MEMBERS, FA_VIEWS, FA_SINCE_MS,
 	FA_NAME, FA_MEM, FA_VCPUS, FA_KERNEL, FA_CMDLINE, FA_POLICY, FA_HOST, FA_GEN, FA_OWNER,
 	FA_SYNC, FA_VERSION, FA_VM, FA_HOSTINFO, FA_FENCE, FA_WATCHDOG, FA_MODE, FA_METHOD,
-	FA_DETAIL, FA_TO,
+	FA_DETAIL, FA_TO, FA_ALLOW,
 	FA_ATTR_COUNT	/* VM, HOSTINFO, FENCE: nested lists (cluster.h policies) */
 };
 

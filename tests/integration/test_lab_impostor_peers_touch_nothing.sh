@@ -10,8 +10,10 @@
 #  4. a host's certificate cannot FENCE: fence_tandem with h3's host
 #     certificate against h2 is refused, h2's VMs run on; with the fencer's
 #     certificate but aimed at the wrong host (nodename h3, h2's address)
-#     fence_tandem refuses to talk; the fencer's certificate against the
-#     right host fences it (the twin);
+#     fence_tandem refuses to talk; with the fencer's certificate at the
+#     right host, but no fencing of h2 by the coordinator, h2 refuses (it
+#     is a healthy member); `tandem fence h2` on the coordinator fences it
+#     (the twin);
 #  5. tandem-ca revoke h3: migrations to and from h3 that worked a moment
 #     before are refused (every daemon reads the new CRL on its own).
 set -eu
@@ -81,12 +83,18 @@ out=$(fence fence h3 10.77.0.2) && fail "fence_tandem fenced the host at h2's ad
 echo "$out" | grep -q "certificate is h2's, but the peer must be h3" || fail "wrong target: $out"
 running_on 2 | grep -qx b || fail "b was destroyed by a FENCE aimed at h3"
 log "FENCE aimed at h3 but sent to h2's address: fence_tandem refuses ($(echo "$out" | tail -1 | sed 's/.*: //' | cut -c1-60))"
-out=$(fence fence h2 10.77.0.2) || fail "the fencer could not fence h2: $out"
+out=$(fence fence h2 10.77.0.2) && fail "a fencer emptied h2, a member the cluster does not fence: $out"
+echo "$out" | grep -q "not fencing it" || fail "unasked fencing of a member: $out"
+running_on 2 | grep -qx b || fail "b was destroyed by an unasked FENCE"
+log "FENCE with the fencer's certificate, but the cluster is not fencing h2: refused ($(echo "$out" | tail -1 | sed 's/.*refused: //' | cut -c1-70))"
+out=$(t 1 fence h2 2>/dev/null) || fail "the coordinator could not fence h2: $out"
 for _ in $(seq 50); do running_on 2 | grep -qx b || break; sleep 0.1; done
-! running_on 2 | grep -qx b || fail "b still runs on h2 after a fencer's FENCE"
-log "FENCE with the fencer's certificate at the right host (the twin): $(echo "$out" | tail -1)"
-# fenced, which did not ask for this fencing, runs b again on its owner
-for _ in $(seq 100); do running_on 2 | grep -qx b && break; sleep 0.1; done
+! running_on 2 | grep -qx b || fail "b still runs on h2 after the coordinator fenced it"
+grep -q "FENCE from 10.77.0.1: the coordinator (node 1) fences this host" "$L/h2/migrated.log" ||
+	fail "h2 did not see the coordinator's fencing: $(grep FENCE "$L/h2/migrated.log" | tail -2)"
+log "tandem fence h2 on the coordinator (the twin): $(echo "$out" | tail -1)"
+# h2's VMs restart elsewhere; h2 is a fenced member until it rejoins
+AVOID=2 wait_owned 1 30 b >/dev/null
 
 # 5. revocation: h3 works, then is revoked and refused both ways
 where() { for h in 1 2 3; do running_on $h | grep -qx "$1" && echo $h; done; }
