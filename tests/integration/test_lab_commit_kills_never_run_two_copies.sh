@@ -6,8 +6,9 @@
 # sweep passes, and the run ledger shows no overlap.
 #   source migrated at send-handover (handed over in hvd, no record):
 #     reclaimed, runs on the source;
-#   source migrated at send-recorded (record written, table not committed):
-#     settled with the table, which still gives it to the source: reclaimed;
+#   source migrated at send-recorded (handed over, table not committed):
+#     settled by its tag with the table, which still gives it to the
+#     source: reclaimed;
 #   source migrated at send-handed (table committed): the destination asks
 #     the table and runs it; the restarted source releases its copy;
 #   destination migrated at recv-commit (COMMIT received, not run): the
