@@ -166,6 +166,12 @@ int ctlsrv_init(struct event_base *b, const char *path, const struct ctlsrv_conf
 	return event_add(listen_ev, NULL);
 }
 
+void *ctlsrv_ctx(const struct ctlsrv_client *c)
+{
+	(void)c;
+	return cf.ctx;
+}
+
 void ctlsrv_shutdown(void)
 {
 	struct ctlsrv_client *c;

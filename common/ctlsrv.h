@@ -16,12 +16,14 @@ struct ctlsrv_conf {
 	uint16_t ok_type, err_type, errno_attr, errmsg_attr;
 	void (*request)(struct ctlsrv_client *c, const struct msg_in *m, const uint8_t *buf, size_t len);
 	void (*gone)(struct ctlsrv_client *c);	/* may be NULL */
+	void *ctx;	/* the daemon's state, for the handlers: ctlsrv_ctx() */
 };
 
 int ctlsrv_init(struct event_base *base, const char *path, const struct ctlsrv_conf *conf);
 /* Only the schema and reply types, for a process that replies but does not listen. */
 void ctlsrv_set(const struct ctlsrv_conf *conf);
 void ctlsrv_shutdown(void);
+void *ctlsrv_ctx(const struct ctlsrv_client *c);	/* conf->ctx of c's server */
 /* accept failed with err: when for want of descriptors or memory, the
  * listener rests 100 ms (else the loop spins on it) and 1 is returned */
 struct event;

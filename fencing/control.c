@@ -17,33 +17,34 @@
 #include "hv.h"
 #include "log.h"
 
-struct pending {
+struct control_pending {
+	struct fenced *f;
 	struct ctlsrv_client *c;	/* NULL once the client is gone */
 	uint32_t seq;
 	uint16_t type;
 	uint32_t node;
 	char name[T_NAME_MAX + 1];
-	struct pending *next;
+	struct control_pending *next;
 };
-static struct pending *pend;
 
-static struct pending *pending_new(struct ctlsrv_client *c, const struct msg_in *in)
+static struct control_pending *pending_new(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
-	struct pending *p = calloc(1, sizeof(*p));
+	struct control_pending *p = calloc(1, sizeof(*p));
 	if (!p)
 		return NULL;
+	p->f = f;
 	p->c = c;
 	p->seq = in->seq;
 	p->type = in->type;
 	msg_str(in, FA_NAME, p->name, sizeof(p->name));
-	p->next = pend;
-	pend = p;
+	p->next = f->pend;
+	f->pend = p;
 	return p;
 }
 
-static void pending_free(struct pending *p)
+static void pending_free(struct fenced *f, struct control_pending *p)
 {
-	for (struct pending **q = &pend; *q; q = &(*q)->next)
+	for (struct control_pending **q = &f->pend; *q; q = &(*q)->next)
 		if (*q == p) {
 			*q = p->next;
 			break;
@@ -53,7 +54,8 @@ static void pending_free(struct pending *p)
 
 static void gone(struct ctlsrv_client *c)
 {
-	for (struct pending *p = pend; p; p = p->next)
+	struct fenced *f = ctlsrv_ctx(c);
+	for (struct control_pending *p = f->pend; p; p = p->next)
 		if (p->c == c)
 			p->c = NULL;
 }
@@ -65,12 +67,12 @@ static void reply(struct ctlsrv_client *c, struct msg_out *o)
 	msg_free(o);
 }
 
-static void reply_vm(struct pending *p)
+static void reply_vm(struct fenced *f, struct control_pending *p)
 {
 	struct msg_out o;
-	struct tvm *v = table_vm(&F.t, p->name);
+	struct tvm *v = table_vm(&f->t, p->name);
 	msg_begin(&o, FC_OK, p->seq);
-	msg_add_u32(&o, FA_NODEID, F.mb.nodeid);
+	msg_add_u32(&o, FA_NODEID, f->mb.nodeid);
 	if (v) {
 		msg_add_u32(&o, FA_OWNER, v->owner);
 		msg_add_u64(&o, FA_GEN, v->gen);
@@ -79,53 +81,54 @@ static void reply_vm(struct pending *p)
 	reply(p->c, &o);
 }
 
-static void fail(struct pending *p, int e, const char *why)
+static void fail(struct fenced *f, struct control_pending *p, int e, const char *why)
 {
 	if (p->c)
 		ctlsrv_error(p->c, p->seq, e, "%s", why);
-	pending_free(p);
+	pending_free(f, p);
 }
 
 /* a table change of ours was delivered */
 static void on_sent(void *arg, int ok, const char *err)
 {
-	struct pending *p = arg;
+	struct control_pending *p = arg;
+	struct fenced *f = p->f;
 	char e[300];
 	if (p->type == FC_MIG_RESOLVE) {	/* rejected or not: now the owner is final */
-		reply_vm(p);
-		pending_free(p);
+		reply_vm(f, p);
+		pending_free(f, p);
 		return;
 	}
 	if (!ok) {
-		fail(p, p->type == FC_MIG_COMMIT ? ESTALE : EPERM, err);
+		fail(f, p, p->type == FC_MIG_COMMIT ? ESTALE : EPERM, err);
 		return;
 	}
-	if (p->type == FC_VM_CREATE && local_start(p->name, e, sizeof(e)) < 0) {
-		fail(p, EIO, e);
+	if (p->type == FC_VM_CREATE && local_start(f, p->name, e, sizeof(e)) < 0) {
+		fail(f, p, EIO, e);
 		return;
 	}
 	if (p->type == FC_VM_REMOVE) {
-		struct hv *h = local_hv();
+		struct hv *h = local_hv(f);
 		if (h) {
 			if (h->ops->domain_destroy(h, p->name) < 0 && errno != ENOENT)
 				log_warnx("remove %s: %s", p->name, hv_error(h));
 			h->ops->close(h);
 		}
 	}
-	reply_vm(p);
-	pending_free(p);
+	reply_vm(f, p);
+	pending_free(f, p);
 }
 
-static int send_change(struct ctlsrv_client *c, const struct msg_in *in, struct msg_out *m)
+static int send_change(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in, struct msg_out *m)
 {
-	struct pending *p = pending_new(c, in);
-	if (!p || sync_send(m, on_sent, p) < 0) {
+	struct control_pending *p = pending_new(f, c, in);
+	if (!p || sync_send(f, m, on_sent, p) < 0) {
 		int e = errno;
 		if (p)
-			pending_free(p);
+			pending_free(f, p);
 		ctlsrv_error(c, in->seq, e, e == EAGAIN ? "the cluster cannot change the table now "
-		    "(this host is %s, %s): retry" : "cannot send: %s", mb_state_name(F.mb.state),
-		    e == EAGAIN ? sync_state() : strerror(e));
+		    "(this host is %s, %s): retry" : "cannot send: %s", mb_state_name(f->mb.state),
+		    e == EAGAIN ? sync_state(f) : strerror(e));
 		msg_free(m);
 		return -1;
 	}
@@ -133,23 +136,23 @@ static int send_change(struct ctlsrv_client *c, const struct msg_in *in, struct 
 	return 0;
 }
 
-static const struct cf_host *host_arg(struct ctlsrv_client *c, const struct msg_in *in)
+static const struct cf_host *host_arg(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
 	char s[256];
-	const struct cf_host *h = conf_find(&F.conf, msg_str(in, FA_HOST, s, sizeof(s)));
+	const struct cf_host *h = conf_find(&f->conf, msg_str(in, FA_HOST, s, sizeof(s)));
 	if (!h)
 		ctlsrv_error(c, in->seq, ENOENT, "unknown host '%s' (not in the cluster config)", s);
 	return h;
 }
 
-static struct tvm *vm_arg(struct ctlsrv_client *c, const struct msg_in *in, int mine)
+static struct tvm *vm_arg(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in, int mine)
 {
 	char s[T_NAME_MAX + 2];
-	struct tvm *v = table_vm(&F.t, msg_str(in, FA_NAME, s, sizeof(s)));
+	struct tvm *v = table_vm(&f->t, msg_str(in, FA_NAME, s, sizeof(s)));
 	if (!v)
 		ctlsrv_error(c, in->seq, ENOENT, "no VM '%s' in the cluster table", s);
-	else if (mine && v->owner != F.mb.nodeid) {
-		const struct cf_host *o = conf_host(&F.conf, v->owner);
+	else if (mine && v->owner != f->mb.nodeid) {
+		const struct cf_host *o = conf_host(&f->conf, v->owner);
 		ctlsrv_error(c, in->seq, EPERM, "VM %s is owned by %s (node %u), not this host", s,
 		    o ? o->name : "?", v->owner);
 		return NULL;
@@ -168,26 +171,26 @@ static void add_vm(struct msg_out *o, const struct tvm *v, uint32_t to)
 	msg_free(&a);
 }
 
-static void status(struct ctlsrv_client *c, const struct msg_in *in)
+static void status(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
 	struct msg_out o;
 	char m[512];
 	msg_begin(&o, FC_OK, in->seq);
-	msg_add_u32(&o, FA_NODEID, F.mb.nodeid);
-	msg_add_u32(&o, FA_STATE, F.mb.state);
-	msg_add_u32(&o, FA_QUORATE, (uint32_t)quorate_now());	/* read fresh */
-	mb_members_str(&F.mb, m, sizeof(m));
+	msg_add_u32(&o, FA_NODEID, f->mb.nodeid);
+	msg_add_u32(&o, FA_STATE, f->mb.state);
+	msg_add_u32(&o, FA_QUORATE, (uint32_t)quorate_now(f));	/* read fresh */
+	mb_members_str(&f->mb, m, sizeof(m));
 	msg_add_str(&o, FA_MEMBERS, m);
-	msg_add_u64(&o, FA_VIEWS, F.mb.views);
-	msg_add_u64(&o, FA_SINCE_MS, mb_since_ms(&F.mb));
-	msg_add_str(&o, FA_SYNC, sync_state());
-	msg_add_u64(&o, FA_VERSION, F.t.version);
-	msg_add_str(&o, FA_WATCHDOG, local_watchdog());
-	for (size_t i = 0; i < F.t.nvm; i++)
-		add_vm(&o, &F.t.vm[i], place_pick(&F.t, &F.conf, F.t.vm[i].mem, F.t.vm[i].owner, NULL));
-	for (size_t i = 0; i < F.t.nhost; i++) {
-		const struct thost *t = &F.t.host[i];
-		const struct cf_host *h = conf_host(&F.conf, t->node);
+	msg_add_u64(&o, FA_VIEWS, f->mb.views);
+	msg_add_u64(&o, FA_SINCE_MS, mb_since_ms(&f->mb));
+	msg_add_str(&o, FA_SYNC, sync_state(f));
+	msg_add_u64(&o, FA_VERSION, f->t.version);
+	msg_add_str(&o, FA_WATCHDOG, local_watchdog(f));
+	for (size_t i = 0; i < f->t.nvm; i++)
+		add_vm(&o, &f->t.vm[i], place_pick(&f->t, &f->conf, f->t.vm[i].mem, f->t.vm[i].owner, NULL));
+	for (size_t i = 0; i < f->t.nhost; i++) {
+		const struct thost *t = &f->t.host[i];
+		const struct cf_host *h = conf_host(&f->conf, t->node);
 		struct msg_out a;
 		msg_begin_attrs(&a);
 		msg_add_u32(&a, CA_NODE, t->node);
@@ -196,21 +199,21 @@ static void status(struct ctlsrv_client *c, const struct msg_in *in)
 		msg_add_u32(&a, CA_STATUS, t->status);
 		msg_add_u32(&a, CA_MODE, t->mode);
 		msg_add_u64(&a, CA_MEM, h ? h->mem : 0);
-		msg_add_u64(&a, CA_VERSION, place_free(&F.t, &F.conf, t->node));	/* free */
+		msg_add_u64(&a, CA_VERSION, place_free(&f->t, &f->conf, t->node));	/* free */
 		msg_add_blob(&o, FA_HOSTINFO, a.buf, a.len);
 		msg_free(&a);
 	}
 	reply(c, &o);
 }
 
-static void history(struct ctlsrv_client *c, const struct msg_in *in)
+static void history(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
 	struct msg_out o;
-	size_t a = 0, b = 0, na = table_hist_count(&F.t), nb = local_hist_count();
+	size_t a = 0, b = 0, na = fring_count(&f->t.hist), nb = fring_count(&f->local.hist);
 	msg_begin(&o, FC_OK, in->seq);
 	while (a < na || b < nb) {	/* merged by time */
-		const struct tfence *x = a < na ? table_hist(&F.t, a) : NULL;
-		const struct tfence *y = b < nb ? local_hist(b) : NULL;
+		const struct tfence *x = a < na ? fring_get(&f->t.hist, a) : NULL;
+		const struct tfence *y = b < nb ? fring_get(&f->local.hist, b) : NULL;
 		if (x && (!y || x->time_ms <= y->time_ms)) {
 			table_fence_encode(&o, FA_FENCE, x);
 			a++;
@@ -222,31 +225,31 @@ static void history(struct ctlsrv_client *c, const struct msg_in *in)
 	reply(c, &o);
 }
 
-static void plan(struct ctlsrv_client *c, const struct msg_in *in)
+static void plan(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
-	const struct cf_host *h = host_arg(c, in);
+	const struct cf_host *h = host_arg(f, c, in);
 	uint64_t extra[T_MAX_HOSTS] = { 0 };
 	struct msg_out o;
 	if (!h)
 		return;
 	msg_begin(&o, FC_OK, in->seq);
 	msg_add_u32(&o, FA_NODEID, h->node);
-	for (size_t i = 0; i < F.t.nvm; i++) {
-		const struct tvm *v = &F.t.vm[i];
+	for (size_t i = 0; i < f->t.nvm; i++) {
+		const struct tvm *v = &f->t.vm[i];
 		if (v->owner == h->node && (v->state == VS_RUNNING || v->state == VS_MIGRATING))
-			add_vm(&o, v, place_pick(&F.t, &F.conf, v->mem, h->node, extra));
+			add_vm(&o, v, place_pick(&f->t, &f->conf, v->mem, h->node, extra));
 	}
 	reply(c, &o);
 }
 
-void control_fence_done(uint32_t node, int ok, const char *method, const char *detail)
+void control_fence_done(struct fenced *f, uint32_t node, int ok, const char *method, const char *detail)
 {
-	for (struct pending *p = pend, *n; p; p = n) {
+	for (struct control_pending *p = f->pend, *n; p; p = n) {
 		n = p->next;
 		if (p->type != FC_FENCE || p->node != node)
 			continue;
 		if (!ok) {
-			fail(p, EIO, detail);
+			fail(f, p, EIO, detail);
 			continue;
 		}
 		struct msg_out o;
@@ -255,36 +258,36 @@ void control_fence_done(uint32_t node, int ok, const char *method, const char *d
 		msg_add_str(&o, FA_METHOD, method);
 		msg_add_str(&o, FA_DETAIL, detail);
 		reply(p->c, &o);
-		pending_free(p);
+		pending_free(f, p);
 	}
 }
 
-static void fence(struct ctlsrv_client *c, const struct msg_in *in)
+static void fence(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
-	const struct cf_host *h = host_arg(c, in);
+	const struct cf_host *h = host_arg(f, c, in);
 	char err[256];
 	if (!h)
 		return;
-	if (h->node == F.mb.nodeid) {
+	if (h->node == f->mb.nodeid) {
 		ctlsrv_error(c, in->seq, EINVAL, "%s is this host: fence it from another one", h->name);
 		return;
 	}
-	if (!sync_ready()) {
+	if (!sync_ready(f)) {
 		ctlsrv_error(c, in->seq, EAGAIN, "this host is %s and %s: it fences nothing",
-		    mb_state_name(F.mb.state), sync_state());
+		    mb_state_name(f->mb.state), sync_state(f));
 		return;
 	}
-	if (sync_member(h->node) && !sync_coordinator()) {
+	if (sync_member(f, h->node) && !sync_coordinator(f)) {
 		ctlsrv_error(c, in->seq, EPERM, "%s is a member of the cluster: only the coordinator "
-		    "(node %u) fences a member; run this there", h->name, F.mb.members[0]);
+		    "(node %u) fences a member; run this there", h->name, f->mb.members[0]);
 		return;
 	}
-	struct pending *p = pending_new(c, in);
+	struct control_pending *p = pending_new(f, c, in);
 	if (!p)
 		return;
 	p->node = h->node;
-	if (!fence_busy(h->node) && coord_fence(h->node, err, sizeof(err)) < 0)
-		fail(p, EIO, err);
+	if (!fence_busy(f->fencer, h->node) && coord_fence(f, h->node, err, sizeof(err)) < 0)
+		fail(f, p, EIO, err);
 	else
 		log_info("fence %s (node %u): requested on the control socket", h->name, h->node);
 }
@@ -295,17 +298,17 @@ static void fence(struct ctlsrv_client *c, const struct msg_in *in)
  * cut off from the cluster cannot know, and takes it (the majority fences
  * it, and it self-fences anyway).
  */
-static void fence_ask(struct ctlsrv_client *c, const struct msg_in *in)
+static void fence_ask(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
 	struct msg_out o;
 	char why[200];
-	uint64_t window = (uint64_t)F.conf.fence_timeout_ms * (F.conf.nlevels + 1) + 5000;
+	uint64_t window = (uint64_t)f->conf.fence_timeout_ms * (f->conf.nlevels + 1) + 5000;
 	int allow = 1;
-	if (!sync_ready())
-		snprintf(why, sizeof(why), "this host is %s and %s: it cannot tell", mb_state_name(F.mb.state),
-		    sync_state());
-	else if (F.fencing_me_ms && mono_ms() - F.fencing_me_ms < window)
-		snprintf(why, sizeof(why), "the coordinator (node %u) fences this host", F.fencing_me_by);
+	if (!sync_ready(f))
+		snprintf(why, sizeof(why), "this host is %s and %s: it cannot tell", mb_state_name(f->mb.state),
+		    sync_state(f));
+	else if (f->fencing_me_ms && mono_ms() - f->fencing_me_ms < window)
+		snprintf(why, sizeof(why), "the coordinator (node %u) fences this host", f->fencing_me_by);
 	else {
 		allow = 0;
 		snprintf(why, sizeof(why), "this host is a member of a quorate cluster that is not "
@@ -319,6 +322,7 @@ static void fence_ask(struct ctlsrv_client *c, const struct msg_in *in)
 
 static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint8_t *buf, size_t len)
 {
+	struct fenced *f = ctlsrv_ctx(c);
 	(void)buf;
 	(void)len;
 	struct msg_out m;
@@ -328,19 +332,19 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 
 	switch (in->type) {
 	case FC_STATUS:
-		status(c, in);
+		status(f, c, in);
 		return;
 	case FC_HISTORY:
-		history(c, in);
+		history(f, c, in);
 		return;
 	case FC_PLAN:
-		plan(c, in);
+		plan(f, c, in);
 		return;
 	case FC_FENCE:
-		fence(c, in);
+		fence(f, c, in);
 		return;
 	case FC_FENCE_ASK:
-		fence_ask(c, in);
+		fence_ask(f, c, in);
 		return;
 	case FC_VM_CREATE:
 		msg_begin(&m, CM_CLAIM, 0);
@@ -351,15 +355,15 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		if (msg_has(in, FA_CMDLINE))
 			msg_add_str(&m, CA_CMDLINE, msg_str(in, FA_CMDLINE, s, sizeof(s)));
 		msg_add_u32(&m, CA_POLICY, msg_u32(in, FA_POLICY));
-		send_change(c, in, &m);
+		send_change(f, c, in, &m);
 		return;
 	case FC_VM_REMOVE:
 	case FC_MIG_BEGIN:
 	case FC_MIG_COMMIT:
-		if (!(v = vm_arg(c, in, 1)))
+		if (!(v = vm_arg(f, c, in, 1)))
 			return;
 		h = NULL;
-		if (in->type != FC_VM_REMOVE && !(h = host_arg(c, in)))
+		if (in->type != FC_VM_REMOVE && !(h = host_arg(f, c, in)))
 			return;
 		msg_begin(&m, in->type == FC_VM_REMOVE ? CM_REMOVE : in->type == FC_MIG_BEGIN ?
 		    CM_MIGRATE : CM_COMMIT, 0);
@@ -367,39 +371,39 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		msg_add_u64(&m, CA_GEN, in->type == FC_MIG_COMMIT ? msg_u64(in, FA_GEN) : v->gen);
 		if (h)
 			msg_add_u32(&m, CA_TO, h->node);
-		send_change(c, in, &m);
+		send_change(f, c, in, &m);
 		return;
 	case FC_MIG_RESOLVE:
-		if (!(v = vm_arg(c, in, 0)))
+		if (!(v = vm_arg(f, c, in, 0)))
 			return;
 		if (msg_u32(in, FA_MODE) == 1) {	/* a query: no message */
-			struct pending q = { c, in->seq, in->type, 0, "", NULL };
+			struct control_pending q = { f, c, in->seq, in->type, 0, "", NULL };
 			snprintf(q.name, sizeof(q.name), "%s", v->name);
-			reply_vm(&q);
+			reply_vm(f, &q);
 			return;
 		}
 		/* always sent: its delivery orders it after any COMMIT in flight */
 		msg_begin(&m, CM_MIG_ABORT, 0);
 		msg_add_str(&m, CA_NAME, v->name);
 		msg_add_u64(&m, CA_GEN, v->gen);
-		send_change(c, in, &m);
+		send_change(f, c, in, &m);
 		return;
 	case FC_MODE:
-		if (!(h = host_arg(c, in)))
+		if (!(h = host_arg(f, c, in)))
 			return;
 		msg_begin(&m, CM_MODE, 0);
 		msg_add_u32(&m, CA_NODE, h->node);
 		msg_add_u32(&m, CA_MODE, msg_u32(in, FA_MODE));
-		send_change(c, in, &m);
+		send_change(f, c, in, &m);
 		return;
 	}
 	ctlsrv_error(c, in->seq, EINVAL, "request type %u is not for fenced", in->type);
 }
 
-void control_init(const char *path)
+void control_init(struct fenced *f, const char *path)
 {
-	static const struct ctlsrv_conf conf = { &fencectl_schema, FC_OK, FC_ERR, FA_ERRNO, FA_ERRMSG,
-		request, gone };
-	if (ctlsrv_init(F.base, path, &conf) < 0)
+	const struct ctlsrv_conf conf = { &fencectl_schema, FC_OK, FC_ERR, FA_ERRNO, FA_ERRMSG,
+		request, gone, f };
+	if (ctlsrv_init(f->base, path, &conf) < 0)
 		fatal("control socket %s", path);
 }

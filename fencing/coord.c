@@ -21,15 +21,10 @@
 #include "fenced.h"
 #include "log.h"
 
-static struct { uint32_t node; uint64_t retry_at_ms; int refused, alive; } fstate[T_MAX_HOSTS];
-static struct { char name[T_NAME_MAX + 1]; uint64_t gen; } placed[T_MAX_VMS];
-static size_t nplaced;
-static struct event *retry_ev;
-
-static size_t host_index(uint32_t node)
+static size_t host_index(struct fenced *f, uint32_t node)
 {
-	for (size_t i = 0; i < F.t.nhost; i++)
-		if (F.t.host[i].node == node)
+	for (size_t i = 0; i < f->t.nhost; i++)
+		if (f->t.host[i].node == node)
 			return i;
 	return 0;
 }
@@ -38,11 +33,15 @@ static void on_retry(evutil_socket_t fd, short ev, void *arg)
 {
 	(void)fd;
 	(void)ev;
-	(void)arg;
-	coord_act();
+	coord_act(arg);
 }
 
-static void send_fenced(uint32_t node, int ok, const char *method, const char *detail)
+void coord_init(struct fenced *f)
+{
+	f->coord.retry_ev = evtimer_new(f->base, on_retry, f);
+}
+
+static void send_fenced(struct fenced *f, uint32_t node, int ok, const char *method, const char *detail)
 {
 	struct msg_out o;
 	msg_begin(&o, CM_FENCED, 0);
@@ -52,29 +51,26 @@ static void send_fenced(uint32_t node, int ok, const char *method, const char *d
 	if (detail && detail[0])
 		msg_add_str(&o, CA_DETAIL, detail);
 	msg_add_u64(&o, CA_TIME, wall_ms());
-	if (sync_send(&o, NULL, NULL) < 0)
+	if (sync_send(f, &o, NULL, NULL) < 0)
 		log_warnx("fence node %u: %s, but the table cannot record it now (%s); the "
-		    "coordinator will fence again", node, ok ? "done" : "failed", sync_state());
+		    "coordinator will fence again", node, ok ? "done" : "failed", sync_state(f));
 	msg_free(&o);
 }
 
-void coord_fence_done(uint32_t node, int ok, const char *method, const char *detail)
+void coord_fence_done(struct fenced *f, uint32_t node, int ok, const char *method, const char *detail)
 {
-	size_t i = host_index(node);
-	send_fenced(node, ok, method, detail);
+	size_t i = host_index(f, node);
+	send_fenced(f, node, ok, method, detail);
 	if (!ok) {
-		fstate[i].retry_at_ms = mono_ms() + 3000;
+		f->coord.fstate[i].retry_at_ms = mono_ms() + 3000;
 		struct timeval tv = { 3, 0 };
-		evtimer_add(retry_ev, &tv);
+		evtimer_add(f->coord.retry_ev, &tv);
 	}
-	control_fence_done(node, ok, method, detail);
 }
 
-int coord_fence(uint32_t node, char *err, size_t errlen)
+int coord_fence(struct fenced *f, uint32_t node, char *err, size_t errlen)
 {
-	if (!retry_ev)
-		retry_ev = evtimer_new(F.base, on_retry, NULL);
-	if (fence_busy(node)) {
+	if (fence_busy(f->fencer, node)) {
 		snprintf(err, errlen, "node %u is being fenced already", node);
 		return -1;
 	}
@@ -83,10 +79,10 @@ int coord_fence(uint32_t node, char *err, size_t errlen)
 	struct msg_out o;
 	msg_begin(&o, CM_FENCING, 0);
 	msg_add_u32(&o, CA_NODE, node);
-	if (sync_send(&o, NULL, NULL) < 0)
-		log_info("fence node %u: cannot announce it now (%s)", node, sync_state());
+	if (sync_send(f, &o, NULL, NULL) < 0)
+		log_info("fence node %u: cannot announce it now (%s)", node, sync_state(f));
 	msg_free(&o);
-	if (fence_start(node) < 0) {
+	if (fence_start(f->fencer, node) < 0) {
 		snprintf(err, errlen, errno == EBUSY ? "node %u is being fenced already" :
 		    "node %u cannot be fenced: %s", node, strerror(errno));
 		return -1;
@@ -94,83 +90,66 @@ int coord_fence(uint32_t node, char *err, size_t errlen)
 	return 0;
 }
 
-void coord_forget(const char *name)
+void coord_forget(struct fenced *f, const char *name)
 {
-	for (size_t i = 0; i < nplaced; i++)
-		if (!strcmp(placed[i].name, name))
-			placed[i].name[0] = 0;
+	once_forget(&f->coord.placed, name);
 }
 
-static int was_placed(const struct tvm *v)
-{
-	for (size_t i = 0; i < nplaced; i++)
-		if (placed[i].gen == v->gen && !strcmp(placed[i].name, v->name))
-			return 1;
-	return 0;
-}
-
-static void note_placed(const struct tvm *v)
-{
-	size_t i = nplaced < T_MAX_VMS ? nplaced++ : (size_t)(v->gen % T_MAX_VMS);
-	snprintf(placed[i].name, sizeof(placed[i].name), "%s", v->name);
-	placed[i].gen = v->gen;
-}
-
-static void fence_lost(void)
+static void fence_lost(struct fenced *f)
 {
 	size_t lost = 0;
-	for (size_t i = 0; i < F.t.nhost; i++)
-		lost += F.t.host[i].status == HS_LOST && !in_ring(F.t.host[i].node);
-	for (size_t i = 0; i < F.t.nhost; i++) {
-		struct thost *h = &F.t.host[i];
+	for (size_t i = 0; i < f->t.nhost; i++)
+		lost += f->t.host[i].status == HS_LOST && !in_ring(f, f->t.host[i].node);
+	for (size_t i = 0; i < f->t.nhost; i++) {
+		struct thost *h = &f->t.host[i];
 		if (h->status != HS_LOST) {
-			fstate[i].refused = fstate[i].alive = 0;
-			fstate[i].retry_at_ms = 0;
+			f->coord.fstate[i].refused = f->coord.fstate[i].alive = 0;
+			f->coord.fstate[i].retry_at_ms = 0;
 			continue;
 		}
-		if (fence_busy(h->node) || mono_ms() < fstate[i].retry_at_ms)
+		if (fence_busy(f->fencer, h->node) || mono_ms() < f->coord.fstate[i].retry_at_ms)
 			continue;
-		if (in_ring(h->node)) {	/* its fenced left, its corosync did not */
-			if (!fstate[i].alive)
+		if (in_ring(f, h->node)) {	/* its fenced left, its corosync did not */
+			if (!f->coord.fstate[i].alive)
 				log_info("coordinator: node %u left the group but its corosync is in the "
 				    "ring: its fenced stopped, the host did not; not fencing it, its VMs "
 				    "keep running", h->node);
-			fstate[i].alive = 1;
+			f->coord.fstate[i].alive = 1;
 			continue;
 		}
-		fstate[i].alive = 0;
-		if (lost * 100 > (size_t)F.conf.storm_pct * F.t.nhost) {
-			if (!fstate[i].refused) {
+		f->coord.fstate[i].alive = 0;
+		if (lost * 100 > (size_t)f->conf.storm_pct * f->t.nhost) {
+			if (!f->coord.fstate[i].refused) {
 				char d[160];
 				snprintf(d, sizeof(d), "storm guard: %zu of %zu hosts lost, more than "
-				    "storm-share %u%%: not fencing, nothing restarted", lost, F.t.nhost,
-				    F.conf.storm_pct);
+				    "storm-share %u%%: not fencing, nothing restarted", lost, f->t.nhost,
+				    f->conf.storm_pct);
 				log_warnx("fence node %u: %s", h->node, d);
-				send_fenced(h->node, 0, "storm-guard", d);
-				fstate[i].refused = 1;
+				send_fenced(f, h->node, 0, "storm-guard", d);
+				f->coord.fstate[i].refused = 1;
 			}
 			continue;
 		}
 		log_info("coordinator: node %u is lost: fencing it", h->node);
 		char err[200];
-		if (coord_fence(h->node, err, sizeof(err)) < 0)
+		if (coord_fence(f, h->node, err, sizeof(err)) < 0)
 			log_warnx("coordinator: %s", err);
 	}
 }
 
-static void place_failed(void)
+static void place_failed(struct fenced *f)
 {
 	uint64_t extra[T_MAX_HOSTS] = { 0 };
-	for (size_t i = 0; i < F.t.nvm; i++) {
-		struct tvm *v = &F.t.vm[i];
-		struct thost *ow = table_host(&F.t, v->owner);
-		if (v->state != VS_FAILED || !ow || ow->status != HS_FENCED || was_placed(v))
-			continue;
-		uint32_t to = place_pick(&F.t, &F.conf, v->mem, v->owner, extra);
+	for (size_t i = 0; i < f->t.nvm; i++) {
+		struct tvm *v = &f->t.vm[i];
+		struct thost *ow = table_host(&f->t, v->owner);
+		if (v->state != VS_FAILED || !ow || ow->status != HS_FENCED ||
+		    !once_first(&f->coord.placed, v->name, v->gen, 0))
+			continue;	/* placed (or said it cannot be) once per generation */
+		uint32_t to = place_pick(&f->t, &f->conf, v->mem, v->owner, extra);
 		if (!to) {
 			log_warnx("coordinator: VM %s (%llu MiB) of fenced node %u: no host has room", v->name,
 			    (unsigned long long)(v->mem >> 20), v->owner);
-			note_placed(v);	/* said once per generation */
 			continue;
 		}
 		struct msg_out o;
@@ -178,21 +157,19 @@ static void place_failed(void)
 		msg_add_str(&o, CA_NAME, v->name);
 		msg_add_u64(&o, CA_GEN, v->gen);
 		msg_add_u32(&o, CA_TO, to);
-		if (sync_send(&o, NULL, NULL) == 0) {
+		if (sync_send(f, &o, NULL, NULL) == 0)
 			log_info("coordinator: restarting VM %s of fenced node %u on node %u", v->name,
 			    v->owner, to);
-			note_placed(v);
-		}
+		else
+			once_forget(&f->coord.placed, v->name);	/* again on the next pass */
 		msg_free(&o);
 	}
 }
 
-void coord_act(void)
+void coord_act(struct fenced *f)
 {
-	if (!retry_ev)
-		retry_ev = evtimer_new(F.base, on_retry, NULL);
-	if (!sync_ready() || !sync_coordinator())
+	if (!sync_ready(f) || !sync_coordinator(f))
 		return;
-	fence_lost();
-	place_failed();
+	fence_lost(f);
+	place_failed(f);
 }

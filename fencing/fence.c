@@ -22,6 +22,7 @@
 #include "log.h"
 
 struct job {
+	struct fencer *fr;
 	uint32_t node;
 	size_t level;		/* index into conf->levels */
 	pid_t pid;
@@ -33,11 +34,14 @@ struct job {
 	struct job *next;
 };
 
-static struct event_base *base;
-static const struct fconf *conf;
-static fence_done_fn done_fn;
-static struct job *jobs;
-static struct event *chld_ev;
+struct fencer {
+	struct event_base *base;
+	const struct fconf *conf;
+	fence_done_fn done;
+	void *arg;
+	struct job *jobs;
+	struct event *chld_ev;
+};
 
 static const char *base_name(const char *p)
 {
@@ -46,7 +50,7 @@ static const char *base_name(const char *p)
 }
 
 /* the level applies to this host */
-static int applies(const struct cf_level *l, uint32_t node)
+static int applies(const struct fconf *conf, const struct cf_level *l, uint32_t node)
 {
 	if (!l->hosts)
 		return 1;
@@ -79,7 +83,7 @@ static void expand(const char *in, const struct cf_host *h, char *out, size_t ca
 
 static void job_free(struct job *j)
 {
-	for (struct job **p = &jobs; *p; p = &(*p)->next)
+	for (struct job **p = &j->fr->jobs; *p; p = &(*p)->next)
 		if (*p == j) {
 			*p = j->next;
 			break;
@@ -101,7 +105,7 @@ static void on_timeout(evutil_socket_t fd, short ev, void *arg)
 	(void)ev;
 	struct job *j = arg;
 	log_warnx("fence node %u: %s timed out after %u ms: killing it", j->node,
-	    base_name(conf->levels[j->level].agent), conf->fence_timeout_ms);
+	    base_name(j->fr->conf->levels[j->level].agent), j->fr->conf->fence_timeout_ms);
 	j->timed_out = 1;
 	kill(-j->pid, SIGKILL);
 }
@@ -141,28 +145,29 @@ static void last_line(const struct job *j, char *out, size_t cap)
 
 static void finished(struct job *j, int status)
 {
-	const char *method = base_name(conf->levels[j->level].agent);
+	const char *method = base_name(j->fr->conf->levels[j->level].agent);
 	char line[256];
 	on_output(j->out, 0, j);	/* what is left in the pipe */
 	last_line(j, line, sizeof(line));
 	event_del(j->timer);
 	int ok = !j->timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	if (ok) {
-		log_info("fence node %u: level %d %s confirmed: %s", j->node, conf->levels[j->level].n,
+		log_info("fence node %u: level %d %s confirmed: %s", j->node, j->fr->conf->levels[j->level].n,
 		    method, line);
 		uint32_t node = j->node;
+		struct fencer *fr = j->fr;
 		job_free(j);
-		done_fn(node, 1, method, line);
+		fr->done(fr->arg, node, 1, method, line);
 		return;
 	}
 	char why[300];
 	if (j->timed_out)
-		snprintf(why, sizeof(why), "timed out after %u ms", conf->fence_timeout_ms);
+		snprintf(why, sizeof(why), "timed out after %u ms", j->fr->conf->fence_timeout_ms);
 	else if (WIFEXITED(status))
 		snprintf(why, sizeof(why), "exit %d: %s", WEXITSTATUS(status), line);
 	else
 		snprintf(why, sizeof(why), "killed by signal %d", WTERMSIG(status));
-	log_warnx("fence node %u: level %d %s failed (%s)", j->node, conf->levels[j->level].n, method,
+	log_warnx("fence node %u: level %d %s failed (%s)", j->node, j->fr->conf->levels[j->level].n, method,
 	    why);
 	j->level++;
 	next_level(j);
@@ -170,13 +175,13 @@ static void finished(struct job *j, int status)
 
 static void on_sigchld(evutil_socket_t fd, short ev, void *arg)
 {
+	struct fencer *fr = arg;
 	(void)fd;
 	(void)ev;
-	(void)arg;
 	int status;
 	pid_t pid;
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
-		for (struct job *j = jobs; j; j = j->next)
+		for (struct job *j = fr->jobs; j; j = j->next)
 			if (j->pid == pid) {
 				j->pid = 0;
 				finished(j, status);
@@ -230,23 +235,24 @@ static int spawn(struct job *j, const struct cf_level *l, const struct cf_host *
 	fcntl(j->out, F_SETFL, O_NONBLOCK);
 	if (j->rd)
 		event_free(j->rd);
-	j->rd = event_new(base, j->out, EV_READ | EV_PERSIST, on_output, j);
+	j->rd = event_new(j->fr->base, j->out, EV_READ | EV_PERSIST, on_output, j);
 	event_add(j->rd, NULL);
-	struct timeval tv = { conf->fence_timeout_ms / 1000, (conf->fence_timeout_ms % 1000) * 1000 };
+	struct timeval tv = { j->fr->conf->fence_timeout_ms / 1000, (j->fr->conf->fence_timeout_ms % 1000) * 1000 };
 	evtimer_add(j->timer, &tv);
 	return 0;
 }
 
 static void next_level(struct job *j)
 {
-	const struct cf_host *h = conf_host(conf, j->node);
+	struct fencer *fr = j->fr;
+	const struct cf_host *h = conf_host(fr->conf, j->node);
 	if (j->out >= 0) {
 		close(j->out);
 		j->out = -1;
 	}
-	for (; j->level < conf->nlevels; j->level++) {
-		const struct cf_level *l = &conf->levels[j->level];
-		if (!applies(l, j->node))
+	for (; j->level < fr->conf->nlevels; j->level++) {
+		const struct cf_level *l = &fr->conf->levels[j->level];
+		if (!applies(fr->conf, l, j->node))
 			continue;
 		log_info("fence node %u (%s): level %d: %s", j->node, h->name, l->n, base_name(l->agent));
 		if (spawn(j, l, h) == 0)
@@ -255,63 +261,73 @@ static void next_level(struct job *j)
 	}
 	uint32_t node = j->node;
 	job_free(j);
-	done_fn(node, 0, "none", "every fence level failed");
+	fr->done(fr->arg, node, 0, "none", "every fence level failed");
 }
 
-void fence_init(struct event_base *b, const struct fconf *c, fence_done_fn done)
+struct fencer *fence_init(struct event_base *b, const struct fconf *c, fence_done_fn done,
+    void *arg)
 {
-	base = b;
-	conf = c;
-	done_fn = done;
-	chld_ev = evsignal_new(base, SIGCHLD, on_sigchld, NULL);
-	event_add(chld_ev, NULL);
+	struct fencer *fr = calloc(1, sizeof(*fr));
+	if (!fr)
+		return NULL;
+	fr->base = b;
+	fr->conf = c;
+	fr->done = done;
+	fr->arg = arg;
+	fr->chld_ev = evsignal_new(b, SIGCHLD, on_sigchld, fr);
+	event_add(fr->chld_ev, NULL);
+	return fr;
 }
 
-int fence_busy(uint32_t node)
+int fence_busy(const struct fencer *fr, uint32_t node)
 {
-	for (struct job *j = jobs; j; j = j->next)
+	for (struct job *j = fr->jobs; j; j = j->next)
 		if (j->node == node)
 			return 1;
 	return 0;
 }
 
-int fence_running(void)
+int fence_running(const struct fencer *fr)
 {
 	int n = 0;
-	for (struct job *j = jobs; j; j = j->next)
+	for (struct job *j = fr->jobs; j; j = j->next)
 		n++;
 	return n;
 }
 
-int fence_start(uint32_t node)
+int fence_start(struct fencer *fr, uint32_t node)
 {
-	if (fence_busy(node)) {
+	if (fence_busy(fr, node)) {
 		errno = EBUSY;
 		return -1;
 	}
-	if (!conf_host(conf, node)) {
+	if (!conf_host(fr->conf, node)) {
 		errno = ENOENT;
 		return -1;
 	}
 	struct job *j = calloc(1, sizeof(*j));
 	if (!j)
 		return -1;
+	j->fr = fr;
 	j->node = node;
 	j->out = -1;
-	j->timer = evtimer_new(base, on_timeout, j);
-	j->next = jobs;
-	jobs = j;
+	j->timer = evtimer_new(fr->base, on_timeout, j);
+	j->next = fr->jobs;
+	fr->jobs = j;
 	next_level(j);
 	return 0;
 }
 
-void fence_shutdown(void)
+void fence_shutdown(struct fencer *fr)
 {
-	while (jobs) {
-		if (jobs->pid > 0)
-			kill(-jobs->pid, SIGKILL);
-		job_free(jobs);
+	if (!fr)
+		return;
+	while (fr->jobs) {
+		if (fr->jobs->pid > 0)
+			kill(-fr->jobs->pid, SIGKILL);
+		job_free(fr->jobs);
 	}
-	if (chld_ev)
-		event_free(chld_ev);
+	if (fr->chld_ev)
+		event_free(fr->chld_ev);
+	free(fr);
 }

@@ -11,14 +11,18 @@
 #include "config.h"
 
 /* ok: confirmed by method (the agent's base name); detail: its last line */
-typedef void (*fence_done_fn)(uint32_t node, int ok, const char *method, const char *detail);
+typedef void (*fence_done_fn)(void *arg, uint32_t node, int ok, const char *method,
+    const char *detail);
 
-void fence_init(struct event_base *base, const struct fconf *conf, fence_done_fn done);
+struct fencer;
+/* the fence levels of conf, run on base; done(arg, ...) when one host's end */
+struct fencer *fence_init(struct event_base *base, const struct fconf *conf, fence_done_fn done,
+    void *arg);
 /* Starts fencing node; -1 (EBUSY) if it is already being fenced. */
-int fence_start(uint32_t node);
-int fence_busy(uint32_t node);
+int fence_start(struct fencer *fr, uint32_t node);
+int fence_busy(const struct fencer *fr, uint32_t node);
 /* how many hosts are being fenced now */
-int fence_running(void);
-void fence_shutdown(void);
+int fence_running(const struct fencer *fr);
+void fence_shutdown(struct fencer *fr);
 
 #endif

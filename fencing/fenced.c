@@ -27,24 +27,51 @@
 #include "log.h"
 #include "wire.h"
 
-struct fenced F;
-static cpg_handle_t cpg;
-static votequorum_handle_t vq;
-static struct event *cpg_ev, *vq_ev, *retry_ev;
-static int connected;
+struct corosync {
+	cpg_handle_t cpg;
+	votequorum_handle_t vq;
+	struct event *cpg_ev, *vq_ev, *retry_ev;
+	int connected, waiting;
+};
 
-int in_ring(uint32_t node)
+/* sync.c's events, handed to the parts they concern */
+void fenced_event(struct fenced *f, enum sync_event ev, const char *name)
 {
-	for (size_t i = 0; i < F.nring; i++)
-		if (F.ring[i] == node)
+	switch (ev) {
+	case SE_SETTLED:
+		coord_act(f);
+		local_act(f);
+		break;
+	case SE_FORGET:
+		coord_forget(f, name);
+		local_forget(f, name);
+		break;
+	case SE_RING:
+		coord_act(f);
+		break;
+	}
+}
+
+/* a fencing ended: the coordinator's bookkeeping, then whoever asked for it */
+static void on_fence_done(void *arg, uint32_t node, int ok, const char *method, const char *detail)
+{
+	struct fenced *f = arg;
+	coord_fence_done(f, node, ok, method, detail);
+	control_fence_done(f, node, ok, method, detail);
+}
+
+int in_ring(const struct fenced *f, uint32_t node)
+{
+	for (size_t i = 0; i < f->nring; i++)
+		if (f->ring[i] == node)
 			return 1;
 	return 0;
 }
 
-int quorate_now(void)
+int quorate_now(struct fenced *f)
 {
 	struct votequorum_info info;
-	return connected && votequorum_getinfo(vq, F.mb.nodeid, &info) == CS_OK &&
+	return f->cs->connected && votequorum_getinfo(f->cs->vq, f->mb.nodeid, &info) == CS_OK &&
 	    (info.flags & VOTEQUORUM_INFO_QUORATE);
 }
 
@@ -62,14 +89,14 @@ uint64_t wall_ms(void)
 	return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
 }
 
-int cpg_send(const struct msg_out *o)
+int cpg_send(struct fenced *f, const struct msg_out *o)
 {
 	size_t len;
 	void *p = cluster_frame(o, &len);
 	struct iovec iov = { p, len };
 	cs_error_t e = CS_ERR_NO_MEMORY;
 	for (int i = 0; p && i < 100; i++) {
-		if ((e = cpg_mcast_joined(cpg, CPG_TYPE_AGREED, &iov, 1)) != CS_ERR_TRY_AGAIN)
+		if ((e = cpg_mcast_joined(f->cs->cpg, CPG_TYPE_AGREED, &iov, 1)) != CS_ERR_TRY_AGAIN)
 			break;
 		usleep(1000);	/* corosync's flow control: rare, short */
 	}
@@ -82,11 +109,19 @@ int cpg_send(const struct msg_out *o)
 	return 0;
 }
 
+/* the daemon's state, which try_connect gave CPG as the handle's context */
+static struct fenced *cpg_ctx(cpg_handle_t h)
+{
+	void *c = NULL;
+	cpg_context_get(h, &c);
+	return c;
+}
+
 static void on_confchg(cpg_handle_t h, const struct cpg_name *g, const struct cpg_address *members,
     size_t nmembers, const struct cpg_address *left, size_t nleft, const struct cpg_address *joined,
     size_t njoined)
 {
-	(void)h;
+	struct fenced *f = cpg_ctx(h);
 	(void)g;
 	(void)left;
 	(void)nleft;
@@ -101,21 +136,20 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *g, const struct cp
 		if (!dup)
 			ids[n++] = members[i].nodeid;
 	}
-	uint64_t views = F.mb.views;
-	enum mb_state was = F.mb.state;
-	mb_view(&F.mb, ids, n, quorate_now());
-	if (F.mb.views != views)	/* not the ignored first view */
-		sync_view(F.mb.members, F.mb.n);
-	if (F.mb.state != was)
-		local_membership();
+	uint64_t views = f->mb.views;
+	enum mb_state was = f->mb.state;
+	mb_view(&f->mb, ids, n, quorate_now(f));
+	if (f->mb.views != views)	/* not the ignored first view */
+		sync_view(f, f->mb.members, f->mb.n);
+	if (f->mb.state != was)
+		local_membership(f);
 }
 
 static void on_deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid, uint32_t pid,
     void *msg, size_t len)
 {
-	(void)h;
 	(void)g;
-	sync_deliver(nodeid, pid, msg, len);
+	sync_deliver(cpg_ctx(h), nodeid, pid, msg, len);
 }
 
 /* the totem ring changed: a host whose fenced left the group but whose
@@ -123,135 +157,142 @@ static void on_deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid
  * fences only hosts that left the ring */
 static void on_totem(cpg_handle_t h, struct cpg_ring_id ring, uint32_t n, const uint32_t *nodes)
 {
-	(void)h;
-	F.nring = 0;
-	for (uint32_t i = 0; i < n && F.nring < MB_MAX_NODES; i++)
-		F.ring[F.nring++] = nodes[i];
+	struct fenced *f = cpg_ctx(h);
+	f->nring = 0;
+	for (uint32_t i = 0; i < n && f->nring < MB_MAX_NODES; i++)
+		f->ring[f->nring++] = nodes[i];
 	char s[256] = "";
-	for (size_t i = 0, o = 0; i < F.nring && o < sizeof(s) - 12; i++)
-		o += (size_t)snprintf(s + o, sizeof(s) - o, "%s%u", i ? " " : "", F.ring[i]);
+	for (size_t i = 0, o = 0; i < f->nring && o < sizeof(s) - 12; i++)
+		o += (size_t)snprintf(s + o, sizeof(s) - o, "%s%u", i ? " " : "", f->ring[i]);
 	log_info("corosync ring %u.%llu: nodes %s", ring.nodeid, (unsigned long long)ring.seq, s);
-	coord_act();
+	fenced_event(f, SE_RING, NULL);
 }
 
 static void on_quorum(votequorum_handle_t h, uint64_t ctx, uint32_t quorate, uint32_t n,
     votequorum_node_t nodes[])
 {
-	(void)h;
+	void *c = NULL;
 	(void)ctx;
 	(void)quorate;
 	(void)n;
 	(void)nodes;
-	enum mb_state was = F.mb.state;
-	mb_quorum(&F.mb, quorate_now());
-	if (F.mb.state != was) {
-		sync_quorum(F.mb.state == MB_QUORATE);
-		local_membership();
+	votequorum_context_get(h, &c);
+	struct fenced *f = c;
+	enum mb_state was = f->mb.state;
+	mb_quorum(&f->mb, quorate_now(f));
+	if (f->mb.state != was) {
+		sync_quorum(f, f->mb.state == MB_QUORATE);
+		local_membership(f);
 	}
 }
 
-static void disconnect(const char *why);
+static void disconnect(struct fenced *f, const char *why);
 
-/* readable CPG (arg &cpg) or votequorum (arg &vq) connection */
+/* a readable CPG or votequorum connection */
 static void on_corosync(evutil_socket_t fd, short ev, void *arg)
 {
-	(void)fd;
+	struct fenced *f = arg;
 	(void)ev;
-	int is_cpg = arg == &cpg;
-	if ((is_cpg ? cpg_dispatch(cpg, CS_DISPATCH_ALL) : votequorum_dispatch(vq, CS_DISPATCH_ALL)) != CS_OK)
-		disconnect(is_cpg ? "lost corosync (CPG)" : "lost corosync (votequorum)");
+	int is_cpg = fd == event_get_fd(f->cs->cpg_ev);
+	if ((is_cpg ? cpg_dispatch(f->cs->cpg, CS_DISPATCH_ALL) : votequorum_dispatch(f->cs->vq, CS_DISPATCH_ALL)) != CS_OK)
+		disconnect(f, is_cpg ? "lost corosync (CPG)" : "lost corosync (votequorum)");
 }
 
-static void schedule_retry(void)
+static void schedule_retry(struct fenced *f)
 {
 	struct timeval tv = { 0, 200000 };
-	evtimer_add(retry_ev, &tv);
+	evtimer_add(f->cs->retry_ev, &tv);
 }
 
-static void disconnect(const char *why)
+static void disconnect(struct fenced *f, const char *why)
 {
-	if (!connected)
+	if (!f->cs->connected)
 		return;
-	connected = 0;
-	event_free(cpg_ev);
-	event_free(vq_ev);
-	cpg_finalize(cpg);
-	votequorum_finalize(vq);
-	mb_disconnected(&F.mb, why);
-	sync_disconnected();
-	local_membership();
-	schedule_retry();
+	f->cs->connected = 0;
+	event_free(f->cs->cpg_ev);
+	event_free(f->cs->vq_ev);
+	cpg_finalize(f->cs->cpg);
+	votequorum_finalize(f->cs->vq);
+	mb_disconnected(&f->mb, why);
+	sync_disconnected(f);
+	local_membership(f);
+	schedule_retry(f);
 }
 
 static void try_connect(evutil_socket_t fd, short ev, void *arg)
 {
-	static int said;
 	static cpg_model_v1_data_t model = { CPG_MODEL_V1, on_deliver, on_confchg, on_totem,
 		CPG_MODEL_V1_DELIVER_INITIAL_TOTEM_CONF };
 	static votequorum_callbacks_t qcb = { on_quorum, NULL, NULL };
 	struct cpg_name group;
 	unsigned int nodeid;
 	int cfd, qfd;
+	struct fenced *f = arg;
 	(void)fd;
 	(void)ev;
-	(void)arg;
 
 	snprintf(group.value, sizeof(group.value), "tandem");
 	group.length = (uint32_t)strlen(group.value);
-	if (cpg_model_initialize(&cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, NULL) != CS_OK) {
-		if (!said++)
+	if (cpg_model_initialize(&f->cs->cpg, CPG_MODEL_V1, (cpg_model_data_t *)&model, f) != CS_OK) {
+		if (!f->cs->waiting++)
 			log_info("waiting for corosync");
-		schedule_retry();
+		schedule_retry(f);
 		return;
 	}
-	if (votequorum_initialize(&vq, &qcb) != CS_OK) {
-		cpg_finalize(cpg);
-		schedule_retry();
+	if (votequorum_initialize(&f->cs->vq, &qcb) != CS_OK) {
+		cpg_finalize(f->cs->cpg);
+		schedule_retry(f);
 		return;
 	}
-	if (cpg_local_get(cpg, &nodeid) != CS_OK || votequorum_trackstart(vq, 0, CS_TRACK_CHANGES) != CS_OK ||
-	    cpg_fd_get(cpg, &cfd) != CS_OK || votequorum_fd_get(vq, &qfd) != CS_OK ||
-	    cpg_join(cpg, &group) != CS_OK) {
-		cpg_finalize(cpg);
-		votequorum_finalize(vq);
-		schedule_retry();
+	votequorum_context_set(f->cs->vq, f);
+	if (cpg_local_get(f->cs->cpg, &nodeid) != CS_OK || votequorum_trackstart(f->cs->vq, 0, CS_TRACK_CHANGES) != CS_OK ||
+	    cpg_fd_get(f->cs->cpg, &cfd) != CS_OK || votequorum_fd_get(f->cs->vq, &qfd) != CS_OK ||
+	    cpg_join(f->cs->cpg, &group) != CS_OK) {
+		cpg_finalize(f->cs->cpg);
+		votequorum_finalize(f->cs->vq);
+		schedule_retry(f);
 		return;
 	}
-	said = 0;
-	connected = 1;
+	f->cs->waiting = 0;
+	f->cs->connected = 1;
 	log_info("connected to corosync as node %u", nodeid);
-	if (!conf_host(&F.conf, nodeid))
+	if (!conf_host(&f->conf, nodeid))
 		log_warnx("this host is node %u, which the cluster config does not list: it will "
 		    "own and fence nothing", nodeid);
-	mb_connected(&F.mb, nodeid);
-	cpg_ev = event_new(F.base, cfd, EV_READ | EV_PERSIST, on_corosync, &cpg);
-	vq_ev = event_new(F.base, qfd, EV_READ | EV_PERSIST, on_corosync, &vq);
-	event_add(cpg_ev, NULL);
-	event_add(vq_ev, NULL);
+	mb_connected(&f->mb, nodeid);
+	f->cs->cpg_ev = event_new(f->base, cfd, EV_READ | EV_PERSIST, on_corosync, f);
+	f->cs->vq_ev = event_new(f->base, qfd, EV_READ | EV_PERSIST, on_corosync, f);
+	event_add(f->cs->cpg_ev, NULL);
+	event_add(f->cs->vq_ev, NULL);
 }
 
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
 {
+	struct fenced *f = arg;
 	(void)ev;
-	(void)arg;
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopbreak(F.base);
+	event_base_loopbreak(f->base);
 }
 
 int main(int argc, char **argv)
 {
 	const char *path = FENCED_DEFAULT_SOCK, *conf = "/etc/tandem/cluster.conf";
-	F.state_dir = "/var/lib/tandem/fenced";
+	struct fenced *f = calloc(1, sizeof(*f));
+	struct corosync *cs = calloc(1, sizeof(*cs));
+	if (!f || !cs)
+		fatalx("out of memory");
+	f->cs = cs;
+	f->state_dir = "/var/lib/tandem/fenced";
 	int fg = 0, verbose = 0, check = 0, c;
 	char err[512];
 
-	F.hvd_path = NULL;
+	f->hvd_path = NULL;
 	while ((c = getopt(argc, argv, "s:c:d:H:fvnh")) != -1) {
 		switch (c) {
-		case 'd': F.state_dir = optarg; break;
+		case 'd': f->state_dir = optarg; break;
 		case 's': path = optarg; break;
 		case 'c': conf = optarg; break;
-		case 'H': F.hvd_path = optarg; break;
+		case 'H': f->hvd_path = optarg; break;
 		case 'f': fg = 1; break;
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
@@ -264,72 +305,79 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("fenced", fg || check, verbose);
-	if (conf_load(&F.conf, conf, err, sizeof(err)) < 0) {
+	if (conf_load(&f->conf, conf, err, sizeof(err)) < 0) {
 		log_warnx("config: %s", err);
 		return 1;
 	}
 	if (check) {
-		printf("%s: %zu hosts, %zu fence levels: ok\n", conf, F.conf.nhosts, F.conf.nlevels);
+		printf("%s: %zu hosts, %zu fence levels: ok\n", conf, f->conf.nhosts, f->conf.nlevels);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s", path);
 	mkdir(dirname(dir), 0755);
-	if (!(F.base = event_base_new()))
+	if (!(f->base = event_base_new()))
 		fatalx("event_base_new failed");
-	control_init(path);
+	sync_init(f);
+	coord_init(f);
+	control_init(f, path);
 	if (!fg && daemon(0, 0) < 0)
 		fatal("daemon");
-	F.pid = (uint32_t)getpid();
+	f->pid = (uint32_t)getpid();
 	uint32_t nodes[CF_MAX_HOSTS];
-	for (size_t i = 0; i < F.conf.nhosts; i++)
-		nodes[i] = F.conf.hosts[i].node;
-	table_init(&F.t, nodes, F.conf.nhosts);
-	if (mkdir(F.state_dir, 0700) < 0 && errno != EEXIST)
-		fatal("state directory %s", F.state_dir);
-	switch (store_load(F.state_dir, &F.t, err, sizeof(err))) {
+	for (size_t i = 0; i < f->conf.nhosts; i++)
+		nodes[i] = f->conf.hosts[i].node;
+	table_init(&f->t, nodes, f->conf.nhosts);
+	if (mkdir(f->state_dir, 0700) < 0 && errno != EEXIST)
+		fatal("state directory %s", f->state_dir);
+	switch (store_load(f->state_dir, &f->t, err, sizeof(err))) {
 	case 1:
 		log_info("table from %s/table: epoch %llu version %llu, %zu VMs; it is not the "
-		    "cluster's until the members agree", F.state_dir, (unsigned long long)F.t.epoch,
-		    (unsigned long long)F.t.version, F.t.nvm);
+		    "cluster's until the members agree", f->state_dir, (unsigned long long)f->t.epoch,
+		    (unsigned long long)f->t.version, f->t.nvm);
 		break;
 	case 0:
-		log_info("no table in %s: this host starts with an empty one", F.state_dir);
+		log_info("no table in %s: this host starts with an empty one", f->state_dir);
 		break;
 	default:
 		log_warnx("table refused: %s; this host starts with an empty one, and destroys no "
 		    "domain on its strength", err);
 	}
-	mb_init(&F.mb);
-	fence_init(F.base, &F.conf, coord_fence_done);
-	local_init();
-	if (!F.conf.nlevels)
+	mb_init(&f->mb);
+	if (!(f->fencer = fence_init(f->base, &f->conf, on_fence_done, f)))
+		fatalx("out of memory");
+	local_init(f);
+	if (!f->conf.nlevels)
 		log_warnx("config: no fence-level: a lost host can never be fenced, so its VMs are "
 		    "never restarted");
-	retry_ev = evtimer_new(F.base, try_connect, NULL);
-	struct event *s1 = evsignal_new(F.base, SIGTERM, on_signal, NULL);
-	struct event *s2 = evsignal_new(F.base, SIGINT, on_signal, NULL);
+	f->cs->retry_ev = evtimer_new(f->base, try_connect, f);
+	struct event *s1 = evsignal_new(f->base, SIGTERM, on_signal, f);
+	struct event *s2 = evsignal_new(f->base, SIGINT, on_signal, f);
 	event_add(s1, NULL);
 	event_add(s2, NULL);
 	log_info("fenced: control %s, %zu hosts, %zu fence levels, self-fence %u ms, storm-share "
-	    "%u%%, state %s", path, F.conf.nhosts, F.conf.nlevels, F.conf.self_fence_ms,
-	    F.conf.storm_pct, mb_state_name(F.mb.state));
-	try_connect(-1, 0, NULL);
-	event_base_dispatch(F.base);
-	if (connected) {
-		event_free(cpg_ev);
-		event_free(vq_ev);
-		cpg_finalize(cpg);
-		votequorum_finalize(vq);
+	    "%u%%, state %s", path, f->conf.nhosts, f->conf.nlevels, f->conf.self_fence_ms,
+	    f->conf.storm_pct, mb_state_name(f->mb.state));
+	try_connect(-1, 0, f);
+	event_base_dispatch(f->base);
+	if (f->cs->connected) {
+		event_free(f->cs->cpg_ev);
+		event_free(f->cs->vq_ev);
+		cpg_finalize(f->cs->cpg);
+		votequorum_finalize(f->cs->vq);
 	}
-	fence_shutdown();
-	local_shutdown();
+	fence_shutdown(f->fencer);
+	local_shutdown(f);
 	ctlsrv_shutdown();
-	event_free(retry_ev);
+	event_free(f->cs->retry_ev);
 	event_free(s1);
 	event_free(s2);
-	event_base_free(F.base);
+	event_free(f->sync.settle_ev);
+	event_free(f->coord.retry_ev);
+	event_base_free(f->base);
 	unlink(path);
+	free(cs);
+	free(f);
 	return 0;
 }

@@ -10,6 +10,11 @@
  *              self-fence when inquorate too long, the watchdog
  *   control.c  the control socket (tandem status, fence, evacuate, vm create;
  *              migrated's begin/commit/resolve)
+ *   once.c     the send-once cache coord.c and local.c share
+ *
+ * The daemon's state is one struct fenced, passed to every part; sync.c
+ * reports events (enum sync_event) that fenced.c hands to coord.c, local.c
+ * and control.c, so no part imports one above it.
  */
 #ifndef FENCED_H
 #define FENCED_H
@@ -20,6 +25,60 @@
 #include "store.h"
 #include "membership.h"
 #include "table.h"
+
+/* once.c: what was sent once per VM generation, so a second pass sends nothing */
+struct once {
+	struct { char name[T_NAME_MAX + 1]; uint64_t gen; int what; } e[T_MAX_VMS];
+	size_t n;
+};
+/* 1 the first time for (name, gen, what), then 0 */
+int once_first(struct once *o, const char *name, uint64_t gen, int what);
+void once_forget(struct once *o, const char *name);	/* its generations start over */
+
+/* sync.c's state: the HELLO round, what is on disk, our messages in flight */
+struct sync_hello {
+	uint32_t node;
+	int have, synced;
+	uint64_t epoch, version;
+};
+struct sync_waiter;
+struct sync_state {
+	struct sync_hello hello[MB_MAX_NODES];
+	size_t nhello;
+	uint64_t round_no, sent_round;
+	int was_ready;
+	uint64_t saved_epoch, saved_version;	/* what DIR/table holds */
+	int saved_any;
+	struct sync_waiter *wq, **wq_tail;
+	struct event *settle_ev;
+};
+
+/* coord.c's state */
+struct coord_state {
+	struct { uint32_t node; uint64_t retry_at_ms; int refused, alive; } fstate[T_MAX_HOSTS];
+	struct once placed;
+	struct event *retry_ev;
+};
+
+/* local.c's state */
+struct local_state {
+	struct event *selffence_ev, *tick_ev;
+	int wdog_fd;
+	char wdog_state[512];
+	struct fring hist;	/* fencing kept only here (self-fencing needs no quorum) */
+	int was_quorate;
+	struct once sent;
+};
+
+struct corosync;	/* fenced.c: the connection to corosync */
+struct fencer;		/* fence.c: the fence levels being run */
+
+/* what sync.c reports; fenced.c hands each to the parts it concerns */
+enum sync_event {
+	SE_SETTLED,	/* deliveries applied and saved: act on the table */
+	SE_FORGET,	/* a VM name was claimed anew or removed: its generations start over */
+	SE_RING,	/* corosync's ring changed (fenced.c) */
+};
 
 struct fenced {
 	struct event_base *base;
@@ -38,41 +97,51 @@ struct fenced {
 	 * this host: a FENCE that comes then is the cluster's */
 	uint64_t fencing_me_ms;
 	uint32_t fencing_me_by;
+	struct corosync *cs;
+	struct fencer *fencer;
+	struct sync_state sync;
+	struct coord_state coord;
+	struct local_state local;
+	struct control_pending *pend;	/* control.c: requests waiting on their delivery */
 };
-extern struct fenced F;
 
-/* fenced.c: multicast one message (already msg_end'ed); 0 or -1 */
-int cpg_send(const struct msg_out *o);
-int quorate_now(void);
+/* fenced.c */
+void fenced_event(struct fenced *f, enum sync_event ev, const char *name);
+/* multicast one message (already msg_end'ed); 0 or -1 */
+int cpg_send(struct fenced *f, const struct msg_out *o);
+int quorate_now(struct fenced *f);
 /* node's corosync is in this host's ring: it is alive even if its fenced is not */
-int in_ring(uint32_t node);
+int in_ring(const struct fenced *f, uint32_t node);
 uint64_t wall_ms(void);	/* for fence history records */
 uint64_t mono_ms(void);
 
 /* sync.c */
 /* called once a message we sent is delivered: applied (ok) or why not */
 typedef void (*sent_fn)(void *arg, int ok, const char *err);
-void sync_view(const uint32_t *members, size_t n);
-void sync_quorum(int quorate);
-void sync_disconnected(void);
-void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len);
+void sync_init(struct fenced *f);
+void sync_view(struct fenced *f, const uint32_t *members, size_t n);
+void sync_quorum(struct fenced *f, int quorate);
+void sync_disconnected(struct fenced *f);
+void sync_deliver(struct fenced *f, uint32_t sender, uint32_t pid, const void *buf, size_t len);
 /* synced, quorate and every member synced: may change the table */
-int sync_ready(void);
-const char *sync_state(void);
+int sync_ready(const struct fenced *f);
+const char *sync_state(const struct fenced *f);
 /* sends m (built with msg_begin, not ended) when ready; cb on delivery.
  * -1 when not ready (errno EAGAIN) or the send failed. */
-int sync_send(struct msg_out *m, sent_fn cb, void *arg);
+int sync_send(struct fenced *f, struct msg_out *m, sent_fn cb, void *arg);
 /* the first (lowest) member: the coordinator */
-int sync_coordinator(void);
-int sync_member(uint32_t node);	/* in the current view */
+int sync_coordinator(const struct fenced *f);
+int sync_member(const struct fenced *f, uint32_t node);	/* in the current view */
 
 /* coord.c */
-void coord_act(void);
-/* a VM name was claimed anew or removed: its generations start over */
-void coord_forget(const char *name);
-void coord_fence_done(uint32_t node, int ok, const char *method, const char *detail);
+void coord_init(struct fenced *f);
+void coord_act(struct fenced *f);
+void coord_forget(struct fenced *f, const char *name);
+/* a fencing ended (fence.c, through fenced.c) */
+void coord_fence_done(struct fenced *f, uint32_t node, int ok, const char *method,
+    const char *detail);
 /* manual `tandem fence`: as the coordinator would, without the storm guard */
-int coord_fence(uint32_t node, char *err, size_t errlen);
+int coord_fence(struct fenced *f, uint32_t node, char *err, size_t errlen);
 
 /* place.c: the host with the most free memory that can take mem, else 0 */
 uint32_t place_pick(const struct table *t, const struct fconf *c, uint64_t mem, uint32_t exclude,
@@ -80,24 +149,22 @@ uint32_t place_pick(const struct table *t, const struct fconf *c, uint64_t mem, 
 uint64_t place_free(const struct table *t, const struct fconf *c, uint32_t node);
 
 /* local.c */
-void local_init(void);
+void local_init(struct fenced *f);
 struct hv;
 /* a connection to this host's hvd whose calls time out fast; NULL logged */
-struct hv *local_hv(void);
-void local_act(void);
-void local_forget(const char *name);	/* as coord_forget */
-void local_membership(void);	/* quorate <-> not: self-fence timer, watchdog */
+struct hv *local_hv(const struct fenced *f);
+void local_act(struct fenced *f);
+void local_forget(struct fenced *f, const char *name);	/* as coord_forget */
+void local_membership(struct fenced *f);	/* quorate <-> not: self-fence timer, watchdog */
 /* starts VM name (owned here, STARTING): 0 or -1 with err */
-int local_start(const char *name, char *err, size_t errlen);
-const char *local_watchdog(void);
-void local_shutdown(void);
-/* fence history kept only here (self-fencing happens without quorum) */
-size_t local_hist_count(void);
-const struct tfence *local_hist(size_t i);
+int local_start(struct fenced *f, const char *name, char *err, size_t errlen);
+const char *local_watchdog(const struct fenced *f);
+void local_shutdown(struct fenced *f);
 
 /* control.c */
-void control_init(const char *path);
+void control_init(struct fenced *f, const char *path);
 /* a manual fence of node ended */
-void control_fence_done(uint32_t node, int ok, const char *method, const char *detail);
+void control_fence_done(struct fenced *f, uint32_t node, int ok, const char *method,
+    const char *detail);
 
 #endif

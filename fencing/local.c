@@ -28,37 +28,19 @@
 #include "hvctl.h"
 #include "log.h"
 
-static struct event *selffence_ev, *tick_ev;
-static int wdog_fd = -1;
-static char wdog_state[512];
-static struct tfence hist[T_HIST];
-static uint64_t nhist;
-static struct { char name[T_NAME_MAX + 1]; uint64_t gen; int what; } sent[T_MAX_VMS];
-static size_t nsent;
-
-size_t local_hist_count(void)
+const char *local_watchdog(const struct fenced *f)
 {
-	return nhist < T_HIST ? (size_t)nhist : T_HIST;
-}
-
-const struct tfence *local_hist(size_t i)
-{
-	return &hist[(nhist - local_hist_count() + i) % T_HIST];
-}
-
-const char *local_watchdog(void)
-{
-	return wdog_state;
+	return f->local.wdog_state;
 }
 
 /* fenced's event loop also runs CPG and the self-fence deadline: a domain
  * that does not answer (stopped, stuck) may cost it this much, never more */
 #define LOCAL_HV_TIMEOUT_MS 500
 
-struct hv *local_hv(void)
+struct hv *local_hv(const struct fenced *f)
 {
 	char err[256];
-	struct hv *h = hv_open(F.hvd_path, err, sizeof(err));
+	struct hv *h = hv_open(f->hvd_path, err, sizeof(err));
 	if (!h)
 		log_warnx("local: cannot reach hvd: %s", err);
 	else
@@ -66,27 +48,18 @@ struct hv *local_hv(void)
 	return h;
 }
 
-void local_forget(const char *name)
+void local_forget(struct fenced *f, const char *name)
 {
-	for (size_t i = 0; i < nsent; i++)
-		if (!strcmp(sent[i].name, name))
-			sent[i].name[0] = 0;
+	once_forget(&f->local.sent, name);
 }
 
 /* one report per VM and generation: a second act() before delivery sends nothing */
-static int once(const struct tvm *v, int what)
+static int once(struct fenced *f, const struct tvm *v, int what)
 {
-	for (size_t i = 0; i < nsent; i++)
-		if (sent[i].gen == v->gen && sent[i].what == what && !strcmp(sent[i].name, v->name))
-			return 0;
-	size_t i = nsent < T_MAX_VMS ? nsent++ : (size_t)(v->gen % T_MAX_VMS);
-	snprintf(sent[i].name, sizeof(sent[i].name), "%s", v->name);
-	sent[i].gen = v->gen;
-	sent[i].what = what;
-	return 1;
+	return once_first(&f->local.sent, v->name, v->gen, what);
 }
 
-static void send_vm(int type, const struct tvm *v, uint32_t state, const char *detail)
+static void send_vm(struct fenced *f, int type, const struct tvm *v, uint32_t state, const char *detail)
 {
 	struct msg_out o;
 	msg_begin(&o, (uint16_t)type, 0);
@@ -97,23 +70,23 @@ static void send_vm(int type, const struct tvm *v, uint32_t state, const char *d
 		if (detail && detail[0])
 			msg_add_str(&o, CA_DETAIL, detail);
 	} else
-		msg_add_u32(&o, CA_TO, F.mb.nodeid);
-	if (sync_send(&o, NULL, NULL) < 0)
+		msg_add_u32(&o, CA_TO, f->mb.nodeid);
+	if (sync_send(f, &o, NULL, NULL) < 0)
 		log_warnx("local: VM %s: cannot send %s now (%s)", v->name,
-		    cluster_schema.policies[type].name, sync_state());
+		    cluster_schema.policies[type].name, sync_state(f));
 	msg_free(&o);
 }
 
-int local_start(const char *name, char *err, size_t errlen)
+int local_start(struct fenced *f, const char *name, char *err, size_t errlen)
 {
-	struct tvm *v = table_vm(&F.t, name);
-	if (!v || v->owner != F.mb.nodeid || v->state != VS_STARTING) {
+	struct tvm *v = table_vm(&f->t, name);
+	if (!v || v->owner != f->mb.nodeid || v->state != VS_STARTING) {
 		snprintf(err, errlen, "VM %s is not starting on this host", name);
 		return -1;
 	}
-	if (!once(v, VS_STARTING))
+	if (!once(f, v, VS_STARTING))
 		return 0;
-	struct hv *h = local_hv();
+	struct hv *h = local_hv(f);
 	int r = -1;
 	if (!h)
 		snprintf(err, errlen, "hvd is not reachable");
@@ -134,21 +107,21 @@ int local_start(const char *name, char *err, size_t errlen)
 	else
 		log_warnx("local: VM %s generation %llu did not start: %s", name,
 		    (unsigned long long)v->gen, err);
-	send_vm(CM_VMSTATE, v, r == 0 ? VS_RUNNING : VS_FAILED, r == 0 ? NULL : err);
+	send_vm(f, CM_VMSTATE, v, r == 0 ? VS_RUNNING : VS_FAILED, r == 0 ? NULL : err);
 	return r;
 }
 
-static int owned_here(const char *name)
+static int owned_here(struct fenced *f, const char *name)
 {
-	struct tvm *v = table_vm(&F.t, name);
-	return v && (v->owner == F.mb.nodeid || (v->state == VS_MIGRATING && v->target == F.mb.nodeid));
+	struct tvm *v = table_vm(&f->t, name);
+	return v && (v->owner == f->mb.nodeid || (v->state == VS_MIGRATING && v->target == f->mb.nodeid));
 }
 
-void local_act(void)
+void local_act(struct fenced *f)
 {
-	if (!sync_ready())
+	if (!sync_ready(f))
 		return;
-	struct hv *h = local_hv();
+	struct hv *h = local_hv(f);
 	char (*names)[65] = NULL, err[256];
 	int n = 0;
 	if (!h)
@@ -161,14 +134,14 @@ void local_act(void)
 	/* run nothing that is not ours */
 	for (int i = 0; i < n; i++) {
 		struct hv_dominfo d;
-		if (owned_here(names[i]) || h->ops->domain_info(h, names[i], &d) < 0 ||
+		if (owned_here(f, names[i]) || h->ops->domain_info(h, names[i], &d) < 0 ||
 		    d.state != DS_RUNNING)
 			continue;
-		struct tvm *v = table_vm(&F.t, names[i]);
+		struct tvm *v = table_vm(&f->t, names[i]);
 		if (!v) {
 			struct tvm unknown = { .gen = 0 };
 			snprintf(unknown.name, sizeof(unknown.name), "%s", names[i]);
-			if (once(&unknown, -1))
+			if (once(f, &unknown, -1))
 				log_warnx("local: VM %s runs here but the table has no VM of that name: "
 				    "left running (tandem vm destroy %s if it should not run)", names[i],
 				    names[i]);
@@ -179,15 +152,15 @@ void local_act(void)
 		h->ops->domain_destroy(h, names[i]);
 	}
 	/* run what is ours */
-	for (size_t i = 0; i < F.t.nvm; i++) {
-		struct tvm *v = &F.t.vm[i];
-		if (v->owner != F.mb.nodeid)
+	for (size_t i = 0; i < f->t.nvm; i++) {
+		struct tvm *v = &f->t.vm[i];
+		if (v->owner != f->mb.nodeid)
 			continue;
 		if (v->state == VS_STARTING) {
 			h->ops->close(h);
 			h = NULL;
-			local_start(v->name, err, sizeof(err));
-			if (!(h = local_hv()))
+			local_start(f, v->name, err, sizeof(err));
+			if (!(h = local_hv(f)))
 				break;
 			continue;
 		}
@@ -198,16 +171,16 @@ void local_act(void)
 		    d.state == DS_RUNNING || d.state == DS_PAUSED ||
 		    d.state == DS_MIGRATED :	/* handed over: migrated settles it */
 		    errno != ENOENT;	/* no answer is no evidence that it is gone */
-		if (there || !once(v, VS_RUNNING))
+		if (there || !once(f, v, VS_RUNNING))
 			continue;
 		if (v->policy == VP_RESTART) {
 			log_warnx("local: VM %s (generation %llu) is gone from hvd: restarting it here",
 			    v->name, (unsigned long long)v->gen);
-			send_vm(CM_PLACE, v, 0, NULL);
+			send_vm(f, CM_PLACE, v, 0, NULL);
 		} else {
 			log_warnx("local: VM %s (generation %llu) is gone from hvd: stopped", v->name,
 			    (unsigned long long)v->gen);
-			send_vm(CM_VMSTATE, v, VS_STOPPED, "gone from hvd");
+			send_vm(f, CM_VMSTATE, v, VS_STOPPED, "gone from hvd");
 		}
 	}
 	free(names);
@@ -217,12 +190,12 @@ void local_act(void)
 
 static void self_fence(evutil_socket_t fd, short ev, void *arg)
 {
+	struct fenced *f = arg;
 	(void)fd;
 	(void)ev;
-	(void)arg;
-	if (F.mb.state == MB_QUORATE && quorate_now())
+	if (f->mb.state == MB_QUORATE && quorate_now(f))
 		return;
-	struct hv *h = local_hv();
+	struct hv *h = local_hv(f);
 	char (*names)[65] = NULL;
 	int n = 0, killed = 0, failed = 0;
 	if (h && h->ops->domain_list(h, &names, &n) == 0)
@@ -232,84 +205,85 @@ static void self_fence(evutil_socket_t fd, short ev, void *arg)
 			else if (errno != ENOENT)
 				failed++;
 		}
-	struct tfence *f = &hist[nhist++ % T_HIST];
-	memset(f, 0, sizeof(*f));
-	f->time_ms = wall_ms();
-	f->node = f->by = F.mb.nodeid;
-	f->ok = h && !failed;
-	snprintf(f->method, sizeof(f->method), "self");
-	snprintf(f->detail, sizeof(f->detail), "%s for %u ms: destroyed %d domains%s",
-	    mb_state_name(F.mb.state), F.conf.self_fence_ms, killed, f->ok ? "" : " (some failed)");
-	log_warnx("self-fence: %s", f->detail);
+	struct tfence r;
+	memset(&r, 0, sizeof(r));
+	r.time_ms = wall_ms();
+	r.node = r.by = f->mb.nodeid;
+	r.ok = h && !failed;
+	snprintf(r.method, sizeof(r.method), "self");
+	snprintf(r.detail, sizeof(r.detail), "%s for %u ms: destroyed %d domains%s",
+	    mb_state_name(f->mb.state), f->conf.self_fence_ms, killed, r.ok ? "" : " (some failed)");
+	fring_push(&f->local.hist, &r);
+	log_warnx("self-fence: %s", r.detail);
 	free(names);
 	if (h)
 		h->ops->close(h);
 }
 
-static void pet(void)
+static void pet(struct fenced *f)
 {
-	if (wdog_fd >= 0 && write(wdog_fd, "1", 1) < 0)
+	if (f->local.wdog_fd >= 0 && write(f->local.wdog_fd, "1", 1) < 0)
 		log_warnx("watchdog: %s", strerror(errno));
 }
 
 static void on_tick(evutil_socket_t fd, short ev, void *arg)
 {
+	struct fenced *f = arg;
 	(void)fd;
 	(void)ev;
-	(void)arg;
-	if (F.mb.state == MB_QUORATE)
-		pet();
-	local_act();	/* notices VMs that died on their own */
+	if (f->mb.state == MB_QUORATE)
+		pet(f);
+	local_act(f);	/* notices VMs that died on their own */
 }
 
-void local_membership(void)
+void local_membership(struct fenced *f)
 {
-	static int was_quorate;	/* armed only once this host has been quorate */
-	if (F.mb.state == MB_QUORATE) {
-		was_quorate = 1;
-		if (evtimer_pending(selffence_ev, NULL))
+	if (f->mb.state == MB_QUORATE) {
+		f->local.was_quorate = 1;	/* armed only once this host has been quorate */
+		if (evtimer_pending(f->local.selffence_ev, NULL))
 			log_info("self-fence: quorate again: cancelled");
-		evtimer_del(selffence_ev);
-		pet();
+		evtimer_del(f->local.selffence_ev);
+		pet(f);
 		return;
 	}
-	if (!was_quorate || evtimer_pending(selffence_ev, NULL))
+	if (!f->local.was_quorate || evtimer_pending(f->local.selffence_ev, NULL))
 		return;
-	struct timeval tv = { F.conf.self_fence_ms / 1000, (F.conf.self_fence_ms % 1000) * 1000 };
-	evtimer_add(selffence_ev, &tv);
+	struct timeval tv = { f->conf.self_fence_ms / 1000, (f->conf.self_fence_ms % 1000) * 1000 };
+	evtimer_add(f->local.selffence_ev, &tv);
 	log_warnx("self-fence: %s: every domain here is destroyed in %u ms unless quorum comes back",
-	    mb_state_name(F.mb.state), F.conf.self_fence_ms);
+	    mb_state_name(f->mb.state), f->conf.self_fence_ms);
 }
 
-void local_init(void)
+void local_init(struct fenced *f)
 {
-	selffence_ev = evtimer_new(F.base, self_fence, NULL);
-	tick_ev = event_new(F.base, -1, EV_PERSIST, on_tick, NULL);
+	f->local.wdog_fd = -1;
+	f->local.selffence_ev = evtimer_new(f->base, self_fence, f);
+	f->local.tick_ev = event_new(f->base, -1, EV_PERSIST, on_tick, f);
 	struct timeval tv = { 1, 0 };
-	evtimer_add(tick_ev, &tv);
-	if (access(F.conf.watchdog, F_OK) < 0) {
-		snprintf(wdog_state, sizeof(wdog_state), "none (%s absent): self-fencing is fenced's "
-		    "own %u ms deadline", F.conf.watchdog, F.conf.self_fence_ms);
+	evtimer_add(f->local.tick_ev, &tv);
+	if (access(f->conf.watchdog, F_OK) < 0) {
+		snprintf(f->local.wdog_state, sizeof(f->local.wdog_state), "none (%s absent): self-fencing is fenced's "
+		    "own %u ms deadline", f->conf.watchdog, f->conf.self_fence_ms);
 		log_warnx("watchdog: %s does not exist: self-fencing relies on fenced alone (deadline "
-		    "%u ms), with no hardware reset if fenced itself hangs", F.conf.watchdog,
-		    F.conf.self_fence_ms);
-	} else if ((wdog_fd = open(F.conf.watchdog, O_WRONLY | O_CLOEXEC)) < 0) {
-		snprintf(wdog_state, sizeof(wdog_state), "%s: %s", F.conf.watchdog, strerror(errno));
-		log_warnx("watchdog: cannot open %s: %s", F.conf.watchdog, strerror(errno));
+		    "%u ms), with no hardware reset if fenced itself hangs", f->conf.watchdog,
+		    f->conf.self_fence_ms);
+	} else if ((f->local.wdog_fd = open(f->conf.watchdog, O_WRONLY | O_CLOEXEC)) < 0) {
+		snprintf(f->local.wdog_state, sizeof(f->local.wdog_state), "%s: %s", f->conf.watchdog, strerror(errno));
+		log_warnx("watchdog: cannot open %s: %s", f->conf.watchdog, strerror(errno));
 	} else {
-		snprintf(wdog_state, sizeof(wdog_state), "%s, fed while quorate", F.conf.watchdog);
-		log_info("watchdog: %s armed: fed every second while quorate", F.conf.watchdog);
+		snprintf(f->local.wdog_state, sizeof(f->local.wdog_state), "%s, fed while quorate", f->conf.watchdog);
+		log_info("watchdog: %s armed: fed every second while quorate", f->conf.watchdog);
 	}
-	local_membership();
+	local_membership(f);
 }
 
-void local_shutdown(void)
+void local_shutdown(struct fenced *f)
 {
-	if (wdog_fd >= 0) {
-		if (write(wdog_fd, "V", 1) < 0)	/* magic close: a clean stop disarms it */
+	if (f->local.wdog_fd >= 0) {
+		if (write(f->local.wdog_fd, "V", 1) < 0)	/* magic close: a clean stop disarms it */
 			log_warnx("watchdog: %s", strerror(errno));
-		close(wdog_fd);
+		close(f->local.wdog_fd);
 	}
-	event_free(selffence_ev);
-	event_free(tick_ev);
+	event_free(f->local.selffence_ev);
+	event_free(f->local.tick_ev);
 }

@@ -29,78 +29,64 @@
 #include "log.h"
 #include "wire.h"
 
-struct hello {
-	uint32_t node;
-	int have, synced;
-	uint64_t epoch, version;
-};
-
-struct waiter {
+struct sync_waiter {
 	sent_fn cb;
 	void *arg;
-	struct waiter *next;
+	struct sync_waiter *next;
 };
 
-static struct hello hello[MB_MAX_NODES];
-static size_t nhello;
-static uint64_t round_no, sent_round;
-static int was_ready;
-static uint64_t saved_epoch, saved_version;	/* what DIR/table holds */
-static int saved_any;
-static struct waiter *wq, **wq_tail = &wq;
-
-static void send_hello(void)
+static void send_hello(struct fenced *f)
 {
 	struct msg_out o;
 	msg_begin(&o, CM_HELLO, 0);
 	msg_add_u32(&o, CA_PROTO, CLUSTER_PROTO);
-	msg_add_u32(&o, CA_SYNCED, (uint32_t)F.synced);
-	msg_add_u64(&o, CA_EPOCH, F.t.epoch);
-	msg_add_u64(&o, CA_VERSION, F.t.version);
-	if (msg_end(&o) < 0 || cpg_send(&o) < 0)
+	msg_add_u32(&o, CA_SYNCED, (uint32_t)f->synced);
+	msg_add_u64(&o, CA_EPOCH, f->t.epoch);
+	msg_add_u64(&o, CA_VERSION, f->t.version);
+	if (msg_end(&o) < 0 || cpg_send(f, &o) < 0)
 		log_warnx("sync: cannot send HELLO");
 	msg_free(&o);
 }
 
-static void unsync(const char *why)
+static void unsync(struct fenced *f, const char *why)
 {
-	if (!F.synced)
+	if (!f->synced)
 		return;
-	F.synced = 0;
+	f->synced = 0;
 	log_warnx("sync: %s: this host's table (version %llu) is no longer the cluster's", why,
-	    (unsigned long long)F.t.version);
+	    (unsigned long long)f->t.version);
 }
 
-static int all_synced(void)
+static int all_synced(const struct fenced *f)
 {
-	for (size_t i = 0; i < nhello; i++)
-		if (!hello[i].have || !hello[i].synced)
+	for (size_t i = 0; i < f->sync.nhello; i++)
+		if (!f->sync.hello[i].have || !f->sync.hello[i].synced)
 			return 0;
-	return nhello > 0;
+	return f->sync.nhello > 0;
 }
 
-int sync_ready(void)
+int sync_ready(const struct fenced *f)
 {
-	return F.synced && F.mb.state == MB_QUORATE && all_synced();
+	return f->synced && f->mb.state == MB_QUORATE && all_synced(f);
 }
 
-const char *sync_state(void)
+const char *sync_state(const struct fenced *f)
 {
-	return sync_ready() ? "synced" : F.synced ? "syncing" : "unsynced";
+	return sync_ready(f) ? "synced" : f->synced ? "syncing" : "unsynced";
 }
 
-int sync_coordinator(void)
+int sync_coordinator(const struct fenced *f)
 {
-	return F.mb.n && F.mb.members[0] == F.mb.nodeid;
+	return f->mb.n && f->mb.members[0] == f->mb.nodeid;
 }
 
-static void log_ready(void)
+static void log_ready(struct fenced *f)
 {
-	int r = sync_ready();
-	if (r && !was_ready)
+	int r = sync_ready(f);
+	if (r && !f->sync.was_ready)
 		log_info("sync: every member holds the table (version %llu, %zu VMs): ready",
-		    (unsigned long long)F.t.version, F.t.nvm);
-	was_ready = r;
+		    (unsigned long long)f->t.version, f->t.nvm);
+	f->sync.was_ready = r;
 }
 
 /*
@@ -109,58 +95,58 @@ static void log_ready(void)
  * missing or when everyone is synced (no table is due).  *cold: nobody is
  * synced.
  */
-static uint32_t donor_of(int *cold)
+static uint32_t donor_of(struct fenced *f, int *cold)
 {
 	uint32_t donor = 0;
 	*cold = 0;
-	for (size_t i = 0; i < nhello; i++)
-		if (!hello[i].have)
+	for (size_t i = 0; i < f->sync.nhello; i++)
+		if (!f->sync.hello[i].have)
 			return 0;
-	if (all_synced())
+	if (all_synced(f))
 		return 0;
-	for (size_t i = 0; i < nhello && !donor; i++)	/* sorted: the lowest synced */
-		if (hello[i].synced)
-			donor = hello[i].node;
-	if (!donor && nhello) {	/* nobody synced: highest (epoch, version), then lowest node */
+	for (size_t i = 0; i < f->sync.nhello && !donor; i++)	/* sorted: the lowest synced */
+		if (f->sync.hello[i].synced)
+			donor = f->sync.hello[i].node;
+	if (!donor && f->sync.nhello) {	/* nobody synced: highest (epoch, version), then lowest node */
 		size_t b = 0;
-		for (size_t i = 1; i < nhello; i++)
-			if (table_newer(hello[i].epoch, hello[i].version, hello[b].epoch,
-			    hello[b].version))
+		for (size_t i = 1; i < f->sync.nhello; i++)
+			if (table_newer(f->sync.hello[i].epoch, f->sync.hello[i].version, f->sync.hello[b].epoch,
+			    f->sync.hello[b].version))
 				b = i;
-		donor = hello[b].node;
+		donor = f->sync.hello[b].node;
 		*cold = 1;
 	}
 	return donor;
 }
 
 /* all HELLOs in and someone unsynced: the donor sends the table */
-static void evaluate(void)
+static void evaluate(struct fenced *f)
 {
 	int cold;
-	uint32_t donor = donor_of(&cold);
+	uint32_t donor = donor_of(f, &cold);
 	if (!donor)
 		return;
-	if (donor != F.mb.nodeid || sent_round == round_no)
+	if (donor != f->mb.nodeid || f->sync.sent_round == f->sync.round_no)
 		return;
-	if (!F.synced && !quorate_now()) {
+	if (!f->synced && !quorate_now(f)) {
 		log_info("sync: the table would come from here, but this host is not quorate yet");
 		return;
 	}
 	if (cold) {	/* a new epoch: a host absent now holds an older one, whatever its version */
-		F.t.epoch++;
+		f->t.epoch++;
 		log_info("sync: cold start: nobody holds the cluster's table; this host's (version "
-		    "%llu, %zu VMs) is the newest: it becomes epoch %llu", (unsigned long long)F.t.version,
-		    F.t.nvm, (unsigned long long)F.t.epoch);
+		    "%llu, %zu VMs) is the newest: it becomes epoch %llu", (unsigned long long)f->t.version,
+		    f->t.nvm, (unsigned long long)f->t.epoch);
 	}
 	struct msg_out o;
 	msg_begin(&o, CM_TABLE, 0);
-	table_encode(&F.t, &o);
-	if (msg_end(&o) < 0 || cpg_send(&o) < 0)
-		log_warnx("sync: cannot send the table (%zu VMs)", F.t.nvm);
+	table_encode(&f->t, &o);
+	if (msg_end(&o) < 0 || cpg_send(f, &o) < 0)
+		log_warnx("sync: cannot send the table (%zu VMs)", f->t.nvm);
 	else {
-		sent_round = round_no;
+		f->sync.sent_round = f->sync.round_no;
 		log_info("sync: sending the table (version %llu, %zu VMs, %zu bytes) to the members",
-		    (unsigned long long)F.t.version, F.t.nvm, o.len);
+		    (unsigned long long)f->t.version, f->t.nvm, o.len);
 	}
 	msg_free(&o);
 }
@@ -171,24 +157,24 @@ static void evaluate(void)
  * bring to a cold start.  An unsynced table is never written: it is not the
  * cluster's.
  */
-static void persist(void)
+static void persist(struct fenced *f)
 {
 	char err[512];
-	if (!F.synced || !F.state_dir ||
-	    (saved_any && saved_epoch == F.t.epoch && saved_version == F.t.version))
+	if (!f->synced || !f->state_dir ||
+	    (f->sync.saved_any && f->sync.saved_epoch == f->t.epoch && f->sync.saved_version == f->t.version))
 		return;
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	if (store_save(F.state_dir, &F.t, err, sizeof(err)) < 0) {
+	if (store_save(f->state_dir, &f->t, err, sizeof(err)) < 0) {
 		log_warnx("sync: cannot save the table: %s", err);
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	saved_any = 1;
-	saved_epoch = F.t.epoch;
-	saved_version = F.t.version;
+	f->sync.saved_any = 1;
+	f->sync.saved_epoch = f->t.epoch;
+	f->sync.saved_version = f->t.version;
 	log_debug("sync: table saved: epoch %llu version %llu, %zu VMs, in %ld us",
-	    (unsigned long long)F.t.epoch, (unsigned long long)F.t.version, F.t.nvm,
+	    (unsigned long long)f->t.epoch, (unsigned long long)f->t.version, f->t.nvm,
 	    (long)((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000));
 }
 
@@ -202,117 +188,119 @@ static void persist(void)
  */
 static void on_settle(evutil_socket_t fd, short ev, void *arg)
 {
+	struct fenced *f = arg;
 	(void)fd;
 	(void)ev;
-	(void)arg;
-	persist();
-	coord_act();
-	local_act();
+	persist(f);
+	fenced_event(f, SE_SETTLED, NULL);
 }
 
-static void settle_soon(void)
+static void settle_soon(struct fenced *f)
 {
-	static struct event *ev;
 	struct timeval now = { 0, 0 };
-	if (!ev)
-		ev = evtimer_new(F.base, on_settle, NULL);
-	if (!evtimer_pending(ev, NULL))
-		evtimer_add(ev, &now);
+	if (!evtimer_pending(f->sync.settle_ev, NULL))
+		evtimer_add(f->sync.settle_ev, &now);
 }
 
-void sync_view(const uint32_t *members, size_t n)
+void sync_init(struct fenced *f)
 {
-	if (F.synced && !quorate_now())
-		unsync("the view is not quorate");
-	if (F.synced) {
-		int lost = table_view(&F.t, members, n);
+	f->sync.wq_tail = &f->sync.wq;
+	f->sync.settle_ev = evtimer_new(f->base, on_settle, f);
+}
+
+void sync_view(struct fenced *f, const uint32_t *members, size_t n)
+{
+	if (f->synced && !quorate_now(f))
+		unsync(f, "the view is not quorate");
+	if (f->synced) {
+		int lost = table_view(&f->t, members, n);
 		if (lost)
 			log_warnx("sync: %d host%s left the membership: to be fenced", lost,
 			    lost > 1 ? "s" : "");
 	}
-	nhello = 0;
-	for (size_t i = 0; i < F.mb.n; i++)
-		hello[nhello++] = (struct hello){ F.mb.members[i], 0, 0, 0, 0 };
-	round_no++;
-	persist();
-	log_ready();
-	send_hello();
+	f->sync.nhello = 0;
+	for (size_t i = 0; i < f->mb.n; i++)
+		f->sync.hello[f->sync.nhello++] = (struct sync_hello){ f->mb.members[i], 0, 0, 0, 0 };
+	f->sync.round_no++;
+	persist(f);
+	log_ready(f);
+	send_hello(f);
 }
 
-void sync_quorum(int quorate)
+void sync_quorum(struct fenced *f, int quorate)
 {
 	if (!quorate)
-		unsync("lost quorum");
-	else if (!F.synced)
-		send_hello();	/* ask for the table again */
-	log_ready();
+		unsync(f, "lost quorum");
+	else if (!f->synced)
+		send_hello(f);	/* ask for the table again */
+	log_ready(f);
 }
 
-static void fail_waiters(const char *why)
+static void fail_waiters(struct fenced *f, const char *why)
 {
-	while (wq) {
-		struct waiter *w = wq;
-		wq = w->next;
+	while (f->sync.wq) {
+		struct sync_waiter *w = f->sync.wq;
+		f->sync.wq = w->next;
 		if (w->cb)
 			w->cb(w->arg, 0, why);
 		free(w);
 	}
-	wq_tail = &wq;
+	f->sync.wq_tail = &f->sync.wq;
 }
 
-void sync_disconnected(void)
+void sync_disconnected(struct fenced *f)
 {
-	unsync("lost corosync");
-	nhello = 0;
-	fail_waiters("lost the connection to corosync before the message was delivered");
-	log_ready();
+	unsync(f, "lost corosync");
+	f->sync.nhello = 0;
+	fail_waiters(f, "lost the connection to corosync before the message was delivered");
+	log_ready(f);
 }
 
-int sync_send(struct msg_out *m, sent_fn cb, void *arg)
+int sync_send(struct fenced *f, struct msg_out *m, sent_fn cb, void *arg)
 {
-	struct waiter *w;
-	if (!sync_ready()) {
+	struct sync_waiter *w;
+	if (!sync_ready(f)) {
 		errno = EAGAIN;
 		return -1;
 	}
 	if (msg_end(m) < 0 || !(w = calloc(1, sizeof(*w))))
 		return -1;
-	if (cpg_send(m) < 0) {
+	if (cpg_send(f, m) < 0) {
 		free(w);
 		return -1;
 	}
 	w->cb = cb;
 	w->arg = arg;
-	*wq_tail = w;
-	wq_tail = &w->next;
+	*f->sync.wq_tail = w;
+	f->sync.wq_tail = &w->next;
 	return 0;
 }
 
-static void on_hello(uint32_t sender, const struct msg_in *m)
+static void on_hello(struct fenced *f, uint32_t sender, const struct msg_in *m)
 {
-	for (size_t i = 0; i < nhello; i++) {
-		if (hello[i].node != sender)
+	for (size_t i = 0; i < f->sync.nhello; i++) {
+		if (f->sync.hello[i].node != sender)
 			continue;
-		hello[i].have = 1;
-		hello[i].synced = msg_u32(m, CA_SYNCED) != 0;
-		hello[i].epoch = msg_u64(m, CA_EPOCH);
-		hello[i].version = msg_u64(m, CA_VERSION);
+		f->sync.hello[i].have = 1;
+		f->sync.hello[i].synced = msg_u32(m, CA_SYNCED) != 0;
+		f->sync.hello[i].epoch = msg_u64(m, CA_EPOCH);
+		f->sync.hello[i].version = msg_u64(m, CA_VERSION);
 		if (msg_u32(m, CA_PROTO) != CLUSTER_PROTO) {
 			log_warnx("sync: node %u speaks cluster protocol %u, this host %u: it takes no "
 			    "part in the table", sender, msg_u32(m, CA_PROTO), CLUSTER_PROTO);
-			hello[i].synced = 1;	/* does not block the others */
+			f->sync.hello[i].synced = 1;	/* does not block the others */
 		}
-		if (!hello[i].synced)
-			round_no++;	/* a new request for the table */
+		if (!f->sync.hello[i].synced)
+			f->sync.round_no++;	/* a new request for the table */
 	}
-	evaluate();
+	evaluate(f);
 }
 
-static void on_table(uint32_t sender, const struct msg_in *m)
+static void on_table(struct fenced *f, uint32_t sender, const struct msg_in *m)
 {
 	char err[256];
 	int cold;
-	uint32_t donor = donor_of(&cold);
+	uint32_t donor = donor_of(f, &cold);
 	if (sender != donor) {	/* whatever it holds: only the round's donor hands out the table */
 		if (donor)
 			log_warnx("sync: TABLE from node %u refused: the donor of this round is node %u",
@@ -322,24 +310,24 @@ static void on_table(uint32_t sender, const struct msg_in *m)
 			    "synced, or a HELLO is missing)", sender);
 		return;
 	}
-	if (!F.synced) {
-		if (!quorate_now()) {
+	if (!f->synced) {
+		if (!quorate_now(f)) {
 			log_info("sync: table from node %u ignored: not quorate", sender);
 			return;
 		}
-		if (table_load(&F.t, m, err, sizeof(err)) < 0) {
+		if (table_load(&f->t, m, err, sizeof(err)) < 0) {
 			log_warnx("sync: table from node %u rejected: %s", sender, err);
 			return;
 		}
-		F.synced = 1;
+		f->synced = 1;
 		log_info("sync: table from node %u loaded: epoch %llu version %llu, %zu VMs", sender,
-		    (unsigned long long)F.t.epoch, (unsigned long long)F.t.version, F.t.nvm);
-		send_hello();
+		    (unsigned long long)f->t.epoch, (unsigned long long)f->t.version, f->t.nvm);
+		send_hello(f);
 	}
-	table_view(&F.t, F.mb.members, F.mb.n);
+	table_view(&f->t, f->mb.members, f->mb.n);
 }
 
-static void log_change(uint32_t sender, const struct msg_in *m, int ok, const char *err)
+static void log_change(struct fenced *f, uint32_t sender, const struct msg_in *m, int ok, const char *err)
 {
 	char name[80] = "";
 	msg_str(m, CA_NAME, name, sizeof(name));
@@ -353,39 +341,39 @@ static void log_change(uint32_t sender, const struct msg_in *m, int ok, const ch
 		    msg_u32(m, CA_OK) ? "fenced" : "NOT fenced",
 		    msg_str(m, CA_METHOD, name, sizeof(name)), sender);
 	else {
-		struct tvm *v = name[0] ? table_vm(&F.t, name) : NULL;
+		struct tvm *v = name[0] ? table_vm(&f->t, name) : NULL;
 		if (v)
 			log_info("table: %s %s from node %u -> owner %u, generation %llu, %s "
 			    "(version %llu)", type, name, sender, v->owner, (unsigned long long)v->gen,
-			    vm_state_name(v->state), (unsigned long long)F.t.version);
+			    vm_state_name(v->state), (unsigned long long)f->t.version);
 		else
 			log_info("table: %s %s from node %u (version %llu)", type, name, sender,
-			    (unsigned long long)F.t.version);
+			    (unsigned long long)f->t.version);
 	}
 }
 
 /* the coordinator starts fencing a host; this one, if it is the target,
  * notes it for migrated's FENCE_ASK (control.c) */
-static void on_fencing(uint32_t sender, const struct msg_in *m)
+static void on_fencing(struct fenced *f, uint32_t sender, const struct msg_in *m)
 {
 	uint32_t node = msg_u32(m, CA_NODE);
-	if (!F.mb.n || sender != F.mb.members[0]) {
+	if (!f->mb.n || sender != f->mb.members[0]) {
 		log_warnx("sync: FENCING of node %u from node %u refused: not the coordinator", node,
 		    sender);
 		return;
 	}
 	log_info("sync: the coordinator (node %u) fences node %u%s", sender, node,
-	    node == F.mb.nodeid ? ": this host" : "");
-	if (node == F.mb.nodeid) {
-		F.fencing_me_ms = mono_ms();
-		F.fencing_me_by = sender;
+	    node == f->mb.nodeid ? ": this host" : "");
+	if (node == f->mb.nodeid) {
+		f->fencing_me_ms = mono_ms();
+		f->fencing_me_by = sender;
 	}
 }
 
-int sync_member(uint32_t node)
+int sync_member(const struct fenced *f, uint32_t node)
 {
-	for (size_t i = 0; i < F.mb.n; i++)
-		if (F.mb.members[i] == node)
+	for (size_t i = 0; i < f->mb.n; i++)
+		if (f->mb.members[i] == node)
 			return 1;
 	return 0;
 }
@@ -395,55 +383,54 @@ int sync_member(uint32_t node)
  * cannot report itself fenced, and a host that is still a member is fenced
  * only by the coordinator (an admin's `tandem fence`, carried out there).
  */
-static int invariant(uint32_t sender, const struct msg_in *m, char *err, size_t el)
+static int invariant(struct fenced *f, uint32_t sender, const struct msg_in *m, char *err, size_t el)
 {
 	if (m->type != CM_FENCED || !msg_u32(m, CA_OK))
 		return 0;
 	uint32_t node = msg_u32(m, CA_NODE);
 	if (node == sender)
 		return table_fail(err, el, "node %u cannot report itself fenced", node);
-	if (sync_member(node) && F.mb.n && sender != F.mb.members[0])
+	if (sync_member(f, node) && f->mb.n && sender != f->mb.members[0])
 		return table_fail(err, el, "node %u is a member: only the coordinator (node %u) fences "
-		    "a member", node, F.mb.members[0]);
+		    "a member", node, f->mb.members[0]);
 	return 0;
 }
 
-void sync_deliver(uint32_t sender, uint32_t pid, const void *buf, size_t len)
+void sync_deliver(struct fenced *f, uint32_t sender, uint32_t pid, const void *buf, size_t len)
 {
 	struct msg_in m;
 	char err[256] = "";
-	int ours = sender == F.mb.nodeid && pid == F.pid, ok = 0, parsed = 0;
+	int ours = sender == f->mb.nodeid && pid == f->pid, ok = 0, parsed = 0;
 
 	if (cluster_parse(buf, len, &m, err, sizeof(err)) < 0)
 		log_warnx("sync: rejected a message of %zu bytes from node %u pid %u: %s", len, sender,
 		    pid, err);
 	else if ((parsed = 1) && m.type == CM_HELLO)
-		on_hello(sender, &m);
+		on_hello(f, sender, &m);
 	else if (m.type == CM_TABLE)
-		on_table(sender, &m);
+		on_table(f, sender, &m);
 	else if (m.type == CM_FENCING)
-		on_fencing(sender, &m);
-	else if (!F.synced)
+		on_fencing(f, sender, &m);
+	else if (!f->synced)
 		snprintf(err, sizeof(err), "this host is not synced");
 	else {
-		ok = invariant(sender, &m, err, sizeof(err)) == 0 &&
-		    table_apply(&F.t, sender, &m, err, sizeof(err)) == 0;
-		log_change(sender, &m, ok, err);
+		ok = invariant(f, sender, &m, err, sizeof(err)) == 0 &&
+		    table_apply(&f->t, sender, &m, err, sizeof(err)) == 0;
+		log_change(f, sender, &m, ok, err);
 		if (ok && (m.type == CM_CLAIM || m.type == CM_REMOVE)) {
 			char name[T_NAME_MAX + 2];
 			msg_str(&m, CA_NAME, name, sizeof(name));
-			coord_forget(name);
-			local_forget(name);
+			fenced_event(f, SE_FORGET, name);
 		}
 	}
-	if (ours && !(parsed && (m.type == CM_HELLO || m.type == CM_TABLE)) && wq) {
-		struct waiter *w = wq;
-		if (!(wq = w->next))
-			wq_tail = &wq;
+	if (ours && !(parsed && (m.type == CM_HELLO || m.type == CM_TABLE)) && f->sync.wq) {
+		struct sync_waiter *w = f->sync.wq;
+		if (!(f->sync.wq = w->next))
+			f->sync.wq_tail = &f->sync.wq;
 		if (w->cb)
 			w->cb(w->arg, ok, err);
 		free(w);
 	}
-	log_ready();
-	settle_soon();
+	log_ready(f);
+	settle_soon(f);
 }

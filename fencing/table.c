@@ -117,9 +117,19 @@ static int host_usable(struct table *t, uint32_t node)
 	return h && h->status == HS_UP;
 }
 
-static void add_fence(struct table *t, const struct tfence *f)
+void fring_push(struct fring *g, const struct tfence *f)
 {
-	t->hist[t->nhist++ % T_HIST] = *f;
+	g->r[g->n++ % T_HIST] = *f;
+}
+
+size_t fring_count(const struct fring *g)
+{
+	return g->n < T_HIST ? (size_t)g->n : T_HIST;
+}
+
+const struct tfence *fring_get(const struct fring *g, size_t i)
+{
+	return &g->r[(g->n - fring_count(g) + i) % T_HIST];
 }
 
 static int apply_claim(struct table *t, uint32_t sender, const struct msg_in *m, char *err, size_t el)
@@ -253,7 +263,7 @@ int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *
 			r = table_fail(err, el, "no host %u in the table", f.node);
 			break;
 		}
-		add_fence(t, &f);
+		fring_push(&t->hist, &f);
 		if (f.ok) {
 			h->status = HS_FENCED;
 			for (size_t i = 0; i < t->nvm; i++) {
@@ -335,8 +345,8 @@ void table_encode(const struct table *t, struct msg_out *o)
 		msg_add_blob(o, CA_HOST, a.buf, a.len);
 		msg_free(&a);
 	}
-	for (size_t i = 0; i < table_hist_count(t); i++)
-		table_fence_encode(o, CA_FENCE, table_hist(t, i));
+	for (size_t i = 0; i < fring_count(&t->hist); i++)
+		table_fence_encode(o, CA_FENCE, fring_get(&t->hist, i));
 }
 
 int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
@@ -349,7 +359,7 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 
 	n = *t;			/* keeps the configured host list */
 	n.nvm = 0;
-	n.nhist = 0;
+	n.hist.n = 0;
 	n.epoch = msg_u64(m, CA_EPOCH);
 	n.version = msg_u64(m, CA_VERSION);
 	while (msg_next(m, CA_VM, &pos, &val, &len)) {
@@ -400,19 +410,9 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 			msg_u32(&a, CA_OK) != 0, "", "" };
 		msg_str(&a, CA_METHOD, f.method, sizeof(f.method));
 		msg_str(&a, CA_DETAIL, f.detail, sizeof(f.detail));
-		add_fence(&n, &f);
+		fring_push(&n.hist, &f);
 	}
 	*t = n;
 	return 0;
 }
 
-size_t table_hist_count(const struct table *t)
-{
-	return t->nhist < T_HIST ? (size_t)t->nhist : T_HIST;
-}
-
-const struct tfence *table_hist(const struct table *t, size_t i)
-{
-	uint64_t first = t->nhist - table_hist_count(t);
-	return &t->hist[(first + i) % T_HIST];
-}

@@ -38,6 +38,15 @@ struct tfence {
 	char method[32], detail[160];
 };
 
+/* the last T_HIST fence records, oldest first: the table's and a host's own */
+struct fring {
+	struct tfence r[T_HIST];
+	uint64_t n;			/* records ever */
+};
+void fring_push(struct fring *g, const struct tfence *f);
+size_t fring_count(const struct fring *g);
+const struct tfence *fring_get(const struct fring *g, size_t i);	/* 0 = oldest kept */
+
 struct table {
 	uint64_t epoch;			/* cold starts: a table elected with nobody synced */
 	uint64_t version;		/* changes applied */
@@ -45,8 +54,7 @@ struct table {
 	size_t nvm;
 	struct thost host[T_MAX_HOSTS];	/* the configured hosts */
 	size_t nhost;
-	struct tfence hist[T_HIST];	/* ring */
-	uint64_t nhist;			/* records ever */
+	struct fring hist;
 };
 
 /* An empty table over the configured hosts (all down). */
@@ -70,9 +78,6 @@ void table_fence_encode(struct msg_out *o, uint16_t attr, const struct tfence *f
  * policy, memory, target): the snapshot adds its spec, status the host it
  * would fail over to. */
 void table_vm_attrs(struct msg_out *a, const struct tvm *v);
-/* history record i (0 = oldest kept) */
-size_t table_hist_count(const struct table *t);
-const struct tfence *table_hist(const struct table *t, size_t i);
 int table_name_ok(const char *s);
 /* err from fmt, errno EINVAL, -1: the rules' (and the store's) way to refuse */
 int table_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

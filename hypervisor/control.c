@@ -20,7 +20,7 @@ static void request(struct ctlsrv_client *c, const struct msg_in *m, const uint8
 }
 
 static const struct ctlsrv_conf conf = {
-	&hvctl_schema, HV_OK, HV_ERR, HA_ERRNO, HA_ERRMSG, request, domain_client_gone,
+	&hvctl_schema, HV_OK, HV_ERR, HA_ERRNO, HA_ERRMSG, request, domain_client_gone, NULL,
 };
 
 extern struct event_base *hvd_base;

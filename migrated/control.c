@@ -126,7 +126,7 @@ static void request(struct ctlsrv_client *c, const struct msg_in *m, const uint8
 }
 
 static const struct ctlsrv_conf conf = {
-	&migctl_schema, MC_OK, MC_ERR, MA_ERRNO, MA_ERRMSG, request, NULL,
+	&migctl_schema, MC_OK, MC_ERR, MA_ERRNO, MA_ERRMSG, request, NULL, NULL,
 };
 
 int control_init(const char *path)

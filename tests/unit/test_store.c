@@ -39,13 +39,13 @@ static void fill(struct table *t)
 	t->host[2].status = HS_FENCED;
 	t->host[2].mode = HM_MAINTENANCE;
 	struct tfence f = { 99, 3, 1, 1, "fence_lab", "Success" };
-	t->hist[t->nhist++] = f;
+	fring_push(&t->hist, &f);
 }
 
 static int same(const struct table *a, const struct table *b)
 {
 	if (a->epoch != b->epoch || a->version != b->version || a->nvm != b->nvm ||
-	    a->nhost != b->nhost || table_hist_count(a) != table_hist_count(b))
+	    a->nhost != b->nhost || fring_count(&a->hist) != fring_count(&b->hist))
 		return 0;
 	for (size_t i = 0; i < a->nvm; i++)
 		if (memcmp(&a->vm[i], &b->vm[i], sizeof(a->vm[i])))
@@ -53,7 +53,7 @@ static int same(const struct table *a, const struct table *b)
 	for (size_t i = 0; i < a->nhost; i++)
 		if (memcmp(&a->host[i], &b->host[i], sizeof(a->host[i])))
 			return 0;
-	const struct tfence *x = table_hist(a, 0), *y = table_hist(b, 0);	/* fields: padding */
+	const struct tfence *x = fring_get(&a->hist, 0), *y = fring_get(&b->hist, 0);	/* fields: padding */
 	return x->time_ms == y->time_ms && x->node == y->node && x->by == y->by && x->ok == y->ok &&
 	    !strcmp(x->method, y->method) && !strcmp(x->detail, y->detail);
 }

@@ -138,7 +138,7 @@ int main(void)
 	CHECK(vm_msg(1, CM_PLACE, "db", 1, 2, 0) == 0);
 	CHECK(vm_msg(2, CM_PLACE, "db", 1, 1, 0) < 0);		/* a second coordinator: stale */
 	CHECK(d->owner == 2 && d->gen == 2 && d->state == VS_STARTING);
-	CHECK(table_hist_count(&A) == 2 && table_hist(&A, 1)->ok == 1);
+	CHECK(fring_count(&A.hist) == 2 && fring_get(&A.hist, 1)->ok == 1);
 	CHECK(same());
 
 	/* the snapshot loads back into a fresh table, all of it */
@@ -157,7 +157,7 @@ int main(void)
 	CHECK(cluster_parse(frame_buf, frame_len, &m, err, sizeof(err)) == 0);
 	CHECK(table_load(&C, &m, err, sizeof(err)) == 0);
 	CHECK(C.version == A.version && C.nvm == A.nvm && !memcmp(C.vm, A.vm, sizeof(A.vm)) &&
-	    !memcmp(C.host, A.host, sizeof(A.host)) && table_hist_count(&C) == 2);
+	    !memcmp(C.host, A.host, sizeof(A.host)) && fring_count(&C.hist) == 2);
 
 	/* a corrupted payload never parses: every single bit flip is caught */
 	int caught = 0;
