@@ -301,16 +301,22 @@ int main(int argc, char **argv)
 			    "[-H hvd-socket]\n  -n  check the config and exit\n  defaults: -c "
 			    "/etc/tandem/cluster.conf -s %s -d /var/lib/tandem/fenced\n",
 			    FENCED_DEFAULT_SOCK);
+			free(cs);
+			free(f);
 			return 2;
 		}
 	}
 	log_init("fenced", fg || check, verbose);
 	if (conf_load(&f->conf, conf, err, sizeof(err)) < 0) {
 		log_warnx("config: %s", err);
+		free(cs);
+		free(f);
 		return 1;
 	}
 	if (check) {
 		printf("%s: %zu hosts, %zu fence levels: ok\n", conf, f->conf.nhosts, f->conf.nlevels);
+		free(cs);
+		free(f);
 		return 0;
 	}
 	signal(SIGPIPE, SIG_IGN);

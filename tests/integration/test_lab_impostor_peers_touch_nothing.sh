@@ -19,15 +19,9 @@
 set -eu
 . "$(dirname "$0")/../lab/labtest.sh"
 lab_test_setup
-LAB_TIMERS=fast "$LAB" up "$L" 3
-for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done
-G=$BUILD/hypervisor/guest/guest.elf
+lab_up3
 CA=$L/ca
 vm() { t "$1" vm create "$2" --mem 64M --kernel "$G" --cmdline "dirty=1000 wss=16 heartbeat=100" >/dev/null; }
-integ() {
-	local out=$(t "$1" vm console "$2" --send i --wait 4000 | grep -m1 INTEGRITY)
-	case "$out" in "INTEGRITY OK"*) echo "$out" ;; *) fail "$2 on h$1: ${out:-no integrity line}" ;; esac
-}
 vm 1 a
 vm 3 c
 vm 2 b

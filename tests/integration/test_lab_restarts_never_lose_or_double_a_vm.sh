@@ -17,7 +17,6 @@ set -eu
 . "$(dirname "$0")/../lab/labtest.sh"
 lab_test_setup
 LAB_TIMERS=fast "$LAB" up "$L" 3
-synced_all() { for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done; }
 synced_all
 G=$BUILD/hypervisor/guest/guest.elf
 for h in 1 2 3; do

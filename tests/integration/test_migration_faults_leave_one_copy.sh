@@ -1,8 +1,9 @@
 #!/bin/bash
 # Whatever fails during a live migration, the VM ends up running on exactly
 # one host, no host keeps a second copy, and it passes its integrity check:
-# the source or destination daemon killed between every two steps of the
-# commit (and restarted, as systemd would), the outcome's answer lost on
+# the source or destination migrated killed between every two steps of the
+# commit (and restarted, as systemd would), either hvd killed at those
+# steps (its domains live on and are adopted), the outcome's answer lost on
 # the way, the source's handed-over copy lost, the source's hvd restarted
 # mid-commit, a stale hand-over record, the stream cut mid-way, a cancel,
 # an unreachable peer, and a peer whose certificate the cluster CA did not
@@ -78,6 +79,31 @@ for p in send-recorded send-handed send-running; do fault a $p b; done
 # the destination killed likewise
 for p in recv-setup recv-round0 recv-end; do fault b $p a; done
 for p in recv-ready recv-commit recv-running; do fault b $p b; done
+
+# hvd (not migrated) killed and restarted at the commit's steps: the domains
+# outlive it, the next hvd adopts them (a leased pause is undone, a handed-
+# over copy stays handed over under its tag), and the migration ends with
+# one copy
+hvfault() {	# hvfault WHO POINT EXPECT: kill WHO's hvd while its migrated stalls at POINT
+	local who=$1 point=$2 expect=$3 name=h$n
+	n=$((n + 1))
+	restart_mig $who $point
+	begin $name
+	stalled $who $point
+	stop_host_hvd $who KILL
+	start_host_hvd $who
+	wait $cli 2>/dev/null || true
+	local where=$(settle $name)
+	[ "$where" = "$expect" ] || fail "hvd of $who killed at $point: VM on $where, expected $expect"
+	log "kill $who hvd at $point: runs on $where only, $(integrity $where $name)"
+	on $where vm destroy $name >/dev/null
+	restart_mig $who
+}
+hvfault a send-paused a
+hvfault a send-handover b
+hvfault a send-running b
+hvfault b recv-ready b
+hvfault b recv-commit b
 
 # the answer to OUTCOME lost: the destination, in doubt, hears "committed" and
 # is killed before it runs the VM; restarted, it asks again and hears the same

@@ -96,3 +96,16 @@ wait_owned() {
 	done
 	fail "h$h: $* not all running elsewhere after $secs s: $(vms_of "$h" | tr '\n' ';')"
 }
+# synced_all: until every host of the 3-host lab is quorate and synced
+synced_all() { for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done; }
+# lab_up3: a fast-timer 3-host lab, synced, and G the guest image
+lab_up3() {
+	LAB_TIMERS=fast "$LAB" up "$L" 3
+	synced_all
+	G=$BUILD/hypervisor/guest/guest.elf
+}
+# integ H NAME: the guest's own sweep on host H must pass; prints its line
+integ() {
+	local out=$(t "$1" vm console "$2" --send i --wait 4000 | grep -m1 INTEGRITY)
+	case "$out" in "INTEGRITY OK"*) echo "$out" ;; *) fail "$2 on h$1: ${out:-no integrity line}" ;; esac
+}
