@@ -18,7 +18,8 @@
 #     before are refused (every daemon reads the new CRL on its own).
 set -eu
 . "$(dirname "$0")/../lab/labtest.sh"
-lab_test_setup
+ROGUE=
+lab_test_setup '[ -z "$ROGUE" ] || kill "$ROGUE" 2>/dev/null'	# a failure mid-test ends the rogue too
 lab_up3
 CA=$L/ca
 vm() { t "$1" vm create "$2" --mem 64M --kernel "$G" --cmdline "dirty=1000 wss=16 heartbeat=100" >/dev/null; }
@@ -36,14 +37,15 @@ t 2 migrate a 10.77.0.1 >/dev/null || fail "h2 -> h1 failed"
 
 # 2. an impostor destination: h3's certificate at h2's address
 rogue() {	# rogue H CERT PORT: a second migrated in host H's namespace with CERT
-	"$LAB" exec "$L" "$1" "$BUILD/migrated/migrated" -f -v -s "$L/rogue.sock" -H "$L/h$1/hvd.sock" \
-		-d "$L/rogue" -c "$L/cluster.conf" -l "10.77.0.$1:$3" --cert "$CA/$2.crt" --key "$CA/$2.key" \
-		--ca "$CA/ca.crt" --crl "$CA/crl.pem" >>"$L/rogue.log" 2>&1 &
-	ROGUE=$!
+	ip netns exec "$(cat "$L/prefix")-h$1" "$BUILD/migrated/migrated" -f -v -s "$L/rogue.sock" \
+		-H "$L/h$1/hvd.sock" -d "$L/rogue" -c "$L/cluster.conf" -l "10.77.0.$1:$3" \
+		--cert "$CA/$2.crt" --key "$CA/$2.key" --ca "$CA/ca.crt" --crl "$CA/crl.pem" \
+		>>"$L/rogue.log" 2>&1 &
+	ROGUE=$!	# ip netns exec execs migrated: this is its PID
 	for _ in $(seq 100); do [ -S "$L/rogue.sock" ] && return 0; sleep 0.05; done
 	fail "rogue migrated did not start: $(tail -3 "$L/rogue.log")"
 }
-rogue_stop() { kill "$ROGUE" 2>/dev/null || true; wait "$ROGUE" 2>/dev/null || true; rm -f "$L/rogue.sock"; }
+rogue_stop() { kill "$ROGUE" 2>/dev/null || true; wait "$ROGUE" 2>/dev/null || true; rm -f "$L/rogue.sock"; ROGUE=; }
 rogue 2 h3 7448
 out=$(t 1 --json migrate a 10.77.0.2:7448) && fail "a migration to an impostor succeeded: $out"
 echo "$out" | grep -q "certificate is h3's, but the peer must be h2" || fail "impostor destination: $out"
