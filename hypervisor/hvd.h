@@ -58,6 +58,52 @@ size_t uart_save(const struct uart *u, uint8_t *buf, size_t cap);
 int uart_load(struct uart *u, const uint8_t *buf, size_t len);
 
 struct vm;
+struct vcpu;
+struct msg_out;
+struct msg_in;
+
+/* devices.c: the registry a VM's devices claim their port or MMIO range in */
+#define DEV_MAX		16
+#define DEV_STATE_MAX	4096	/* the largest saved form of one device */
+enum dev_space { DEV_PIO, DEV_MMIO };
+struct device;
+struct dev_ops {
+	const char *name;
+	/* a guest access of size bytes at off into the device's range (v may be
+	 * NULL outside a vCPU); reads fill data */
+	void (*io)(struct device *d, struct vcpu *v, uint64_t off, int is_write, uint8_t *data,
+	    unsigned size);
+	/* state, or all NULL: save returns the blob's length (0: no room);
+	 * check validates a blob whole and changes nothing; load replaces the
+	 * live state from a checked blob */
+	size_t (*save)(struct device *d, uint8_t *buf, size_t cap);
+	int (*check)(const uint8_t *buf, size_t len);
+	void (*load)(struct device *d, const uint8_t *buf, size_t len);
+	uint16_t state_attr;	/* its attribute in DEVICE_STATE (enum vs_attr) */
+};
+struct device {
+	const struct dev_ops *ops;
+	enum dev_space space;
+	uint64_t base, len;
+	void *priv;
+};
+struct devices {
+	struct device d[DEV_MAX];
+	int n;
+};
+/* -1 with EEXIST when the range overlaps another device's */
+int dev_register(struct devices *ds, const struct dev_ops *ops, enum dev_space space,
+    uint64_t base, uint64_t len, void *priv);
+struct device *dev_find(struct devices *ds, enum dev_space space, uint64_t addr, unsigned size);
+/* 0 handled; -1 no device there (a read returns all ones) */
+int dev_dispatch(struct devices *ds, struct vcpu *v, enum dev_space space, uint64_t addr,
+    int is_write, uint8_t *data, unsigned size);
+int dev_save_all(struct devices *ds, struct msg_out *out);
+/* every device's blob checked before any is loaded */
+int dev_load_all(struct devices *ds, const struct msg_in *m, char *err, size_t errlen);
+
+/* platform.c: the board devices (console UART, idle and exit ports) */
+int platform_init(struct vm *vm);
 
 /* vcpu.c */
 struct vcpu {
@@ -73,6 +119,8 @@ void vcpu_stop_all(struct vm *vm);
 int vcpu_pause_all(struct vm *vm);
 void vcpu_kick(struct vcpu *v);
 int vcpu_throttle(struct vm *vm, unsigned pct);
+void vcpu_idle(struct vcpu *v, long ns);	/* the guest asked to sleep */
+void vcpu_log_frame(struct vcpu *v, unsigned vec);	/* a guest exception's frame, logged */
 
 /* vm.c */
 struct vm {
@@ -99,6 +147,7 @@ struct vm {
 	int throttle_started;
 
 	pthread_mutex_t dev_lock;	/* guards uart and console clients */
+	struct devices devs;
 	struct uart uart;
 	int logfd;
 	char log_path[512];
@@ -138,7 +187,8 @@ int loader_load(struct vm *vm, const char *path, const char *cmdline, uint64_t *
     char *err, size_t errlen);
 void loader_boot_regs(struct vm *vm, uint64_t entry);
 
-/* vmstate.c */
+/* vmstate.c: the attributes of the VCPU_STATE and DEVICE_STATE lists */
+enum vs_attr { VS_VERSION = 1, VS_NVCPUS, VS_CLOCK, VS_PIC0, VS_PIC1, VS_IOAPIC, VS_VCPU, VS_UART };
 int vmstate_save(struct vm *vm, struct msg_out *out);
 int vmstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size_t errlen);
 int devstate_save(struct vm *vm, struct msg_out *out);

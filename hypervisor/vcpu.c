@@ -21,9 +21,6 @@
 #include "hvd.h"
 #include "log.h"
 
-#define PORT_UART	0x3f8
-#define PORT_EXIT	0x501
-#define PORT_IDLE	0x510
 #define THROTTLE_PERIOD_NS 20000000L
 
 static __thread struct kvm_run *cur_run;
@@ -45,6 +42,12 @@ static void sleep_ns(long ns)
 {
 	struct timespec ts = { ns / 1000000000L, ns % 1000000000L };
 	nanosleep(&ts, NULL);
+}
+
+void vcpu_idle(struct vcpu *v, long ns)
+{
+	(void)v;
+	sleep_ns(ns);
 }
 
 /*
@@ -70,7 +73,7 @@ static void throttle_wait(struct vm *vm, long ns)
  * The guest's exception stub reports the vector on the exit port with its
  * frame on the ring-0 stack (identity-mapped): log it for whoever debugs.
  */
-static void vcpu_log_frame(struct vcpu *v, unsigned vec)
+void vcpu_log_frame(struct vcpu *v, unsigned vec)
 {
 	struct kvm_regs r;
 	uint64_t f[6] = { 0 };
@@ -88,40 +91,15 @@ static void vcpu_log_frame(struct vcpu *v, unsigned vec)
 	    (unsigned long long)f[has_err + 2], (unsigned long long)f[has_err + 3]);
 }
 
+/* a port access (possibly a string one, count times): to the device there */
 static void vcpu_io(struct vcpu *v)
 {
-	struct vm *vm = v->vm;
 	struct kvm_run *run = v->run;
 	uint8_t *data = (uint8_t *)run + run->io.data_offset;
-	uint16_t port = run->io.port;
 	int wr = run->io.direction == KVM_EXIT_IO_OUT;
 
-	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size) {
-		if (port >= PORT_UART && port < PORT_UART + 8) {
-			uint8_t out;
-			pthread_mutex_lock(&vm->dev_lock);
-			int emit = uart_io(&vm->uart, (uint16_t)(port - PORT_UART), wr, data, &out);
-			pthread_mutex_unlock(&vm->dev_lock);
-			if (emit)
-				vm_console_out(vm, out);
-		} else if (port == PORT_IDLE && wr && run->io.size == 4) {
-			uint32_t us;
-			memcpy(&us, data, 4);
-			sleep_ns((long)(us > 1000000 ? 1000000 : us) * 1000);
-		} else if (port == PORT_EXIT && wr) {
-			char why[64];
-			if (data[0] & 0x80) {
-				vcpu_log_frame(v, data[0] & 0x7f);
-				snprintf(why, sizeof(why), "guest exception vector %u", data[0] & 0x7f);
-				vm_set_state(vm, DS_CRASHED, why);
-			} else {
-				snprintf(why, sizeof(why), "guest exit code %u", data[0]);
-				vm_set_state(vm, DS_SHUTDOWN, why);
-			}
-		} else if (!wr) {
-			memset(data, 0xff, run->io.size);
-		}
-	}
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		dev_dispatch(&v->vm->devs, v, DEV_PIO, run->io.port, wr, data, run->io.size);
 }
 
 static void vcpu_crash(struct vcpu *v, const char *what)
@@ -187,10 +165,12 @@ static void *vcpu_thread(void *arg)
 		case KVM_EXIT_IO:
 			vcpu_io(v);
 			break;
-		case KVM_EXIT_MMIO:
-			if (!v->run->mmio.is_write)
-				memset(v->run->mmio.data, 0xff, sizeof(v->run->mmio.data));
+		case KVM_EXIT_MMIO: {
+			unsigned len = v->run->mmio.len <= 8 ? v->run->mmio.len : 8;
+			dev_dispatch(&v->vm->devs, v, DEV_MMIO, v->run->mmio.phys_addr,
+			    v->run->mmio.is_write, v->run->mmio.data, len);
 			break;
+		}
 		case KVM_EXIT_HLT:
 			vcpu_crash(v, "halted with interrupts off");
 			break;

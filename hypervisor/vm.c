@@ -461,7 +461,8 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->dev_lock, NULL);
 	pthread_cond_init(&vm->cond, NULL);
-	uart_init(&vm->uart);
+	if (platform_init(vm) < 0)
+		fatal("registering the board devices");
 
 	for (;;) {
 		struct pollfd pfd[1 + CONS_MAX];

@@ -19,7 +19,6 @@
 
 #define VMSTATE_VERSION 1
 
-enum { VS_VERSION = 1, VS_NVCPUS, VS_CLOCK, VS_PIC0, VS_PIC1, VS_IOAPIC, VS_VCPU, VS_UART };
 enum { VC_ID = 1, VC_REGS, VC_SREGS, VC_XSAVE, VC_XCRS, VC_MSRS, VC_LAPIC, VC_EVENTS, VC_MPSTATE };
 
 static const enum msg_kind vs_kinds[MSG_ATTR_MAX] = {
@@ -324,13 +323,9 @@ fail:
 
 int devstate_save(struct vm *vm, struct msg_out *out)
 {
-	uint8_t buf[512];
-
-	pthread_mutex_lock(&vm->dev_lock);
-	size_t n = uart_save(&vm->uart, buf, sizeof(buf));
-	pthread_mutex_unlock(&vm->dev_lock);
 	msg_add_u32(out, VS_VERSION, VMSTATE_VERSION);
-	msg_add_blob(out, VS_UART, buf, n);
+	if (dev_save_all(&vm->devs, out) < 0)
+		return -1;
 	return out->err ? (errno = out->err, -1) : 0;
 }
 
@@ -342,10 +337,5 @@ int devstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size
 		return -1;
 	if (!version_ok(&m, "device state", err, errlen))
 		return -1;
-	pthread_mutex_lock(&vm->dev_lock);
-	int r = uart_load(&vm->uart, m.val[VS_UART], m.vlen[VS_UART]);
-	pthread_mutex_unlock(&vm->dev_lock);
-	if (r < 0)
-		snprintf(err, errlen, "device state: malformed uart state");
-	return r;
+	return dev_load_all(&vm->devs, &m, err, errlen);
 }
