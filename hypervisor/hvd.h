@@ -102,6 +102,34 @@ int dev_save_all(struct devices *ds, struct msg_out *out);
 /* every device's blob checked before any is loaded */
 int dev_load_all(struct devices *ds, const struct msg_in *m, char *err, size_t errlen);
 
+/* virtq.c: the split virtqueue, the device's side, checked against guest memory */
+#define VIRTQ_MAX		1024	/* largest queue, and longest chain */
+#define VIRTQ_CHAIN_BYTES_MAX	(64U << 20)
+struct virtq {
+	uint16_t size;			/* entries, a power of two */
+	uint64_t desc, avail, used;	/* guest-physical ring addresses */
+	uint16_t last_avail, used_idx;	/* the device's own counters */
+};
+struct virtq_buf {
+	uint64_t gpa;
+	uint32_t len;
+	int writable;			/* device writes (driver reads) it */
+};
+struct virtq_chain {
+	uint16_t head;
+	uint32_t n;
+	struct virtq_buf buf[VIRTQ_MAX];
+	uint64_t out_bytes, in_bytes;	/* readable, writable */
+};
+/* the rings of q fit guest memory: 0, or -1 with the reason */
+int virtq_check(const struct virtq *q, uint64_t mem_size, char *err, size_t errlen);
+/* the next chain the driver offers: 1 in *c, 0 none, -1 malformed (the
+ * device must go to NEEDS_RESET; err says why) */
+int virtq_pop(struct virtq *q, const uint8_t *mem, uint64_t mem_size, struct virtq_chain *c,
+    char *err, size_t errlen);
+/* returns chain head, written bytes, on the used ring (q passed virtq_check) */
+void virtq_push(struct virtq *q, uint8_t *mem, uint16_t head, uint32_t written);
+
 /* platform.c: the board devices (console UART, idle and exit ports) */
 int platform_init(struct vm *vm);
 

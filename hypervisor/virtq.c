@@ -1,0 +1,146 @@
+/*
+ * virtq.c - the split virtqueue of virtio 1.x (section 2.7 of the spec),
+ * the device's side, over guest memory the guest fills: the descriptor
+ * table, the available ring the driver offers chains on, the used ring the
+ * device returns them on.
+ *
+ * Everything in these rings is the guest's to choose, so nothing is taken
+ * on trust: every address and length must lie inside guest memory
+ * (gpa_range_ok), a chain may not be longer than the queue (a loop), its
+ * byte count may not overflow, a NEXT index must be inside the table, an
+ * indirect table must be a whole number of descriptors inside memory and
+ * may not itself hold an indirect descriptor, a readable descriptor may
+ * not follow a writable one, and the driver may not offer more chains
+ * than the queue holds.  Any of these makes virtq_pop fail with the reason;
+ * the device then goes to NEEDS_RESET (virtio 2.1.2) and the host carries
+ * on.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "hvd.h"
+
+#define DESC_F_NEXT	1
+#define DESC_F_WRITE	2
+#define DESC_F_INDIRECT	4
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static uint32_t rd32(const uint8_t *p) { return (uint32_t)rd16(p) | (uint32_t)rd16(p + 2) << 16; }
+static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
+static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)v); wr16(p + 2, (uint16_t)(v >> 16)); }
+
+static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int bad(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	errno = EINVAL;
+	return -1;
+}
+
+int virtq_check(const struct virtq *q, uint64_t mem_size, char *err, size_t errlen)
+{
+	uint64_t n = q->size;
+	if (!n || n > VIRTQ_MAX || (n & (n - 1)))
+		return bad(err, errlen, "queue size %u: a power of two, 1..%d", q->size, VIRTQ_MAX);
+	if ((q->desc & 15) || (q->avail & 1) || (q->used & 3))
+		return bad(err, errlen, "rings misaligned (descriptors 16, available 2, used 4)");
+	if (!gpa_range_ok(mem_size, q->desc, 16 * n) || !gpa_range_ok(mem_size, q->avail, 6 + 2 * n) ||
+	    !gpa_range_ok(mem_size, q->used, 6 + 8 * n))
+		return bad(err, errlen, "a ring of the %u-entry queue lies outside guest memory",
+		    q->size);
+	return 0;
+}
+
+static void desc_at(const uint8_t *mem, uint64_t gpa, struct desc *d)
+{
+	const uint8_t *p = mem + gpa;
+	d->addr = rd64(p);
+	d->len = rd32(p + 8);
+	d->flags = rd16(p + 12);
+	d->next = rd16(p + 14);
+}
+
+/* one chain's descriptors from table (n entries at gpa tbl) starting at i */
+static int walk(const uint8_t *mem, uint64_t mem_size, uint64_t tbl, uint32_t n, uint32_t i,
+    int indirect_ok, struct virtq_chain *c, char *err, size_t errlen)
+{
+	for (uint32_t steps = 0;; steps++) {
+		struct desc d;
+		if (i >= n)
+			return bad(err, errlen, "descriptor index %u outside a table of %u", i, n);
+		if (steps >= n)
+			return bad(err, errlen, "a chain longer than its table of %u: a loop", n);
+		desc_at(mem, tbl + 16ULL * i, &d);
+		if (d.flags & DESC_F_INDIRECT) {
+			if (!indirect_ok)
+				return bad(err, errlen, "an indirect descriptor (%u) inside an indirect "
+				    "table", i);
+			if (c->n)
+				return bad(err, errlen, "an indirect descriptor (%u) after %u others: it "
+				    "must be the whole chain", i, c->n);
+			if ((d.flags & DESC_F_NEXT) || d.len == 0 || d.len % 16 ||
+			    d.len / 16 > VIRTQ_MAX || !gpa_range_ok(mem_size, d.addr, d.len))
+				return bad(err, errlen, "indirect table of %u bytes at descriptor %u is "
+				    "malformed", d.len, i);
+			return walk(mem, mem_size, d.addr, d.len / 16, 0, 0, c, err, errlen);
+		}
+		if (!gpa_range_ok(mem_size, d.addr, d.len))
+			return bad(err, errlen, "descriptor %u: %u bytes outside guest memory", i, d.len);
+		if (c->n >= VIRTQ_MAX)
+			return bad(err, errlen, "a chain of more than %u buffers", VIRTQ_MAX);
+		int w = (d.flags & DESC_F_WRITE) != 0;
+		if (!w && c->n && c->buf[c->n - 1].writable)
+			return bad(err, errlen, "descriptor %u: readable after writable", i);
+		uint64_t *sum = w ? &c->in_bytes : &c->out_bytes;
+		if (*sum + d.len > VIRTQ_CHAIN_BYTES_MAX)
+			return bad(err, errlen, "a chain of more than %u bytes", VIRTQ_CHAIN_BYTES_MAX);
+		*sum += d.len;
+		c->buf[c->n++] = (struct virtq_buf){ d.addr, d.len, w };
+		if (!(d.flags & DESC_F_NEXT))
+			return 0;
+		i = d.next;
+	}
+}
+
+int virtq_pop(struct virtq *q, const uint8_t *mem, uint64_t mem_size, struct virtq_chain *c,
+    char *err, size_t errlen)
+{
+	if (virtq_check(q, mem_size, err, errlen) < 0)
+		return -1;
+	uint16_t avail_idx = rd16(mem + q->avail + 2);
+	uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
+	if (pending > q->size)
+		return bad(err, errlen, "the driver offers %u chains on a queue of %u", pending, q->size);
+	if (!pending)
+		return 0;
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the ring entry after its index */
+	uint16_t head = rd16(mem + q->avail + 4 + 2ULL * (q->last_avail % q->size));
+	memset(c, 0, sizeof(*c));
+	c->head = head;
+	if (walk(mem, mem_size, q->desc, q->size, head, 1, c, err, errlen) < 0)
+		return -1;
+	q->last_avail++;
+	return 1;
+}
+
+void virtq_push(struct virtq *q, uint8_t *mem, uint16_t head, uint32_t written)
+{
+	uint8_t *e = mem + q->used + 4 + 8ULL * (q->used_idx % q->size);
+	wr32(e, head);
+	wr32(e + 4, written);
+	q->used_idx++;
+	__atomic_thread_fence(__ATOMIC_RELEASE);	/* the entry before its index */
+	wr16(mem + q->used + 2, q->used_idx);
+}
