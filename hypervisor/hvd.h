@@ -130,6 +130,53 @@ int virtq_pop(struct virtq *q, const uint8_t *mem, uint64_t mem_size, struct vir
 /* returns chain head, written bytes, on the used ring (q passed virtq_check) */
 void virtq_push(struct virtq *q, uint8_t *mem, uint16_t head, uint32_t written);
 
+/* virtio_mmio.c: the virtio-mmio transport (virtio 1.x, Version 2) of one device */
+#define VIRTIO_MAX_QUEUES	8
+#define VIRTIO_CONFIG		0x100	/* the device's config space starts here */
+#define VIRTIO_MMIO_SIZE	0x200
+#define VIRTIO_S_ACK		1
+#define VIRTIO_S_DRIVER		2
+#define VIRTIO_S_DRIVER_OK	4
+#define VIRTIO_S_FEATURES_OK	8
+#define VIRTIO_S_NEEDS_RESET	64
+#define VIRTIO_S_FAILED		128
+#define VIRTIO_ISR_QUEUE	1
+#define VIRTIO_ISR_CONFIG	2
+struct virtio_mmio;
+struct virtio_dev {
+	const char *name;
+	uint32_t device_id;		/* 1 network, ... */
+	uint64_t features;		/* offered; VERSION_1 (bit 32) among them */
+	unsigned nqueues;
+	uint16_t queue_max;
+	const uint8_t *config;		/* config space, read by the driver */
+	uint32_t config_len;
+	void (*config_write)(struct virtio_mmio *t, uint32_t off, const uint8_t *data, unsigned size);
+	void (*notify)(struct virtio_mmio *t, unsigned queue);	/* the driver kicked it */
+	void (*reset)(struct virtio_mmio *t);
+};
+struct virtio_mmio {
+	const struct virtio_dev *dev;
+	void *priv;
+	uint8_t *mem;			/* guest memory, for the queues */
+	uint64_t mem_size;
+	uint32_t status, isr, config_gen, dfsel, gfsel, qsel;
+	uint64_t driver_features;
+	struct virtq q[VIRTIO_MAX_QUEUES];
+	int ready[VIRTIO_MAX_QUEUES];
+};
+void virtio_init(struct virtio_mmio *t, const struct virtio_dev *dev, void *priv, uint8_t *mem,
+    uint64_t mem_size);
+/* an access at off into the transport's VIRTIO_MMIO_SIZE bytes */
+void virtio_mmio_io(struct virtio_mmio *t, uint64_t off, int is_write, uint8_t *data,
+    unsigned size);
+/* the device found the driver's input malformed: NEEDS_RESET until reset */
+void virtio_needs_reset(struct virtio_mmio *t, const char *why);
+/* the transport's saved form (a device saves its own state beside it) */
+size_t virtio_save(const struct virtio_mmio *t, uint8_t *buf, size_t cap);
+int virtio_check(const struct virtio_mmio *t, const uint8_t *buf, size_t len);
+void virtio_load(struct virtio_mmio *t, const uint8_t *buf, size_t len);
+
 /* platform.c: the board devices (console UART, idle and exit ports) */
 int platform_init(struct vm *vm);
 
