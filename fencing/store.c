@@ -56,28 +56,28 @@ int store_decode(const uint8_t *buf, size_t len, struct table *t, char *err, siz
 	struct msg_in m;
 	char why[256];
 	if (len < HDR + TAIL || memcmp(buf, STORE_MAGIC, 8))
-		return table_fail(err, el, len < 8 || memcmp(buf, STORE_MAGIC, 8) ?
+		return refuse(err, el, len < 8 || memcmp(buf, STORE_MAGIC, 8) ?
 		    "not a Tandem table file (bad magic)" : "truncated: %zu bytes", len);
 	if (le32_get(buf + 8) != STORE_FORMAT)
-		return table_fail(err, el, "table file format %u, this build reads format %d",
+		return refuse(err, el, "table file format %u, this build reads format %d",
 		    le32_get(buf + 8), STORE_FORMAT);
 	uint32_t body = le32_get(buf + 12);
 	if ((size_t)body + HDR + TAIL != len)
-		return table_fail(err, el, "torn: the header says %u bytes of table, the file holds %zu",
+		return refuse(err, el, "torn: the header says %u bytes of table, the file holds %zu",
 		    body, len - HDR - TAIL);
 	uint32_t want = le32_get(buf + HDR + body), got = crc32c(0, buf, HDR + body);
 	if (want != got || le32_get(buf + HDR + body + 4))
-		return table_fail(err, el, "corrupt: crc32c %08x, the file says %08x", got, want);
+		return refuse(err, el, "corrupt: crc32c %08x, the file says %08x", got, want);
 	if (msg_parse(&cluster_schema, buf + HDR, body, &m, why, sizeof(why)) < 0)
-		return table_fail(err, el, "the table inside does not parse: %s", why);
+		return refuse(err, el, "the table inside does not parse: %s", why);
 	if (m.type != CM_TABLE)
-		return table_fail(err, el, "holds a %s message, not a TABLE",
+		return refuse(err, el, "holds a %s message, not a TABLE",
 		    m.type < CM_MSG_COUNT && cluster_schema.policies[m.type].name ?
 		    cluster_schema.policies[m.type].name : "unknown");
 	if (msg_u64(&m, CA_EPOCH) != le64_get(buf + 16) || msg_u64(&m, CA_VERSION) != le64_get(buf + 24))
-		return table_fail(err, el, "header and table disagree on epoch and version");
+		return refuse(err, el, "header and table disagree on epoch and version");
 	if (table_load(t, &m, why, sizeof(why)) < 0)
-		return table_fail(err, el, "the table inside is refused: %s", why);
+		return refuse(err, el, "the table inside is refused: %s", why);
 	return 0;
 }
 
@@ -90,7 +90,7 @@ int store_save(const char *dir, const struct table *t, char *err, size_t el)
 	snprintf(tmp, sizeof(tmp), "%s/table.tmp", dir);
 	snprintf(path, sizeof(path), "%s/table", dir);
 	if (!p)
-		return table_fail(err, el, "out of memory encoding the table");
+		return refuse(err, el, "out of memory encoding the table");
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		snprintf(err, el, "%s: %s", tmp, strerror(errno));
 		goto fail;

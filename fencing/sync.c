@@ -389,9 +389,9 @@ static int invariant(struct fenced *f, uint32_t sender, const struct msg_in *m, 
 		return 0;
 	uint32_t node = msg_u32(m, CA_NODE);
 	if (node == sender)
-		return table_fail(err, el, "node %u cannot report itself fenced", node);
+		return refuse(err, el, "node %u cannot report itself fenced", node);
 	if (sync_member(f, node) && f->mb.n && sender != f->mb.members[0])
-		return table_fail(err, el, "node %u is a member: only the coordinator (node %u) fences "
+		return refuse(err, el, "node %u is a member: only the coordinator (node %u) fences "
 		    "a member", node, f->mb.members[0]);
 	return 0;
 }

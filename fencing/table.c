@@ -83,15 +83,6 @@ int table_view(struct table *t, const uint32_t *members, size_t n)
 	return lost;
 }
 
-int table_fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
 
 /* the VM named in m at the generation in m, else an error */
 static struct tvm *vm_at(struct table *t, const struct msg_in *m, char *err, size_t errlen)
@@ -101,7 +92,7 @@ static struct tvm *vm_at(struct table *t, const struct msg_in *m, char *err, siz
 	struct tvm *v = table_vm(t, name);
 	uint64_t gen = msg_u64(m, CA_GEN);
 	if (!v)
-		table_fail(err, errlen, "no VM %s in the table", name);
+		refuse(err, errlen, "no VM %s in the table", name);
 	else if (v->gen != gen) {
 		snprintf(err, errlen, "VM %s is at generation %llu, not %llu", name,
 		    (unsigned long long)v->gen, (unsigned long long)gen);
@@ -140,16 +131,16 @@ static int apply_claim(struct table *t, uint32_t sender, const struct msg_in *m,
 	uint32_t vcpus = msg_u32(m, CA_VCPUS), policy = msg_u32(m, CA_POLICY);
 	struct thost *h = table_host(t, sender);
 	if (!table_name_ok(name))
-		return table_fail(err, el, "bad VM name '%s'", name);
+		return refuse(err, el, "bad VM name '%s'", name);
 	if (table_vm(t, name))
-		return table_fail(err, el, "VM %s is already in the table", name);
+		return refuse(err, el, "VM %s is already in the table", name);
 	if (t->nvm == T_MAX_VMS)
-		return table_fail(err, el, "table full (%d VMs)", T_MAX_VMS);
+		return refuse(err, el, "table full (%d VMs)", T_MAX_VMS);
 	if (mem < (1 << 20) || mem > LIMIT_MEM || (mem & 4095) || vcpus < 1 || vcpus > 64 ||
 	    policy > VP_RESTART)
-		return table_fail(err, el, "VM %s: bad memory, vCPUs or policy", name);
+		return refuse(err, el, "VM %s: bad memory, vCPUs or policy", name);
 	if (!h || h->status != HS_UP || h->mode != HM_ACTIVE)
-		return table_fail(err, el, "host %u cannot take VMs (not up or not active)", sender);
+		return refuse(err, el, "host %u cannot take VMs (not up or not active)", sender);
 	struct tvm *v = &t->vm[t->nvm++];
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%.64s", name);
@@ -173,18 +164,18 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 	switch (m->type) {
 	case CM_MIGRATE:
 		if (v->owner != sender || v->state != VS_RUNNING)
-			return table_fail(err, el, "VM %s: only its owner may migrate it, and only while "
+			return refuse(err, el, "VM %s: only its owner may migrate it, and only while "
 			    "running", v->name);
 		if (to == sender || !host_usable(t, to))
-			return table_fail(err, el, "VM %s: host %u cannot receive it", v->name, to);
+			return refuse(err, el, "VM %s: host %u cannot receive it", v->name, to);
 		v->state = VS_MIGRATING;
 		v->target = to;
 		return 0;
 	case CM_COMMIT:
 		if (v->owner != sender || v->state != VS_MIGRATING || v->target != to)
-			return table_fail(err, el, "VM %s: no migration to host %u in progress", v->name, to);
+			return refuse(err, el, "VM %s: no migration to host %u in progress", v->name, to);
 		if (!host_usable(t, to))	/* lost, not yet fenced: it may never run it */
-			return table_fail(err, el, "VM %s: host %u is not up", v->name, to);
+			return refuse(err, el, "VM %s: host %u is not up", v->name, to);
 		v->owner = to;
 		v->gen++;
 		v->state = VS_RUNNING;
@@ -192,17 +183,17 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 		return 0;
 	case CM_MIG_ABORT:
 		if (v->state != VS_MIGRATING || (sender != v->owner && sender != v->target))
-			return table_fail(err, el, "VM %s: no migration of it to abort", v->name);
+			return refuse(err, el, "VM %s: no migration of it to abort", v->name);
 		v->state = VS_RUNNING;
 		v->target = 0;
 		return 0;
 	case CM_PLACE: {
 		struct thost *o = table_host(t, v->owner);
 		if (v->owner != sender && (!o || o->status != HS_FENCED))
-			return table_fail(err, el, "VM %s: its owner %u is neither the sender nor fenced",
+			return refuse(err, el, "VM %s: its owner %u is neither the sender nor fenced",
 			    v->name, v->owner);
 		if (!host_usable(t, to))
-			return table_fail(err, el, "VM %s: host %u is not up", v->name, to);
+			return refuse(err, el, "VM %s: host %u is not up", v->name, to);
 		v->owner = to;
 		v->gen++;
 		v->state = VS_STARTING;
@@ -212,16 +203,16 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 	case CM_VMSTATE: {
 		uint32_t s = msg_u32(m, CA_STATE);
 		if (v->owner != sender)
-			return table_fail(err, el, "VM %s: only its owner reports its state", v->name);
+			return refuse(err, el, "VM %s: only its owner reports its state", v->name);
 		if (s != VS_RUNNING && s != VS_STOPPED && s != VS_FAILED)
-			return table_fail(err, el, "VM %s: state %u cannot be reported", v->name, s);
+			return refuse(err, el, "VM %s: state %u cannot be reported", v->name, s);
 		v->state = s;
 		return 0;
 	}
 	case CM_REMOVE: {
 		struct thost *o = table_host(t, v->owner);
 		if (v->owner != sender && (!o || o->status != HS_FENCED))
-			return table_fail(err, el, "VM %s: only its owner removes it", v->name);
+			return refuse(err, el, "VM %s: only its owner removes it", v->name);
 		*v = t->vm[--t->nvm];
 		return 0;
 	}
@@ -244,9 +235,9 @@ int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *
 		struct thost *h = table_host(t, msg_u32(m, CA_NODE));
 		uint32_t mode = msg_u32(m, CA_MODE);
 		if (!h)
-			r = table_fail(err, el, "no host %u in the table", msg_u32(m, CA_NODE));
+			r = refuse(err, el, "no host %u in the table", msg_u32(m, CA_NODE));
 		else if (mode > HM_MAINTENANCE)
-			r = table_fail(err, el, "bad host mode %u", mode);
+			r = refuse(err, el, "bad host mode %u", mode);
 		else {
 			h->mode = mode;
 			r = 0;
@@ -260,7 +251,7 @@ int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *
 		msg_str(m, CA_METHOD, f.method, sizeof(f.method));
 		msg_str(m, CA_DETAIL, f.detail, sizeof(f.detail));
 		if (!h) {
-			r = table_fail(err, el, "no host %u in the table", f.node);
+			r = refuse(err, el, "no host %u in the table", f.node);
 			break;
 		}
 		fring_push(&t->hist, &f);
@@ -366,13 +357,13 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 		if (msg_parse_attrs(&cluster_schema, &cluster_vm_policy, val, len, &a, err, el) < 0)
 			return -1;
 		if (n.nvm == T_MAX_VMS)
-			return table_fail(err, el, "table of more than %d VMs", T_MAX_VMS);
+			return refuse(err, el, "table of more than %d VMs", T_MAX_VMS);
 		struct tvm *v = &n.vm[n.nvm];
 		memset(v, 0, sizeof(*v));
 		char name[T_NAME_MAX + 2];
 		msg_str(&a, CA_NAME, name, sizeof(name));
 		if (!table_name_ok(name) || table_vm(&n, name))
-			return table_fail(err, el, "bad or repeated VM name '%s' in a table", name);
+			return refuse(err, el, "bad or repeated VM name '%s' in a table", name);
 		snprintf(v->name, sizeof(v->name), "%.64s", name);
 		v->owner = msg_u32(&a, CA_OWNER);
 		v->gen = msg_u64(&a, CA_GEN);
@@ -385,7 +376,7 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 		msg_str(&a, CA_CMDLINE, v->cmdline, sizeof(v->cmdline));
 		if (v->state < VS_STARTING || v->state > VS_FAILED || v->policy > VP_RESTART ||
 		    !v->gen || v->mem > LIMIT_MEM || !v->vcpus || v->vcpus > 64)
-			return table_fail(err, el, "VM %s in a table: bad state, policy or size", name);
+			return refuse(err, el, "VM %s in a table: bad state, policy or size", name);
 		n.nvm++;
 	}
 	pos = 0;
@@ -395,7 +386,7 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 		struct thost *h = table_host(&n, msg_u32(&a, CA_NODE));
 		uint32_t st = msg_u32(&a, CA_STATUS), mode = msg_u32(&a, CA_MODE);
 		if (st > HS_FENCED || mode > HM_MAINTENANCE)
-			return table_fail(err, el, "host %u in a table: bad status or mode",
+			return refuse(err, el, "host %u in a table: bad status or mode",
 			    msg_u32(&a, CA_NODE));
 		if (h) {	/* hosts this host's config does not know are left out */
 			h->status = st;

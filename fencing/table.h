@@ -79,8 +79,6 @@ void table_fence_encode(struct msg_out *o, uint16_t attr, const struct tfence *f
  * would fail over to. */
 void table_vm_attrs(struct msg_out *a, const struct tvm *v);
 int table_name_ok(const char *s);
-/* err from fmt, errno EINVAL, -1: the rules' (and the store's) way to refuse */
-int table_fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* memory of the VMs a host runs or receives */
 uint64_t table_host_load(const struct table *t, uint32_t node);
 

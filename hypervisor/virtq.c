@@ -38,27 +38,17 @@ static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd
 static void wr16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
 static void wr32(uint8_t *p, uint32_t v) { wr16(p, (uint16_t)v); wr16(p + 2, (uint16_t)(v >> 16)); }
 
-static int bad(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int bad(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	errno = EINVAL;
-	return -1;
-}
 
 int virtq_check(const struct virtq *q, uint64_t mem_size, char *err, size_t errlen)
 {
 	uint64_t n = q->size;
 	if (!n || n > VIRTQ_MAX || (n & (n - 1)))
-		return bad(err, errlen, "queue size %u: a power of two, 1..%d", q->size, VIRTQ_MAX);
+		return refuse(err, errlen, "queue size %u: a power of two, 1..%d", q->size, VIRTQ_MAX);
 	if ((q->desc & 15) || (q->avail & 1) || (q->used & 3))
-		return bad(err, errlen, "rings misaligned (descriptors 16, available 2, used 4)");
+		return refuse(err, errlen, "rings misaligned (descriptors 16, available 2, used 4)");
 	if (!gpa_range_ok(mem_size, q->desc, 16 * n) || !gpa_range_ok(mem_size, q->avail, 6 + 2 * n) ||
 	    !gpa_range_ok(mem_size, q->used, 6 + 8 * n))
-		return bad(err, errlen, "a ring of the %u-entry queue lies outside guest memory",
+		return refuse(err, errlen, "a ring of the %u-entry queue lies outside guest memory",
 		    q->size);
 	return 0;
 }
@@ -79,33 +69,33 @@ static int walk(const uint8_t *mem, uint64_t mem_size, uint64_t tbl, uint32_t n,
 	for (uint32_t steps = 0;; steps++) {
 		struct desc d;
 		if (i >= n)
-			return bad(err, errlen, "descriptor index %u outside a table of %u", i, n);
+			return refuse(err, errlen, "descriptor index %u outside a table of %u", i, n);
 		if (steps >= n)
-			return bad(err, errlen, "a chain longer than its table of %u: a loop", n);
+			return refuse(err, errlen, "a chain longer than its table of %u: a loop", n);
 		desc_at(mem, tbl + 16ULL * i, &d);
 		if (d.flags & DESC_F_INDIRECT) {
 			if (!indirect_ok)
-				return bad(err, errlen, "an indirect descriptor (%u) inside an indirect "
+				return refuse(err, errlen, "an indirect descriptor (%u) inside an indirect "
 				    "table", i);
 			if (c->n)
-				return bad(err, errlen, "an indirect descriptor (%u) after %u others: it "
+				return refuse(err, errlen, "an indirect descriptor (%u) after %u others: it "
 				    "must be the whole chain", i, c->n);
 			if ((d.flags & DESC_F_NEXT) || d.len == 0 || d.len % 16 ||
 			    d.len / 16 > VIRTQ_MAX || !gpa_range_ok(mem_size, d.addr, d.len))
-				return bad(err, errlen, "indirect table of %u bytes at descriptor %u is "
+				return refuse(err, errlen, "indirect table of %u bytes at descriptor %u is "
 				    "malformed", d.len, i);
 			return walk(mem, mem_size, d.addr, d.len / 16, 0, 0, c, err, errlen);
 		}
 		if (!gpa_range_ok(mem_size, d.addr, d.len))
-			return bad(err, errlen, "descriptor %u: %u bytes outside guest memory", i, d.len);
+			return refuse(err, errlen, "descriptor %u: %u bytes outside guest memory", i, d.len);
 		if (c->n >= VIRTQ_MAX)
-			return bad(err, errlen, "a chain of more than %u buffers", VIRTQ_MAX);
+			return refuse(err, errlen, "a chain of more than %u buffers", VIRTQ_MAX);
 		int w = (d.flags & DESC_F_WRITE) != 0;
 		if (!w && c->n && c->buf[c->n - 1].writable)
-			return bad(err, errlen, "descriptor %u: readable after writable", i);
+			return refuse(err, errlen, "descriptor %u: readable after writable", i);
 		uint64_t *sum = w ? &c->in_bytes : &c->out_bytes;
 		if (*sum + d.len > VIRTQ_CHAIN_BYTES_MAX)
-			return bad(err, errlen, "a chain of more than %u bytes", VIRTQ_CHAIN_BYTES_MAX);
+			return refuse(err, errlen, "a chain of more than %u bytes", VIRTQ_CHAIN_BYTES_MAX);
 		*sum += d.len;
 		c->buf[c->n++] = (struct virtq_buf){ d.addr, d.len, w };
 		if (!(d.flags & DESC_F_NEXT))
@@ -122,7 +112,7 @@ int virtq_pop(struct virtq *q, const uint8_t *mem, uint64_t mem_size, struct vir
 	uint16_t avail_idx = rd16(mem + q->avail + 2);
 	uint16_t pending = (uint16_t)(avail_idx - q->last_avail);
 	if (pending > q->size)
-		return bad(err, errlen, "the driver offers %u chains on a queue of %u", pending, q->size);
+		return refuse(err, errlen, "the driver offers %u chains on a queue of %u", pending, q->size);
 	if (!pending)
 		return 0;
 	__atomic_thread_fence(__ATOMIC_ACQUIRE);	/* the ring entry after its index */

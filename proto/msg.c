@@ -8,6 +8,7 @@
  * attribute so a log line says what was wrong.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -288,4 +289,14 @@ int msg_next(const struct msg_in *m, uint16_t attr, size_t *pos, const uint8_t *
 		}
 	}
 	return 0;
+}
+
+int refuse(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	errno = EINVAL;
+	return -1;
 }

@@ -51,6 +51,9 @@ struct msg_in {
 	size_t body_len;
 };
 
+/* err from fmt, errno EINVAL, -1: every decoder's and rule's way to refuse input */
+int refuse(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 void msg_begin(struct msg_out *m, uint16_t type, uint32_t seq);
 void msg_begin_attrs(struct msg_out *m);	/* a bare attribute list */
 void msg_add_u32(struct msg_out *m, uint16_t attr, uint32_t v);
