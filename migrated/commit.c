@@ -78,10 +78,8 @@ int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errle
 			*handed = HANDED_DOUBT;
 			goto out;
 		}
-		if (t < 0) {
-			journal_del(J_HANDED, m->name);
-			goto out;
-		}
+		if (t < 0)
+			goto out;	/* refused: the sender reclaims its copy */
 	}
 	*handed = HANDED_COMMITTED;
 	r = 0;
