@@ -17,5 +17,9 @@ tandem vm throttle t 0 >/dev/null
 r1=$(rate)
 log "pages per 200 ms: unthrottled $r0, at 50% $r50, released $r1"
 [ "$r50" -lt $((r0 * 70 / 100)) ] || fail "50% throttle did not slow the guest ($r0 -> $r50)"
-[ "$r50" -gt $((r0 * 25 / 100)) ] || fail "50% throttle slowed the guest too much ($r0 -> $r50)"
+# The floor is loose: on a host that steals CPU from this machine, a stunned
+# vCPU waits longer than its share to run again (measured: 38% of the
+# unthrottled rate on a quiet host, 12-20% under steal); a guest that stops
+# dirtying is still caught.
+[ "$r50" -gt $((r0 * 8 / 100)) ] || fail "50% throttle slowed the guest too much ($r0 -> $r50)"
 [ "$r1" -gt $((r50 * 130 / 100)) ] || fail "release did not restore speed ($r50 -> $r1)"
