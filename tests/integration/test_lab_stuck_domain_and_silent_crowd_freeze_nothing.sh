@@ -31,7 +31,11 @@ sleep 1.5	# the crowd connected, h2's fenced ticked past the stuck domain
 t0=$(now_ms)
 t 2 status >/dev/null || fail "status on h2 failed"
 ms=$(( $(now_ms) - t0 ))
-[ $ms -lt 1500 ] || fail "tandem status on h2 took $ms ms"
+# the worst case: fenced is inside one call to the stuck domain when the CLI
+# asks it (500 ms), the CLI's own call to it times out (500 ms), and a host
+# that steals CPU from this machine adds its share; 30 s (hvd's default
+# deadline) or a hang is what this catches
+[ $ms -lt 2500 ] || fail "tandem status on h2 took $ms ms"
 grep -q "peer 10.77.0.3: refused at accept: too many unauthenticated connections from this address" "$L/h2/migrated.log" ||
 	fail "crowd not capped: $(tail -3 "$L/h2/migrated.log")"
 out=$(t 1 --json migrate m 10.77.0.2 --downtime 5) || fail "migration into h2 under the crowd: $out"
