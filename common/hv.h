@@ -24,6 +24,12 @@ struct hv_dominfo {
 	char reason[128];
 	char backing[16];	/* guest memory: "hugetlb" or "shmem" */
 	uint64_t tag;		/* migrated: the hand-over it belongs to */
+	char net[64];		/* the NIC, "BRIDGE,mac=..." ("" none) */
+	char nic_tap[16];
+	struct hv_nic_stats {
+		uint64_t rx_packets, rx_bytes, rx_drops, tx_packets, tx_bytes, tx_drops;
+		uint64_t carried, announces, idle_flushes;
+	} nic;
 };
 
 struct hv;
@@ -31,14 +37,15 @@ struct hv;
 struct hv_ops {
 	const char *name;
 	void (*close)(struct hv *);
+	/* net: the NIC, "BRIDGE[,mac=XX:XX:XX:XX:XX:XX]", or NULL for none */
 	int (*domain_create)(struct hv *, const char *name, uint64_t mem, uint32_t vcpus,
-	    const char *kernel, const char *cmdline);
+	    const char *kernel, const char *cmdline, const char *net);
 	int (*domain_create_incoming)(struct hv *, const char *name, uint64_t mem,
-	    uint32_t vcpus);
+	    uint32_t vcpus, const char *net);
 	/* incoming, destroyed by the hypervisor if this connection closes before
 	 * domain_keep or an unpause */
 	int (*domain_create_incoming_leased)(struct hv *, const char *name, uint64_t mem,
-	    uint32_t vcpus);
+	    uint32_t vcpus, const char *net);
 	int (*domain_keep)(struct hv *, const char *name);
 	/* *names: malloc'd array of *n names; free() it */
 	int (*domain_list)(struct hv *, char (**names)[65], int *n);

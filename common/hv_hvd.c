@@ -120,8 +120,8 @@ static int hvd_pause_leased(struct hv *hv, const char *name)
 }
 static int hvd_destroy(struct hv *hv, const char *n) { return simple(hv, HV_DOM_DESTROY, n); }
 
-static int hvd_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *kernel, const char *cmdline)
+static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *kernel, const char *cmdline, const char *net, int lease)
 {
 	struct hvd *h = (struct hvd *)hv;
 	struct msg_out o;
@@ -132,24 +132,29 @@ static int hvd_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vc
 		msg_add_str(&o, HA_KERNEL, kernel);
 		msg_add_str(&o, HA_CMDLINE, cmdline ? cmdline : "");
 	}
+	if (net && *net)
+		msg_add_str(&o, HA_NET, net);
+	if (lease)
+		msg_add_u32(&o, HA_LEASE, 1);
 	return call(h, &o);
 }
 
-static int hvd_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus)
+static int hvd_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *kernel, const char *cmdline, const char *net)
 {
-	return hvd_create(hv, name, mem, vcpus, NULL, NULL);
+	return create(hv, name, mem, vcpus, kernel, cmdline, net, 0);
+}
+
+static int hvd_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net)
+{
+	return create(hv, name, mem, vcpus, NULL, NULL, net, 0);
 }
 
 static int hvd_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem,
-    uint32_t vcpus)
+    uint32_t vcpus, const char *net)
 {
-	struct hvd *h = (struct hvd *)hv;
-	struct msg_out o;
-	begin(h, &o, HV_DOM_CREATE_INCOMING, name);
-	msg_add_u64(&o, HA_MEM, mem);
-	msg_add_u32(&o, HA_VCPUS, vcpus);
-	msg_add_u32(&o, HA_LEASE, 1);
-	return call(h, &o);
+	return create(hv, name, mem, vcpus, NULL, NULL, net, 1);
 }
 
 static int hvd_keep(struct hv *hv, const char *n) { return simple(hv, HV_DOM_KEEP, n); }
@@ -198,6 +203,10 @@ static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	di->logdirty = (int)msg_u32(&h->in, HA_ENABLE);
 	msg_str(&h->in, HA_REASON, di->reason, sizeof(di->reason));
 	msg_str(&h->in, HA_BACKING, di->backing, sizeof(di->backing));
+	msg_str(&h->in, HA_NET, di->net, sizeof(di->net));
+	msg_str(&h->in, HA_NIC_TAP, di->nic_tap, sizeof(di->nic_tap));
+	if (msg_has(&h->in, HA_NIC_STATS) && h->in.vlen[HA_NIC_STATS] == sizeof(di->nic))
+		memcpy(&di->nic, h->in.val[HA_NIC_STATS], sizeof(di->nic));
 	di->tag = msg_u64(&h->in, HA_TAG);
 	return 0;
 }

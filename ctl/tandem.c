@@ -18,6 +18,7 @@ static void usage(void)
 	    "              [--fenced FENCED_SOCKET] COMMAND ...\n"
 	    "\n"
 	    "  vm create NAME --kernel PATH [--mem 256M] [--vcpus 1] [--cmdline \"...\"]\n"
+	    "            [--net BRIDGE[,mac=XX:XX:XX:XX:XX:XX]]\n"
 	    "  vm create NAME --incoming [--mem 256M] [--vcpus 1]\n"
 	    "  vm list\n"
 	    "  vm info NAME\n"

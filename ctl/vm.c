@@ -62,6 +62,23 @@ static void info_json(const struct hv_dominfo *d, int comma)
 		snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)d->tag);
 		json_kv_str(stdout, "handed_over_by", tag, 1);
 	}
+	if (d->net[0]) {
+		const char *m = strstr(d->net, ",mac=");
+		printf(",\"nic\":{");
+		json_kv_str(stdout, "spec", d->net, 0);
+		json_kv_str(stdout, "mac", m ? m + 5 : "", 1);
+		json_kv_str(stdout, "tap", d->nic_tap, 1);
+		printf(",\"bridge\":\"%.*s\"", (int)(m ? m - d->net : (long)strlen(d->net)), d->net);
+		json_kv_u64(stdout, "rx_packets", d->nic.rx_packets, 1);
+		json_kv_u64(stdout, "rx_bytes", d->nic.rx_bytes, 1);
+		json_kv_u64(stdout, "rx_drops", d->nic.rx_drops, 1);
+		json_kv_u64(stdout, "tx_packets", d->nic.tx_packets, 1);
+		json_kv_u64(stdout, "tx_bytes", d->nic.tx_bytes, 1);
+		json_kv_u64(stdout, "tx_drops", d->nic.tx_drops, 1);
+		json_kv_u64(stdout, "carried", d->nic.carried, 1);
+		json_kv_u64(stdout, "announces", d->nic.announces, 1);
+		printf("}");
+	}
 	printf("}");
 }
 
@@ -118,12 +135,24 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 	if (d.state == DS_MIGRATED)
 		printf("handed over: migration %016llx (never runs here again)\n",
 		    (unsigned long long)d.tag);
+	if (d.net[0]) {
+		const char *m = strstr(d.net, ",mac=");
+		printf("nic:         mac %s, tap %s, bridge %.*s\n"
+		    "  rx:        %llu packets, %llu bytes, %llu dropped\n"
+		    "  tx:        %llu packets, %llu bytes, %llu dropped\n"
+		    "  moved:     %llu frames carried with the state, %llu announcements\n",
+		    m ? m + 5 : "?", d.nic_tap, (int)(m ? m - d.net : (long)strlen(d.net)), d.net,
+		    (unsigned long long)d.nic.rx_packets, (unsigned long long)d.nic.rx_bytes,
+		    (unsigned long long)d.nic.rx_drops, (unsigned long long)d.nic.tx_packets,
+		    (unsigned long long)d.nic.tx_bytes, (unsigned long long)d.nic.tx_drops,
+		    (unsigned long long)d.nic.carried, (unsigned long long)d.nic.announces);
+	}
 	return 0;
 }
 
 /* In a cluster: claimed in the ownership table, then started here by fenced. */
 static int cluster_create(struct ctl *c, struct hv *h, const char *name, uint64_t mem,
-    uint32_t vcpus, const char *kernel, const char *cmdline, const char *policy)
+    uint32_t vcpus, const char *kernel, const char *cmdline, const char *net, const char *policy)
 {
 	struct dclient d;
 	struct msg_out o;
@@ -138,6 +167,8 @@ static int cluster_create(struct ctl *c, struct hv *h, const char *name, uint64_
 	msg_add_str(&o, FA_KERNEL, kernel);
 	if (cmdline[0])
 		msg_add_str(&o, FA_CMDLINE, cmdline);
+	if (net)
+		msg_add_str(&o, FA_NET, net);
 	msg_add_u32(&o, FA_POLICY, pol);
 	dc_call(c, &d, &o);
 	if (c->json)
@@ -179,6 +210,7 @@ static int vm_create(struct ctl *c, struct hv *h, const char *name, int argc, ch
 	char *end;
 	long vcpus = strtol(vs, &end, 10);
 	int incoming = flag(argc, argv, "--incoming");
+	const char *net = opt(argc, argv, "--net", NULL);
 
 	if (parse_size(ms, &mem) < 0)
 		ctl_fail(c, "bad --mem '%s': use e.g. 256M or 1G", ms);
@@ -186,7 +218,7 @@ static int vm_create(struct ctl *c, struct hv *h, const char *name, int argc, ch
 		ctl_fail(c, "bad --vcpus '%s'", vs);
 	int r;
 	if (incoming)
-		r = h->ops->domain_create_incoming(h, name, mem, (uint32_t)vcpus);
+		r = h->ops->domain_create_incoming(h, name, mem, (uint32_t)vcpus, net);
 	else {
 		const char *k = opt(argc, argv, "--kernel", getenv("TANDEM_GUEST"));
 		char kernel[PATH_MAX];
@@ -196,9 +228,9 @@ static int vm_create(struct ctl *c, struct hv *h, const char *name, int argc, ch
 			ctl_fail(c, "kernel %s: %s", k, strerror(errno));
 		if (cl_fenced_configured(c))
 			return cluster_create(c, h, name, mem, (uint32_t)vcpus, kernel,
-			    opt(argc, argv, "--cmdline", ""), opt(argc, argv, "--policy", "restart"));
+			    opt(argc, argv, "--cmdline", ""), net, opt(argc, argv, "--policy", "restart"));
 		r = h->ops->domain_create(h, name, mem, (uint32_t)vcpus, kernel,
-		    opt(argc, argv, "--cmdline", ""));
+		    opt(argc, argv, "--cmdline", ""), net);
 	}
 	if (r < 0)
 		ctl_fail(c, "create %s: %s", name, hv_error(h));

@@ -354,6 +354,8 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		msg_add_str(&m, CA_KERNEL, msg_str(in, FA_KERNEL, s, sizeof(s)));
 		if (msg_has(in, FA_CMDLINE))
 			msg_add_str(&m, CA_CMDLINE, msg_str(in, FA_CMDLINE, s, sizeof(s)));
+		if (msg_has(in, FA_NET))
+			msg_add_str(&m, CA_NET, msg_str(in, FA_NET, s, sizeof(s)));
 		msg_add_u32(&m, CA_POLICY, msg_u32(in, FA_POLICY));
 		send_change(f, c, in, &m);
 		return;

@@ -97,7 +97,7 @@ int local_start(struct fenced *f, const char *name, char *err, size_t errlen)
 			    dom_state_name(d.state));
 			h->ops->domain_destroy(h, name);
 		}
-		r = h->ops->domain_create(h, name, v->mem, v->vcpus, v->kernel, v->cmdline);
+		r = h->ops->domain_create(h, name, v->mem, v->vcpus, v->kernel, v->cmdline, v->net);
 		if (r < 0)
 			snprintf(err, errlen, "%s", hv_error(h));
 		h->ops->close(h);

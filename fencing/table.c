@@ -152,6 +152,7 @@ static int apply_claim(struct table *t, uint32_t sender, const struct msg_in *m,
 	v->mem = mem;
 	msg_str(m, CA_KERNEL, v->kernel, sizeof(v->kernel));
 	msg_str(m, CA_CMDLINE, v->cmdline, sizeof(v->cmdline));
+	msg_str(m, CA_NET, v->net, sizeof(v->net));
 	return 0;
 }
 
@@ -325,6 +326,8 @@ void table_encode(const struct table *t, struct msg_out *o)
 		msg_add_str(&a, CA_KERNEL, v->kernel);
 		if (v->cmdline[0])
 			msg_add_str(&a, CA_CMDLINE, v->cmdline);
+		if (v->net[0])
+			msg_add_str(&a, CA_NET, v->net);
 		msg_add_blob(o, CA_VM, a.buf, a.len);
 		msg_free(&a);
 	}
@@ -374,6 +377,7 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 		v->target = msg_u32(&a, CA_TARGET);
 		msg_str(&a, CA_KERNEL, v->kernel, sizeof(v->kernel));
 		msg_str(&a, CA_CMDLINE, v->cmdline, sizeof(v->cmdline));
+		msg_str(&a, CA_NET, v->net, sizeof(v->net));
 		if (v->state < VS_STARTING || v->state > VS_FAILED || v->policy > VP_RESTART ||
 		    !v->gen || v->mem > LIMIT_MEM || !v->vcpus || v->vcpus > 64)
 			return refuse(err, el, "VM %s in a table: bad state, policy or size", name);

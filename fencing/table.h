@@ -26,6 +26,7 @@ struct tvm {
 	uint32_t state, policy, vcpus;
 	uint64_t mem;
 	char kernel[256], cmdline[512];
+	char net[64];		/* the NIC, "BRIDGE[,mac=...]" ("" none) */
 };
 
 struct thost {

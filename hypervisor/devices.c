@@ -86,7 +86,7 @@ int dev_load_all(struct devices *ds, const struct msg_in *m, char *err, size_t e
 				errno = EINVAL;
 				return -1;
 			}
-			if (pass == 0 && d->ops->check(m->val[a], m->vlen[a]) < 0) {
+			if (pass == 0 && d->ops->check(d, m->val[a], m->vlen[a]) < 0) {
 				snprintf(err, errlen, "device state: malformed %s state", d->ops->name);
 				errno = EINVAL;
 				return -1;
@@ -95,4 +95,26 @@ int dev_load_all(struct devices *ds, const struct msg_in *m, char *err, size_t e
 				d->ops->load(d, m->val[a], m->vlen[a]);
 		}
 	return 0;
+}
+
+int dev_claims_attr(const struct devices *ds, uint16_t attr)
+{
+	for (int i = 0; i < ds->n; i++)
+		if (ds->d[i].ops->save && ds->d[i].ops->state_attr == attr)
+			return 1;
+	return 0;
+}
+
+void dev_idle_all(struct devices *ds)
+{
+	for (int i = 0; i < ds->n; i++)
+		if (ds->d[i].ops->idle)
+			ds->d[i].ops->idle(&ds->d[i]);
+}
+
+void dev_run_all(struct devices *ds, int running)
+{
+	for (int i = 0; i < ds->n; i++)
+		if (ds->d[i].ops->run)
+			ds->d[i].ops->run(&ds->d[i], running);
 }

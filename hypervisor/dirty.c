@@ -5,7 +5,8 @@
  * no bitmap bytes over the socket.  Two modes: MANUAL (KVM_CAP_MANUAL_DIRTY_
  * LOG_PROTECT2: GET the log, then CLEAR exactly the bits we got, which
  * re-protects only those pages) and LEGACY (GET clears and re-protects the
- * whole slot).  bench/hv measures both.  The caller must copy pages only
+ * whole slot).  bench/hv measures both.  Pages hvd's own devices write are
+ * marked beside KVM's log (dirty_mark) and merged into it at each peek.  The caller must copy pages only
  * after peek-and-clean returns: a write after the clear sets the bit again.
  */
 #include <errno.h>
@@ -45,6 +46,7 @@ int dirty_enable(struct vm *vm, int mode)
 	if (dirty_slot_flags(vm, KVM_MEM_LOG_DIRTY_PAGES) < 0)
 		goto fail;
 	vm->dirty_mode = mode;
+	memset(vm->devdirty, 0, vm->bitmap_len);	/* the first round copies every page */
 	vm->logdirty = 1;
 	return 0;
 fail:
@@ -90,8 +92,24 @@ int dirty_peek_clean(struct vm *vm, uint64_t *count)
 		if (ioctl(vm->fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
 			return -1;
 	}
-	for (size_t i = 0; i < vm->bitmap_len / 8; i++)
+	for (size_t i = 0; i < vm->bitmap_len / 8; i++) {
+		vm->bitmap[i] |= __atomic_exchange_n(&vm->devdirty[i], 0, __ATOMIC_ACQ_REL);
 		n += (uint64_t)__builtin_popcountll(vm->bitmap[i]);
+	}
 	*count = n;
 	return 0;
+}
+
+/*
+ * Devices write guest memory from hvd's threads, which KVM does not log:
+ * they mark what they wrote, after writing it, and the next peek-and-clean
+ * reports it.  A mark that lands after the peek is reported by the one
+ * after, whose copy includes the write.
+ */
+void dirty_mark(struct vm *vm, uint64_t gpa, uint64_t len)
+{
+	if (!len || !gpa_range_ok(vm->mem_size, gpa, len))
+		return;
+	for (uint64_t p = gpa / 4096; p <= (gpa + len - 1) / 4096; p++)
+		__atomic_fetch_or(&vm->devdirty[p / 64], 1ULL << (p % 64), __ATOMIC_RELEASE);
 }

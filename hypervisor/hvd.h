@@ -9,6 +9,7 @@
 #ifndef HVD_H
 #define HVD_H
 
+#include <net/if.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -64,7 +65,7 @@ struct msg_in;
 
 /* devices.c: the registry a VM's devices claim their port or MMIO range in */
 #define DEV_MAX		16
-#define DEV_STATE_MAX	4096	/* the largest saved form of one device */
+#define DEV_STATE_MAX	32768	/* the largest saved form of one device */
 enum dev_space { DEV_PIO, DEV_MMIO };
 struct device;
 struct dev_ops {
@@ -77,9 +78,15 @@ struct dev_ops {
 	 * check validates a blob whole and changes nothing; load replaces the
 	 * live state from a checked blob */
 	size_t (*save)(struct device *d, uint8_t *buf, size_t cap);
-	int (*check)(const uint8_t *buf, size_t len);
+	int (*check)(struct device *d, const uint8_t *buf, size_t len);
 	void (*load)(struct device *d, const uint8_t *buf, size_t len);
 	uint16_t state_attr;	/* its attribute in DEVICE_STATE (enum vs_attr) */
+	/* the domain starts or stops running (NULL: nothing to do); once it
+	 * returns 0, the device touches guest memory no more */
+	void (*run)(struct device *d, int running);
+	/* the guest goes idle on the idle port (NULL: nothing to do): work the
+	 * driver queued without a kick is done now (docs/devices.md) */
+	void (*idle)(struct device *d);
 };
 struct device {
 	const struct dev_ops *ops;
@@ -101,6 +108,11 @@ int dev_dispatch(struct devices *ds, struct vcpu *v, enum dev_space space, uint6
 int dev_save_all(struct devices *ds, struct msg_out *out);
 /* every device's blob checked before any is loaded */
 int dev_load_all(struct devices *ds, const struct msg_in *m, char *err, size_t errlen);
+/* some device's state travels under attr */
+int dev_claims_attr(const struct devices *ds, uint16_t attr);
+/* tells every device the domain starts (1) or stops (0) running */
+void dev_run_all(struct devices *ds, int running);
+void dev_idle_all(struct devices *ds);
 
 /* virtq.c: the split virtqueue, the device's side, checked against guest memory */
 #define VIRTQ_MAX		1024	/* largest queue, and longest chain */
@@ -129,6 +141,14 @@ int virtq_pop(struct virtq *q, const uint8_t *mem, uint64_t mem_size, struct vir
     char *err, size_t errlen);
 /* returns chain head, written bytes, on the used ring (q passed virtq_check) */
 void virtq_push(struct virtq *q, uint8_t *mem, uint16_t head, uint32_t written);
+/* on a checked queue: chains offered and not yet popped (may exceed the
+ * size when the driver misbehaves: virtq_pop says so) */
+uint16_t virtq_avail(const struct virtq *q, const uint8_t *mem);
+#define VIRTQ_AVAIL_F_NO_INTERRUPT	1
+#define VIRTQ_USED_F_NO_NOTIFY		1
+int virtq_interrupt_wanted(const struct virtq *q, const uint8_t *mem);
+/* the device's hint: the driver need not kick while it is set */
+void virtq_set_no_notify(struct virtq *q, uint8_t *mem, int no_notify);
 
 /* virtio_mmio.c: the virtio-mmio transport (virtio 1.x, Version 2) of one device */
 #define VIRTIO_MAX_QUEUES	8
@@ -176,6 +196,33 @@ void virtio_needs_reset(struct virtio_mmio *t, const char *why);
 size_t virtio_save(const struct virtio_mmio *t, uint8_t *buf, size_t cap);
 int virtio_check(const struct virtio_mmio *t, const uint8_t *buf, size_t len);
 void virtio_load(struct virtio_mmio *t, const uint8_t *buf, size_t len);
+
+/* tap.c: a tap joined to bridge and up; its fd (non-blocking) and name */
+int tap_open(const char *bridge, char ifname[IFNAMSIZ], char *err, size_t errlen);
+
+/* virtio_net.c: the virtio-net device with a tap backend */
+#define NIC_MMIO_BASE	0xd0000000ULL	/* in the MMIO hole below 4 GiB */
+#define NIC_IRQ		5
+#define NIC_PENDING	16		/* frames carried in the saved state */
+struct nic_stats {
+	uint64_t rx_packets, rx_bytes, rx_drops, tx_packets, tx_bytes, tx_drops;
+	uint64_t carried;		/* frames saved with the state (stop-and-copy) */
+	uint64_t announces;		/* RARPs sent for the VM after a restore */
+	uint64_t idle_flushes;		/* transmits done when the guest went idle */
+};
+struct nic_info {
+	char spec[64];			/* BRIDGE,mac=... */
+	char tap[IFNAMSIZ];
+	uint32_t status;		/* the transport's device status */
+	struct nic_stats st;
+};
+struct nic;
+/* spec "BRIDGE[,mac=XX:..]"; without a MAC, one derived from vm_name */
+int nic_parse(const char *spec, const char *vm_name, char bridge[IFNAMSIZ], uint8_t mac[6],
+    char *err, size_t errlen);
+struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen);
+void nic_destroy(struct nic *n);
+void nic_describe(struct nic *n, struct nic_info *ni);
 
 /* platform.c: the board devices (console UART, idle and exit ports) */
 int platform_init(struct vm *vm);
@@ -236,9 +283,17 @@ struct vm {
 	int logdirty, dirty_mode, bmfd;
 	uint64_t *bitmap;
 	size_t bitmap_len;
+	uint64_t *devdirty;	/* pages hvd's devices wrote (dirty_mark), one bit each */
+
+	int wake_pending;	/* under lock: something for the guest, end its idle */
+	struct nic *nic;	/* NULL: no network */
 };
 int vm_main(int fd, const struct hvd_conf *conf);
 int vm_set_state(struct vm *vm, enum dom_state to, const char *reason);
+/* a device has something for the guest: end (or skip) its next idle */
+void vm_wake(struct vm *vm);
+/* an edge on the in-kernel irqchip's line irq */
+void vm_irq(struct vm *vm, unsigned irq);
 void vm_console_out(struct vm *vm, uint8_t c);
 uint64_t now_ns(void);
 
@@ -263,7 +318,8 @@ int loader_load(struct vm *vm, const char *path, const char *cmdline, uint64_t *
 void loader_boot_regs(struct vm *vm, uint64_t entry);
 
 /* vmstate.c: the attributes of the VCPU_STATE and DEVICE_STATE lists */
-enum vs_attr { VS_VERSION = 1, VS_NVCPUS, VS_CLOCK, VS_PIC0, VS_PIC1, VS_IOAPIC, VS_VCPU, VS_UART };
+enum vs_attr { VS_VERSION = 1, VS_NVCPUS, VS_CLOCK, VS_PIC0, VS_PIC1, VS_IOAPIC, VS_VCPU, VS_UART,
+	VS_NET };
 int vmstate_save(struct vm *vm, struct msg_out *out);
 int vmstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size_t errlen);
 int devstate_save(struct vm *vm, struct msg_out *out);
@@ -273,6 +329,8 @@ int devstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size
 int dirty_enable(struct vm *vm, int mode);
 int dirty_disable(struct vm *vm);
 int dirty_peek_clean(struct vm *vm, uint64_t *count);
+/* hvd wrote guest memory at [gpa, gpa + len): logged as if the guest had */
+void dirty_mark(struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* domain.c (parent) */
 struct ctlsrv_client;

@@ -203,3 +203,11 @@ void kvm_vm_destroy(struct vm *vm)
 	if (vm->kvm >= 0)
 		close(vm->kvm);
 }
+
+void vm_irq(struct vm *vm, unsigned irq)
+{
+	struct kvm_irq_level l = { .irq = irq, .level = 1 };
+	ioctl(vm->fd, KVM_IRQ_LINE, &l);
+	l.level = 0;
+	ioctl(vm->fd, KVM_IRQ_LINE, &l);
+}

@@ -40,8 +40,9 @@ static size_t uart_dev_save(struct device *d, uint8_t *buf, size_t cap)
 	return n;
 }
 
-static int uart_dev_check(const uint8_t *buf, size_t len)
+static int uart_dev_check(struct device *d, const uint8_t *buf, size_t len)
 {
+	(void)d;
 	struct uart t;
 	return uart_load(&t, buf, len);
 }
@@ -55,7 +56,7 @@ static void uart_dev_load(struct device *d, const uint8_t *buf, size_t len)
 }
 
 static const struct dev_ops uart_ops = {
-	"uart", uart_dev_io, uart_dev_save, uart_dev_check, uart_dev_load, VS_UART,
+	"uart", uart_dev_io, uart_dev_save, uart_dev_check, uart_dev_load, VS_UART, NULL, NULL,
 };
 
 static void idle_io(struct device *d, struct vcpu *v, uint64_t off, int wr, uint8_t *data,
@@ -67,10 +68,11 @@ static void idle_io(struct device *d, struct vcpu *v, uint64_t off, int wr, uint
 	if (!wr || size != 4)
 		return;
 	memcpy(&us, data, 4);
+	dev_idle_all(&v->vm->devs);
 	vcpu_idle(v, (long)(us > 1000000 ? 1000000 : us) * 1000);
 }
 
-static const struct dev_ops idle_ops = { "idle", idle_io, NULL, NULL, NULL, 0 };
+static const struct dev_ops idle_ops = { "idle", idle_io, NULL, NULL, NULL, 0, NULL, NULL };
 
 static void exit_io(struct device *d, struct vcpu *v, uint64_t off, int wr, uint8_t *data,
     unsigned size)
@@ -91,7 +93,7 @@ static void exit_io(struct device *d, struct vcpu *v, uint64_t off, int wr, uint
 	}
 }
 
-static const struct dev_ops exit_ops = { "exit", exit_io, NULL, NULL, NULL, 0 };
+static const struct dev_ops exit_ops = { "exit", exit_io, NULL, NULL, NULL, 0, NULL, NULL };
 
 int platform_init(struct vm *vm)
 {

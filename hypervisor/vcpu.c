@@ -44,10 +44,24 @@ static void sleep_ns(long ns)
 	nanosleep(&ts, NULL);
 }
 
+/*
+ * The guest sleeps until ns have passed or a device has something for it
+ * (vm_wake, like an interrupt ending HLT; a wake that came while the guest
+ * was busy ends the next idle at once), or the domain is to pause or stop.
+ */
 void vcpu_idle(struct vcpu *v, long ns)
 {
-	(void)v;
-	sleep_ns(ns);
+	struct vm *vm = v->vm;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += (ts.tv_nsec + ns) / 1000000000L;
+	ts.tv_nsec = (ts.tv_nsec + ns) % 1000000000L;
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->wake_pending && !vm->pause_req && vm->state == DS_RUNNING && !vm->quit &&
+	    pthread_cond_timedwait(&vm->cond, &vm->lock, &ts) != ETIMEDOUT)
+		;
+	vm->wake_pending = 0;
+	pthread_mutex_unlock(&vm->lock);
 }
 
 /*

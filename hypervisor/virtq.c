@@ -134,3 +134,21 @@ void virtq_push(struct virtq *q, uint8_t *mem, uint16_t head, uint32_t written)
 	__atomic_thread_fence(__ATOMIC_RELEASE);	/* the entry before its index */
 	wr16(mem + q->used + 2, q->used_idx);
 }
+
+uint16_t virtq_avail(const struct virtq *q, const uint8_t *mem)
+{
+	uint16_t n = (uint16_t)(rd16(mem + q->avail + 2) - q->last_avail);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	return n;
+}
+
+int virtq_interrupt_wanted(const struct virtq *q, const uint8_t *mem)
+{
+	return !(rd16(mem + q->avail) & VIRTQ_AVAIL_F_NO_INTERRUPT);
+}
+
+void virtq_set_no_notify(struct virtq *q, uint8_t *mem, int no_notify)
+{
+	wr16(mem + q->used, no_notify ? VIRTQ_USED_F_NO_NOTIFY : 0);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);	/* the flag before the next look at avail */
+}

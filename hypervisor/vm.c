@@ -56,6 +56,10 @@ static int vm_transition_locked(struct vm *vm, enum dom_state to, const char *re
 	if (to == DS_RUNNING || vm->state == DS_RUNNING)
 		ledger_note(vm->ledgerfd, to == DS_RUNNING ? "run" : "stop", vm->name, getpid(),
 		    dom_state_name(to));
+	if (vm->state == DS_RUNNING)
+		dev_run_all(&vm->devs, 0);	/* devices leave guest memory alone */
+	else if (to == DS_RUNNING)
+		dev_run_all(&vm->devs, 1);
 	vm->state = to;
 	if (reason)
 		snprintf(vm->reason, sizeof(vm->reason), "%s", reason);
@@ -72,6 +76,14 @@ int vm_set_state(struct vm *vm, enum dom_state to, const char *reason)
 		for (int i = 0; i < vm->nvcpus; i++)
 			vcpu_kick(&vm->vcpus[i]);
 	return r;
+}
+
+void vm_wake(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->wake_pending = 1;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 void vm_console_out(struct vm *vm, uint8_t c)
@@ -151,7 +163,7 @@ static int vm_open_log(struct vm *vm, const struct hvd_conf *conf)
 static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_conf *conf,
     char *err, size_t errlen)
 {
-	char kernel[MSG_STR_MAX + 1], cmdline[MSG_STR_MAX + 1];
+	char kernel[MSG_STR_MAX + 1], cmdline[MSG_STR_MAX + 64], net[MSG_STR_MAX + 1];
 	uint64_t entry;
 
 	msg_str(m, HA_NAME, vm->name, sizeof(vm->name));
@@ -172,13 +184,25 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 	}
 	if (kvm_vm_create(vm, conf->backing, err, errlen) < 0)
 		return -1;
+	if (!(vm->devdirty = calloc((vm->mem_size / 4096 + 63) / 64, 8))) {
+		snprintf(err, errlen, "dirty bitmap: %s", strerror(errno));
+		return -1;
+	}
+	if (msg_str(m, HA_NET, net, sizeof(net))[0] && !(vm->nic = nic_create(vm, net, err, errlen))) {
+		errno = EINVAL;
+		return -1;
+	}
 	if (vm_open_log(vm, conf) < 0) {
 		snprintf(err, errlen, "console log %.400s: %s", vm->log_path, strerror(errno));
 		return -1;
 	}
 	if (m->type == HV_DOM_CREATE) {
 		msg_str(m, HA_KERNEL, kernel, sizeof(kernel));
-		msg_str(m, HA_CMDLINE, cmdline, sizeof(cmdline));
+		msg_str(m, HA_CMDLINE, cmdline, MSG_STR_MAX + 1);
+		if (vm->nic)	/* how a Linux guest finds the device, as Firecracker does */
+			snprintf(cmdline + strlen(cmdline), sizeof(cmdline) - strlen(cmdline),
+			    "%svirtio_mmio.device=0x%x@0x%llx:%d", cmdline[0] ? " " : "",
+			    VIRTIO_MMIO_SIZE, NIC_MMIO_BASE, NIC_IRQ);
 		if (loader_load(vm, kernel, cmdline, &entry, err, errlen) < 0) {
 			errno = EINVAL;
 			return -1;
@@ -224,6 +248,13 @@ static void vm_info(struct vm *vm, struct msg_out *o)
 		msg_add_u32(o, HA_LEASE, (uint32_t)vm->lease);
 	if (s == DS_MIGRATED)
 		msg_add_u64(o, HA_TAG, vm->tag);
+	if (vm->nic) {
+		struct nic_info ni;
+		nic_describe(vm->nic, &ni);
+		msg_add_str(o, HA_NET, ni.spec);
+		msg_add_str(o, HA_NIC_TAP, ni.tap);
+		msg_add_blob(o, HA_NIC_STATS, &ni.st, sizeof(ni.st));
+	}
 }
 
 /*
@@ -517,6 +548,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 			break;		/* create failed: nothing to keep */
 	}
 	vcpu_stop_all(vm);
+	nic_destroy(vm->nic);
 	dirty_disable(vm);
 	kvm_vm_destroy(vm);
 	return 0;

@@ -24,17 +24,18 @@ enum { VC_ID = 1, VC_REGS, VC_SREGS, VC_XSAVE, VC_XCRS, VC_MSRS, VC_LAPIC, VC_EV
 static const enum msg_kind vs_kinds[MSG_ATTR_MAX] = {
 	[VS_VERSION] = MK_U32, [VS_NVCPUS] = MK_U32, [VS_CLOCK] = MK_BLOB, [VS_PIC0] = MK_BLOB,
 	[VS_PIC1] = MK_BLOB, [VS_IOAPIC] = MK_BLOB, [VS_VCPU] = MK_BLOB, [VS_UART] = MK_BLOB,
+	[VS_NET] = MK_BLOB,
 };
 static const char *const vs_names[MSG_ATTR_MAX] = {
 	[VS_VERSION] = "version", [VS_NVCPUS] = "nvcpus", [VS_CLOCK] = "clock",
 	[VS_PIC0] = "pic-master", [VS_PIC1] = "pic-slave", [VS_IOAPIC] = "ioapic",
-	[VS_VCPU] = "vcpu", [VS_UART] = "uart",
+	[VS_VCPU] = "vcpu", [VS_UART] = "uart", [VS_NET] = "net",
 };
 static const struct msg_policy vs_policy[] = {
-	{ "vm-state", 0x1fe & ~(1U << VS_UART), (1U << VS_VERSION) | (1U << VS_NVCPUS) |
+	{ "vm-state", 0x1fe & ~(1U << VS_UART) & ~(1U << VS_NET), (1U << VS_VERSION) | (1U << VS_NVCPUS) |
 		(1U << VS_CLOCK) | (1U << VS_PIC0) | (1U << VS_PIC1) | (1U << VS_IOAPIC),
 		1U << VS_VCPU },
-	{ "device-state", (1U << VS_VERSION) | (1U << VS_UART),
+	{ "device-state", (1U << VS_VERSION) | (1U << VS_UART) | (1U << VS_NET),
 		(1U << VS_VERSION) | (1U << VS_UART), 0 },
 };
 static const struct msg_schema vs_schema = {
@@ -337,5 +338,12 @@ int devstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size
 		return -1;
 	if (!version_ok(&m, "device state", err, errlen))
 		return -1;
+	for (uint16_t a = 1; a < MSG_ATTR_MAX; a++)
+		if (a != VS_VERSION && m.val[a] && !dev_claims_attr(&vm->devs, a)) {
+			snprintf(err, errlen, "device state: a %s state, and this domain has no such "
+			    "device", vs_schema.attr_names[a] ? vs_schema.attr_names[a] : "unknown");
+			errno = EINVAL;
+			return -1;
+		}
 	return dev_load_all(&vm->devs, &m, err, errlen);
 }

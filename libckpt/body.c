@@ -16,10 +16,22 @@ static int name_ok(const uint8_t *n, size_t len)
 	return 1;
 }
 
+/* the NIC spec: printable, no spaces, shorter than its field */
+static int net_ok(const uint8_t *n, size_t len)
+{
+	if (len < 1 || len >= sizeof(((struct ckpt_domain *)0)->net))
+		return 0;
+	for (size_t i = 0; i < len; i++)
+		if (n[i] <= ' ' || n[i] > '~')
+			return 0;
+	return 1;
+}
+
 int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, size_t *len)
 {
-	size_t nl = strlen(d->name);
-	if (cap < 20 + nl || !name_ok((const uint8_t *)d->name, nl))
+	size_t nl = strlen(d->name), tl = strlen(d->net);
+	if (cap < 24 + nl + tl || !name_ok((const uint8_t *)d->name, nl) ||
+	    (tl && !net_ok((const uint8_t *)d->net, tl)))
 		return -1;
 	le64_put(buf, d->mem);
 	le32_put(buf + 8, d->vcpus);
@@ -27,15 +39,25 @@ int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, si
 	le32_put(buf + 16, (uint32_t)nl);
 	memcpy(buf + 20, d->name, nl);
 	*len = 20 + nl;
+	if (tl) {	/* optional: a domain without a NIC ends at its name */
+		le32_put(buf + *len, (uint32_t)tl);
+		memcpy(buf + *len + 4, d->net, tl);
+		*len += 4 + tl;
+	}
 	return 0;
 }
 
 int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char *err, size_t errlen)
 {
-	if (len < 20 || len != 20 + (size_t)le32_get(b + 16)) {
-		snprintf(err, errlen, "DOMAIN_HEADER: %zu bytes do not match its name length", len);
+	size_t end = len >= 20 ? 20 + (size_t)le32_get(b + 16) : 0;
+	if (len < 20 || end > len || (end < len && (len - end < 4 ||
+	    len - end - 4 != le32_get(b + end) || !net_ok(b + end + 4, len - end - 4)))) {
+		snprintf(err, errlen, "DOMAIN_HEADER: %zu bytes do not match its name and NIC", len);
 		return -1;
 	}
+	memset(d->net, 0, sizeof(d->net));
+	if (end < len)
+		memcpy(d->net, b + end + 4, len - end - 4);
 	d->mem = le64_get(b);
 	d->vcpus = le32_get(b + 8);
 	d->page_size = le32_get(b + 12);

@@ -150,6 +150,7 @@ struct ckpt_domain {
 	uint64_t mem;
 	uint32_t vcpus, page_size;
 	char name[65];
+	char net[64];		/* the NIC, "BRIDGE,mac=XX:XX:XX:XX:XX:XX" ("" none) */
 };
 struct ckpt_round {
 	uint32_t round;

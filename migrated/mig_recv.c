@@ -199,9 +199,11 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			if (ckpt_domain_decode(rec.body, rec.len, &d, err, errlen) < 0)
 				goto out;
 			snprintf(m->name, sizeof(m->name), "%s", d.name);
-			log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)", d.name, a->peer,
-			    (unsigned long long)(d.mem >> 20), d.vcpus);
-			if (h->ops->domain_create_incoming_leased(h, d.name, d.mem, d.vcpus) < 0) {
+			log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)%s%s", d.name, a->peer,
+			    (unsigned long long)(d.mem >> 20), d.vcpus, d.net[0] ? ", NIC " : "",
+			    d.net);
+			if (h->ops->domain_create_incoming_leased(h, d.name, d.mem, d.vcpus,
+			    d.net) < 0) {
 				snprintf(err, errlen, "creating the incoming domain: %s", hv_error(h));
 				goto out;
 			}

@@ -345,9 +345,10 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint8_t hello[12];
 	le64_put(hello, m->id);
 	le32_put(hello + 8, peer_listen_port());	/* where to ask OUTCOME */
-	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "" };
+	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "", "" };
 	snprintf(d.name, sizeof(d.name), "%s", m->name);
-	uint8_t dh[128];
+	snprintf(d.net, sizeof(d.net), "%s", di.net);
+	uint8_t dh[200];
 	size_t dhlen;
 	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
 	ckpt_write_simple(s->r, CK_HELLO, hello, sizeof(hello));

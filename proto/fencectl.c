@@ -7,7 +7,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[FA_ERRNO] = MK_U32, [FA_ERRMSG] = MK_STR, [FA_NODEID] = MK_U32, [FA_STATE] = MK_U32,
 	[FA_QUORATE] = MK_U32, [FA_MEMBERS] = MK_STR, [FA_VIEWS] = MK_U64, [FA_SINCE_MS] = MK_U64,
 	[FA_NAME] = MK_STR, [FA_MEM] = MK_U64, [FA_VCPUS] = MK_U32, [FA_KERNEL] = MK_STR,
-	[FA_CMDLINE] = MK_STR, [FA_POLICY] = MK_U32, [FA_HOST] = MK_STR, [FA_GEN] = MK_U64,
+	[FA_CMDLINE] = MK_STR, [FA_NET] = MK_STR, [FA_POLICY] = MK_U32, [FA_HOST] = MK_STR, [FA_GEN] = MK_U64,
 	[FA_OWNER] = MK_U32, [FA_SYNC] = MK_STR, [FA_VERSION] = MK_U64, [FA_VM] = MK_BLOB,
 	[FA_HOSTINFO] = MK_BLOB, [FA_FENCE] = MK_BLOB, [FA_WATCHDOG] = MK_STR, [FA_MODE] = MK_U32,
 	[FA_METHOD] = MK_STR, [FA_DETAIL] = MK_STR, [FA_TO] = MK_U32, [FA_ALLOW] = MK_U32,
@@ -17,7 +17,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[FA_ERRNO] = "errno", [FA_ERRMSG] = "errmsg", [FA_NODEID] = "node", [FA_STATE] = "state",
 	[FA_QUORATE] = "quorate", [FA_MEMBERS] = "members", [FA_VIEWS] = "views",
 	[FA_SINCE_MS] = "since_ms", [FA_NAME] = "name", [FA_MEM] = "mem", [FA_VCPUS] = "vcpus",
-	[FA_KERNEL] = "kernel", [FA_CMDLINE] = "cmdline", [FA_POLICY] = "policy", [FA_HOST] = "host",
+	[FA_KERNEL] = "kernel", [FA_CMDLINE] = "cmdline", [FA_NET] = "net", [FA_POLICY] = "policy", [FA_HOST] = "host",
 	[FA_GEN] = "generation", [FA_OWNER] = "owner", [FA_SYNC] = "sync", [FA_VERSION] = "version",
 	[FA_VM] = "vm", [FA_HOSTINFO] = "hostinfo", [FA_FENCE] = "fence", [FA_WATCHDOG] = "watchdog",
 	[FA_MODE] = "mode", [FA_METHOD] = "method", [FA_DETAIL] = "detail", [FA_TO] = "to", [FA_ALLOW] = "allow",
@@ -29,7 +29,7 @@ static const struct msg_policy policies[FC_MSG_COUNT] = {
 	[FC_STATUS] = { "FENCE_STATUS", 0, 0, 0 },
 	[FC_HISTORY] = { "FENCE_HISTORY", 0, 0, 0 },
 	[FC_VM_CREATE] = { "VM_CREATE", B(FA_NAME) | B(FA_MEM) | B(FA_VCPUS) | B(FA_KERNEL) |
-		B(FA_CMDLINE) | B(FA_POLICY), B(FA_NAME) | B(FA_MEM) | B(FA_VCPUS) | B(FA_KERNEL) |
+		B(FA_CMDLINE) | B(FA_POLICY) | B(FA_NET), B(FA_NAME) | B(FA_MEM) | B(FA_VCPUS) | B(FA_KERNEL) |
 		B(FA_POLICY), 0 },
 	[FC_VM_REMOVE] = { "VM_REMOVE", B(FA_NAME), B(FA_NAME), 0 },
 	[FC_MIG_BEGIN] = { "MIG_BEGIN", B(FA_NAME) | B(FA_HOST), B(FA_NAME) | B(FA_HOST), 0 },

@@ -13,7 +13,8 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[HA_SHARE] = MK_U32, [HA_CONSOLE_LOG] = MK_STR, [HA_VERSION] = MK_STR,
 	[HA_DIRTY_MODE] = MK_U32, [HA_PID] = MK_U32, [HA_REASON] = MK_STR,
 	[HA_ELAPSED_NS] = MK_U64, [HA_TSC_KHZ] = MK_U32, [HA_LEASE] = MK_U32,
-	[HA_BACKING] = MK_STR, [HA_TAG] = MK_U64,
+	[HA_BACKING] = MK_STR, [HA_TAG] = MK_U64, [HA_NET] = MK_STR, [HA_NIC_TAP] = MK_STR,
+	[HA_NIC_STATS] = MK_BLOB,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -23,7 +24,8 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[HA_ENABLE] = "enable", [HA_SHARE] = "share", [HA_CONSOLE_LOG] = "console_log",
 	[HA_VERSION] = "version", [HA_DIRTY_MODE] = "dirty_mode", [HA_PID] = "pid",
 	[HA_REASON] = "reason", [HA_ELAPSED_NS] = "elapsed_ns", [HA_TSC_KHZ] = "tsc_khz",
-	[HA_LEASE] = "lease", [HA_BACKING] = "backing", [HA_TAG] = "tag",
+	[HA_LEASE] = "lease", [HA_BACKING] = "backing", [HA_TAG] = "tag", [HA_NET] = "net",
+	[HA_NIC_TAP] = "nic_tap", [HA_NIC_STATS] = "nic_stats",
 };
 
 #define N B(HA_NAME)
@@ -32,8 +34,9 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_OK] = { "OK", ~0U & ~1U, 0, N },
 	[HV_ERR] = { "ERR", B(HA_ERRNO) | B(HA_ERRMSG), B(HA_ERRNO) | B(HA_ERRMSG), 0 },
 	[HV_DOM_CREATE] = { "DOMAIN_CREATE", N | B(HA_KERNEL) | B(HA_CMDLINE) | B(HA_MEM) |
-		B(HA_VCPUS), N | B(HA_KERNEL) | B(HA_MEM) | B(HA_VCPUS), 0 },
-	[HV_DOM_CREATE_INCOMING] = { "DOMAIN_CREATE_INCOMING", N | B(HA_MEM) | B(HA_VCPUS) | B(HA_LEASE),
+		B(HA_VCPUS) | B(HA_NET), N | B(HA_KERNEL) | B(HA_MEM) | B(HA_VCPUS), 0 },
+	[HV_DOM_CREATE_INCOMING] = { "DOMAIN_CREATE_INCOMING", N | B(HA_MEM) | B(HA_VCPUS) | B(HA_LEASE) |
+		B(HA_NET),
 		N | B(HA_MEM) | B(HA_VCPUS), 0 },
 	[HV_DOM_LIST] = { "DOMAIN_LIST", 0, 0, 0 },
 	[HV_DOM_INFO] = { "DOMAIN_INFO", N, N, 0 },

@@ -90,7 +90,7 @@ static int do_copy(const char *src, const char *dst)
 	if (h->ops->domain_pause(h, src) < 0)
 		die_hv(h, "pause");
 	double t1 = now_ms();
-	if (h->ops->domain_create_incoming(h, dst, di.mem, di.vcpus) < 0)
+	if (h->ops->domain_create_incoming(h, dst, di.mem, di.vcpus, NULL) < 0)
 		die_hv(h, "create incoming");
 	if (h->ops->mem_map(h, src, &sm, &ssz, NULL) < 0 || h->ops->mem_map(h, dst, &dm, &dsz, NULL) < 0)
 		die_hv(h, "mem_map");
@@ -283,7 +283,7 @@ static int do_save(const char *name, const char *file, int hello)
 	    h->ops->mem_map(h, name, &mem, &size, NULL) < 0 || h->ops->vcpu_get(h, name, &vs, &vlen) < 0 ||
 	    h->ops->dev_get(h, name, &ds, &dlen) < 0)
 		die_hv(h, "save");
-	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "" };
+	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "", "" };
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
 	if (hello) {
@@ -445,7 +445,7 @@ static int do_badinput(const char *kernel, const char *badelf)
 
 	/* a live domain refuses wrong-state requests and garbage state */
 	struct hv *h = open_hv();
-	if (h->ops->domain_create(h, "badin", 64ULL << 20, 1, kernel, "heartbeat=100") < 0)
+	if (h->ops->domain_create(h, "badin", 64ULL << 20, 1, kernel, "heartbeat=100", NULL) < 0)
 		die_hv(h, "create");
 	msg_begin(&o, HV_DOM_UNPAUSE, ++bad_seq);
 	msg_add_str(&o, HA_NAME, "badin");

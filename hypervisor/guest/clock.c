@@ -26,6 +26,14 @@ uint64_t clock_us(void)
 	return rdtsc() / (tsc_hz / 1000000);
 }
 
+#define IDLE_MIN_US 200		/* shorter waits spin: an exit costs ~125 us */
+
+int clock_would_idle(uint64_t deadline)
+{
+	uint64_t now = rdtsc();
+	return now < deadline && (deadline - now) / (tsc_hz / 1000000) > IDLE_MIN_US;
+}
+
 void clock_idle_until(uint64_t deadline)
 {
 	uint64_t now = rdtsc();
@@ -33,6 +41,6 @@ void clock_idle_until(uint64_t deadline)
 	if (now >= deadline)
 		return;
 	uint64_t us = (deadline - now) / (tsc_hz / 1000000);
-	if (us > 200)
+	if (us > IDLE_MIN_US)
 		outl(PORT_IDLE, (uint32_t)(us > 1000000 ? 1000000 : us));
 }

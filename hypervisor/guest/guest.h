@@ -30,6 +30,7 @@ extern uint64_t tsc_hz;
 void clock_init(uint64_t override_khz);
 uint64_t clock_us(void);
 void clock_idle_until(uint64_t tsc_deadline);
+int clock_would_idle(uint64_t tsc_deadline);	/* clock_idle_until would sleep in hvd */
 
 /* cmdline.c */
 enum { PAT_UNIFORM, PAT_SEQ, PAT_HOTCOLD };
@@ -43,6 +44,14 @@ struct config {
 	uint64_t integrity_s;	/* periodic sweep, 0: only on demand */
 	uint64_t tsc_khz;
 	uint64_t crash_ms;	/* test hook: fault after this long, 0: never */
+	/* the network: net=ADDR/PREFIX[,gw=ADDR], kv=PORT, and where the NIC is
+	 * (virtio_mmio.device=SIZE@BASE:IRQ, which hvd adds) */
+	int has_net;
+	uint32_t ip, gw;
+	unsigned prefix;
+	uint64_t kv_port;
+	uint64_t vn_base;
+	uint64_t badvq;		/* test mode: offer the NIC this malformed queue (1-4) */
 };
 void cmdline_parse(const char *s, struct config *c);
 
@@ -52,6 +61,32 @@ void dirty_write(uint64_t n, int pattern);
 uint64_t dirty_npages(void);
 uint64_t dirty_written(void);
 int dirty_verify(uint64_t writes);
+
+/* virtio.c: the virtio-net driver */
+struct vn_stats {
+	uint64_t exits, rx, rx_bad, rx_kicks, tx, tx_kicks, tx_full, tx_idle_flushes;
+};
+extern uint8_t vn_mac[6];
+int vn_init(uint64_t base);
+int vn_recv(void (*cb)(uint8_t *frame, unsigned len));
+int vn_send(const uint8_t *frame, unsigned len);
+int vn_tx_pending(void);
+void vn_flush(void);
+void vn_flushed_by_idle(void);
+int vn_announce_wanted(void);
+int vn_announce_ack(void);
+uint32_t vn_status(void);
+void vn_badvq(unsigned mode);
+const struct vn_stats *vn_stats(void);
+
+/* net.c: ARP, IPv4, ICMP and UDP echo, the KV service */
+struct net_stats {
+	uint64_t frames, arp, ping, udp_echo, puts, gets, sent, announced, ip_dropped;
+};
+int net_init(const struct config *c, uint64_t (*heartbeat)(void));
+int net_poll(void);
+void net_announce(void);
+void net_report(void);
 
 /* lib.c */
 void *memset(void *d, int c, size_t n);

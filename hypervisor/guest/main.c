@@ -6,6 +6,10 @@
  * heartbeat (a counter in guest memory, printed once per increment, so a
  * correct pause or state copy never repeats or skips a value), and the
  * integrity sweep (periodic, and on demand when 'i' arrives on the UART).
+ * With net= it also serves the network (net.c): every pass of the loop
+ * takes what the NIC received, and the guest's idle ends when a frame
+ * arrives; every 10 ms it looks whether the NIC asks it to announce itself
+ * (after a migration).
  */
 #include "guest.h"
 
@@ -23,6 +27,11 @@ struct hvm_memmap_entry {
 extern char _end[];
 static struct config cfg = { .heartbeat_ms = 1000, .integrity_s = 10 };
 static uint64_t heartbeat;
+
+static uint64_t heartbeat_now(void)
+{
+	return heartbeat;
+}
 
 /* End of the RAM block that holds the image. */
 static uint64_t ram_end(const struct hvm_start_info *si)
@@ -74,6 +83,13 @@ void guest_main(const struct hvm_start_info *si)
 	    ram_end(si) >> 20, want >> 8, cfg.dirty_max ? "max" : "", cfg.dirty_max ? 0 : cfg.dirty_pps,
 	    cfg.pattern, cfg.heartbeat_ms, tsc_hz / 1000);
 	dirty_init(first, want);
+	int net = 0;
+	if (cfg.has_net && !cfg.vn_base)
+		con_printf("tandem-guest: net= without a NIC (no virtio_mmio.device=)\n");
+	else if (cfg.has_net)
+		net = net_init(&cfg, heartbeat_now) == 0;
+	if (net && cfg.badvq)
+		vn_badvq((unsigned)cfg.badvq);
 	con_printf("READY wss_pages=%lu\n", dirty_npages());
 
 	uint64_t ms = tsc_hz / 1000, now = rdtsc();
@@ -88,6 +104,8 @@ void guest_main(const struct hvm_start_info *si)
 	volatile uint64_t writes = 0;
 
 	for (;;) {
+		if (net)
+			net_poll();
 		now = rdtsc();
 		if (cfg.dirty_max) {
 			dirty_write(4096, cfg.pattern);
@@ -119,6 +137,13 @@ void guest_main(const struct hvm_start_info *si)
 				sweep(writes);
 			else if (c == 'h')
 				con_printf("HB-NOW %lu\n", heartbeat);
+			else if (c == 'n' && net)
+				net_report();
+			if (net && vn_announce_wanted()) {
+				net_announce();
+				vn_flush();
+				con_printf("ANNOUNCED %s\n", vn_announce_ack() == 0 ? "ack" : "no-ack");
+			}
 			next_input = now + 10 * ms;
 		}
 		if (now >= next_sweep) {
@@ -133,7 +158,14 @@ void guest_main(const struct hvm_start_info *si)
 				d = next_sweep;
 			if (crash_at < d)
 				d = crash_at;
+			if (net && vn_tx_pending()) {
+				if (clock_would_idle(d))
+					vn_flushed_by_idle();	/* hvd sends them as we go idle */
+				else
+					vn_flush();
+			}
 			clock_idle_until(d);
-		}
+		} else if (net)
+			vn_flush();
 	}
 }

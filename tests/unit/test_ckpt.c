@@ -23,7 +23,7 @@ static size_t make_stream(uint8_t **out, int lz4)
 {
 	struct rio *w = rio_mem_writer();
 	struct ckpt_batch b;
-	struct ckpt_domain d = { NPAGES * 4096 * 4, 1, 4096, "vm-1" };
+	struct ckpt_domain d = { NPAGES * 4096 * 4, 1, 4096, "vm-1", "" };
 	uint8_t body[128];
 	size_t len;
 

@@ -41,8 +41,9 @@ static size_t ctr_save(struct device *d, uint8_t *buf, size_t cap)
 	return 5;
 }
 
-static int ctr_check(const uint8_t *buf, size_t len)
+static int ctr_check(struct device *d, const uint8_t *buf, size_t len)
 {
+	(void)d;
 	return len == 5 && buf[0] == 1 ? 0 : (errno = EINVAL, -1);
 }
 
@@ -53,8 +54,8 @@ static void ctr_load(struct device *d, const uint8_t *buf, size_t len)
 	memcpy(&c->value, buf + 1, 4);
 }
 
-static const struct dev_ops ops_a = { "a", ctr_io, ctr_save, ctr_check, ctr_load, 5 };
-static const struct dev_ops ops_b = { "b", ctr_io, ctr_save, ctr_check, ctr_load, 6 };
+static const struct dev_ops ops_a = { "a", ctr_io, ctr_save, ctr_check, ctr_load, 5, NULL, NULL };
+static const struct dev_ops ops_b = { "b", ctr_io, ctr_save, ctr_check, ctr_load, 6, NULL, NULL };
 
 int main(void)
 {
