@@ -28,7 +28,7 @@ struct hv_dominfo {
 	char nic_tap[16];
 	struct hv_nic_stats {
 		uint64_t rx_packets, rx_bytes, rx_drops, tx_packets, tx_bytes, tx_drops;
-		uint64_t carried, announces, idle_flushes;
+		uint64_t carried, announces, idle_flushes, reflected;
 	} nic;
 };
 

@@ -112,9 +112,9 @@ void dev_idle_all(struct devices *ds)
 			ds->d[i].ops->idle(&ds->d[i]);
 }
 
-void dev_run_all(struct devices *ds, int running)
+void dev_state_all(struct devices *ds, enum dom_state to)
 {
 	for (int i = 0; i < ds->n; i++)
-		if (ds->d[i].ops->run)
-			ds->d[i].ops->run(&ds->d[i], running);
+		if (ds->d[i].ops->state)
+			ds->d[i].ops->state(&ds->d[i], to);
 }

@@ -81,9 +81,10 @@ struct dev_ops {
 	int (*check)(struct device *d, const uint8_t *buf, size_t len);
 	void (*load)(struct device *d, const uint8_t *buf, size_t len);
 	uint16_t state_attr;	/* its attribute in DEVICE_STATE (enum vs_attr) */
-	/* the domain starts or stops running (NULL: nothing to do); once it
-	 * returns 0, the device touches guest memory no more */
-	void (*run)(struct device *d, int running);
+	/* the domain's state changes to to (NULL: nothing to do); once it
+	 * returns for any state but running, the device touches guest memory
+	 * no more */
+	void (*state)(struct device *d, enum dom_state to);
 	/* the guest goes idle on the idle port (NULL: nothing to do): work the
 	 * driver queued without a kick is done now (docs/devices.md) */
 	void (*idle)(struct device *d);
@@ -110,8 +111,8 @@ int dev_save_all(struct devices *ds, struct msg_out *out);
 int dev_load_all(struct devices *ds, const struct msg_in *m, char *err, size_t errlen);
 /* some device's state travels under attr */
 int dev_claims_attr(const struct devices *ds, uint16_t attr);
-/* tells every device the domain starts (1) or stops (0) running */
-void dev_run_all(struct devices *ds, int running);
+/* tells every device the domain's new state */
+void dev_state_all(struct devices *ds, enum dom_state to);
 void dev_idle_all(struct devices *ds);
 
 /* virtq.c: the split virtqueue, the device's side, checked against guest memory */
@@ -209,6 +210,7 @@ struct nic_stats {
 	uint64_t carried;		/* frames saved with the state (stop-and-copy) */
 	uint64_t announces;		/* RARPs sent for the VM after a restore */
 	uint64_t idle_flushes;		/* transmits done when the guest went idle */
+	uint64_t reflected;		/* frames sent on to the VM's new host at release */
 };
 struct nic_info {
 	char spec[64];			/* BRIDGE,mac=... */
@@ -223,6 +225,9 @@ int nic_parse(const char *spec, const char *vm_name, char bridge[IFNAMSIZ], uint
 struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen);
 void nic_destroy(struct nic *n);
 void nic_describe(struct nic *n, struct nic_info *ni);
+/* the destination runs the VM: what reached this tap since the state was
+ * saved goes back out to the bridge, which now sends it to the VM's new port */
+void nic_reflect(struct nic *n);
 
 /* platform.c: the board devices (console UART, idle and exit ports) */
 int platform_init(struct vm *vm);

@@ -26,7 +26,9 @@
  * Saving the device (the domain paused) moves up to NIC_PENDING frames that
  * wait in the tap into the device's saved form, so the frames that reach
  * the source during a migration's stop-and-copy are delivered by the
- * destination rather than lost.  Loading it sets the ANNOUNCE status (the
+ * destination rather than lost; those that arrive after the save wait in
+ * the tap's queue until the release, when nic_reflect sends them back out
+ * to the bridge, which by then knows the VM's new port.  Loading it sets the ANNOUNCE status (the
  * guest sends its gratuitous ARP and acknowledges on the control queue),
  * and the next run sends a RARP from the VM's MAC at once, as QEMU does,
  * so the switches learn the VM's new port before the guest gets to it.
@@ -183,7 +185,7 @@ static void ctrl_process(struct nic *n)
 			n->status &= (uint16_t)~S_ANNOUNCE;
 			sync_config(n);
 			ok = 0;
-			log_info("virtio %s: the guest announced itself", "net");
+			log_info("virtio net: the guest announced itself");
 		}
 		n->t.mem[ack->gpa] = ok;
 		mark(n, ack->gpa, 1);
@@ -401,19 +403,19 @@ static void nic_io(struct device *d, struct vcpu *v, uint64_t off, int wr, uint8
 	pthread_mutex_unlock(&n->lock);
 }
 
-static void nic_run(struct device *d, int running)
+static void nic_state(struct device *d, enum dom_state to)
 {
 	struct nic *n = d->priv;
 	uint64_t one = 1;
 	pthread_mutex_lock(&n->lock);
-	n->running = running;
-	if (running && n->host_announce) {
+	n->running = to == DS_RUNNING;
+	if (n->running && n->host_announce) {
 		host_announce(n);
 		n->host_announce = 0;
 	}
 	pthread_mutex_unlock(&n->lock);
-	if (running && write(n->kickfd, &one, sizeof(one)) < 0)
-		log_warn("virtio %s: waking the receive thread", "net");
+	if (n->running && write(n->kickfd, &one, sizeof(one)) < 0)
+		log_warn("virtio net: waking the receive thread");
 }
 
 /*
@@ -538,7 +540,7 @@ static void nic_idle(struct device *d)
 }
 
 static const struct dev_ops nic_ops = {
-	"net", nic_io, nic_save, nic_check, nic_load, VS_NET, nic_run, nic_idle,
+	"net", nic_io, nic_save, nic_check, nic_load, VS_NET, nic_state, nic_idle,
 };
 
 static const struct virtio_dev net_tmpl = {
@@ -650,6 +652,21 @@ void nic_destroy(struct nic *n)
 	close(n->tapfd);
 	close(n->kickfd);
 	free(n);
+}
+
+void nic_reflect(struct nic *n)
+{
+	ssize_t r;
+	pthread_mutex_lock(&n->lock);
+	/* only what is for the VM alone: whoever else a frame was for has it */
+	while ((r = read(n->tapfd, n->txbuf, sizeof(n->txbuf))) >= 0)
+		if (r >= FRAME_MIN && !memcmp(n->txbuf, n->mac, 6) &&
+		    write(n->tapfd, n->txbuf, (size_t)r) == r)
+			n->st.reflected++;
+	if (n->st.reflected)
+		log_info("virtio net: %llu frames that reached this host after the state was saved "
+		    "were sent on to the VM's new host", (unsigned long long)n->st.reflected);
+	pthread_mutex_unlock(&n->lock);
 }
 
 void nic_describe(struct nic *n, struct nic_info *ni)

@@ -56,10 +56,7 @@ static int vm_transition_locked(struct vm *vm, enum dom_state to, const char *re
 	if (to == DS_RUNNING || vm->state == DS_RUNNING)
 		ledger_note(vm->ledgerfd, to == DS_RUNNING ? "run" : "stop", vm->name, getpid(),
 		    dom_state_name(to));
-	if (vm->state == DS_RUNNING)
-		dev_run_all(&vm->devs, 0);	/* devices leave guest memory alone */
-	else if (to == DS_RUNNING)
-		dev_run_all(&vm->devs, 1);
+	dev_state_all(&vm->devs, to);	/* not running: they leave guest memory alone */
 	vm->state = to;
 	if (reason)
 		snprintf(vm->reason, sizeof(vm->reason), "%s", reason);
@@ -377,6 +374,8 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 	case HV_DOM_RECLAIM:
 	case HV_DOM_RELEASE:
 		r = vm_handed(vm, m, m->type == HV_DOM_RECLAIM, err, sizeof(err));
+		if (r == 0 && m->type == HV_DOM_RELEASE && vm->nic)
+			nic_reflect(vm->nic);
 		break;
 	case HV_CONSOLE_ATTACH:
 		if ((r = vm_console_attach(vm, &fds[0])) == 0)

@@ -477,19 +477,17 @@ int main(int argc, char **argv)
 				next = c->next_send_us;
 			pf[i] = (struct pollfd){ c->fd, POLLIN, 0 };
 		}
-		int wait_ms = next > t ? (int)((next - t + 999) / 1000) : 0;
-		if (wait_ms > 100)
-			wait_ms = 100;
-		/* poll's resolution is a millisecond: sleep the rest precisely */
-		if (poll(pf, (nfds_t)r.nclients, next - t < 1000 ? 0 : wait_ms - 1) < 0 && errno != EINTR)
+		uint64_t wait_us = next > t ? next - t : 0;
+		if (wait_us > 100000)
+			wait_us = 100000;
+		struct timespec wt = { 0, (long)wait_us * 1000 };
+		if (ppoll(pf, (nfds_t)r.nclients, &wt, NULL) < 0 && errno != EINTR)
 			break;
-		int any = 0;
 		for (int i = 0; i < r.nclients; i++) {
 			uint8_t buf[2048];
 			ssize_t n;
 			while ((n = recv(r.c[i].fd, buf, sizeof(buf) - 1, 0)) > 0) {
 				uint64_t tr = now_us();
-				any = 1;
 				if (r.kv) {
 					buf[n] = 0;
 					kv_reply(&r, &r.c[i], i, (char *)buf, tr);
@@ -502,10 +500,6 @@ int main(int argc, char **argv)
 			for (int i = 0; i < r.nclients; i++)
 				expire(&r, &r.c[i], t);
 			last_expire = t;
-		}
-		if (!any && next > t && next - t < 1000) {
-			struct timespec ts = { 0, (long)(next - t) * 1000 };
-			nanosleep(&ts, NULL);
 		}
 	}
 	uint64_t end = now_us();

@@ -28,19 +28,15 @@ uint64_t clock_us(void)
 
 #define IDLE_MIN_US 200		/* shorter waits spin: an exit costs ~125 us */
 
-int clock_would_idle(uint64_t deadline)
+uint32_t clock_idle_us(uint64_t deadline)
 {
 	uint64_t now = rdtsc();
-	return now < deadline && (deadline - now) / (tsc_hz / 1000000) > IDLE_MIN_US;
+	uint64_t us = now < deadline ? (deadline - now) / (tsc_hz / 1000000) : 0;
+	return us <= IDLE_MIN_US ? 0 : us > 1000000 ? 1000000 : (uint32_t)us;
 }
 
-void clock_idle_until(uint64_t deadline)
+void clock_idle(uint32_t us)
 {
-	uint64_t now = rdtsc();
-
-	if (now >= deadline)
-		return;
-	uint64_t us = (deadline - now) / (tsc_hz / 1000000);
-	if (us > IDLE_MIN_US)
-		outl(PORT_IDLE, (uint32_t)(us > 1000000 ? 1000000 : us));
+	if (us)
+		outl(PORT_IDLE, us);
 }

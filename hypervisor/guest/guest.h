@@ -29,8 +29,9 @@ int con_getc(void);	/* -1 when no byte waits */
 extern uint64_t tsc_hz;
 void clock_init(uint64_t override_khz);
 uint64_t clock_us(void);
-void clock_idle_until(uint64_t tsc_deadline);
-int clock_would_idle(uint64_t tsc_deadline);	/* clock_idle_until would sleep in hvd */
+/* microseconds to sleep in hvd until the deadline; 0 when it is too close */
+uint32_t clock_idle_us(uint64_t tsc_deadline);
+void clock_idle(uint32_t us);
 
 /* cmdline.c */
 enum { PAT_UNIFORM, PAT_SEQ, PAT_HOTCOLD };

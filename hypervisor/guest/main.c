@@ -158,13 +158,14 @@ void guest_main(const struct hvm_start_info *si)
 				d = next_sweep;
 			if (crash_at < d)
 				d = crash_at;
+			uint32_t us = clock_idle_us(d);
 			if (net && vn_tx_pending()) {
-				if (clock_would_idle(d))
+				if (us)
 					vn_flushed_by_idle();	/* hvd sends them as we go idle */
 				else
 					vn_flush();
 			}
-			clock_idle_until(d);
+			clock_idle(us);
 		} else if (net)
 			vn_flush();
 	}

@@ -17,6 +17,12 @@
 #   lab.sh start DIR H DAEMON  start it again
 #   lab.sh exec DIR H CMD...   run CMD inside host H's namespace
 #   lab.sh quorum DIR H        "quorate N" or "inquorate N" (N members)
+#   lab.sh client DIR CMD...   run CMD in the client namespace (10.77.1.250)
+#
+# VM networks: each host has a bridge vmbr0 (VMs: tandem vm create ... --net
+# vmbr0) with an uplink to the switch, and the switch has a client namespace,
+# so a VM at 10.77.1.X/24 answers at the same address on whichever host it
+# runs.  A cable pull or a partition moves a host's uplink with its port.
 #
 # LAB_TIMERS=fast|default chooses the corosync timer profile (docs/lab-facts.md):
 # fast is token 300 ms, no token coefficient, knet ping 75/350 ms.
@@ -182,8 +188,26 @@ up() {
 		nsx h$i ip addr add "$(addr $i)/24" dev eth0
 		nsx h$i ip link set eth0 up
 		nsx sw ip link set "$(ns p$i)" master br0 up
+		# the VM bridge and its uplink to the switch
+		nsx h$i ip link add vmbr0 type bridge
+		ip link add "$(ns h$i)-v" type veth peer name "$(ns q$i)"
+		ip link set "$(ns h$i)-v" netns "$(ns h$i)"
+		ip link set "$(ns q$i)" netns "$(ns sw)"
+		nsx h$i ip link set "$(ns h$i)-v" name vmup master vmbr0 up
+		nsx h$i ip link set vmbr0 up
+		nsx sw ip link set "$(ns q$i)" master br0 up
 		"$SRC/ctl/tandem-ca" issue "$D/ca" "h$i" --ip "$(addr $i)" >/dev/null
 	done
+	# the client namespace, where load and checks run
+	ip netns add "$(ns cl)"
+	nsx cl ip link set lo up
+	ip link add "$(ns cl)-e" type veth peer name "$(ns pc)"
+	ip link set "$(ns cl)-e" netns "$(ns cl)"
+	ip link set "$(ns pc)" netns "$(ns sw)"
+	nsx cl ip link set "$(ns cl)-e" name eth0
+	nsx cl ip addr add 10.77.1.250/24 dev eth0
+	nsx cl ip link set eth0 up
+	nsx sw ip link set "$(ns pc)" master br0 up
 	"$SRC/ctl/tandem-ca" issue "$D/ca" fence --role fencer >/dev/null
 	cluster_conf >"$D/cluster.conf"
 	"$BUILD/fencing/fenced" -n -c "$D/cluster.conf" >/dev/null || die "bad $D/cluster.conf"
@@ -214,13 +238,14 @@ down() {
 	for i in $(hosts); do stop_host "$i"; done
 	"$SRC/tests/kill-domains" "$D"
 	for i in $(hosts); do ip netns del "$(ns h$i)" 2>/dev/null || true; done
+	ip netns del "$(ns cl)" 2>/dev/null || true
 	ip netns del "$(ns sw)" 2>/dev/null || true
 	rm -rf "$D"
 }
 
 cmd=${1:-}
 D=${2:-}
-[ -n "$cmd" ] && [ -n "$D" ] || die "usage: lab.sh up|down|poweroff|boot|cable|partition|heal|exec|quorum DIR ..."
+[ -n "$cmd" ] && [ -n "$D" ] || die "usage: lab.sh up|down|poweroff|boot|cable|partition|heal|exec|quorum|client DIR ..."
 D=$(realpath -m "$D")
 shift 2
 case $cmd in
@@ -231,13 +256,20 @@ poweroff)	stop_host "$1" KILL
 		# the ledger says when they stopped, at the latest
 		"$BUILD/tests/ledger" down "$D/h$1/hvd/ledger" ;;
 boot)		[ ! -f "$D/h$1/corosync.pid" ] || die "h$1 is running"; start_host "$1" ;;
-cable)		nsx sw ip link set "$(ns p$1)" "$2" ;;
-partition)	for i in $(echo "${1#*|}" | tr , ' '); do nsx sw ip link set "$(ns p$i)" master br1; done ;;
-heal)		for i in $(hosts); do nsx sw ip link set "$(ns p$i)" master br0; done ;;
+cable)		nsx sw ip link set "$(ns p$1)" "$2"; nsx sw ip link set "$(ns q$1)" "$2" ;;
+partition)	for i in $(echo "${1#*|}" | tr , ' '); do
+			nsx sw ip link set "$(ns p$i)" master br1
+			nsx sw ip link set "$(ns q$i)" master br1
+		done ;;
+heal)		for i in $(hosts); do
+			nsx sw ip link set "$(ns p$i)" master br0
+			nsx sw ip link set "$(ns q$i)" master br0
+		done ;;
 stop)		stop_host "$1" TERM "$2" ;;
 kill)		stop_host "$1" KILL "$2" ;;
 start)		[ ! -f "$D/h$1/$2.pid" ] || die "h$1: $2 is running"; start_daemon "$1" "$2" ;;
 exec)		h=$1; shift; nsx h$h "$@" ;;
+client)		nsx cl "$@" ;;
 quorum)		quorum "$1" ;;
 *)		die "unknown verb $cmd" ;;
 esac
