@@ -223,6 +223,9 @@ struct nic;
 int nic_parse(const char *spec, const char *vm_name, char bridge[IFNAMSIZ], uint8_t mac[6],
     char *err, size_t errlen);
 struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen);
+/* the same on a frame socket of the caller's (taken over, closed on failure) */
+struct nic *nic_create_fd(struct vm *vm, const char *spec, int fd, const char *ifname,
+    char *err, size_t errlen);
 void nic_destroy(struct nic *n);
 void nic_describe(struct nic *n, struct nic_info *ni);
 /* the destination runs the VM: what reached this tap since the state was

@@ -590,15 +590,19 @@ int nic_parse(const char *spec, const char *vm_name, char bridge[IFNAMSIZ], uint
 	return 0;
 }
 
-struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen)
+struct nic *nic_create_fd(struct vm *vm, const char *spec, int fd, const char *ifname,
+    char *err, size_t errlen)
 {
 	struct nic *n = calloc(1, sizeof(*n));
-	char e[300];
 
-	if (!n)
+	if (!n) {
+		close(fd);
 		return NULL;
+	}
 	n->vm = vm;
-	n->tapfd = n->kickfd = -1;
+	n->tapfd = fd;
+	n->kickfd = -1;
+	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
 	if (nic_parse(spec, vm->name, n->bridge, n->mac, err, errlen) < 0)
 		goto fail;
 	pthread_mutex_init(&n->lock, NULL);
@@ -607,16 +611,8 @@ struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen
 	n->dev = net_tmpl;
 	n->dev.config = n->config;
 	virtio_init(&n->t, &n->dev, n, vm->mem, vm->mem_size);
-	if ((n->tapfd = tap_open(n->bridge, n->ifname, e, sizeof(e))) < 0) {
-		snprintf(err, errlen, "network: %s", e);
-		goto fail;
-	}
 	if ((n->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "network: eventfd: %s", strerror(errno));
-		goto fail;
-	}
-	if (dev_register(&vm->devs, &nic_ops, DEV_MMIO, NIC_MMIO_BASE, VIRTIO_MMIO_SIZE, n) < 0) {
-		snprintf(err, errlen, "network: registering the device: %s", strerror(errno));
 		goto fail;
 	}
 	if ((errno = pthread_create(&n->thr, NULL, rx_thread, n))) {
@@ -624,17 +620,36 @@ struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen
 		goto fail;
 	}
 	n->thr_started = 1;
+	if (dev_register(&vm->devs, &nic_ops, DEV_MMIO, NIC_MMIO_BASE, VIRTIO_MMIO_SIZE, n) < 0) {
+		snprintf(err, errlen, "network: registering the device: %s", strerror(errno));
+		nic_destroy(n);
+		return NULL;
+	}
 	log_info("virtio net: mac %02x:%02x:%02x:%02x:%02x:%02x on %s, bridge %s, at 0x%llx irq %d",
 	    n->mac[0], n->mac[1], n->mac[2], n->mac[3], n->mac[4], n->mac[5], n->ifname,
 	    n->bridge, (unsigned long long)NIC_MMIO_BASE, NIC_IRQ);
 	return n;
 fail:
-	if (n->tapfd >= 0)
-		close(n->tapfd);
+	close(n->tapfd);
 	if (n->kickfd >= 0)
 		close(n->kickfd);
 	free(n);
 	return NULL;
+}
+
+struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen)
+{
+	char bridge[IFNAMSIZ], ifname[IFNAMSIZ], e[300];
+	uint8_t mac[6];
+	int fd;
+
+	if (nic_parse(spec, vm->name, bridge, mac, err, errlen) < 0)
+		return NULL;
+	if ((fd = tap_open(bridge, ifname, e, sizeof(e))) < 0) {
+		snprintf(err, errlen, "network: %s", e);
+		return NULL;
+	}
+	return nic_create_fd(vm, spec, fd, ifname, err, errlen);
 }
 
 void nic_destroy(struct nic *n)
