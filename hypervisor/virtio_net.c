@@ -420,7 +420,7 @@ static void nic_state(struct device *d, enum dom_state to)
 
 /*
  * Saved form (little-endian): u8 version, mac[6], u16 status, the counters
- * (9 x u64), u32 transport length and the transport's blob, u16 frames, then
+ * (10 x u64), u32 transport length and the transport's blob, u16 frames, then
  * per frame u16 length and its bytes.
  */
 #define FIXED (1 + 6 + 2 + sizeof(struct nic_stats) + 4)

@@ -66,7 +66,7 @@ enum hv_attr {
 	HA_TAG,		/* u64: the hand-over a migrated domain belongs to (its migration id) */
 	HA_NET,		/* str: the NIC, "BRIDGE[,mac=XX:XX:XX:XX:XX:XX]" (docs/devices.md) */
 	HA_NIC_TAP,	/* str: the NIC's tap on the host */
-	HA_NIC_STATS,	/* blob: the NIC's counters, 9 x u64 (docs/hvd-protocol.md) */
+	HA_NIC_STATS,	/* blob: the NIC's counters, 10 x u64 (docs/hvd-protocol.md) */
 	HA_ATTR_COUNT
 };
 

@@ -82,9 +82,35 @@ out:
 	return rc;
 }
 
+/* DOMAIN_HEADER with and without its NIC, and what it refuses */
+static void domain_header(void)
+{
+	struct ckpt_domain d = { 64 << 20, 2, 4096, "web-1", "vmbr0,mac=02:11:22:33:44:55" }, e;
+	uint8_t b[200];
+	size_t len, plain;
+	char err[200];
+
+	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) == 0 && len == 20 + 5 + 4 + 27);
+	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) == 0 && !strcmp(e.net, d.net) &&
+	    !strcmp(e.name, "web-1") && e.vcpus == 2);
+	for (size_t k = 21; k < len; k++)	/* cut anywhere past the name's first byte */
+		CHECK(ckpt_domain_decode(b, k, &e, err, sizeof(err)) < 0 || k == 25);
+	b[20 + 5 + 4 + 3] = ' ';	/* a space in the spec */
+	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) < 0);
+	d.net[0] = 0;
+	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &plain) == 0 && plain == 25);
+	CHECK(ckpt_domain_decode(b, plain, &e, err, sizeof(err)) == 0 && !e.net[0]);
+	memset(d.net, 'a', sizeof(d.net) - 1);
+	d.net[sizeof(d.net) - 1] = 0;	/* 63 bytes: the longest */
+	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) == 0);
+	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) == 0);
+}
+
 int main(void)
 {
 	uint8_t *s;
+
+	domain_header();
 
 	for (size_t i = 0; i < sizeof(mem); i++)	/* mixed: zero, compressible, random */
 		mem[i] = (i / 4096) % 3 == 0 ? 0 : (i / 4096) % 3 == 1 ? (uint8_t)(i / 64) : (uint8_t)rand();
