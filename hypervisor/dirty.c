@@ -19,11 +19,13 @@
 
 static int dirty_slot_flags(struct vm *vm, uint32_t flags)
 {
-	struct kvm_userspace_memory_region slot = {
-		.slot = 0, .flags = flags, .guest_phys_addr = 0,
-		.memory_size = vm->mem_size, .userspace_addr = (uintptr_t)vm->mem,
-	};
-	return ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot);
+	struct kvm_userspace_memory_region slot;
+	for (unsigned i = 0; i < kvm_slots(vm); i++) {
+		kvm_slot(vm, i, flags, &slot);
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			return -1;
+	}
+	return 0;
 }
 
 int dirty_enable(struct vm *vm, int mode)
@@ -39,7 +41,7 @@ int dirty_enable(struct vm *vm, int mode)
 	cap.args[0] = mode == HV_DIRTY_MANUAL ? KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE : 0;
 	if (ioctl(vm->fd, KVM_ENABLE_CAP, &cap) < 0)
 		return -1;
-	size_t pages = vm->mem_size / 4096;
+	size_t pages = vm->gm.size / 4096;
 	vm->bitmap_len = (pages + 63) / 64 * 8;
 	if ((vm->bmfd = shm_create("tandem-dirty", vm->bitmap_len, (void **)&vm->bitmap)) < 0)
 		return -1;
@@ -74,23 +76,28 @@ int dirty_disable(struct vm *vm)
 
 int dirty_peek_clean(struct vm *vm, uint64_t *count)
 {
-	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = vm->bitmap };
 	uint64_t n = 0;
 
 	if (!vm->logdirty) {
 		errno = ENOTCONN;
 		return -1;
 	}
-	if (ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) < 0)
-		return -1;
-	if (vm->dirty_mode == HV_DIRTY_MANUAL) {
-		struct kvm_clear_dirty_log clr = {
-			.slot = 0, .first_page = 0,
-			.num_pages = (uint32_t)(vm->mem_size / 4096),
-			.dirty_bitmap = vm->bitmap,
-		};
-		if (ioctl(vm->fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
+	/* one bitmap over the file: slot 1's bits follow slot 0's (the low
+	 * RAM's page count, 3 GiB / 4 KiB, is a multiple of 64) */
+	for (unsigned i = 0; i < kvm_slots(vm); i++) {
+		uint64_t *bm = vm->bitmap + (i ? vm->gm.low / 4096 / 64 : 0);
+		uint64_t pages = (i ? vm->gm.size - vm->gm.low : vm->gm.low) / 4096;
+		struct kvm_dirty_log log = { .slot = i, .dirty_bitmap = bm };
+		if (ioctl(vm->fd, KVM_GET_DIRTY_LOG, &log) < 0)
 			return -1;
+		if (vm->dirty_mode == HV_DIRTY_MANUAL) {
+			struct kvm_clear_dirty_log clr = {
+				.slot = i, .first_page = 0, .num_pages = (uint32_t)pages,
+				.dirty_bitmap = bm,
+			};
+			if (ioctl(vm->fd, KVM_CLEAR_DIRTY_LOG, &clr) < 0)
+				return -1;
+		}
 	}
 	for (size_t i = 0; i < vm->bitmap_len / 8; i++) {
 		vm->bitmap[i] |= __atomic_exchange_n(&vm->devdirty[i], 0, __ATOMIC_ACQ_REL);
@@ -108,8 +115,9 @@ int dirty_peek_clean(struct vm *vm, uint64_t *count)
  */
 void dirty_mark(struct vm *vm, uint64_t gpa, uint64_t len)
 {
-	if (!len || !gpa_range_ok(vm->mem_size, gpa, len))
+	int64_t off = gmem_off(&vm->gm, gpa, len);
+	if (!len || off < 0)
 		return;
-	for (uint64_t p = gpa / 4096; p <= (gpa + len - 1) / 4096; p++)
+	for (uint64_t p = (uint64_t)off / 4096; p <= ((uint64_t)off + len - 1) / 4096; p++)
 		__atomic_fetch_or(&vm->devdirty[p / 64], 1ULL << (p % 64), __ATOMIC_RELEASE);
 }

@@ -20,7 +20,7 @@
 #define HVD_VERSION	"tandem-hvd 0.1"
 #define VM_MAX_VCPUS	64
 #define VM_MEM_MIN	(16ULL << 20)
-#define VM_MEM_MAX	(3ULL << 30)	/* below the 32-bit MMIO hole */
+#define VM_MEM_MAX	(1ULL << 40)	/* as the stream allows */
 #define GUEST_START_INFO 0x6000
 #define GUEST_MEMMAP	0x6100
 #define GUEST_CMDLINE	0x6400
@@ -37,12 +37,51 @@ struct hvd_conf {
 	enum mem_backing backing;
 };
 
-/* [gpa, gpa + len) lies inside guest memory of size bytes; safe for any
- * guest-chosen gpa (no wrap-around).  Every read of guest memory at an
- * address the guest chose goes through it. */
+/* [gpa, gpa + len) lies inside a region of size bytes; safe for any
+ * guest-chosen gpa (no wrap-around). */
 static inline int gpa_range_ok(uint64_t size, uint64_t gpa, uint64_t len)
 {
 	return gpa <= size && len <= size - gpa;
+}
+
+/*
+ * Guest memory is one file, laid out as a PC lays out RAM: from 0 up to the
+ * MMIO hole (at most GMEM_HOLE bytes), the hole up to 4 GiB (devices live
+ * there), and the rest from GMEM_HIGH.  The file holds the RAM without the
+ * hole: byte gpa of low RAM is file offset gpa, byte GMEM_HIGH + x of high
+ * RAM is file offset low + x.  The dirty bitmap and the migration stream
+ * number pages by file offset.
+ */
+#define GMEM_HOLE	(3ULL << 30)
+#define GMEM_HIGH	(4ULL << 30)
+struct gmem {
+	uint8_t *base;		/* the file, mapped whole */
+	uint64_t size;		/* bytes of RAM */
+	uint64_t low;		/* bytes of it below the hole */
+};
+static inline void gmem_init(struct gmem *g, uint8_t *base, uint64_t size)
+{
+	g->base = base;
+	g->size = size;
+	g->low = size < GMEM_HOLE ? size : GMEM_HOLE;
+}
+/* the file offset of [gpa, gpa + len) when all of it is RAM (in one
+ * region), else -1: safe for any guest-chosen gpa and len */
+static inline int64_t gmem_off(const struct gmem *g, uint64_t gpa, uint64_t len)
+{
+	if (gpa_range_ok(g->low, gpa, len))
+		return (int64_t)gpa;
+	if (gpa >= GMEM_HIGH && gpa_range_ok(g->size - g->low, gpa - GMEM_HIGH, len))
+		return (int64_t)(g->low + gpa - GMEM_HIGH);
+	return -1;
+}
+/* the host address of [gpa, gpa + len), or NULL when it is not all RAM.
+ * Every access to guest memory at an address the guest chose goes
+ * through it. */
+static inline uint8_t *gmem_ptr(const struct gmem *g, uint64_t gpa, uint64_t len)
+{
+	int64_t off = gmem_off(g, gpa, len);
+	return off < 0 ? NULL : g->base + off;
 }
 
 /* uart.c */
@@ -134,22 +173,22 @@ struct virtq_chain {
 	struct virtq_buf buf[VIRTQ_MAX];
 	uint64_t out_bytes, in_bytes;	/* readable, writable */
 };
-/* the rings of q fit guest memory: 0, or -1 with the reason */
-int virtq_check(const struct virtq *q, uint64_t mem_size, char *err, size_t errlen);
-/* the next chain the driver offers: 1 in *c, 0 none, -1 malformed (the
- * device must go to NEEDS_RESET; err says why) */
-int virtq_pop(struct virtq *q, const uint8_t *mem, uint64_t mem_size, struct virtq_chain *c,
-    char *err, size_t errlen);
+/* the rings of q lie in guest RAM: 0, or -1 with the reason */
+int virtq_check(const struct virtq *q, const struct gmem *g, char *err, size_t errlen);
+/* the next chain the driver offers: 1 in *c (every buffer in RAM), 0 none,
+ * -1 malformed (the device must go to NEEDS_RESET; err says why) */
+int virtq_pop(struct virtq *q, const struct gmem *g, struct virtq_chain *c, char *err,
+    size_t errlen);
 /* returns chain head, written bytes, on the used ring (q passed virtq_check) */
-void virtq_push(struct virtq *q, uint8_t *mem, uint16_t head, uint32_t written);
+void virtq_push(struct virtq *q, const struct gmem *g, uint16_t head, uint32_t written);
 /* on a checked queue: chains offered and not yet popped (may exceed the
  * size when the driver misbehaves: virtq_pop says so) */
-uint16_t virtq_avail(const struct virtq *q, const uint8_t *mem);
+uint16_t virtq_avail(const struct virtq *q, const struct gmem *g);
 #define VIRTQ_AVAIL_F_NO_INTERRUPT	1
 #define VIRTQ_USED_F_NO_NOTIFY		1
-int virtq_interrupt_wanted(const struct virtq *q, const uint8_t *mem);
+int virtq_interrupt_wanted(const struct virtq *q, const struct gmem *g);
 /* the device's hint: the driver need not kick while it is set */
-void virtq_set_no_notify(struct virtq *q, uint8_t *mem, int no_notify);
+void virtq_set_no_notify(struct virtq *q, const struct gmem *g, int no_notify);
 
 /* virtio_mmio.c: the virtio-mmio transport (virtio 1.x, Version 2) of one device */
 #define VIRTIO_MAX_QUEUES	8
@@ -179,15 +218,14 @@ struct virtio_dev {
 struct virtio_mmio {
 	const struct virtio_dev *dev;
 	void *priv;
-	uint8_t *mem;			/* guest memory, for the queues */
-	uint64_t mem_size;
+	const struct gmem *gm;		/* guest memory, for the queues */
 	uint32_t status, isr, config_gen, dfsel, gfsel, qsel;
 	uint64_t driver_features;
 	struct virtq q[VIRTIO_MAX_QUEUES];
 	int ready[VIRTIO_MAX_QUEUES];
 };
-void virtio_init(struct virtio_mmio *t, const struct virtio_dev *dev, void *priv, uint8_t *mem,
-    uint64_t mem_size);
+void virtio_init(struct virtio_mmio *t, const struct virtio_dev *dev, void *priv,
+    const struct gmem *gm);
 /* an access at off into the transport's VIRTIO_MMIO_SIZE bytes */
 void virtio_mmio_io(struct virtio_mmio *t, uint64_t off, int is_write, uint8_t *data,
     unsigned size);
@@ -257,8 +295,7 @@ struct vm {
 	char name[HV_NAME_MAX + 1];
 	int kvm, fd;
 	int memfd;
-	uint8_t *mem;
-	uint64_t mem_size;
+	struct gmem gm;		/* the memory file, its mapping and layout */
 	int hugetlb;		/* memory is 2 MiB hugetlb pages, else 4 KiB shmem */
 	int nvcpus;
 	struct vcpu vcpus[VM_MAX_VCPUS];
@@ -318,6 +355,10 @@ void ledger_note(int fd, const char *event, const char *name, pid_t pid, const c
 /* kvm.c */
 int shm_create(const char *name, size_t size, void **p);
 int kvm_vm_create(struct vm *vm, enum mem_backing backing, char *err, size_t errlen);
+unsigned kvm_slots(const struct vm *vm);
+/* memory slot i (0 low RAM, 1 high RAM) with flags */
+void kvm_slot(const struct vm *vm, unsigned i, uint32_t flags,
+    struct kvm_userspace_memory_region *s);
 void kvm_vm_destroy(struct vm *vm);
 
 /* loader.c */

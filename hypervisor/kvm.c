@@ -100,7 +100,7 @@ static int mem_create(struct vm *vm, enum mem_backing backing, char *err, size_t
 	char mname[96];
 	snprintf(mname, sizeof(mname), "tandem-guest:%s", vm->name);
 	if (backing != MB_SHMEM) {
-		vm->memfd = memfd_map(mname, vm->mem_size, MFD_HUGETLB, (void **)&vm->mem);
+		vm->memfd = memfd_map(mname, vm->gm.size, MFD_HUGETLB, (void **)&vm->gm.base);
 		if (vm->memfd >= 0) {
 			vm->hugetlb = 1;
 			return 0;
@@ -108,17 +108,34 @@ static int mem_create(struct vm *vm, enum mem_backing backing, char *err, size_t
 		if (backing == MB_HUGETLB) {
 			snprintf(err, errlen, "guest memory: %llu MiB of hugetlb pages: %s (see "
 			    "vm.nr_hugepages, or start hvd with -m auto or shmem)",
-			    (unsigned long long)(vm->mem_size >> 20), strerror(errno));
+			    (unsigned long long)(vm->gm.size >> 20), strerror(errno));
 			return -1;
 		}
 		log_info("hugetlb pool cannot hold %llu MiB (%s): guest memory is 4 KiB shmem",
-		    (unsigned long long)(vm->mem_size >> 20), strerror(errno));
+		    (unsigned long long)(vm->gm.size >> 20), strerror(errno));
 	}
-	if ((vm->memfd = shm_create(mname, vm->mem_size, (void **)&vm->mem)) < 0) {
+	if ((vm->memfd = shm_create(mname, vm->gm.size, (void **)&vm->gm.base)) < 0) {
 		snprintf(err, errlen, "guest memory: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+/* guest RAM is one KVM slot below the MMIO hole and, when larger, one above 4 GiB */
+unsigned kvm_slots(const struct vm *vm)
+{
+	return vm->gm.size > vm->gm.low ? 2 : 1;
+}
+
+void kvm_slot(const struct vm *vm, unsigned i, uint32_t flags,
+    struct kvm_userspace_memory_region *s)
+{
+	memset(s, 0, sizeof(*s));
+	s->slot = i;
+	s->flags = flags;
+	s->guest_phys_addr = i ? GMEM_HIGH : 0;
+	s->memory_size = i ? vm->gm.size - vm->gm.low : vm->gm.low;
+	s->userspace_addr = (uintptr_t)vm->gm.base + (i ? vm->gm.low : 0);
 }
 
 int kvm_vm_create(struct vm *vm, enum mem_backing backing, char *err, size_t errlen)
@@ -147,12 +164,13 @@ int kvm_vm_create(struct vm *vm, enum mem_backing backing, char *err, size_t err
 
 	if (mem_create(vm, backing, err, errlen) < 0)
 		return -1;
-	memset(&slot, 0, sizeof(slot));
-	slot.memory_size = vm->mem_size;
-	slot.userspace_addr = (uintptr_t)vm->mem;
+	gmem_init(&vm->gm, vm->gm.base, vm->gm.size);
 	what = "KVM_SET_USER_MEMORY_REGION";
-	if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
-		goto fail;
+	for (unsigned i = 0; i < kvm_slots(vm); i++) {
+		kvm_slot(vm, i, 0, &slot);
+		if (ioctl(vm->fd, KVM_SET_USER_MEMORY_REGION, &slot) < 0)
+			goto fail;
+	}
 
 	what = "KVM_GET_VCPU_MMAP_SIZE";
 	int sz = ioctl(vm->kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
@@ -194,8 +212,8 @@ void kvm_vm_destroy(struct vm *vm)
 		if (vm->vcpus[i].fd > 0)
 			close(vm->vcpus[i].fd);
 	}
-	if (vm->mem)
-		munmap(vm->mem, vm->mem_size);
+	if (vm->gm.base)
+		munmap(vm->gm.base, vm->gm.size);
 	if (vm->memfd >= 0)
 		close(vm->memfd);
 	if (vm->fd >= 0)

@@ -105,16 +105,18 @@ int loader_load(struct vm *vm, const char *path, const char *cmdline, uint64_t *
 			snprintf(err, errlen, "kernel %s: segment %d lies outside the file", path, i);
 			goto out;
 		}
-		if (pa < 0x100000 || pa > vm->mem_size || ph[i].p_memsz > vm->mem_size - pa) {
+		uint8_t *dst = gmem_ptr(&vm->gm, pa, ph[i].p_memsz);
+		if (pa < 0x100000 || !dst) {
 			snprintf(err, errlen, "kernel %s: segment %d [0x%llx+0x%llx] does not fit "
-			    "in guest memory 1 MiB..%llu MiB", path, i, (unsigned long long)pa,
-			    (unsigned long long)ph[i].p_memsz, (unsigned long long)(vm->mem_size >> 20));
+			    "in guest RAM (1 MiB..%llu MiB below the MMIO hole)", path, i,
+			    (unsigned long long)pa, (unsigned long long)ph[i].p_memsz,
+			    (unsigned long long)(vm->gm.low >> 20));
 			goto out;
 		}
-		memcpy(vm->mem + pa, f + ph[i].p_offset, ph[i].p_filesz);
-		memset(vm->mem + pa + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
+		memcpy(dst, f + ph[i].p_offset, ph[i].p_filesz);
+		memset(dst + ph[i].p_filesz, 0, ph[i].p_memsz - ph[i].p_filesz);
 	}
-	if (*entry >= vm->mem_size) {
+	if (!gmem_ptr(&vm->gm, *entry, 1)) {
 		snprintf(err, errlen, "kernel %s: entry 0x%llx outside guest memory", path,
 		    (unsigned long long)*entry);
 		goto out;
@@ -126,21 +128,28 @@ int loader_load(struct vm *vm, const char *path, const char *cmdline, uint64_t *
 		snprintf(err, errlen, "command line longer than %d bytes", GUEST_CMDLINE_MAX - 1);
 		goto out;
 	}
-	memcpy(vm->mem + GUEST_CMDLINE, cmdline, cl + 1);
-	uint8_t *si = vm->mem + GUEST_START_INFO;
+	uint8_t *mem = vm->gm.base;	/* the first MiB is low RAM */
+	memcpy(mem + GUEST_CMDLINE, cmdline, cl + 1);
+	uint8_t *si = mem + GUEST_START_INFO;
 	memset(si, 0, 56);
 	le32_put(si, START_INFO_MAGIC);
 	le32_put(si + 4, 1);				/* version */
 	le64_put(si + 24, GUEST_CMDLINE);		/* cmdline_paddr */
 	le64_put(si + 40, GUEST_MEMMAP);		/* memmap_paddr */
-	le32_put(si + 48, 2);				/* memmap_entries */
-	uint8_t *mm = vm->mem + GUEST_MEMMAP;
-	memset(mm, 0, 48);
-	le64_put(mm + 8, 0x9f000);			/* low RAM */
+	int high = vm->gm.size > vm->gm.low;
+	le32_put(si + 48, high ? 3 : 2);		/* memmap_entries */
+	uint8_t *mm = mem + GUEST_MEMMAP;
+	memset(mm, 0, 72);
+	le64_put(mm + 8, 0x9f000);			/* conventional memory */
 	le32_put(mm + 16, 1);
-	le64_put(mm + 24, 0x100000);
-	le64_put(mm + 32, vm->mem_size - 0x100000);
+	le64_put(mm + 24, 0x100000);			/* up to the MMIO hole */
+	le64_put(mm + 32, vm->gm.low - 0x100000);
 	le32_put(mm + 40, 1);
+	if (high) {					/* from 4 GiB */
+		le64_put(mm + 48, GMEM_HIGH);
+		le64_put(mm + 56, vm->gm.size - vm->gm.low);
+		le32_put(mm + 64, 1);
+	}
 	r = 0;
 out:
 	free(f);

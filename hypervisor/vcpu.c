@@ -93,12 +93,13 @@ void vcpu_log_frame(struct vcpu *v, unsigned vec)
 	uint64_t f[6] = { 0 };
 	int has_err = vec == 8 || (vec >= 10 && vec <= 14) || vec == 17;
 
-	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || !gpa_range_ok(v->vm->mem_size, r.rsp, sizeof(f))) {
+	const uint8_t *frame = NULL;
+	if (ioctl(v->fd, KVM_GET_REGS, &r) < 0 || !(frame = gmem_ptr(&v->vm->gm, r.rsp, sizeof(f)))) {
 		log_warnx("vcpu %d: exception %u, its frame at rsp 0x%llx lies outside guest memory",
 		    v->id, vec, (unsigned long long)r.rsp);
 		return;
 	}
-	memcpy(f, v->vm->mem + r.rsp, sizeof(f));
+	memcpy(f, frame, sizeof(f));
 	log_warnx("vcpu %d: exception %u error 0x%llx at rip 0x%llx cs 0x%llx rflags 0x%llx "
 	    "rsp 0x%llx", v->id, vec, has_err ? (unsigned long long)f[0] : 0ULL,
 	    (unsigned long long)f[has_err], (unsigned long long)f[has_err + 1],

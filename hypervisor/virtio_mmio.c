@@ -27,14 +27,13 @@
 #define F_VERSION_1	(1ULL << 32)
 #define SAVE_VERSION	1
 
-void virtio_init(struct virtio_mmio *t, const struct virtio_dev *dev, void *priv, uint8_t *mem,
-    uint64_t mem_size)
+void virtio_init(struct virtio_mmio *t, const struct virtio_dev *dev, void *priv,
+    const struct gmem *gm)
 {
 	memset(t, 0, sizeof(*t));
 	t->dev = dev;
 	t->priv = priv;
-	t->mem = mem;
-	t->mem_size = mem_size;
+	t->gm = gm;
 }
 
 static void reset(struct virtio_mmio *t)
@@ -91,7 +90,7 @@ static void queue_ready(struct virtio_mmio *t, uint32_t v)
 		t->ready[t->qsel] = 0;
 		return;
 	}
-	if (virtq_check(q, t->mem_size, err, sizeof(err)) < 0) {
+	if (virtq_check(q, t->gm, err, sizeof(err)) < 0) {
 		virtio_needs_reset(t, err);
 		return;
 	}
@@ -238,7 +237,7 @@ int virtio_check(const struct virtio_mmio *t, const uint8_t *buf, size_t len)
 		memcpy(&q.avail, p + 12, 8);
 		memcpy(&q.used, p + 20, 8);
 		if (p[2] > 1 || q.size > t->dev->queue_max ||
-		    (p[2] && virtq_check(&q, t->mem_size, err, sizeof(err)) < 0)) {
+		    (p[2] && virtq_check(&q, t->gm, err, sizeof(err)) < 0)) {
 			errno = EINVAL;
 			return -1;
 		}

@@ -132,7 +132,7 @@ static long gather(struct nic *n, const struct virtq_chain *c)
 		l -= s;
 		if (len + l > TX_MAX)
 			return -1;
-		memcpy(n->txbuf + len, n->t.mem + gpa, l);	/* checked by virtq_pop */
+		memcpy(n->txbuf + len, gmem_ptr(n->t.gm, gpa, l), l);	/* in RAM: virtq_pop */
 		len += l;
 	}
 	return skip ? -1 : (long)len;
@@ -144,7 +144,7 @@ static void tx_process(struct nic *n)
 	char err[200];
 	int r, any = 0;
 
-	while ((r = virtq_pop(q, n->t.mem, n->t.mem_size, &n->chain, err, sizeof(err))) == 1) {
+	while ((r = virtq_pop(q, n->t.gm, &n->chain, err, sizeof(err))) == 1) {
 		long len = gather(n, &n->chain);
 		if (len < FRAME_MIN || write(n->tapfd, n->txbuf, (size_t)len) != len)
 			n->st.tx_drops++;
@@ -152,14 +152,14 @@ static void tx_process(struct nic *n)
 			n->st.tx_packets++;
 			n->st.tx_bytes += (uint64_t)len;
 		}
-		virtq_push(q, n->t.mem, n->chain.head, 0);
+		virtq_push(q, n->t.gm, n->chain.head, 0);
 		any = 1;
 	}
 	if (r < 0)
 		virtio_needs_reset(&n->t, err);
 	if (any) {
 		mark_used(n, q);
-		if (virtq_interrupt_wanted(q, n->t.mem))
+		if (virtq_interrupt_wanted(q, n->t.gm))
 			interrupt(n, VIRTIO_ISR_QUEUE);
 	}
 }
@@ -171,7 +171,7 @@ static void ctrl_process(struct nic *n)
 	char err[200];
 	int r, any = 0;
 
-	while ((r = virtq_pop(q, n->t.mem, n->t.mem_size, &n->chain, err, sizeof(err))) == 1) {
+	while ((r = virtq_pop(q, n->t.gm, &n->chain, err, sizeof(err))) == 1) {
 		const struct virtq_chain *c = &n->chain;
 		const struct virtq_buf *ack = c->n ? &c->buf[c->n - 1] : NULL;
 		if (!ack || !ack->writable || ack->len < 1 || c->buf[0].writable ||
@@ -179,7 +179,7 @@ static void ctrl_process(struct nic *n)
 			virtio_needs_reset(&n->t, "a control command without its header or ack");
 			return;
 		}
-		const uint8_t *h = n->t.mem + c->buf[0].gpa;
+		const uint8_t *h = gmem_ptr(n->t.gm, c->buf[0].gpa, 2);
 		uint8_t ok = 1;	/* VIRTIO_NET_ERR */
 		if (h[0] == CTRL_ANNOUNCE && h[1] == CTRL_ANNOUNCE_ACK) {
 			n->status &= (uint16_t)~S_ANNOUNCE;
@@ -187,16 +187,16 @@ static void ctrl_process(struct nic *n)
 			ok = 0;
 			log_info("virtio net: the guest announced itself");
 		}
-		n->t.mem[ack->gpa] = ok;
+		*gmem_ptr(n->t.gm, ack->gpa, 1) = ok;
 		mark(n, ack->gpa, 1);
-		virtq_push(q, n->t.mem, c->head, 1);
+		virtq_push(q, n->t.gm, c->head, 1);
 		any = 1;
 	}
 	if (r < 0)
 		virtio_needs_reset(&n->t, err);
 	if (any) {
 		mark_used(n, q);
-		if (virtq_interrupt_wanted(q, n->t.mem))
+		if (virtq_interrupt_wanted(q, n->t.gm))
 			interrupt(n, VIRTIO_ISR_QUEUE);
 	}
 }
@@ -272,7 +272,7 @@ static int fill(struct nic *n, const struct virtq_chain *c, const struct frame *
 		uint64_t room = c->buf[i].len, at = c->buf[i].gpa;
 		while (room && part < 2) {
 			uint64_t k = left[part] < room ? left[part] : room;
-			memcpy(n->t.mem + at, src[part], k);
+			memcpy(gmem_ptr(n->t.gm, at, k), src[part], k);	/* within the buffer */
 			mark(n, at, k);
 			src[part] += k;
 			left[part] -= k;
@@ -299,21 +299,21 @@ static int rx_deliver(struct nic *n, int *woke)
 	if (!n->running || !usable(n, RXQ))
 		return 0;
 	for (;;) {
-		if (!virtq_avail(q, n->t.mem)) {
+		if (!virtq_avail(q, n->t.gm)) {
 			if (!n->npending && !next_frame(n))
 				break;	/* nothing to deliver, and no buffer */
 			if (n->rx_no_notify) {	/* ask for a kick, then look again */
-				virtq_set_no_notify(q, n->t.mem, 0);
+				virtq_set_no_notify(q, n->t.gm, 0);
 				n->rx_no_notify = 0;
 				mark_used(n, q);
 			}
-			if (!virtq_avail(q, n->t.mem))
+			if (!virtq_avail(q, n->t.gm))
 				break;
 		}
 		struct frame *f = next_frame(n);
 		if (!f)
 			break;
-		int r = virtq_pop(q, n->t.mem, n->t.mem_size, &n->chain, err, sizeof(err));
+		int r = virtq_pop(q, n->t.gm, &n->chain, err, sizeof(err));
 		if (r < 0) {
 			virtio_needs_reset(&n->t, err);
 			break;
@@ -328,18 +328,18 @@ static int rx_deliver(struct nic *n, int *woke)
 			n->st.rx_bytes += f->len;
 		}
 		drop_head(n);
-		virtq_push(q, n->t.mem, n->chain.head, w < 0 ? 0 : (uint32_t)w);
+		virtq_push(q, n->t.gm, n->chain.head, w < 0 ? 0 : (uint32_t)w);
 		any = 1;
 	}
-	int have = usable(n, RXQ) && virtq_avail(q, n->t.mem) > 0;
+	int have = usable(n, RXQ) && virtq_avail(q, n->t.gm) > 0;
 	if (have && !n->rx_no_notify) {
-		virtq_set_no_notify(q, n->t.mem, 1);
+		virtq_set_no_notify(q, n->t.gm, 1);
 		n->rx_no_notify = 1;
 		any = 1;
 	}
 	if (any) {
 		mark_used(n, q);
-		if (virtq_interrupt_wanted(q, n->t.mem))
+		if (virtq_interrupt_wanted(q, n->t.gm))
 			interrupt(n, VIRTIO_ISR_QUEUE);
 		*woke = 1;
 	}
@@ -532,7 +532,7 @@ static void nic_idle(struct device *d)
 {
 	struct nic *n = d->priv;
 	pthread_mutex_lock(&n->lock);
-	if (usable(n, TXQ) && virtq_avail(&n->t.q[TXQ], n->t.mem)) {
+	if (usable(n, TXQ) && virtq_avail(&n->t.q[TXQ], n->t.gm)) {
 		n->st.idle_flushes++;
 		tx_process(n);
 	}
@@ -610,7 +610,7 @@ struct nic *nic_create_fd(struct vm *vm, const char *spec, int fd, const char *i
 	sync_config(n);
 	n->dev = net_tmpl;
 	n->dev.config = n->config;
-	virtio_init(&n->t, &n->dev, n, vm->mem, vm->mem_size);
+	virtio_init(&n->t, &n->dev, n, &vm->gm);
 	if ((n->kickfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) < 0) {
 		snprintf(err, errlen, "network: eventfd: %s", strerror(errno));
 		goto fail;

@@ -164,12 +164,12 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 	uint64_t entry;
 
 	msg_str(m, HA_NAME, vm->name, sizeof(vm->name));
-	vm->mem_size = msg_u64(m, HA_MEM);
+	vm->gm.size = msg_u64(m, HA_MEM);
 	vm->nvcpus = (int)msg_u32(m, HA_VCPUS);
 	log_setprefix(vm->name);
-	if (vm->mem_size < VM_MEM_MIN || vm->mem_size > VM_MEM_MAX || vm->mem_size % (2 << 20)) {
+	if (vm->gm.size < VM_MEM_MIN || vm->gm.size > VM_MEM_MAX || vm->gm.size % (2 << 20)) {
 		snprintf(err, errlen, "memory %llu MiB: must be a multiple of 2 MiB from %llu to "
-		    "%llu MiB", (unsigned long long)(vm->mem_size >> 20), VM_MEM_MIN >> 20,
+		    "%llu MiB", (unsigned long long)(vm->gm.size >> 20), VM_MEM_MIN >> 20,
 		    VM_MEM_MAX >> 20);
 		errno = EINVAL;
 		return -1;
@@ -181,7 +181,7 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 	}
 	if (kvm_vm_create(vm, conf->backing, err, errlen) < 0)
 		return -1;
-	if (!(vm->devdirty = calloc((vm->mem_size / 4096 + 63) / 64, 8))) {
+	if (!(vm->devdirty = calloc((vm->gm.size / 4096 + 63) / 64, 8))) {
 		snprintf(err, errlen, "dirty bitmap: %s", strerror(errno));
 		return -1;
 	}
@@ -212,7 +212,7 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 		return -1;
 	}
 	log_info("created: %llu MiB of %s, %d vCPU(s), TSC %u kHz%s",
-	    (unsigned long long)(vm->mem_size >> 20), vm->hugetlb ? "hugetlb" : "shmem",
+	    (unsigned long long)(vm->gm.size >> 20), vm->hugetlb ? "hugetlb" : "shmem",
 	    vm->nvcpus, vm->tsc_khz,
 	    m->type == HV_DOM_CREATE_INCOMING ? ", incoming (paused)" : "");
 	if (m->type == HV_DOM_CREATE)
@@ -230,7 +230,7 @@ static void vm_info(struct vm *vm, struct msg_out *o)
 	pthread_mutex_unlock(&vm->lock);
 	msg_add_str(o, HA_NAME, vm->name);
 	msg_add_u32(o, HA_STATE, s);
-	msg_add_u64(o, HA_MEM, vm->mem_size);
+	msg_add_u64(o, HA_MEM, vm->gm.size);
 	msg_add_u32(o, HA_VCPUS, (uint32_t)vm->nvcpus);
 	msg_add_u64(o, HA_UPTIME_NS, now_ns() - vm->created_ns);
 	msg_add_str(o, HA_CONSOLE_LOG, vm->log_path);
@@ -384,7 +384,7 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 	case HV_MEM_MAP:
 		fds[0] = vm->memfd;
 		nfds = 1;
-		msg_add_u64(&o, HA_MEM, vm->mem_size);
+		msg_add_u64(&o, HA_MEM, vm->gm.size);
 		break;
 	case HV_LOGDIRTY:
 		if (msg_u32(m, HA_ENABLE)) {

@@ -5,6 +5,7 @@
  *   netcheck kv ADDR PORT [--clients N] [--interval-us U] [--duration S]
  *                         [--keys K] [--timeout-ms T] [--gap-ms G] [--json]
  *   netcheck ping ADDR [--interval-us U] [--duration S] [--timeout-ms T] [--json]
+ *   netcheck serve ADDR PORT [--duration S]
  *
  * kv: N clients, each on its own UDP socket, each sending one request
  * every U microseconds to the guest's key-value service: puts and gets in
@@ -20,6 +21,8 @@
  * the end); every gap over G ms is listed with when it began.
  * ping: ICMP echo (a raw socket) at the same fixed rate, gaps and losses.
  *
+ * serve: the same KV service as the guest's, on the host, so the client's
+ * figures against a VM can stand beside the host's own.
  * Runs for S seconds (0: until SIGINT or SIGTERM), then waits T ms for the
  * last replies and prints a table, or one JSON object with --json.  Exits 0
  * when nothing contradicted, 1 when something did, 2 on a usage or socket
@@ -44,7 +47,7 @@
 #define RING		8192	/* outstanding requests per client */
 #define MAX_KEYS	256
 #define HIST_US		2000000	/* RTT histogram: 1 us buckets up to 2 s */
-#define MAX_GAPS	1000
+#define MAX_GAPS	20000
 
 struct req {
 	uint64_t id, sent_us;
@@ -97,7 +100,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: netcheck kv ADDR PORT [--clients N] [--interval-us U] [--duration S]\n"
 	    "                   [--keys K] [--timeout-ms T] [--gap-ms G] [--json]\n"
-	    "       netcheck ping ADDR [--interval-us U] [--duration S] [--timeout-ms T] [--json]\n");
+	    "       netcheck ping ADDR [--interval-us U] [--duration S] [--timeout-ms T] [--json]\n"
+	    "       netcheck serve ADDR PORT [--duration S]\n");
 	exit(2);
 }
 
@@ -371,6 +375,60 @@ static uint64_t num(const char *s, const char *what)
 	return v;
 }
 
+/* the guest's KV protocol on the host: a table of versions and values */
+static int serve(const struct sockaddr_in *at, uint64_t duration_us)
+{
+	static struct { char key[32], val[64]; uint64_t version; } tab[4096];
+	uint64_t served = 0, end = duration_us ? now_us() + duration_us : UINT64_MAX;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	if (fd < 0 || bind(fd, (const struct sockaddr *)at, sizeof(*at)) < 0) {
+		perror("netcheck: serve");
+		return 2;
+	}
+	while (!stop && now_us() < end) {
+		char m[512], key[32], val[64], rep[256];
+		unsigned long long id;
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		struct pollfd p = { fd, POLLIN, 0 };
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		ssize_t n = recvfrom(fd, m, sizeof(m) - 1, 0, (struct sockaddr *)&from, &fl);
+		if (n <= 0)
+			continue;
+		m[n] = 0;
+		served++;
+		int k = -1, put = sscanf(m, "%llu put %31s %63s", &id, key, val) == 3;
+		if (!put && sscanf(m, "%llu get %31s", &id, key) != 2)
+			continue;
+		uint32_t h = 2166136261U;
+		for (char *c = key; *c; c++)
+			h = (h ^ (uint8_t)*c) * 16777619U;
+		for (unsigned i = 0; i < 4096 && k < 0; i++) {
+			unsigned s = (h + i) % 4096;
+			if (!tab[s].key[0] || !strcmp(tab[s].key, key))
+				k = (int)s;
+		}
+		int rl;
+		if (k < 0)
+			rl = snprintf(rep, sizeof(rep), "%llu err full", id);
+		else if (put) {
+			snprintf(tab[k].key, sizeof(tab[k].key), "%s", key);
+			snprintf(tab[k].val, sizeof(tab[k].val), "%s", val);
+			rl = snprintf(rep, sizeof(rep), "%llu ok %llu hb=0 n=%llu", id,
+			    (unsigned long long)++tab[k].version, (unsigned long long)served);
+		} else if (tab[k].key[0])
+			rl = snprintf(rep, sizeof(rep), "%llu val %llu %s hb=0 n=%llu", id,
+			    (unsigned long long)tab[k].version, tab[k].val, (unsigned long long)served);
+		else
+			rl = snprintf(rep, sizeof(rep), "%llu none hb=0 n=%llu", id,
+			    (unsigned long long)served);
+		sendto(fd, rep, (size_t)rl, 0, (struct sockaddr *)&from, fl);
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static struct run r;
@@ -378,6 +436,16 @@ int main(int argc, char **argv)
 
 	if (argc < 3)
 		usage();
+	if (!strcmp(argv[1], "serve")) {
+		struct sockaddr_in at = { .sin_family = AF_INET };
+		if (argc < 4 || inet_pton(AF_INET, argv[2], &at.sin_addr) != 1)
+			usage();
+		at.sin_port = htons((uint16_t)num(argv[3], "port"));
+		signal(SIGINT, on_signal);
+		signal(SIGTERM, on_signal);
+		return serve(&at, argc >= 6 && !strcmp(argv[4], "--duration") ?
+		    num(argv[5], "duration") * 1000000 : 0);
+	}
 	r.kv = !strcmp(argv[1], "kv");
 	if (!r.kv && strcmp(argv[1], "ping"))
 		usage();

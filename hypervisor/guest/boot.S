@@ -17,6 +17,7 @@
 #define UCODE 0x20
 #define TSSSEL 0x28
 #define IOBM_BYTES 256				/* ports 0-2047 */
+#define PD_PAGES 64				/* RAM mapped up to 64 GiB */
 #define TSS_LIMIT (104 + IOBM_BYTES)
 
 	.section .note.Xen, "a"
@@ -32,12 +33,48 @@
 pvh_start:
 	cli
 	mov	%ebx, %esi			/* keep start_info */
-	/* pml4[0] -> pdpt; pdpt[0..3] -> pd[0..3] */
+	/*
+	 * How far RAM reaches, in 2 MiB pages, from the start_info memory map
+	 * (version 1: memmap_paddr at +40, entries at +48; an entry is addr,
+	 * size, type): the first 4 GiB are always mapped (the MMIO hole holds
+	 * the devices), RAM above them up to PD_PAGES GiB.  Ring 0 is emulated
+	 * here (~5 us an instruction), so no more is mapped than there is.
+	 */
+	mov	$2048, %edi
+	cmpl	$1, 4(%esi)
+	jb	3f
+	mov	40(%esi), %ebp
+	mov	48(%esi), %ecx
+2:	test	%ecx, %ecx
+	jz	3f
+	cmpl	$1, 16(%ebp)
+	jne	4f
+	mov	(%ebp), %eax			/* (addr + size) >> 21 */
+	mov	4(%ebp), %edx
+	add	8(%ebp), %eax
+	adc	12(%ebp), %edx
+	shrd	$21, %edx, %eax
+	cmp	%edi, %eax
+	jbe	4f
+	mov	%eax, %edi
+4:	add	$24, %ebp
+	dec	%ecx
+	jmp	2b
+3:	cmp	$(PD_PAGES * 512), %edi
+	jbe	5f
+	mov	$(PD_PAGES * 512), %edi
+5:	/* pml4[0] -> pdpt; pdpt[i] -> pd[i], one per GiB */
 	movl	$(pdpt + 7), pml4
-	movl	$(pd + 7), pdpt
-	movl	$(pd + 0x1007), pdpt + 8
-	movl	$(pd + 0x2007), pdpt + 16
-	movl	$(pd + 0x3007), pdpt + 24
+	xor	%ecx, %ecx
+6:	mov	%ecx, %eax
+	shl	$12, %eax
+	add	$(pd + 7), %eax
+	mov	%eax, pdpt(,%ecx,8)
+	inc	%ecx
+	mov	%ecx, %eax
+	shl	$9, %eax
+	cmp	%edi, %eax
+	jb	6b
 	xor	%ecx, %ecx
 1:	mov	%ecx, %eax
 	shl	$21, %eax
@@ -47,7 +84,7 @@ pvh_start:
 	mov	%eax, pd(,%ecx,8)
 	mov	%edx, pd+4(,%ecx,8)
 	inc	%ecx
-	cmp	$2048, %ecx
+	cmp	%edi, %ecx
 	jb	1b
 	mov	$0x620, %eax			/* PAE | OSFXSR | OSXMMEXCPT */
 	mov	%eax, %cr4
@@ -198,7 +235,7 @@ idt_ptr:
 	.balign 4096
 pml4:	.skip 4096
 pdpt:	.skip 4096
-pd:	.skip 4 * 4096
+pd:	.skip PD_PAGES * 4096
 idt:	.skip 32 * 16
 	.balign 16
 tss:	.skip 104 + IOBM_BYTES + 1		/* zero bits: ports allowed */

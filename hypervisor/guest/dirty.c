@@ -18,6 +18,7 @@
 #define WORDS		8			/* one word per 512 bytes */
 
 static uint64_t base_pfn, npages, seq_next, written;
+static uint64_t low_pages, high_base;	/* the set: low_pages from base_pfn, the rest from high_base */
 static uint32_t *vtable;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
@@ -37,9 +38,14 @@ static inline uint64_t xorshift(void)
 	return rng;
 }
 
+static inline uint64_t pfn_of(uint64_t idx)
+{
+	return idx < low_pages ? base_pfn + idx : high_base + (idx - low_pages);
+}
+
 static void page_write(uint64_t idx)
 {
-	uint64_t pfn = base_pfn + idx;
+	uint64_t pfn = pfn_of(idx);
 	uint64_t *w = (uint64_t *)(pfn * PAGE_SIZE);
 	uint64_t ver = vtable[idx] + 1, sum = 0;
 
@@ -53,14 +59,20 @@ static void page_write(uint64_t idx)
 	vtable[idx] = (uint32_t)ver;
 }
 
-/* The version table takes the first pages of the area; the rest is the set. */
-void dirty_init(uint64_t first_pfn, uint64_t n)
+/* The version table takes the first pages of the low area; the rest of it and
+ * the high area are the set. */
+void dirty_init(uint64_t first_pfn, uint64_t n_low, uint64_t high_pfn, uint64_t n_high)
 {
+	uint64_t n = n_low + n_high;
 	uint64_t table_pages = (n * sizeof(uint32_t) + PAGE_SIZE - 1) / PAGE_SIZE;
 
+	if (table_pages > n_low)	/* no room for the table below the hole */
+		n_high = 0, n = n_low, table_pages = (n * sizeof(uint32_t) + PAGE_SIZE - 1) / PAGE_SIZE;
 	vtable = (uint32_t *)(first_pfn * PAGE_SIZE);
 	base_pfn = first_pfn + table_pages;
-	npages = n > table_pages ? n - table_pages : 0;
+	low_pages = n_low > table_pages ? n_low - table_pages : 0;
+	high_base = high_pfn;
+	npages = low_pages + n_high;
 	for (uint64_t i = 0; i < npages; i++) {
 		vtable[i] = 0;
 		page_write(i);
@@ -103,7 +115,7 @@ int dirty_verify(uint64_t writes)
 	uint64_t sum = 0;
 
 	for (uint64_t idx = 0; idx < npages; idx++) {
-		uint64_t pfn = base_pfn + idx;
+		uint64_t pfn = pfn_of(idx);
 		const uint64_t *w = (const uint64_t *)(pfn * PAGE_SIZE);
 		uint64_t ver = vtable[idx], csum = 0;
 		int ok = w[0] == (PAGE_MAGIC ^ pfn) && w[1] == ver;

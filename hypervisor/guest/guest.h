@@ -57,7 +57,8 @@ struct config {
 void cmdline_parse(const char *s, struct config *c);
 
 /* dirty.c */
-void dirty_init(uint64_t first_pfn, uint64_t npages);
+/* the working set: n_low pages from first_pfn, then n_high from high_pfn */
+void dirty_init(uint64_t first_pfn, uint64_t n_low, uint64_t high_pfn, uint64_t n_high);
 void dirty_write(uint64_t n, int pattern);
 uint64_t dirty_npages(void);
 uint64_t dirty_written(void);

@@ -33,20 +33,33 @@ static uint64_t heartbeat_now(void)
 	return heartbeat;
 }
 
-/* End of the RAM block that holds the image. */
-static uint64_t ram_end(const struct hvm_start_info *si)
+#define MAPPED_TOP (64UL << 30)	/* boot.S maps RAM up to here */
+
+/* End of the RAM block that holds the image, and the RAM block above it
+ * (from 4 GiB, past the MMIO hole) if there is one. */
+static uint64_t ram_end(const struct hvm_start_info *si, uint64_t *high, uint64_t *high_len)
 {
 	uint64_t img = (uint64_t)_end, end = 0;
 
+	*high = *high_len = 0;
 	if (si->version >= 1 && si->memmap_paddr) {
 		const struct hvm_memmap_entry *e = (const void *)si->memmap_paddr;
-		for (uint32_t i = 0; i < si->memmap_entries; i++)
-			if (e[i].type == 1 && e[i].addr <= img && img < e[i].addr + e[i].size)
+		for (uint32_t i = 0; i < si->memmap_entries; i++) {
+			if (e[i].type != 1)
+				continue;
+			if (e[i].addr <= img && img < e[i].addr + e[i].size)
 				end = e[i].addr + e[i].size;
+			else if (e[i].addr >= (4UL << 30) && e[i].addr < MAPPED_TOP && !*high) {
+				*high = e[i].addr;
+				*high_len = e[i].size;
+				if (*high + *high_len > MAPPED_TOP)
+					*high_len = MAPPED_TOP - *high;
+			}
+		}
 	}
 	if (!end)
 		end = img + (64UL << 20);
-	if (end > (4UL << 30))	/* boot.S maps 4 GiB */
+	if (end > (4UL << 30))
 		end = 4UL << 30;
 	return end;
 }
@@ -74,15 +87,19 @@ void guest_main(const struct hvm_start_info *si)
 		cmdline_parse((const char *)si->cmdline_paddr, &cfg);
 	clock_init(cfg.tsc_khz);
 
-	uint64_t first = ((uint64_t)_end + PAGE_SIZE - 1) / PAGE_SIZE;
-	uint64_t avail = ram_end(si) / PAGE_SIZE - first;
+	uint64_t first = ((uint64_t)_end + PAGE_SIZE - 1) / PAGE_SIZE, high, high_len;
+	uint64_t low_end = ram_end(si, &high, &high_len);
+	uint64_t avail = low_end / PAGE_SIZE - first + high_len / PAGE_SIZE;
 	uint64_t want = cfg.wss_mib ? cfg.wss_mib * 256 : (cfg.dirty_pps || cfg.dirty_max ? avail : 0);
 	if (want > avail)
 		want = avail;
+	uint64_t want_low = want < low_end / PAGE_SIZE - first ? want : low_end / PAGE_SIZE - first;
 	con_printf("tandem-guest: ram=%luMiB wss=%luMiB dirty=%s%lu pattern=%u heartbeat=%lums tsc=%lukHz\n",
-	    ram_end(si) >> 20, want >> 8, cfg.dirty_max ? "max" : "", cfg.dirty_max ? 0 : cfg.dirty_pps,
+	    (low_end + high_len) >> 20, want >> 8, cfg.dirty_max ? "max" : "", cfg.dirty_max ? 0 : cfg.dirty_pps,
 	    cfg.pattern, cfg.heartbeat_ms, tsc_hz / 1000);
-	dirty_init(first, want);
+	if (high_len)
+		con_printf("tandem-guest: ram above 4 GiB: %luMiB at 0x%lx\n", high_len >> 20, high);
+	dirty_init(first, want_low, high / PAGE_SIZE, want - want_low);
 	int net = 0;
 	if (cfg.has_net && !cfg.vn_base)
 		con_printf("tandem-guest: net= without a NIC (no virtio_mmio.device=)\n");

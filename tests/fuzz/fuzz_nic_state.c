@@ -30,8 +30,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!d) {
 		int sv[2];
 		snprintf(vm.name, sizeof(vm.name), "fuzz");
-		vm.mem = calloc(1, MEM);
-		vm.mem_size = MEM;
+		gmem_init(&vm.gm, calloc(1, MEM), MEM);
 		vm.fd = -1;
 		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
 			abort();

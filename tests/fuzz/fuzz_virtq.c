@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 
 #include "hvd.h"
 
@@ -27,14 +28,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t len = size - 16;
 	uint8_t *mem = malloc(len ? len : 1);	/* exact size for ASan */
 	memcpy(mem, data + 16, len);
+	/* RAM in two regions, as hvd lays it out: the first low bytes from 0, the
+	 * rest from GMEM_HIGH (data[9] picks where the split falls) */
+	struct gmem g = { mem, len, len * data[9] / 255 };
 	for (int i = 0; i < 64; i++) {
-		int r = virtq_pop(&q, mem, len, &c, err, sizeof(err));
+		int r = virtq_pop(&q, &g, &c, err, sizeof(err));
 		if (r <= 0)
 			break;
-		for (uint32_t k = 0; k < c.n; k++)	/* touch every buffer: it must be ours */
+		for (uint32_t k = 0; k < c.n; k++) {	/* touch every buffer: it must be ours */
+			uint8_t *b = gmem_ptr(&g, c.buf[k].gpa, c.buf[k].len);
+			if (!b)
+				abort();
 			if (c.buf[k].len)
-				mem[c.buf[k].gpa] ^= mem[c.buf[k].gpa + c.buf[k].len - 1];
-		virtq_push(&q, mem, c.head, (uint32_t)c.in_bytes);
+				b[0] ^= b[c.buf[k].len - 1];
+		}
+		virtq_push(&q, &g, c.head, (uint32_t)c.in_bytes);
 	}
 	free(mem);
 	return 0;

@@ -13,6 +13,7 @@
 #include "tap.h"
 
 static uint8_t mem[64 * 1024];
+static struct gmem gm;
 static int kicks, resets;
 static unsigned last_q;
 static const uint8_t cfg[8] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56, 1, 0 };
@@ -65,7 +66,8 @@ int main(void)
 	struct virtio_mmio t, u;
 	uint8_t b[8], buf[1024];
 
-	virtio_init(&t, &dev, NULL, mem, sizeof(mem));
+	gmem_init(&gm, mem, sizeof(mem));
+	virtio_init(&t, &dev, NULL, &gm);
 	CHECK(rd(&t, 0x000) == 0x74726976 && rd(&t, 0x004) == 2 && rd(&t, 0x008) == 1);
 	wr(&t, 0x014, 1);
 	CHECK(rd(&t, 0x010) == 1);	/* VERSION_1 in the high word */
@@ -107,7 +109,7 @@ int main(void)
 
 	/* the transport's state round-trips; a bad blob is refused whole */
 	size_t n = virtio_save(&t, buf, sizeof(buf));
-	virtio_init(&u, &dev, NULL, mem, sizeof(mem));
+	virtio_init(&u, &dev, NULL, &gm);
 	CHECK(n && virtio_check(&u, buf, n) == 0);
 	virtio_load(&u, buf, n);
 	CHECK(u.status == t.status && u.driver_features == t.driver_features &&

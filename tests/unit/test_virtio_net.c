@@ -83,7 +83,7 @@ static void setup(struct vm *vm)
 		wr(vm, 0x044, 1);
 	}
 	/* sixteen receive buffers of 2 KiB at 0x40000, no interrupts wanted */
-	uint8_t *m = vm->mem;
+	uint8_t *m = vm->gm.base;
 	for (unsigned i = 0; i < 16; i++) {
 		uint8_t *d = m + ring(0) + 16 * i;
 		p64(d, 0x40000 + 2048ULL * i);
@@ -99,7 +99,7 @@ static void setup(struct vm *vm)
 
 static uint16_t used_idx(struct vm *vm, unsigned q)
 {
-	return __atomic_load_n((uint16_t *)(vm->mem + ring(q) + 0x2002), __ATOMIC_ACQUIRE);
+	return __atomic_load_n((uint16_t *)(vm->gm.base + ring(q) + 0x2002), __ATOMIC_ACQUIRE);
 }
 
 static int wait_used(struct vm *vm, unsigned q, uint16_t want)
@@ -126,8 +126,7 @@ static struct nic *nic_on(struct vm *vm, const char *name, int *peer)
 	char err[300] = "";
 	memset(vm, 0, sizeof(*vm));
 	snprintf(vm->name, sizeof(vm->name), "%s", name);
-	vm->mem = calloc(1, MEM);
-	vm->mem_size = MEM;
+	gmem_init(&vm->gm, calloc(1, MEM), MEM);
 	vm->fd = -1;
 	if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
 		return NULL;
@@ -180,25 +179,25 @@ int main(void)
 	frame(f, mac, 0x11);
 	CHECK(send(peer1, f, sizeof(f), 0) == (ssize_t)sizeof(f));
 	CHECK(wait_used(&vm1, 0, 1));
-	uint8_t *ue = vm1.mem + ring(0) + 0x2000 + 4;
+	uint8_t *ue = vm1.gm.base + ring(0) + 0x2000 + 4;
 	uint32_t len;
 	memcpy(&len, ue + 4, 4);
 	CHECK(len == 12 + 60);
-	CHECK(!memcmp(vm1.mem + 0x40000 + 12, f, 60));
-	CHECK(g16(vm1.mem + 0x40000 + 10) == 1);	/* num_buffers */
+	CHECK(!memcmp(vm1.gm.base + 0x40000 + 12, f, 60));
+	CHECK(g16(vm1.gm.base + 0x40000 + 10) == 1);	/* num_buffers */
 	CHECK(dirty[0x40000 / 4096] && dirty[(ring(0) + 0x2000) / 4096]);
 	CHECK(wakes > w0);
-	CHECK(g16(vm1.mem + ring(0) + 0x2000) == 1);	/* NO_NOTIFY: it has buffers */
+	CHECK(g16(vm1.gm.base + ring(0) + 0x2000) == 1);	/* NO_NOTIFY: it has buffers */
 
 	/* transmit: header and frame in one buffer; the tx ring wants interrupts */
 	int i0 = irqs;
 	frame(f, (const uint8_t *)"\xff\xff\xff\xff\xff\xff", 0x22);
-	memset(vm1.mem + 0x60000, 0, 12);
-	memcpy(vm1.mem + 0x60000 + 12, f, 60);
-	p64(vm1.mem + ring(1), 0x60000);
-	p32(vm1.mem + ring(1) + 8, 72);
-	p16(vm1.mem + ring(1) + 0x1000 + 4, 0);
-	p16(vm1.mem + ring(1) + 0x1000 + 2, 1);
+	memset(vm1.gm.base + 0x60000, 0, 12);
+	memcpy(vm1.gm.base + 0x60000 + 12, f, 60);
+	p64(vm1.gm.base + ring(1), 0x60000);
+	p32(vm1.gm.base + ring(1) + 8, 72);
+	p16(vm1.gm.base + ring(1) + 0x1000 + 4, 0);
+	p16(vm1.gm.base + ring(1) + 0x1000 + 2, 1);
 	wr(&vm1, 0x050, 1);
 	CHECK(recv(peer1, got, sizeof(got), 0) == 60 && !memcmp(got, f, 60));
 	CHECK(used_idx(&vm1, 1) == 1);
@@ -242,7 +241,7 @@ int main(void)
 	CHECK(n2 != NULL);
 	if (!n2)
 		return TAP_DONE();
-	memcpy(vm2.mem, vm1.mem, MEM);
+	memcpy(vm2.gm.base, vm1.gm.base, MEM);
 	struct device *d2 = dev_find(&vm2.devs, DEV_MMIO, NIC_MMIO_BASE, 4);
 	CHECK(d2->ops->check(d2, blob, bl) == 0);
 	uint32_t gen = rd(&vm2, 0x0fc);
@@ -253,29 +252,29 @@ int main(void)
 	ssize_t r = recv(peer2, got, sizeof(got), 0);
 	CHECK(r == 60 && got[12] == 0x80 && got[13] == 0x35 && !memcmp(got + 6, mac, 6));
 	CHECK(wait_used(&vm2, 0, 3));
-	CHECK(vm2.mem[0x40000 + 2048 * 1 + 12 + 20] == 0x33 && vm2.mem[0x40000 + 2048 * 2 + 12 + 20] == 0x44);
+	CHECK(vm2.gm.base[0x40000 + 2048 * 1 + 12 + 20] == 0x33 && vm2.gm.base[0x40000 + 2048 * 2 + 12 + 20] == 0x44);
 	CHECK(used_idx(&vm1, 0) == 1);	/* the source delivered nothing more */
 
 	/* the guest's ANNOUNCE_ACK on the control queue clears the bit */
-	vm2.mem[0x70000] = 3, vm2.mem[0x70001] = 0, vm2.mem[0x70010] = 0xff;
-	p64(vm2.mem + ring(2), 0x70000);
-	p32(vm2.mem + ring(2) + 8, 2);
-	p16(vm2.mem + ring(2) + 12, 1);	/* NEXT */
-	p16(vm2.mem + ring(2) + 14, 1);
-	p64(vm2.mem + ring(2) + 16, 0x70010);
-	p32(vm2.mem + ring(2) + 24, 1);
-	p16(vm2.mem + ring(2) + 28, 2);	/* WRITE */
-	p16(vm2.mem + ring(2) + 0x1000 + 4, 0);
-	p16(vm2.mem + ring(2) + 0x1000 + 2, 1);
+	vm2.gm.base[0x70000] = 3, vm2.gm.base[0x70001] = 0, vm2.gm.base[0x70010] = 0xff;
+	p64(vm2.gm.base + ring(2), 0x70000);
+	p32(vm2.gm.base + ring(2) + 8, 2);
+	p16(vm2.gm.base + ring(2) + 12, 1);	/* NEXT */
+	p16(vm2.gm.base + ring(2) + 14, 1);
+	p64(vm2.gm.base + ring(2) + 16, 0x70010);
+	p32(vm2.gm.base + ring(2) + 24, 1);
+	p16(vm2.gm.base + ring(2) + 28, 2);	/* WRITE */
+	p16(vm2.gm.base + ring(2) + 0x1000 + 4, 0);
+	p16(vm2.gm.base + ring(2) + 0x1000 + 2, 1);
 	wr(&vm2, 0x050, 2);
-	CHECK(vm2.mem[0x70010] == 0 && (cfg8(&vm2, 6) & 2) == 0);
+	CHECK(vm2.gm.base[0x70010] == 0 && (cfg8(&vm2, 6) & 2) == 0);
 
 	/* a chain outside guest memory: NEEDS_RESET, hvd carries on, a reset clears it */
-	p64(vm2.mem + ring(1) + 16, 0x7fff00000000ULL);
-	p32(vm2.mem + ring(1) + 16 + 8, 1500);
-	p16(vm2.mem + ring(1) + 16 + 12, 0);
-	p16(vm2.mem + ring(1) + 0x1000 + 4 + 2, 1);
-	p16(vm2.mem + ring(1) + 0x1000 + 2, 2);
+	p64(vm2.gm.base + ring(1) + 16, 0x7fff00000000ULL);
+	p32(vm2.gm.base + ring(1) + 16 + 8, 1500);
+	p16(vm2.gm.base + ring(1) + 16 + 12, 0);
+	p16(vm2.gm.base + ring(1) + 0x1000 + 4 + 2, 1);
+	p16(vm2.gm.base + ring(1) + 0x1000 + 2, 2);
 	wr(&vm2, 0x050, 1);
 	CHECK(rd(&vm2, 0x070) & VIRTIO_S_NEEDS_RESET);
 	CHECK(recv(peer2, got, sizeof(got), 0) < 0 && errno == EAGAIN);
@@ -293,7 +292,7 @@ int main(void)
 	nic_destroy(n2);
 	close(peer1);
 	close(peer2);
-	free(vm1.mem);
-	free(vm2.mem);
+	free(vm1.gm.base);
+	free(vm2.gm.base);
 	return TAP_DONE();
 }

@@ -14,6 +14,7 @@
 
 #define MEM (64 * 1024)
 static uint8_t mem[MEM];
+static struct gmem gm = { mem, MEM, MEM };
 static char err[256];
 
 static void put16(uint64_t a, uint16_t v) { mem[a] = (uint8_t)v; mem[a + 1] = (uint8_t)(v >> 8); }
@@ -42,7 +43,7 @@ static struct virtq fresh(uint16_t head)
 
 static int pop(struct virtq *q, struct virtq_chain *c)
 {
-	return virtq_pop(q, mem, MEM, c, err, sizeof(err));
+	return virtq_pop(q, &gm, c, err, sizeof(err));
 }
 
 int main(void)
@@ -57,7 +58,7 @@ int main(void)
 	CHECK(pop(&q, &c) == 1 && c.head == 3 && c.n == 2 && c.out_bytes == 12 &&
 	    c.in_bytes == 1500 && c.buf[1].writable && c.buf[1].gpa == 0x9000);
 	CHECK(pop(&q, &c) == 0);	/* nothing more offered */
-	virtq_push(&q, mem, c.head, 1500);
+	virtq_push(&q, &gm, c.head, 1500);
 	CHECK(get16(q.used + 2) == 1 && get32(q.used + 4) == 3 && get32(q.used + 8) == 1500);
 
 	/* an indirect table of two */
