@@ -67,6 +67,20 @@ int mig_report(const struct ctl *c, const struct msg_in *in, const char *name, c
 		json_kv_u64(stdout, "bytes_sent", msg_u64(in, MA_BYTES_SENT), 1);
 		json_kv_u64(stdout, "pages_sent", msg_u64(in, MA_PAGES_SENT), 1);
 		printf(",\"pages_per_round\":[%s]", ppr);
+		json_kv_f(stdout, "predicted_downtime_ms", (double)msg_u64(in, MA_PREDICTED_US) / 1e3, 1);
+		char ph[160];
+		msg_str(in, MA_DOWNTIME_PHASES, ph, sizeof(ph));
+		if (ph[0]) {	/* "k=v,..." as an object of microseconds */
+			printf(",\"downtime_phases_us\":{");
+			for (char *tok = strtok(ph, ","); tok; tok = strtok(NULL, ",")) {
+				char *eq = strchr(tok, '=');
+				if (eq) {
+					*eq = 0;
+					printf("%s\"%s\":%s", tok == ph ? "" : ",", tok, eq + 1);
+				}
+			}
+			printf("}");
+		}
 		if (err[0])
 			json_kv_str(stdout, st == MS_DONE ? "note" : "error", err, 1);
 		printf("}\n");
@@ -79,6 +93,9 @@ int mig_report(const struct ctl *c, const struct msg_in *in, const char *name, c
 		    (unsigned long long)msg_u64(in, MA_PAGES_SENT), ppr);
 		if (err[0])
 			printf("  note         %s\n", err);
+		char ph[160];
+		if (msg_str(in, MA_DOWNTIME_PHASES, ph, sizeof(ph))[0])
+			printf("  downtime in  %s (us)\n", ph);
 		if (note[0])
 			printf("  warning      %s\n", note);
 	} else

@@ -20,6 +20,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -172,6 +173,14 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 		    "%llu MiB", (unsigned long long)(vm->gm.size >> 20), VM_MEM_MIN >> 20,
 		    VM_MEM_MAX >> 20);
 		errno = EINVAL;
+		return -1;
+	}
+	struct sysinfo si;
+	if (sysinfo(&si) == 0 && vm->gm.size > (uint64_t)si.totalram * si.mem_unit) {
+		snprintf(err, errlen, "memory %llu MiB: more than this host has (%llu MiB)",
+		    (unsigned long long)(vm->gm.size >> 20),
+		    (unsigned long long)((uint64_t)si.totalram * si.mem_unit >> 20));
+		errno = ENOMEM;
 		return -1;
 	}
 	if (vm->nvcpus < 1 || vm->nvcpus > VM_MAX_VCPUS) {

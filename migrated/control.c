@@ -40,6 +40,8 @@ static void status(struct ctlsrv_client *c, const struct msg_in *in, const char 
 	msg_add_u64(&o, MA_DOWNTIME_US, m->downtime_ns / 1000);
 	msg_add_u64(&o, MA_TOTAL_MS, (m->total_ns ? m->total_ns : mig_now() - m->start_ns) / 1000000);
 	msg_add_str(&o, MA_PAGES_PER_ROUND, m->pages_per_round);
+	if (m->downtime_phases[0])
+		msg_add_str(&o, MA_DOWNTIME_PHASES, m->downtime_phases);
 	if (m->error[0])
 		msg_add_str(&o, MA_ERRMSG, m->error);
 	if (migd_conf.insecure)

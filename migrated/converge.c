@@ -11,9 +11,13 @@
  * stopping now (dirty pages x page cost + a fixed overhead) and decides:
  * stop and copy when the prediction fits the budget; throttle the vCPUs a
  * step when the guest dirties faster than half the link (it would never
- * converge); abort when the user's hard limits cannot be met; else run
+ * converge), when the prediction stops shrinking for STALL_ROUNDS rounds,
+ * and when the rounds run out with the budget out of reach (each step buys
+ * more rounds); abort when the user's hard limits cannot be met; else run
  * another round.  Unlike "5 rounds or < 50 pages", the stop rule bounds the
- * downtime itself.
+ * downtime itself, and a budget it cannot keep is never overshot silently:
+ * it stops over budget only at the last throttle step or when the user's
+ * time limit runs out, and then says so (over_budget).
  */
 #include <stdio.h>
 #include <string.h>
@@ -28,6 +32,8 @@ static const unsigned steps[] = { 0, 20, 40, 60, 80, 90, 95, 99 };
  * stop-and-copy burst.
  */
 #define SCATTER	2.0
+#define STALL_ROUNDS	3	/* rounds without progress before a throttle step */
+#define STEP_ROUNDS	5	/* more rounds each throttle step buys */
 
 unsigned conv_next_throttle(unsigned cur)
 {
@@ -58,6 +64,7 @@ enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_p
 		c->dirty_pps = (double)dirty_pages * 1e9 / (double)round_ns;
 	double bw = c->bw > 0 ? c->bw : 100e6;	/* until measured: a cautious guess */
 	double page_ns = c->page_ns > 0 ? c->page_ns : 4096 * 1e9 / bw;
+	c->last_predicted_ns = c->predicted_ns;
 	c->predicted_ns = (uint64_t)((double)dirty_pages * page_ns) + c->o.fixed_ns;
 
 	if (c->predicted_ns <= c->o.budget_ns) {
@@ -65,7 +72,18 @@ enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_p
 		    (unsigned long long)dirty_pages, (double)c->o.budget_ns / 1e6);
 		return CONV_STOP;
 	}
+	int can_throttle = conv_next_throttle(c->throttle) != c->throttle;
+	c->stalled = c->round >= 2 && c->predicted_ns * 10 >= c->last_predicted_ns * 9 ?
+	    c->stalled + 1 : 0;
 	int over_time = c->o.max_total_ns && elapsed_ns >= c->o.max_total_ns;
+	if (!over_time && c->round >= c->o.max_rounds && can_throttle) {
+		c->throttle = conv_next_throttle(c->throttle);
+		c->o.max_rounds += STEP_ROUNDS;
+		snprintf(c->why, sizeof(c->why), "out of rounds with %.1f ms predicted against a "
+		    "%.1f ms budget: throttle to %u%%", (double)c->predicted_ns / 1e6,
+		    (double)c->o.budget_ns / 1e6, c->throttle);
+		return CONV_THROTTLE;
+	}
 	if (over_time || c->round >= c->o.max_rounds) {
 		if (c->o.max_downtime_ns && c->predicted_ns > c->o.max_downtime_ns) {
 			snprintf(c->why, sizeof(c->why), "%s and the predicted downtime %.1f ms "
@@ -73,9 +91,20 @@ enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_p
 			    (double)c->predicted_ns / 1e6, (double)c->o.max_downtime_ns / 1e6);
 			return CONV_ABORT;
 		}
-		snprintf(c->why, sizeof(c->why), "%s: stopping with %.1f ms predicted",
-		    over_time ? "out of time" : "out of rounds", (double)c->predicted_ns / 1e6);
+		c->over_budget = 1;
+		snprintf(c->why, sizeof(c->why), "%s%s: stopping with %.1f ms predicted, over the "
+		    "%.1f ms budget", over_time ? "out of time" : "out of rounds",
+		    over_time ? "" : " at the last throttle step", (double)c->predicted_ns / 1e6,
+		    (double)c->o.budget_ns / 1e6);
 		return CONV_STOP;
+	}
+	if (c->stalled >= STALL_ROUNDS && can_throttle) {
+		c->throttle = conv_next_throttle(c->throttle);
+		c->stalled = 0;
+		snprintf(c->why, sizeof(c->why), "%.1f ms predicted for %u rounds, over the %.1f ms "
+		    "budget: throttle to %u%%", (double)c->predicted_ns / 1e6, STALL_ROUNDS,
+		    (double)c->o.budget_ns / 1e6, c->throttle);
+		return CONV_THROTTLE;
 	}
 	/* the guest outruns half the link: it will not converge, slow it down */
 	if (c->round >= 2 && c->dirty_pps * 4096 > 0.5 * bw && conv_next_throttle(c->throttle) != c->throttle) {

@@ -418,8 +418,11 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint8_t *vs = NULL, *ds = NULL;
 	size_t vlen, dlen;
 	uint64_t before = s->pages_sent;
-	if (peek(s, &count) < 0 ||
-	    s->h->ops->vcpu_get(s->h, m->name, &vs, &vlen) < 0 ||
+	if (peek(s, &count) < 0) {
+		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
+	}
+	uint64_t t_peek = mig_now();
+	if (s->h->ops->vcpu_get(s->h, m->name, &vs, &vlen) < 0 ||
 	    s->h->ops->dev_get(s->h, m->name, &ds, &dlen) < 0) {
 		free(vs);
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
@@ -448,11 +451,30 @@ static int run(struct sender *s, char *err, size_t errlen)
 	mig_stall("send-handed");
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
 	int confirmed = expect(s, CK_RUNNING, err, errlen) == 0;	/* expect flushes COMMIT */
-	uint64_t downtime = mig_now() - tp;	/* paused here until it runs there */
-	log_info("migration %s: downtime %.2f ms = pause %.2f, peek+state %.2f, last %llu pages %.2f, "
-	    "destination load %.2f, hand-over+commit %.2f", m->name, (double)downtime / 1e6,
-	    (double)(t_paused - tp) / 1e6, (double)(t_state - t_paused) / 1e6,
-	    (unsigned long long)count, (double)(t_sent - t_state) / 1e6, (double)(t_ready - t_sent) / 1e6, (double)(mig_now() - t_ready) / 1e6);
+	uint64_t t_run = mig_now();
+	uint64_t downtime = t_run - tp;	/* paused here until it runs there */
+	log_info("migration %s: downtime %.2f ms = pause %.2f, peek %.2f, state %.2f, last %llu pages "
+	    "%.2f, destination load %.2f, hand-over+commit+resume %.2f", m->name,
+	    (double)downtime / 1e6, (double)(t_paused - tp) / 1e6, (double)(t_peek - t_paused) / 1e6,
+	    (double)(t_state - t_peek) / 1e6, (unsigned long long)count,
+	    (double)(t_sent - t_state) / 1e6, (double)(t_ready - t_sent) / 1e6,
+	    (double)(t_run - t_ready) / 1e6);
+	pthread_mutex_lock(&m->lock);
+	/* a budget not kept is said, never passed over */
+	if (!m->error[0] && c.over_budget)
+		snprintf(m->error, sizeof(m->error), "downtime %.2f ms over the %.1f ms budget: %s",
+		    (double)downtime / 1e6, (double)m->opts.budget_ns / 1e6, c.why);
+	else if (!m->error[0] && downtime > m->opts.budget_ns + 1000000)
+		snprintf(m->error, sizeof(m->error), "downtime %.2f ms over the %.1f ms budget "
+		    "(%.2f ms predicted)", (double)downtime / 1e6, (double)m->opts.budget_ns / 1e6,
+		    (double)c.predicted_ns / 1e6);
+	snprintf(m->downtime_phases, sizeof(m->downtime_phases),
+	    "pause=%llu,peek=%llu,state=%llu,pages=%llu,last=%llu,apply=%llu,commit=%llu",
+	    (unsigned long long)(t_paused - tp) / 1000, (unsigned long long)(t_peek - t_paused) / 1000,
+	    (unsigned long long)(t_state - t_peek) / 1000, (unsigned long long)(t_sent - t_state) / 1000,
+	    (unsigned long long)count, (unsigned long long)(t_ready - t_sent) / 1000,
+	    (unsigned long long)(t_run - t_ready) / 1000);
+	pthread_mutex_unlock(&m->lock);
 	if (!confirmed) {
 		log_warnx("migration %s: committed, but the destination did not confirm (%s); "
 		    "the source copy stays handed over until it does", m->name, err);

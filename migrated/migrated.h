@@ -44,7 +44,9 @@ struct conv {
 	double dirty_pps;	/* pages dirtied per second during the last round */
 	uint32_t round;
 	unsigned throttle;	/* current vCPU throttle, percent */
-	uint64_t predicted_ns;
+	uint64_t predicted_ns, last_predicted_ns;
+	uint32_t stalled;	/* rounds in a row the prediction did not shrink */
+	int over_budget;	/* it stopped without the budget in reach: say so */
 	char why[160];
 };
 void conv_init(struct conv *c, const struct conv_opts *o);
@@ -78,6 +80,7 @@ struct mig {
 	unsigned throttle;
 	uint64_t downtime_ns, total_ns, start_ns;
 	char pages_per_round[512];
+	char downtime_phases[160];	/* where the downtime went (MA_DOWNTIME_PHASES) */
 	char error[512];
 	pthread_t thr;
 	struct mig *next;

@@ -11,7 +11,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[MA_BYTES_SENT] = MK_U64, [MA_PAGES_SENT] = MK_U64, [MA_RATE_BPS] = MK_U64,
 	[MA_ETA_MS] = MK_U64, [MA_PREDICTED_US] = MK_U64, [MA_THROTTLE] = MK_U32,
 	[MA_DOWNTIME_US] = MK_U64, [MA_TOTAL_MS] = MK_U64, [MA_PAGES_PER_ROUND] = MK_STR,
-	[MA_DIRTY_LEFT] = MK_U64, [MA_INSECURE_NOTE] = MK_STR,
+	[MA_DIRTY_LEFT] = MK_U64, [MA_INSECURE_NOTE] = MK_STR, [MA_DOWNTIME_PHASES] = MK_STR,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -24,7 +24,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[MA_PREDICTED_US] = "predicted_downtime_us", [MA_THROTTLE] = "throttle",
 	[MA_DOWNTIME_US] = "downtime_us", [MA_TOTAL_MS] = "total_ms",
 	[MA_PAGES_PER_ROUND] = "pages_per_round", [MA_DIRTY_LEFT] = "dirty_left",
-	[MA_INSECURE_NOTE] = "note",
+	[MA_INSECURE_NOTE] = "note", [MA_DOWNTIME_PHASES] = "downtime_phases",
 };
 
 #define N B(MA_NAME)

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -358,6 +359,15 @@ static int do_tcprate(int mib)
 static int bad_fd;
 static uint32_t bad_seq = 100;
 
+/* a guest size just past this host's memory (2 MiB multiple) */
+static uint64_t host_mem_beyond(void)
+{
+	struct sysinfo si;
+	if (sysinfo(&si) < 0)
+		return 2ULL << 40;
+	return ((uint64_t)si.totalram * si.mem_unit + (4ULL << 20)) & ~((2ULL << 20) - 1);
+}
+
 static int expect_err(const char *what, const void *buf, size_t len)
 {
 	static uint8_t rbuf[MSG_MAX];
@@ -427,7 +437,8 @@ static int do_badinput(const char *kernel, const char *badelf)
 	struct { const char *what, *name, *kernel; uint64_t mem; uint32_t vcpus; } c[] = {
 		{ "garbage ELF", "bad1", badelf, 64ULL << 20, 1 },
 		{ "missing kernel", "bad2", "/nonexistent/guest.elf", 64ULL << 20, 1 },
-		{ "memory too large", "bad3", kernel, 64ULL << 30, 1 },
+		{ "memory too large", "bad3", kernel, 2ULL << 40, 1 },
+		{ "more memory than the host", "bad5", kernel, host_mem_beyond(), 1 },
 		{ "zero vCPUs", "bad4", kernel, 64ULL << 20, 0 },
 		{ "bad name", "../etc", kernel, 64ULL << 20, 1 },
 	};

@@ -12,7 +12,7 @@
 . "$(dirname "$0")/../lib.sh"
 . "$SRC/tests/hugepool.sh"
 AFTER_STOP=hugepool_restore
-hugepool_reserve $((2 * 8192 + 64)) exact || log "no room for a hugetlb pool: 8 GiB of shmem (slow)"
+hugepool_reserve $((2 * 8192 + 64)) exact || log "the hugetlb pool is smaller than asked: what it cannot hold is shmem (slow)"
 HVD_ARGS_a="-m auto" HVD_ARGS_b="-m auto"
 start_hosts
 

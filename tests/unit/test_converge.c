@@ -54,11 +54,43 @@ int main(void)
 	CHECK(strstr(c.why, "out of time") && strstr(c.why, "exceeds the limit"));
 	c = fresh(1, 0, 500);
 	CHECK(conv_decide(&c, 100 * MS, 100000, 20000, 600 * MS) == CONV_STOP);
-	CHECK(strstr(c.why, "out of time: stopping"));
-	/* out of rounds likewise */
+	CHECK(strstr(c.why, "out of time: stopping") && strstr(c.why, "over the") && c.over_budget);
+
+	/* out of rounds with the budget out of reach: throttle steps, each buying
+	 * more rounds; over budget only at the last step, and it says so */
 	c = fresh(1, 0, 0);
 	c.o.max_rounds = 2;
 	CHECK(conv_decide(&c, 100 * MS, 100000, 20000, 100 * MS) == CONV_ROUND);
-	CHECK(conv_decide(&c, 100 * MS, 100000, 20000, 200 * MS) == CONV_STOP && strstr(c.why, "out of rounds"));
+	int steps = 0;
+	uint64_t t = 200 * MS;
+	while ((a = conv_decide(&c, 100 * MS, 100000, 20000, t)) == CONV_THROTTLE ||
+	    a == CONV_ROUND) {
+		steps += a == CONV_THROTTLE;
+		t += 100 * MS;
+		if (steps > 20)
+			break;
+	}
+	CHECK(a == CONV_STOP && c.throttle == 99 && steps == 7 && c.over_budget);
+	CHECK(strstr(c.why, "at the last throttle step") && strstr(c.why, "over the 1.0 ms budget"));
+	/* with a hard limit it aborts instead */
+	c = fresh(1, 5, 0);
+	c.o.max_rounds = 1;
+	c.throttle = 99;
+	CHECK(conv_decide(&c, 100 * MS, 100000, 20000, 100 * MS) == CONV_ABORT);
+
+	/* a prediction that stops shrinking, over budget, from a guest that does
+	 * not outrun the link (it dirties half what a round moves): a throttle
+	 * step after 3 rounds without progress */
+	c = fresh(1, 0, 0);
+	CHECK(conv_decide(&c, 100 * MS, 100000, 1400, 100 * MS) == CONV_ROUND);
+	CHECK(conv_decide(&c, 6 * MS, 3000, 1390, 106 * MS) == CONV_ROUND);
+	CHECK(conv_decide(&c, 6 * MS, 3000, 1380, 112 * MS) == CONV_ROUND);
+	a = conv_decide(&c, 6 * MS, 3000, 1370, 118 * MS);
+	CHECK(a == CONV_THROTTLE && c.throttle == 20 && strstr(c.why, "for 3 rounds"));
+	/* and none while it shrinks */
+	c = fresh(1, 0, 0);
+	CHECK(conv_decide(&c, 100 * MS, 100000, 8000, 100 * MS) == CONV_ROUND);
+	for (uint64_t d = 1400, i = 0; i < 5; d /= 2, i++)
+		CHECK(conv_decide(&c, 6 * MS, 3000, d, (106 + 6 * i) * MS) != CONV_THROTTLE);
 	return TAP_DONE();
 }
