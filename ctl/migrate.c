@@ -68,7 +68,7 @@ int mig_report(const struct ctl *c, const struct msg_in *in, const char *name, c
 		json_kv_u64(stdout, "pages_sent", msg_u64(in, MA_PAGES_SENT), 1);
 		printf(",\"pages_per_round\":[%s]", ppr);
 		json_kv_f(stdout, "predicted_downtime_ms", (double)msg_u64(in, MA_PREDICTED_US) / 1e3, 1);
-		char ph[160];
+		char ph[256];
 		msg_str(in, MA_DOWNTIME_PHASES, ph, sizeof(ph));
 		if (ph[0]) {	/* "k=v,..." as an object of microseconds */
 			printf(",\"downtime_phases_us\":{");
@@ -93,7 +93,7 @@ int mig_report(const struct ctl *c, const struct msg_in *in, const char *name, c
 		    (unsigned long long)msg_u64(in, MA_PAGES_SENT), ppr);
 		if (err[0])
 			printf("  note         %s\n", err);
-		char ph[160];
+		char ph[256];
 		if (msg_str(in, MA_DOWNTIME_PHASES, ph, sizeof(ph))[0])
 			printf("  downtime in  %s (us)\n", ph);
 		if (note[0])

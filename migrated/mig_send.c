@@ -448,17 +448,18 @@ static int run(struct sender *s, char *err, size_t errlen)
 
 	if (mig_commit(m, s->h, &s->handed, err, errlen) < 0)	/* the point of no return */
 		return -1;
+	uint64_t t_handed = mig_now();
 	mig_stall("send-handed");
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
 	int confirmed = expect(s, CK_RUNNING, err, errlen) == 0;	/* expect flushes COMMIT */
 	uint64_t t_run = mig_now();
 	uint64_t downtime = t_run - tp;	/* paused here until it runs there */
 	log_info("migration %s: downtime %.2f ms = pause %.2f, peek %.2f, state %.2f, last %llu pages "
-	    "%.2f, destination load %.2f, hand-over+commit+resume %.2f", m->name,
+	    "%.2f, destination load %.2f, hand-over %.2f, resume there %.2f", m->name,
 	    (double)downtime / 1e6, (double)(t_paused - tp) / 1e6, (double)(t_peek - t_paused) / 1e6,
 	    (double)(t_state - t_peek) / 1e6, (unsigned long long)count,
 	    (double)(t_sent - t_state) / 1e6, (double)(t_ready - t_sent) / 1e6,
-	    (double)(t_run - t_ready) / 1e6);
+	    (double)(t_handed - t_ready) / 1e6, (double)(t_run - t_handed) / 1e6);
 	pthread_mutex_lock(&m->lock);
 	/* a budget not kept is said, never passed over */
 	if (!m->error[0] && c.over_budget)
@@ -469,11 +470,11 @@ static int run(struct sender *s, char *err, size_t errlen)
 		    "(%.2f ms predicted)", (double)downtime / 1e6, (double)m->opts.budget_ns / 1e6,
 		    (double)c.predicted_ns / 1e6);
 	snprintf(m->downtime_phases, sizeof(m->downtime_phases),
-	    "pause=%llu,peek=%llu,state=%llu,pages=%llu,last=%llu,apply=%llu,commit=%llu",
+	    "pause=%llu,peek=%llu,state=%llu,pages=%llu,last=%llu,apply=%llu,handover=%llu,resume=%llu",
 	    (unsigned long long)(t_paused - tp) / 1000, (unsigned long long)(t_peek - t_paused) / 1000,
 	    (unsigned long long)(t_state - t_peek) / 1000, (unsigned long long)(t_sent - t_state) / 1000,
 	    (unsigned long long)count, (unsigned long long)(t_ready - t_sent) / 1000,
-	    (unsigned long long)(t_run - t_ready) / 1000);
+	    (unsigned long long)(t_handed - t_ready) / 1000, (unsigned long long)(t_run - t_handed) / 1000);
 	pthread_mutex_unlock(&m->lock);
 	if (!confirmed) {
 		log_warnx("migration %s: committed, but the destination did not confirm (%s); "

@@ -80,7 +80,7 @@ struct mig {
 	unsigned throttle;
 	uint64_t downtime_ns, total_ns, start_ns;
 	char pages_per_round[512];
-	char downtime_phases[160];	/* where the downtime went (MA_DOWNTIME_PHASES) */
+	char downtime_phases[256];	/* where the downtime went (MA_DOWNTIME_PHASES) */
 	char error[512];
 	pthread_t thr;
 	struct mig *next;

@@ -22,7 +22,8 @@ enum mig_attr {
 	MA_STATE, MA_PHASE, MA_ROUND, MA_PERMILLE, MA_BYTES_SENT, MA_PAGES_SENT,
 	MA_RATE_BPS, MA_ETA_MS, MA_PREDICTED_US, MA_THROTTLE, MA_DOWNTIME_US,
 	MA_TOTAL_MS, MA_PAGES_PER_ROUND, MA_DIRTY_LEFT, MA_INSECURE_NOTE,
-	MA_DOWNTIME_PHASES,	/* str: "pause=US,peek=US,state=US,pages=US,last=N,apply=US,commit=US" */
+	MA_DOWNTIME_PHASES,	/* str: "pause=US,peek=US,state=US,pages=US,last=N,apply=US,
+				 * handover=US,resume=US" */
 	MA_ATTR_COUNT
 };
 /* MA_LZ4: when the sender compresses pages (the values of enum ckpt_lz4) */
