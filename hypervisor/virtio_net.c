@@ -138,6 +138,19 @@ static long gather(struct nic *n, const struct virtq_chain *c)
 	return skip ? -1 : (long)len;
 }
 
+/* after a pass over queue q: a malformed chain (r < 0) needs a reset; what
+ * was used is marked dirty and, unless suppressed, interrupts */
+static void queue_end(struct nic *n, struct virtq *q, int r, int any, const char *err)
+{
+	if (r < 0)
+		virtio_needs_reset(&n->t, err);
+	if (any) {
+		mark_used(n, q);
+		if (virtq_interrupt_wanted(q, n->t.gm))
+			interrupt(n, VIRTIO_ISR_QUEUE);
+	}
+}
+
 static void tx_process(struct nic *n)
 {
 	struct virtq *q = &n->t.q[TXQ];
@@ -155,13 +168,7 @@ static void tx_process(struct nic *n)
 		virtq_push(q, n->t.gm, n->chain.head, 0);
 		any = 1;
 	}
-	if (r < 0)
-		virtio_needs_reset(&n->t, err);
-	if (any) {
-		mark_used(n, q);
-		if (virtq_interrupt_wanted(q, n->t.gm))
-			interrupt(n, VIRTIO_ISR_QUEUE);
-	}
+	queue_end(n, q, r, any, err);
 }
 
 /* one control command: class, command, then the writable ack byte */
@@ -177,7 +184,7 @@ static void ctrl_process(struct nic *n)
 		if (!ack || !ack->writable || ack->len < 1 || c->buf[0].writable ||
 		    c->buf[0].len < 2) {
 			virtio_needs_reset(&n->t, "a control command without its header or ack");
-			return;
+			break;
 		}
 		const uint8_t *h = gmem_ptr(n->t.gm, c->buf[0].gpa, 2);
 		uint8_t ok = 1;	/* VIRTIO_NET_ERR */
@@ -192,13 +199,7 @@ static void ctrl_process(struct nic *n)
 		virtq_push(q, n->t.gm, c->head, 1);
 		any = 1;
 	}
-	if (r < 0)
-		virtio_needs_reset(&n->t, err);
-	if (any) {
-		mark_used(n, q);
-		if (virtq_interrupt_wanted(q, n->t.gm))
-			interrupt(n, VIRTIO_ISR_QUEUE);
-	}
+	queue_end(n, q, r, any, err);
 }
 
 static void notify(struct virtio_mmio *t, unsigned queue)
@@ -337,12 +338,8 @@ static int rx_deliver(struct nic *n, int *woke)
 		n->rx_no_notify = 1;
 		any = 1;
 	}
-	if (any) {
-		mark_used(n, q);
-		if (virtq_interrupt_wanted(q, n->t.gm))
-			interrupt(n, VIRTIO_ISR_QUEUE);
-		*woke = 1;
-	}
+	queue_end(n, q, 0, any, NULL);
+	*woke |= any;
 	return have && n->npending < NIC_PENDING;
 }
 
