@@ -5,7 +5,7 @@
 #                   namespaces, corosync, hvd and migrated per host) and live-migrate
 #                   a busy 1 GiB guest from h1 to h2 over the lab network (TLS)
 #   ./dev.sh test   install dependencies, build with ASan/UBSan, run the suite
-#   ./dev.sh bench  install dependencies, build (optimised), run bench/hv and bench/migrate
+#   ./dev.sh bench  install dependencies, build (optimised), run the benchmarks (bench/)
 #
 # Builds out of tree in build/ (demo, bench) and build-san/ (test).
 set -eu
@@ -83,6 +83,7 @@ case "${1:-}" in
 demo)	deps; build build --enable-werror; demo ;;
 test)	deps; build build-san --enable-werror --enable-sanitizers
 	cd build-san && make -s check ;;
-bench)	deps; build build --enable-werror; cd build && "$TOP/bench/hv" && "$TOP/bench/migrate" && "$TOP/bench/failover" ;;
+bench)	deps; build build --enable-werror; cd build && "$TOP/bench/hv" && "$TOP/bench/migrate" &&
+		"$TOP/bench/failover" && "$TOP/bench/netgap" ;;
 *)	echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac

@@ -21,6 +21,13 @@ static uint64_t base_pfn, npages, seq_next, written;
 static uint64_t low_pages, high_base;	/* the set: low_pages from base_pfn, the rest from high_base */
 static uint32_t *vtable;
 static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+void (*dirty_yield)(void);
+
+static inline void yield_now(uint64_t k)
+{
+	if (dirty_yield && !(k & 63))
+		dirty_yield();
+}
 
 static inline uint64_t mix(uint64_t pfn, uint64_t ver, uint64_t i)
 {
@@ -104,6 +111,7 @@ void dirty_write(uint64_t n, int pattern)
 			idx = xorshift() % npages;
 		}
 		page_write(idx);
+		yield_now(k);
 	}
 	written += n;
 }
@@ -126,6 +134,7 @@ int dirty_verify(uint64_t writes)
 		if (ok && w[2] != (csum ^ mix(pfn, ver, 0)))
 			ok = 0;
 		sum += ver;
+		yield_now(idx);
 		if (!ok && bad++ < 4)
 			con_printf("INTEGRITY FAIL pfn=0x%lx want_version=%lu page_version=%lu\n",
 			    pfn, ver, w[1]);

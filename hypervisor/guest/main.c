@@ -33,6 +33,13 @@ static uint64_t heartbeat_now(void)
 	return heartbeat;
 }
 
+/* inside the long loops: what the NIC brought is answered at once */
+static void serve_network(void)
+{
+	if (net_poll())
+		vn_flush();
+}
+
 #define MAPPED_TOP (64UL << 30)	/* boot.S maps RAM up to here */
 
 /* End of the RAM block that holds the image, and the RAM block above it
@@ -107,6 +114,8 @@ void guest_main(const struct hvm_start_info *si)
 		net = net_init(&cfg, heartbeat_now) == 0;
 	if (net && cfg.badvq)
 		vn_badvq((unsigned)cfg.badvq);
+	if (net)
+		dirty_yield = serve_network;
 	con_printf("READY wss_pages=%lu\n", dirty_npages());
 
 	uint64_t ms = tsc_hz / 1000, now = rdtsc();
