@@ -23,6 +23,12 @@ hugepool_reserve() {
 		echo $((total - free + want)) >"$f"
 	fi
 	free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
+	if [ "$free" -lt "$want" ] && [ -w /proc/sys/vm/compact_memory ]; then
+		# fragmented memory has no free 2 MiB runs: compact it, ask again
+		echo 1 >/proc/sys/vm/compact_memory
+		echo $(( $(cat "$f") - free + want )) >"$f"	# the pages in use, and want free
+	fi
+	free=$(awk '/^HugePages_Free:/ {print $2}' /proc/meminfo)
 	[ "$free" -ge "$want" ] || { echo "hugepool: asked for $want free pages of $kb KiB, the kernel gave $free" >&2; return 1; }
 }
 

@@ -582,7 +582,12 @@ int main(int argc, char **argv)
 	/* the silence after the last reply counts up to when sending stopped */
 	report(&r, drain_end ? drain_end - r.timeout_us : end);
 	uint64_t contra = 0;
-	for (int i = 0; i < r.nclients; i++)
+	for (int i = 0; i < r.nclients; i++) {
 		contra += r.c[i].contradictions;
+		close(r.c[i].fd);
+	}
+	free(pf);
+	free(r.c);
+	free(r.hist);
 	return contra ? 1 : 0;
 }
