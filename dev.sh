@@ -3,7 +3,8 @@
 #
 #   ./dev.sh demo   install dependencies, build, bring up a 3-host lab (network
 #                   namespaces, corosync, hvd and migrated per host) and live-migrate
-#                   a busy 1 GiB guest from h1 to h2 over the lab network (TLS)
+#                   a busy 1 GiB guest serving clients from h1 to h2 over the lab
+#                   network (TLS), with what the clients saw
 #   ./dev.sh test   install dependencies, build with ASan/UBSan, run the suite
 #   ./dev.sh bench  install dependencies, build (optimised), run the benchmarks (bench/)
 #
@@ -62,13 +63,24 @@ demo() {
 	for h in 1 2 3; do echo "   h$h 10.77.0.$h: $("$LAB" quorum "$L" $h)"; done
 	on() { h=$1; shift; ./tandem --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" \
 		--fenced "$L/h$h/fenced.sock" "$@"; }
-	on 1 vm create web --mem 1G --kernel hypervisor/guest/guest.elf \
-		--cmdline "dirty=25000 wss=768 pattern=hotcold heartbeat=200 integrity=2"
-	echo "== the guest on h1 (last lines of its console)"
+	on 1 vm create web --mem 1G --kernel hypervisor/guest/guest.elf --net vmbr0 \
+		--cmdline "dirty=25000 wss=768 pattern=hotcold heartbeat=200 integrity=2 net=10.77.1.10/24 kv=7000"
+	echo "== the guest on h1 (last lines of its console); it serves a key-value store at 10.77.1.10"
 	sleep 3
 	tail -n 4 "$L/h1/hvd/console/web.log"
+	echo "== three clients in the client namespace put and get keys, one request a millisecond each,"
+	echo "   checking every answer (a stale version, or a heartbeat going back, is a contradiction)"
+	ip netns exec "$(cat "$L/prefix")-cl" ./tests/netcheck kv 10.77.1.10 7000 --clients 3 \
+		--duration 600 --gap-ms 20 >"$L/clients.txt" &
+	nc=$!
+	sleep 2
 	echo "== tandem migrate web 10.77.0.2   (1 GiB guest dirtying 25000 pages/s, over the lab network)"
 	on 1 migrate web 10.77.0.2 --downtime 5
+	sleep 2
+	kill -TERM $nc
+	wait $nc || true
+	echo "== what the clients saw"
+	cat "$L/clients.txt"
 	echo "== the guest on h2: heartbeat continues, integrity holds"
 	sleep 1.5
 	tail -n 3 "$L/h2/hvd/console/web.log"
