@@ -32,7 +32,7 @@ static const char *const vs_names[MSG_ATTR_MAX] = {
 	[VS_VCPU] = "vcpu", [VS_UART] = "uart", [VS_NET] = "net",
 };
 static const struct msg_policy vs_policy[] = {
-	{ "vm-state", 0x1fe & ~(1U << VS_UART) & ~(1U << VS_NET), (1U << VS_VERSION) | (1U << VS_NVCPUS) |
+	{ "vm-state", 0x1fe & ~(1U << VS_UART), (1U << VS_VERSION) | (1U << VS_NVCPUS) |
 		(1U << VS_CLOCK) | (1U << VS_PIC0) | (1U << VS_PIC1) | (1U << VS_IOAPIC),
 		1U << VS_VCPU },
 	{ "device-state", (1U << VS_VERSION) | (1U << VS_UART) | (1U << VS_NET),

@@ -80,7 +80,6 @@ void vn_flush(void);
 void vn_flushed_by_idle(void);
 int vn_announce_wanted(void);
 int vn_announce_ack(void);
-uint32_t vn_status(void);
 void vn_badvq(unsigned mode);
 const struct vn_stats *vn_stats(void);
 

@@ -271,8 +271,6 @@ int vn_announce_ack(void)
 	return ctrlbuf[8] == 0 ? 0 : -1;
 }
 
-uint32_t vn_status(void) { return rd(R_STATUS); }
-
 /*
  * The bad-virtqueue test: one malformed chain on the transmit queue; the
  * device must refuse it (NEEDS_RESET) and carry on.  Then the driver resets
