@@ -24,7 +24,8 @@ struct hv_dominfo {
 	char reason[128];
 	char backing[16];	/* guest memory: "hugetlb" or "shmem" */
 	uint64_t tag;		/* migrated: the hand-over it belongs to */
-	char net[64];		/* the NIC, "BRIDGE,mac=..." ("" none) */
+	char net[64];		/* the NIC, "BRIDGE,mac=..." ("" none), and its parts: */
+	char nic_bridge[16], nic_mac[18];
 	char nic_tap[16];
 	struct hv_nic_stats {
 		uint64_t rx_packets, rx_bytes, rx_drops, tx_packets, tx_bytes, tx_drops;

@@ -204,6 +204,10 @@ static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	msg_str(&h->in, HA_REASON, di->reason, sizeof(di->reason));
 	msg_str(&h->in, HA_BACKING, di->backing, sizeof(di->backing));
 	msg_str(&h->in, HA_NET, di->net, sizeof(di->net));
+	const char *mac = strstr(di->net, ",mac=");
+	snprintf(di->nic_bridge, sizeof(di->nic_bridge), "%.*s",
+	    (int)(mac ? mac - di->net : (long)strlen(di->net)), di->net);
+	snprintf(di->nic_mac, sizeof(di->nic_mac), "%s", mac ? mac + 5 : "");
 	msg_str(&h->in, HA_NIC_TAP, di->nic_tap, sizeof(di->nic_tap));
 	if (msg_has(&h->in, HA_NIC_STATS) && h->in.vlen[HA_NIC_STATS] == sizeof(di->nic))
 		memcpy(&di->nic, h->in.val[HA_NIC_STATS], sizeof(di->nic));

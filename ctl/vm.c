@@ -63,12 +63,11 @@ static void info_json(const struct hv_dominfo *d, int comma)
 		json_kv_str(stdout, "handed_over_by", tag, 1);
 	}
 	if (d->net[0]) {
-		const char *m = strstr(d->net, ",mac=");
 		printf(",\"nic\":{");
 		json_kv_str(stdout, "spec", d->net, 0);
-		json_kv_str(stdout, "mac", m ? m + 5 : "", 1);
+		json_kv_str(stdout, "mac", d->nic_mac, 1);
 		json_kv_str(stdout, "tap", d->nic_tap, 1);
-		printf(",\"bridge\":\"%.*s\"", (int)(m ? m - d->net : (long)strlen(d->net)), d->net);
+		json_kv_str(stdout, "bridge", d->nic_bridge, 1);
 		json_kv_u64(stdout, "rx_packets", d->nic.rx_packets, 1);
 		json_kv_u64(stdout, "rx_bytes", d->nic.rx_bytes, 1);
 		json_kv_u64(stdout, "rx_drops", d->nic.rx_drops, 1);
@@ -136,12 +135,11 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 		printf("handed over: migration %016llx (never runs here again)\n",
 		    (unsigned long long)d.tag);
 	if (d.net[0]) {
-		const char *m = strstr(d.net, ",mac=");
-		printf("nic:         mac %s, tap %s, bridge %.*s\n"
+		printf("nic:         mac %s, tap %s, bridge %s\n"
 		    "  rx:        %llu packets, %llu bytes, %llu dropped\n"
 		    "  tx:        %llu packets, %llu bytes, %llu dropped\n"
 		    "  moved:     %llu frames carried with the state, %llu announcements\n",
-		    m ? m + 5 : "?", d.nic_tap, (int)(m ? m - d.net : (long)strlen(d.net)), d.net,
+		    d.nic_mac, d.nic_tap, d.nic_bridge,
 		    (unsigned long long)d.nic.rx_packets, (unsigned long long)d.nic.rx_bytes,
 		    (unsigned long long)d.nic.rx_drops, (unsigned long long)d.nic.tx_packets,
 		    (unsigned long long)d.nic.tx_bytes, (unsigned long long)d.nic.tx_drops,

@@ -10,6 +10,7 @@
  * after peek-and-clean returns: a write after the clear sets the bit again.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -26,6 +27,12 @@ static int dirty_slot_flags(struct vm *vm, uint32_t flags)
 			return -1;
 	}
 	return 0;
+}
+
+int dirty_init(struct vm *vm)
+{
+	vm->devdirty = calloc((vm->gm.size / 4096 + 63) / 64, 8);
+	return vm->devdirty ? 0 : -1;
 }
 
 int dirty_enable(struct vm *vm, int mode)

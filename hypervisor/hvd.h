@@ -374,7 +374,8 @@ int vmstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size_
 int devstate_save(struct vm *vm, struct msg_out *out);
 int devstate_load(struct vm *vm, const uint8_t *buf, size_t len, char *err, size_t errlen);
 
-/* dirty.c */
+/* dirty.c; dirty_init: the devices' bitmap, once guest memory exists */
+int dirty_init(struct vm *vm);
 int dirty_enable(struct vm *vm, int mode);
 int dirty_disable(struct vm *vm);
 int dirty_peek_clean(struct vm *vm, uint64_t *count);

@@ -587,21 +587,23 @@ int nic_parse(const char *spec, const char *vm_name, char bridge[IFNAMSIZ], uint
 	return 0;
 }
 
-struct nic *nic_create_fd(struct vm *vm, const char *spec, int fd, const char *ifname,
-    char *err, size_t errlen)
+/* the NIC on frame socket fd (taken over, closed on failure), spec parsed */
+static struct nic *nic_start(struct vm *vm, const char *bridge, const uint8_t mac[6], int fd,
+    const char *ifname, char *err, size_t errlen)
 {
 	struct nic *n = calloc(1, sizeof(*n));
 
 	if (!n) {
 		close(fd);
+		snprintf(err, errlen, "network: out of memory");
 		return NULL;
 	}
 	n->vm = vm;
 	n->tapfd = fd;
 	n->kickfd = -1;
 	snprintf(n->ifname, sizeof(n->ifname), "%s", ifname);
-	if (nic_parse(spec, vm->name, n->bridge, n->mac, err, errlen) < 0)
-		goto fail;
+	snprintf(n->bridge, sizeof(n->bridge), "%s", bridge);
+	memcpy(n->mac, mac, 6);
 	pthread_mutex_init(&n->lock, NULL);
 	n->status = S_LINK_UP;
 	sync_config(n);
@@ -646,7 +648,20 @@ struct nic *nic_create(struct vm *vm, const char *spec, char *err, size_t errlen
 		snprintf(err, errlen, "network: %s", e);
 		return NULL;
 	}
-	return nic_create_fd(vm, spec, fd, ifname, err, errlen);
+	return nic_start(vm, bridge, mac, fd, ifname, err, errlen);
+}
+
+struct nic *nic_create_fd(struct vm *vm, const char *spec, int fd, const char *ifname,
+    char *err, size_t errlen)
+{
+	char bridge[IFNAMSIZ];
+	uint8_t mac[6];
+
+	if (nic_parse(spec, vm->name, bridge, mac, err, errlen) < 0) {
+		close(fd);
+		return NULL;
+	}
+	return nic_start(vm, bridge, mac, fd, ifname, err, errlen);
 }
 
 void nic_destroy(struct nic *n)

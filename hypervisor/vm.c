@@ -190,7 +190,7 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 	}
 	if (kvm_vm_create(vm, conf->backing, err, errlen) < 0)
 		return -1;
-	if (!(vm->devdirty = calloc((vm->gm.size / 4096 + 63) / 64, 8))) {
+	if (dirty_init(vm) < 0) {
 		snprintf(err, errlen, "dirty bitmap: %s", strerror(errno));
 		return -1;
 	}
