@@ -117,6 +117,7 @@ int main(int argc, char **argv)
 	if (optind != argc)
 		usage();
 	log_init("hvd", conf.foreground, conf.verbose);
+	sched_control();	/* inherited: the domain processes' control too */
 	if (domfd >= 0)
 		return vm_main(domfd, &conf);
 

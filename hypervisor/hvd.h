@@ -342,6 +342,10 @@ void vm_irq(struct vm *vm, unsigned irq);
 void vm_console_out(struct vm *vm, uint8_t c);
 uint64_t now_ns(void);
 
+/* sched.c: control threads ahead of the guests' threads */
+void sched_control(void);
+void sched_guest(void);	/* first thing in every thread that carries a guest */
+
 /* attach.c: domain processes outlive hvd; a restarted hvd adopts them */
 #define DOM_DIR	"dom"		/* under the state dir: NAME.sock, NAME.pid */
 int attach_listen(const struct vm *vm, const char *state_dir);	/* the domain, once created */

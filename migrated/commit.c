@@ -6,10 +6,10 @@
  *   1. hvd hands the paused source over under the migration's id: it can
  *      never run again here (no lease resumes it) unless reclaimed with
  *      that id;
- *   2. without a cluster, the hand-over record is written to disk
- *      (handed.c, one fsync: 0.35 ms here): the point of no return.  In a
- *      cluster the tag in hvd and the table say all a restarted migrated
- *      needs, so no record is written and the commit costs no fsync;
+ *   2. without a cluster, the hand-over record prepared before round 0
+ *      says committed (handed.c: one byte in place, no sync, journal.c says
+ *      why): the point of no return.  In a cluster the tag in hvd and the
+ *      table say all a restarted migrated needs, so no record is written;
  *   3. in a cluster (-F), the ownership table's generation bump (fenced,
  *      through CPG) is the point of no return: once it is delivered the
  *      VM belongs to the destination on every host.  A refused commit
@@ -67,8 +67,13 @@ int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errle
 	}
 	*handed = HANDED_LOCAL;
 	mig_stall("send-handover");
-	if (!migd_conf.fenced && handed_add(m) < 0) {
-		snprintf(err, errlen, "writing the hand-over record: %s", strerror(errno));
+	int c = migd_conf.fenced ? 0 : handed_commit(m);
+	if (c) {
+		snprintf(err, errlen, "writing the hand-over record: %s%s", strerror(errno), c > 0 ?
+		    ", and undoing it too: the copy stays handed over (never running) for an admin" :
+		    "");
+		if (c > 0)
+			*handed = HANDED_DOUBT;
 		goto out;
 	}
 	mig_stall("send-recorded");

@@ -2,11 +2,12 @@
  * handed.c - the source's side of a hand-over after its point of no return,
  * and of one a killed migrated left half done.
  *
- * The commit (commit.c) first hands the paused source domain over in hvd
- * under the migration's id as tag (it can never run again here), then
- * writes handed/NAME "ID DEST" to disk, then, in a cluster, commits the
- * table.  Without a cluster the record is the point of no return; in one,
- * the table is, and the record says which migration to settle with it.
+ * Without a cluster, handed/NAME "P ID DEST DNAME" is written and synced
+ * before round 0 (prepared: it means nothing yet).  The commit (commit.c)
+ * first hands the paused source domain over in hvd under the migration's
+ * id as tag (it can never run again here), then turns the record's P into
+ * C in place: the point of no return.  In a cluster no
+ * record is written: the table's commit is the point of no return.
  * The record stays until the destination confirms it runs the VM: OUTCOME
  * answers from it, so neither a lost answer nor a restarted source hvd or
  * migrated can make the destination destroy the only copy.  Every action on
@@ -38,27 +39,55 @@
 #define SETTLE_RETRY_S	2
 #define SETTLE_MAX_S	30
 
-int handed_add(const struct mig *m)
+int handed_prepare(const struct mig *m)
 {
-	return journal_put(J_HANDED, m->name, "%016" PRIx64 " %s %s", m->id, m->dest,
+	return journal_put(J_HANDED, m->name, "P %016" PRIx64 " %s %s", m->id, m->dest,
 	    m->peer_name[0] ? m->peer_name : "-");
 }
 
-/* the record of name: its migration id, destination and the destination's
- * certificate name ("" unauthenticated); 0 when there is one */
-static int lookup(const char *name, uint64_t *id, char *dest, size_t destlen, char dname[65])
+int handed_commit(const struct mig *m)
 {
-	char line[512], d[300], n[65] = "-";
+	if (journal_flip(J_HANDED, m->name, 'C') == 0)
+		return 0;
+	int e = errno;
+	/* the byte may or may not be on disk: say not committed, or nothing */
+	int r = journal_flip(J_HANDED, m->name, 'P') == 0 ? -1 : 1;
+	errno = e;
+	return r;
+}
+
+/* the record of name: its state (P or C), migration id, destination and the
+ * destination's certificate name ("" unauthenticated); 0 when there is one */
+static int lookup_any(const char *name, char *state, uint64_t *id, char *dest, size_t destlen,
+    char dname[65])
+{
+	char line[512], d[300], n[65] = "-", st;
 	unsigned long long v;
 	if (journal_get(J_HANDED, name, line, sizeof(line)) < 0 ||
-	    sscanf(line, "%llx %299s %64s", &v, d, n) < 2)
+	    sscanf(line, "%c %llx %299s %64s", &st, &v, d, n) < 3 || (st != 'P' && st != 'C'))
 		return -1;
+	*state = st;
 	*id = v;
 	if (dest)
 		snprintf(dest, destlen, "%s", d);
 	if (dname)
 		snprintf(dname, 65, "%s", strcmp(n, "-") ? n : "");
 	return 0;
+}
+
+/* the same, for a committed record only */
+static int lookup(const char *name, uint64_t *id, char *dest, size_t destlen, char dname[65])
+{
+	char st;
+	return lookup_any(name, &st, id, dest, destlen, dname) == 0 && st == 'C' ? 0 : -1;
+}
+
+void handed_unprepare(const char *name, uint64_t id)
+{
+	char st;
+	uint64_t v;
+	if (lookup_any(name, &st, &v, NULL, 0, NULL) == 0 && st == 'P' && v == id)
+		journal_del(J_HANDED, name);
 }
 
 int handed_for(const char *name, uint64_t id, const char *asker)
@@ -226,11 +255,15 @@ void handed_settle_later(const char *name, uint64_t id, const char *dest, int re
 static void resume_one(const char *name, const char *line, void *arg)
 {
 	uint64_t id;
-	char dest[300];
+	char dest[300], st;
 	(void)line;
 	(void)arg;
-	if (lookup(name, &id, dest, sizeof(dest), NULL) < 0) {
+	if (lookup_any(name, &st, &id, dest, sizeof(dest), NULL) < 0) {
 		log_warnx("handed/%s is unreadable: left for an admin", name);
+		return;
+	}
+	if (st == 'P') {	/* never committed: a copy handed over under id is reclaimed below */
+		journal_del(J_HANDED, name);
 		return;
 	}
 	log_warnx("migration %s: handed over to %s when migrated stopped: settling it", name, dest);

@@ -6,9 +6,20 @@
  *   indoubt/NAME  "PEER PORT ID"  the destination of a migration past its
  *                 first SYNC: the incoming domain is kept, and its outcome
  *                 is to be asked of PEER:PORT (mig_recv.c);
- *   handed/NAME   "ID DEST"       the source of a migration handed over
- *                 under tag ID, until DEST confirms it runs the VM
- *                 (handed.c).
+ *   handed/NAME   "S ID DEST DNAME"  the source of a migration to DEST
+ *                 (its certificate's name DNAME) under tag ID: S is P
+ *                 (prepared, written before round 0: it means nothing yet)
+ *                 until the commit turns it into C in place, until DEST
+ *                 confirms it runs the VM (handed.c).
+ *
+ * journal_flip rewrites the first byte of a record in place, into the page
+ * cache, without a sync: a record must outlive only what it guards, and
+ * the one flipped at a commit guards the handed-over source copy, which
+ * lives in memory.  Whatever that copy survives (migrated or hvd killed)
+ * the page cache survives too; what destroys the cache (a kernel crash,
+ * power) destroys the copy with it.  So the commit costs no device flush
+ * (one took 0.6-0.9 ms here while a migration ran).  One byte cannot be
+ * torn.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -60,6 +71,18 @@ int journal_put(enum jkind k, const char *name, const char *fmt, ...)
 		close(d);
 	}
 	return 0;
+}
+
+int journal_flip(enum jkind k, const char *name, char c)
+{
+	char p[600];
+	path(p, sizeof(p), k, name);
+	int fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int r = pwrite(fd, &c, 1, 0) == 1 ? 0 : -1;
+	close(fd);
+	return r;
 }
 
 int journal_get(enum jkind k, const char *name, char *line, size_t len)

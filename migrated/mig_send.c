@@ -341,6 +341,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (!(s->r = mig_transport(m, fd, 0, &want, &who, err, errlen)))
 		return -1;
 	snprintf(m->peer_name, sizeof(m->peer_name), "%s", who.name);
+	if (!migd_conf.fenced && handed_prepare(m) < 0)	/* synced now, so the commit need not */
+		return snprintf(err, errlen, "writing the hand-over record: %s", strerror(errno)), -1;
 	mig_stall("send-setup");
 	uint8_t hello[12];
 	le64_put(hello, m->id);
@@ -529,6 +531,7 @@ void *mig_send_thread(void *arg)
 	}
 	if (failed && s.handed < HANDED_DOUBT) {
 		rollback(&s, err);
+		handed_unprepare(s.m->name, s.m->id);
 		mig_fail(s.m, s.m->cancel ? MS_CANCELLED : MS_FAILED, "%s; the VM keeps running on this host", err);
 	}
 	if (s.mem)

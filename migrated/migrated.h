@@ -130,14 +130,21 @@ void mig_stall(const char *point);
 enum jkind { J_INDOUBT, J_HANDED };
 int journal_put(enum jkind k, const char *name, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+/* the record's first byte becomes c, in place, in the page cache (journal.c says why) */
+int journal_flip(enum jkind k, const char *name, char c);
 int journal_get(enum jkind k, const char *name, char *line, size_t len);
 void journal_del(enum jkind k, const char *name);
 void journal_each(enum jkind k, void (*fn)(const char *name, const char *line, void *arg),
     void *arg);
 
 /* handed.c: the source's hand-over records, until the destination confirms */
-int handed_add(const struct mig *m);
-int handed_is(const char *name, uint64_t id);	/* 1: handed over by migration id */
+/* the record prepared before round 0, off the downtime path */
+int handed_prepare(const struct mig *m);
+/* the point of no return: the prepared record says committed */
+int handed_commit(const struct mig *m);
+/* a migration that never committed: its prepared record goes */
+void handed_unprepare(const char *name, uint64_t id);
+int handed_is(const char *name, uint64_t id);	/* 1: committed by migration id */
 /* for OUTCOME: 1 handed over by id to asker, 0 not, -1 to another host */
 int handed_for(const char *name, uint64_t id, const char *asker);
 /* reclaim the copy handed over by id and run it again */

@@ -49,6 +49,11 @@ copies() {	# copies NAME: how many hosts have a domain NAME (any state)
 	echo $c
 }
 
+norecord() {	# norecord NAME WHEN: the source's hand-over record (prepared or committed) goes
+	for _ in $(seq 50); do [ -e "$T/a.state/handed/$1" ] || return 0; sleep 0.1; done
+	fail "$2: the source kept handed/$1: $(cat "$T/a.state/handed/$1")"
+}
+
 fault() {	# fault WHO POINT EXPECT: kill WHO's migrated at POINT
 	local who=$1 point=$2 expect=$3 name=f$n
 	n=$((n + 1))
@@ -69,7 +74,8 @@ fault() {	# fault WHO POINT EXPECT: kill WHO's migrated at POINT
 	restart_mig $who
 	local where=$(settle $name)
 	[ "$where" = "$expect" ] || fail "kill $who at $point: VM on $where, expected $expect"
-	log "kill $who migrated at $point: runs on $where only, $(integrity $where $name)"
+	norecord $name "kill $who at $point"
+	log "kill $who migrated at $point: runs on $where only, $(integrity $where $name), no record left"
 	on $where vm destroy $name >/dev/null
 }
 
@@ -157,11 +163,17 @@ on b vm destroy rehv >/dev/null
 restart_mig a
 on a vm create st --mem 64M --kernel "$G" --cmdline "heartbeat=50" >/dev/null
 mkdir -p "$T/a.state/handed"
-echo "0123456789abcdef 127.0.0.1:$PORT_B" >"$T/a.state/handed/st"
+echo "C 0123456789abcdef 127.0.0.1:$PORT_B -" >"$T/a.state/handed/st"
 restart_mig a
 sleep 2
 [ "$(runs_on st | tr -d ' ')" = a ] && [ "$(copies st)" = 1 ] || fail "a stale record touched st: runs on '$(runs_on st)'"
-log "stale hand-over record: st still runs on a only, $(integrity a st)"
+log "stale committed hand-over record: st still runs on a only, $(integrity a st)"
+# a prepared record a killed migrated left means nothing: it goes at start
+echo "P 0123456789abcdef 127.0.0.1:$PORT_B -" >"$T/a.state/handed/st"
+restart_mig a
+norecord st "a stale prepared record"
+[ "$(runs_on st | tr -d ' ')" = a ] && [ "$(copies st)" = 1 ] || fail "a stale prepared record touched st: runs on '$(runs_on st)'"
+log "stale prepared hand-over record: dropped at start, st still runs on a only"
 on a vm destroy st >/dev/null
 rm -f "$T/a.state/handed/st"
 restart_mig a
