@@ -35,6 +35,7 @@ struct hv_dominfo {
 
 struct hv;
 
+struct hv_saved;
 struct hv_ops {
 	const char *name;
 	void (*close)(struct hv *);
@@ -52,9 +53,6 @@ struct hv_ops {
 	int (*domain_list)(struct hv *, char (**names)[65], int *n);
 	int (*domain_info)(struct hv *, const char *name, struct hv_dominfo *);
 	int (*domain_pause)(struct hv *, const char *name);
-	/* pause that hvd undoes (unpause, log-dirty and throttle off) if this
-	 * connection closes before an unpause or a hand-over */
-	int (*domain_pause_leased)(struct hv *, const char *name);
 	/*
 	 * paused -> migrated under a tag (the migration id): the source copy can
 	 * never run again, lease or no lease, until reclaim with the same tag
@@ -81,10 +79,30 @@ struct hv_ops {
 	int (*vcpu_set)(struct hv *, const char *name, const uint8_t *blob, size_t len);
 	int (*dev_get)(struct hv *, const char *name, uint8_t **blob, size_t *len);
 	int (*dev_set)(struct hv *, const char *name, const uint8_t *blob, size_t len);
+	/*
+	 * A pause under a lease (hvd undoes it, with log-dirty and throttle, if
+	 * this connection closes before an unpause or a hand-over) that in the same call
+	 * peeks-and-cleans the dirty log and takes the vCPU and device state:
+	 * what a stop-and-copy or a checkpoint needs, in one round trip.
+	 * Failed, the domain may be paused (still under the lease).
+	 */
+	int (*domain_suspend)(struct hv *, const char *name, struct hv_saved *);
+	/* vCPU and device state loaded in one call, as vcpu_set then dev_set */
+	int (*state_set)(struct hv *, const char *name, const uint8_t *vcpu, size_t vcpu_len,
+	    const uint8_t *dev, size_t dev_len);
 	int (*throttle)(struct hv *, const char *name, unsigned pct);
 	/* returns a stream fd: guest console output in, keystrokes out */
 	int (*console_attach)(struct hv *, const char *name);
 };
+
+/* what domain_suspend took; hv_saved_free frees the state */
+struct hv_saved {
+	uint64_t dirty;		/* pages the final peek-and-clean found (the bitmap has them) */
+	uint8_t *vcpu, *dev;	/* malloc'd */
+	size_t vcpu_len, dev_len;
+	uint64_t pause_ns, peek_ns, state_ns;	/* where the call's time went inside the hypervisor */
+};
+void hv_saved_free(struct hv_saved *);
 
 struct hv {
 	const struct hv_ops *ops;

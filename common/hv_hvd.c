@@ -110,14 +110,6 @@ static int hvd_handover(struct hv *hv, const char *n, uint64_t tag) { return tag
 static int hvd_reclaim(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_RECLAIM, n, tag); }
 static int hvd_release(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_RELEASE, n, tag); }
 
-static int hvd_pause_leased(struct hv *hv, const char *name)
-{
-	struct hvd *h = (struct hvd *)hv;
-	struct msg_out o;
-	begin(h, &o, HV_DOM_PAUSE, name);
-	msg_add_u32(&o, HA_LEASE, 1);
-	return call(h, &o);
-}
 static int hvd_destroy(struct hv *hv, const char *n) { return simple(hv, HV_DOM_DESTROY, n); }
 
 static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
@@ -280,6 +272,16 @@ static int hvd_peek_clean(struct hv *hv, const char *name, uint64_t *count)
 	return 0;
 }
 
+/* a copy of the answer's attribute attr */
+static int dup_attr(struct hvd *h, uint16_t attr, uint8_t **p, size_t *len)
+{
+	*len = h->in.vlen[attr];
+	if (!(*p = malloc(*len ? *len : 1)))
+		return fail(h, ENOMEM, "out of memory");
+	memcpy(*p, h->in.val[attr], *len);
+	return 0;
+}
+
 static int blob_get(struct hv *hv, uint16_t type, const char *name, uint8_t **blob,
     size_t *len)
 {
@@ -289,11 +291,7 @@ static int blob_get(struct hv *hv, uint16_t type, const char *name, uint8_t **bl
 	begin(h, &o, type, name);
 	if (call(h, &o) < 0)
 		return -1;
-	*len = h->in.vlen[HA_BLOB];
-	if (!(*blob = malloc(*len ? *len : 1)))
-		return fail(h, ENOMEM, "out of memory");
-	memcpy(*blob, h->in.val[HA_BLOB], *len);
-	return 0;
+	return dup_attr(h, HA_BLOB, blob, len);
 }
 
 static int blob_set(struct hv *hv, uint16_t type, const char *name, const uint8_t *blob,
@@ -304,6 +302,52 @@ static int blob_set(struct hv *hv, uint16_t type, const char *name, const uint8_
 
 	begin(h, &o, type, name);
 	msg_add_blob(&o, HA_BLOB, blob, len);
+	return call(h, &o);
+}
+
+void hv_saved_free(struct hv_saved *st)
+{
+	free(st->vcpu);
+	free(st->dev);
+	st->vcpu = st->dev = NULL;
+}
+
+static int hvd_suspend(struct hv *hv, const char *name, struct hv_saved *st)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	memset(st, 0, sizeof(*st));
+	begin(h, &o, HV_DOM_PAUSE, name);
+	msg_add_u32(&o, HA_LEASE, 1);
+	msg_add_u32(&o, HA_SAVE, 1);
+	if (call(h, &o) < 0)
+		return -1;
+	if (!h->in.val[HA_BLOB] || !h->in.val[HA_DEV_BLOB] || !h->in.val[HA_COUNT])
+		return fail(h, EPROTO, "hvd's answer to a saving pause lacks the state");
+	st->dirty = msg_u64(&h->in, HA_COUNT);
+	if (h->in.vlen[HA_PHASES] == 24) {
+		st->pause_ns = le64_get(h->in.val[HA_PHASES]);
+		st->peek_ns = le64_get(h->in.val[HA_PHASES] + 8);
+		st->state_ns = le64_get(h->in.val[HA_PHASES] + 16);
+	}
+	if (dup_attr(h, HA_BLOB, &st->vcpu, &st->vcpu_len) < 0 ||
+	    dup_attr(h, HA_DEV_BLOB, &st->dev, &st->dev_len) < 0) {
+		hv_saved_free(st);
+		return -1;
+	}
+	return 0;
+}
+
+static int hvd_state_set(struct hv *hv, const char *name, const uint8_t *vcpu, size_t vlen,
+    const uint8_t *dev, size_t dlen)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_STATE_SET, name);
+	msg_add_blob(&o, HA_BLOB, vcpu, vlen);
+	msg_add_blob(&o, HA_DEV_BLOB, dev, dlen);
 	return call(h, &o);
 }
 
@@ -365,7 +409,6 @@ static const struct hv_ops hvd_ops = {
 	.domain_list = hvd_list,
 	.domain_info = hvd_info,
 	.domain_pause = hvd_pause,
-	.domain_pause_leased = hvd_pause_leased,
 	.domain_handover = hvd_handover,
 	.domain_reclaim = hvd_reclaim,
 	.domain_release = hvd_release,
@@ -378,6 +421,8 @@ static const struct hv_ops hvd_ops = {
 	.vcpu_set = hvd_vcpu_set,
 	.dev_get = hvd_dev_get,
 	.dev_set = hvd_dev_set,
+	.domain_suspend = hvd_suspend,
+	.state_set = hvd_state_set,
 	.throttle = hvd_throttle,
 	.console_attach = hvd_console,
 };

@@ -133,6 +133,46 @@ static int vm_unpause(struct vm *vm, char *err, size_t errlen)
 	return r;
 }
 
+/*
+ * The rest of a pause with HA_SAVE, the domain now paused: the final
+ * peek-and-clean and the vCPU and device state, in the same answer, with
+ * where the time went since t0 (when the request came).  One round trip
+ * instead of four on the downtime path of a migration or a checkpoint.
+ * Failed, the domain stays paused (under its lease).
+ */
+static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, char *err, size_t errlen)
+{
+	uint64_t count, t[4] = { t0, now_ns() };
+	struct msg_out b;
+	int r;
+
+	if (dirty_peek_clean(vm, &count) < 0) {
+		snprintf(err, errlen, "%s", errno == ENOTCONN ? "log-dirty is not enabled" :
+		    strerror(errno));
+		return -1;
+	}
+	t[2] = now_ns();
+	msg_add_u64(o, HA_COUNT, count);
+	msg_begin_attrs(&b);
+	if ((r = vmstate_save(vm, &b)) == 0)
+		msg_add_blob(o, HA_BLOB, b.buf, b.len);
+	msg_free(&b);
+	msg_begin_attrs(&b);
+	if (r == 0 && (r = devstate_save(vm, &b)) == 0)
+		msg_add_blob(o, HA_DEV_BLOB, b.buf, b.len);
+	msg_free(&b);
+	if (r < 0) {
+		snprintf(err, errlen, "taking the state: %s", strerror(errno));
+		return -1;
+	}
+	t[3] = now_ns();
+	uint8_t ph[24];
+	for (int i = 0; i < 3; i++)
+		le64_put(ph + 8 * i, t[i + 1] - t[i]);
+	msg_add_blob(o, HA_PHASES, ph, sizeof(ph));
+	return 0;
+}
+
 static int vm_require(struct vm *vm, int running_ok, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -356,6 +396,8 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 	case HV_DOM_PAUSE:
 		if ((r = vm_pause(vm, err, sizeof(err))) == 0 && msg_u32(m, HA_LEASE))
 			vm->lease = HL_PAUSED;
+		if (r == 0 && msg_u32(m, HA_SAVE))
+			r = vm_save_paused(vm, &o, t0, err, sizeof(err));
 		break;
 	case HV_DOM_UNPAUSE:
 		if ((r = vm_unpause(vm, err, sizeof(err))) == 0)
@@ -424,6 +466,7 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 	}
 	case HV_VCPU_SET:
 	case HV_DEV_SET:
+	case HV_STATE_SET:
 		pthread_mutex_lock(&vm->lock);
 		r = vm->state == DS_PAUSED ? 0 : -1;
 		pthread_mutex_unlock(&vm->lock);
@@ -432,8 +475,11 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 			errno = EBUSY;
 		} else if (m->type == HV_VCPU_SET)
 			r = vmstate_load(vm, m->val[HA_BLOB], m->vlen[HA_BLOB], err, sizeof(err));
-		else
+		else if (m->type == HV_DEV_SET)
 			r = devstate_load(vm, m->val[HA_BLOB], m->vlen[HA_BLOB], err, sizeof(err));
+		else if ((r = vmstate_load(vm, m->val[HA_BLOB], m->vlen[HA_BLOB], err,
+		    sizeof(err))) == 0)
+			r = devstate_load(vm, m->val[HA_DEV_BLOB], m->vlen[HA_DEV_BLOB], err, sizeof(err));
 		if (r < 0 && errno != EBUSY)
 			errno = EINVAL;
 		break;

@@ -264,8 +264,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			log_debug("migration %s in: final part: %.2f ms from SYNC to END, %llu bytes, "
 			    "%.2f ms applying pages", m->name, (double)(t0 - t_sync) / 1e6,
 			    (unsigned long long)(a->r->bytes_read - b_sync), (double)t_apply / 1e6);
-			if (h->ops->vcpu_set(h, m->name, vcpu.body, vcpu.len) < 0 ||
-			    h->ops->dev_set(h, m->name, dev.body, dev.len) < 0) {
+			if (h->ops->state_set(h, m->name, vcpu.body, vcpu.len, dev.body, dev.len) < 0) {
 				snprintf(err, errlen, "loading state: %s", hv_error(h));
 				goto out;
 			}

@@ -88,14 +88,20 @@ static void bw_limit(struct sender *s)
  * Peek-and-clean, merged into the pending set.  A page whose bit the peek
  * cleared must be sent later, whatever the controller decides now.
  */
-static int peek(struct sender *s, uint64_t *count)
+/* the last peek's bits into pending: how many pages are to send */
+static uint64_t merge_dirty(struct sender *s)
 {
 	uint64_t n = 0;
-	if (s->h->ops->dirty_peek_clean(s->h, s->m->name, count) < 0)
-		return -1;
 	for (uint64_t w = 0; w < s->bmlen / 8; w++)
 		n += (uint64_t)__builtin_popcountll(s->pending[w] |= s->bitmap[w]);
-	*count = n;
+	return n;
+}
+
+static int peek(struct sender *s, uint64_t *count)
+{
+	if (s->h->ops->dirty_peek_clean(s->h, s->m->name, count) < 0)
+		return -1;
+	*count = merge_dirty(s);
 	return 0;
 }
 
@@ -412,32 +418,31 @@ static int run(struct sender *s, char *err, size_t errlen)
 	mig_set_phase(m, "stop-and-copy");
 	uint64_t tp = mig_now();
 	mig_urgent(count <= URGENT_PAGES);
-	if (s->h->ops->domain_pause_leased(s->h, m->name) < 0)
-		return snprintf(err, errlen, "pause: %s", hv_error(s->h)), -1;
+	/* pause, final peek and state: one call */
+	struct hv_saved st;
+	if (s->h->ops->domain_suspend(s->h, m->name, &st) < 0) {
+		struct hv_dominfo now;
+		snprintf(err, errlen, "pause: %s", hv_error(s->h));
+		s->paused = s->h->ops->domain_info(s->h, m->name, &now) == 0 && now.state == DS_PAUSED;
+		return -1;
+	}
 	s->paused = 1;
-	uint64_t t_paused = mig_now();
+	uint64_t t_called = mig_now();
 	mig_stall("send-paused");
-	uint8_t *vs = NULL, *ds = NULL;
-	size_t vlen, dlen;
-	uint64_t before = s->pages_sent;
-	if (peek(s, &count) < 0) {
-		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
-	}
-	uint64_t t_peek = mig_now();
-	if (s->h->ops->vcpu_get(s->h, m->name, &vs, &vlen) < 0 ||
-	    s->h->ops->dev_get(s->h, m->name, &ds, &dlen) < 0) {
-		free(vs);
-		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
-	}
+	uint64_t before = s->pages_sent, t_merge = mig_now();
+	count = merge_dirty(s);
+	/* the phases: the call's time outside hvd counts as the pause's */
+	uint64_t call_ns = t_called - tp, in_ns = st.peek_ns + st.state_ns;
+	uint64_t ph_pause = call_ns > in_ns ? call_ns - in_ns : 0;
+	uint64_t ph_peek = st.peek_ns + (mig_now() - t_merge), ph_state = st.state_ns;
 	uint64_t t_state = mig_now();
 	s->b.limit = BURST_BATCH;
 	write_round(s, c.round + 1, count, 0);
 	int r = send_pending(s, &c);
-	ckpt_write_simple(s->r, CK_VCPU_STATE, vs, vlen);
-	ckpt_write_simple(s->r, CK_DEVICE_STATE, ds, dlen);
+	ckpt_write_simple(s->r, CK_VCPU_STATE, st.vcpu, st.vcpu_len);
+	ckpt_write_simple(s->r, CK_DEVICE_STATE, st.dev, st.dev_len);
 	ckpt_write_simple(s->r, CK_END, NULL, 0);
-	free(vs);
-	free(ds);
+	hv_saved_free(&st);
 	if (r < 0 || rio_flush(s->r) < 0)
 		goto io;
 	ppr_add(ppr, sizeof(ppr), pl, s->pages_sent - before);
@@ -458,8 +463,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint64_t downtime = t_run - tp;	/* paused here until it runs there */
 	log_info("migration %s: downtime %.2f ms = pause %.2f, peek %.2f, state %.2f, last %llu pages "
 	    "%.2f, destination load %.2f, hand-over %.2f, resume there %.2f", m->name,
-	    (double)downtime / 1e6, (double)(t_paused - tp) / 1e6, (double)(t_peek - t_paused) / 1e6,
-	    (double)(t_state - t_peek) / 1e6, (unsigned long long)count,
+	    (double)downtime / 1e6, (double)ph_pause / 1e6, (double)ph_peek / 1e6,
+	    (double)ph_state / 1e6, (unsigned long long)count,
 	    (double)(t_sent - t_state) / 1e6, (double)(t_ready - t_sent) / 1e6,
 	    (double)(t_handed - t_ready) / 1e6, (double)(t_run - t_handed) / 1e6);
 	pthread_mutex_lock(&m->lock);
@@ -473,8 +478,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 		    (double)c.predicted_ns / 1e6);
 	snprintf(m->downtime_phases, sizeof(m->downtime_phases),
 	    "pause=%llu,peek=%llu,state=%llu,pages=%llu,last=%llu,apply=%llu,handover=%llu,resume=%llu",
-	    (unsigned long long)(t_paused - tp) / 1000, (unsigned long long)(t_peek - t_paused) / 1000,
-	    (unsigned long long)(t_state - t_peek) / 1000, (unsigned long long)(t_sent - t_state) / 1000,
+	    (unsigned long long)ph_pause / 1000, (unsigned long long)ph_peek / 1000,
+	    (unsigned long long)ph_state / 1000, (unsigned long long)(t_sent - t_state) / 1000,
 	    (unsigned long long)count, (unsigned long long)(t_ready - t_sent) / 1000,
 	    (unsigned long long)(t_handed - t_ready) / 1000, (unsigned long long)(t_run - t_handed) / 1000);
 	pthread_mutex_unlock(&m->lock);

@@ -45,6 +45,7 @@ struct conv {
 	uint32_t round;
 	unsigned throttle;	/* current vCPU throttle, percent */
 	uint64_t predicted_ns, last_predicted_ns;
+	uint64_t last_dirty;	/* dirty pages found after the last round */
 	uint32_t stalled;	/* rounds in a row the prediction did not shrink */
 	int over_budget;	/* it stopped without the budget in reach: say so */
 	char why[160];

@@ -36,6 +36,7 @@ enum hv_msg {
 	HV_DOM_KEEP,
 	HV_DOM_RECLAIM,
 	HV_DOM_RELEASE,
+	HV_STATE_SET,
 	HV_MSG_COUNT
 };
 
@@ -67,6 +68,9 @@ enum hv_attr {
 	HA_NET,		/* str: the NIC, "BRIDGE[,mac=XX:XX:XX:XX:XX:XX]" (docs/devices.md) */
 	HA_NIC_TAP,	/* str: the NIC's tap on the host */
 	HA_NIC_STATS,	/* blob: the NIC's counters, 10 x u64 (docs/hvd-protocol.md) */
+	HA_SAVE,	/* u32: 1 = a pause also peeks-and-cleans and returns the state */
+	HA_DEV_BLOB,	/* blob: device state, beside a vCPU state in HA_BLOB */
+	HA_PHASES,	/* blob: 3 x u64, ns inside hvd: pause, peek, state */
 	HA_ATTR_COUNT
 };
 

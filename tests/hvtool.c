@@ -208,55 +208,63 @@ static int do_peekcost(const char *name, int ms, int n)
 	return 0;
 }
 
+/*
+ * Per call, the time inside hvd and as this caller sees it: pause, vCPU
+ * state get and set, unpause one by one, then the suspend a migration's
+ * stop-and-copy makes (pause, final peek and all state in one call, log-dirty
+ * on) and the state set its destination makes, and the unpause after it.
+ */
+enum { PC_PAUSE, PC_VGET, PC_VSET, PC_UNPAUSE, PC_SUSPEND, PC_SSET, PC_UNPAUSE2, PC_N };
 static int do_pausecost(const char *name, int n)
 {
+	static const char *const key[PC_N] = { "pause", "vcpu_get", "vcpu_set", "unpause",
+		"suspend", "state_set", "unpause_after" };
 	struct hv *h = open_hv();
-	/* per call: the time inside hvd, and as this caller sees it */
-	double *in[4], *e2e[4], *rt = calloc((size_t)n, sizeof(double));
+	double *in[PC_N], *e2e[PC_N];
 	uint8_t *blob;
-	size_t len = 0;
+	size_t len = 0, bmlen;
+	uint64_t *bm;
 
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < PC_N; k++) {
 		in[k] = calloc((size_t)n, sizeof(double));
 		e2e[k] = calloc((size_t)n, sizeof(double));
 	}
+	if (h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
+		die_hv(h, "log-dirty");
 	for (int i = 0; i < n; i++) {
-		double t0 = now_ms(), t = t0, u;
-		if (h->ops->domain_pause(h, name) < 0)
-			die_hv(h, "pause");
-		in[0][i] = (double)h->elapsed_ns / 1e3;
-		e2e[0][i] = ((u = now_ms()) - t) * 1e3;
-		t = u;
-		if (h->ops->vcpu_get(h, name, &blob, &len) < 0)
-			die_hv(h, "vcpu get");
-		in[1][i] = (double)h->elapsed_ns / 1e3;
-		e2e[1][i] = ((u = now_ms()) - t) * 1e3;
-		t = u;
-		if (h->ops->vcpu_set(h, name, blob, len) < 0)
-			die_hv(h, "vcpu set");
-		in[2][i] = (double)h->elapsed_ns / 1e3;
-		e2e[2][i] = ((u = now_ms()) - t) * 1e3;
-		t = u;
+		double t = now_ms(), u;
+		struct hv_saved st;
+#define TIMED(k, call, what) do {						\
+		if ((call) < 0)							\
+			die_hv(h, what);					\
+		in[k][i] = (double)h->elapsed_ns / 1e3;				\
+		e2e[k][i] = ((u = now_ms()) - t) * 1e3;				\
+		t = u;								\
+	} while (0)
+		TIMED(PC_PAUSE, h->ops->domain_pause(h, name), "pause");
+		TIMED(PC_VGET, h->ops->vcpu_get(h, name, &blob, &len), "vcpu get");
+		TIMED(PC_VSET, h->ops->vcpu_set(h, name, blob, len), "vcpu set");
 		free(blob);
-		if (h->ops->domain_unpause(h, name) < 0)
-			die_hv(h, "unpause");
-		in[3][i] = (double)h->elapsed_ns / 1e3;
-		e2e[3][i] = ((u = now_ms()) - t) * 1e3;
-		rt[i] = (u - t0) * 1e3;
-		usleep(20000);
+		TIMED(PC_UNPAUSE, h->ops->domain_unpause(h, name), "unpause");
+		usleep(10000);
+		t = now_ms();
+		TIMED(PC_SUSPEND, h->ops->domain_suspend(h, name, &st), "suspend");
+		TIMED(PC_SSET, h->ops->state_set(h, name, st.vcpu, st.vcpu_len, st.dev, st.dev_len),
+		    "state set");
+		hv_saved_free(&st);
+		TIMED(PC_UNPAUSE2, h->ops->domain_unpause(h, name), "unpause");
+#undef TIMED
+		usleep(10000);
 	}
-	printf("pause_p50_us=%.1f unpause_p50_us=%.1f pause_unpause_us=%.1f vcpu_get_p50_us=%.1f "
-	    "vcpu_set_p50_us=%.1f roundtrip_all4_p50_us=%.1f vcpu_state_bytes=%zu "
-	    "pause_call_p50_us=%.1f vcpu_get_call_p50_us=%.1f vcpu_set_call_p50_us=%.1f "
-	    "unpause_call_p50_us=%.1f\n",
-	    pct(in[0], n, 50), pct(in[3], n, 50), pct(in[0], n, 50) + pct(in[3], n, 50),
-	    pct(in[1], n, 50), pct(in[2], n, 50), pct(rt, n, 50), len, pct(e2e[0], n, 50),
-	    pct(e2e[1], n, 50), pct(e2e[2], n, 50), pct(e2e[3], n, 50));
-	for (int k = 0; k < 4; k++) {
+	h->ops->logdirty(h, name, 0, 0, NULL, NULL);
+	munmap(bm, bmlen);
+	for (int k = 0; k < PC_N; k++) {
+		printf("%s%s_p50_us=%.1f %s_call_p50_us=%.1f", k ? " " : "", key[k], pct(in[k], n, 50),
+		    key[k], pct(e2e[k], n, 50));
 		free(in[k]);
 		free(e2e[k]);
 	}
-	free(rt);
+	printf(" vcpu_state_bytes=%zu\n", len);
 	h->ops->close(h);
 	return 0;
 }
@@ -504,8 +512,49 @@ static int do_badinput(const char *kernel, const char *badelf)
 	msg_add_u32(&o, HA_SHARE, 150);
 	fails += expect_msg_err("throttle 150%", &o);
 
-	/* still serving, and the domain still works */
+	/* a saving pause needs log-dirty: refused with the reason, the domain
+	 * left paused under the lease; with log-dirty it returns all the state,
+	 * which loads back whole, and garbage beside good vCPU state does not */
 	struct hv_dominfo di;
+	struct hv_saved st;
+	if (h->ops->domain_unpause(h, "badin") < 0)
+		die_hv(h, "unpause");
+	if (h->ops->domain_suspend(h, "badin", &st) == 0 || !strstr(hv_error(h), "log-dirty")) {
+		printf("FAIL saving pause without log-dirty: %s\n", hv_error(h));
+		fails++;
+	} else
+		printf("ok saving pause without log-dirty refused: %s\n", hv_error(h));
+	if (h->ops->domain_info(h, "badin", &di) < 0 || di.state != DS_PAUSED) {
+		printf("FAIL a refused saving pause left the domain %s\n", dom_state_name(di.state));
+		fails++;
+	}
+	uint64_t *bm;
+	size_t bmlen;
+	if (h->ops->domain_unpause(h, "badin") < 0 ||
+	    h->ops->logdirty(h, "badin", 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
+		die_hv(h, "log-dirty");
+	usleep(100000);
+	if (h->ops->domain_suspend(h, "badin", &st) < 0 || !st.vcpu_len || !st.dev_len ||
+	    !st.dirty || !st.pause_ns) {
+		printf("FAIL saving pause: %s (%zu vcpu bytes, %zu device bytes, %llu dirty)\n",
+		    hv_error(h), st.vcpu_len, st.dev_len, (unsigned long long)st.dirty);
+		fails++;
+	} else
+		printf("ok saving pause: %zu vcpu bytes, %zu device bytes, %llu dirty pages\n",
+		    st.vcpu_len, st.dev_len, (unsigned long long)st.dirty);
+	if (h->ops->state_set(h, "badin", st.vcpu, st.vcpu_len, (const uint8_t *)"garbage!", 8) == 0) {
+		printf("FAIL garbage device state beside good vCPU state loaded\n");
+		fails++;
+	}
+	if (h->ops->state_set(h, "badin", st.vcpu, st.vcpu_len, st.dev, st.dev_len) < 0) {
+		printf("FAIL state set of what the saving pause took: %s\n", hv_error(h));
+		fails++;
+	}
+	hv_saved_free(&st);
+	h->ops->logdirty(h, "badin", 0, 0, NULL, NULL);
+	munmap(bm, bmlen);
+
+	/* still serving, and the domain still works */
 	if (h->ops->domain_unpause(h, "badin") < 0 || h->ops->domain_info(h, "badin", &di) < 0 ||
 	    di.state != DS_RUNNING) {
 		printf("FAIL domain unusable after bad input: %s\n", hv_error(h));

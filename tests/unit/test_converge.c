@@ -1,6 +1,7 @@
 /*
  * test_converge.c - the convergence controller: it stops once the predicted
- * downtime fits the budget and not before; round 0's page cost counts as
+ * downtime fits the budget and not before, and not while a round still
+ * halves the dirty set; round 0's page cost counts as
  * that of scattered pages only after scaling; a guest that outruns the link
  * is throttled step by step; the user's hard limits abort, soft ones stop.
  */
@@ -24,11 +25,27 @@ int main(void)
 	struct conv c;
 
 	/* round 0 of 200000 pages in 200 ms (1 us each): 500 dirty pages are
-	 * 2 x 1 us x 500 + 1 ms fixed = 2 ms */
+	 * 2 x 1 us x 500 + 1 ms fixed = 2 ms: they fit, but round 0 cut the
+	 * dirty set by far more than half, so one more round pays */
 	c = fresh(3, 0, 0);
-	CHECK(conv_decide(&c, 200 * MS, 200000, 500, 200 * MS) == CONV_STOP);
+	CHECK(conv_decide(&c, 200 * MS, 200000, 500, 200 * MS) == CONV_ROUND);
 	CHECK(c.predicted_ns >= 1990000 && c.predicted_ns <= 2010000);
-	CHECK(c.round == 1 && strstr(c.why, "fit"));
+	CHECK(c.round == 1 && strstr(c.why, "one more round"));
+	/* 0.5 ms moved 500 pages and left 200: halved again, one more */
+	CHECK(conv_decide(&c, 500000, 500, 200, 201 * MS) == CONV_ROUND);
+	/* and 150 after that is no longer half: stop */
+	CHECK(conv_decide(&c, 200000, 200, 150, 202 * MS) == CONV_STOP);
+	CHECK(c.round == 3 && strstr(c.why, "fit") && !strstr(c.why, "more"));
+	/* a few pages are not worth a round however fast they fell */
+	c = fresh(3, 0, 0);
+	CHECK(conv_decide(&c, 200 * MS, 200000, 30, 200 * MS) == CONV_STOP);
+	/* nor is a round the user's time limit has no room for */
+	c = fresh(3, 0, 150);
+	CHECK(conv_decide(&c, 200 * MS, 200000, 500, 200 * MS) == CONV_STOP);
+	/* nor one past the last round */
+	struct conv_opts o1 = { 3 * MS, 0, 0, 1, MS };
+	conv_init(&c, &o1);
+	CHECK(conv_decide(&c, 200 * MS, 200000, 500, 200 * MS) == CONV_STOP);
 	/* 1500 dirty: 4 ms, another round */
 	c = fresh(3, 0, 0);
 	CHECK(conv_decide(&c, 200 * MS, 200000, 1500, 200 * MS) == CONV_ROUND);
