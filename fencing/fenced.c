@@ -379,7 +379,7 @@ int main(int argc, char **argv)
 	event_free(f->cs->retry_ev);
 	event_free(s1);
 	event_free(s2);
-	event_free(f->sync.settle_ev);
+	sync_shutdown(f);
 	event_free(f->coord.retry_ev);
 	event_base_free(f->base);
 	unlink(path);

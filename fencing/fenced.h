@@ -49,6 +49,10 @@ struct sync_state {
 	int was_ready;
 	uint64_t saved_epoch, saved_version;	/* what DIR/table holds */
 	int saved_any;
+	/* the write in flight (writer.c): of which version, and what waits for it */
+	struct writer *writer;
+	uint64_t writing_epoch, writing_version;
+	int writing, again, settle_wanted;
 	struct sync_waiter *wq, **wq_tail;
 	struct event *settle_ev;
 };
@@ -119,6 +123,7 @@ uint64_t mono_ms(void);
 /* called once a message we sent is delivered: applied (ok) or why not */
 typedef void (*sent_fn)(void *arg, int ok, const char *err);
 void sync_init(struct fenced *f);
+void sync_shutdown(struct fenced *f);
 void sync_view(struct fenced *f, const uint32_t *members, size_t n);
 void sync_quorum(struct fenced *f, int quorate);
 void sync_disconnected(struct fenced *f);

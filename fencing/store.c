@@ -83,14 +83,21 @@ int store_decode(const uint8_t *buf, size_t len, struct table *t, char *err, siz
 
 int store_save(const char *dir, const struct table *t, char *err, size_t el)
 {
-	char tmp[600], path[600];
 	size_t len;
 	uint8_t *p = store_encode(t, &len);
+	if (!p)
+		return refuse(err, el, "out of memory encoding the table");
+	int r = store_write(dir, p, len, err, el);
+	free(p);
+	return r;
+}
+
+int store_write(const char *dir, const uint8_t *p, size_t len, char *err, size_t el)
+{
+	char tmp[600], path[600];
 	int fd = -1, dfd = -1;
 	snprintf(tmp, sizeof(tmp), "%s/table.tmp", dir);
 	snprintf(path, sizeof(path), "%s/table", dir);
-	if (!p)
-		return refuse(err, el, "out of memory encoding the table");
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)) < 0) {
 		snprintf(err, el, "%s: %s", tmp, strerror(errno));
 		goto fail;
@@ -120,14 +127,12 @@ int store_save(const char *dir, const struct table *t, char *err, size_t el)
 		goto fail;
 	}
 	close(dfd);
-	free(p);
 	return 0;
 fail:
 	if (fd >= 0)
 		close(fd);
 	if (dfd >= 0)
 		close(dfd);
-	free(p);
 	return -1;
 }
 

@@ -24,6 +24,8 @@ int store_decode(const uint8_t *buf, size_t len, struct table *t, char *err, siz
 /* DIR/table written atomically: DIR/table.tmp, fsync, rename, fsync of DIR.
  * 0, or -1 with err. */
 int store_save(const char *dir, const struct table *t, char *err, size_t errlen);
+/* the same for bytes store_encode made */
+int store_write(const char *dir, const uint8_t *p, size_t len, char *err, size_t errlen);
 /* 1 loaded, 0 no file (t unchanged), -1 refused with err (t unchanged; the
  * file is kept as DIR/table.refused for the admin). */
 int store_load(const char *dir, struct table *t, char *err, size_t errlen);

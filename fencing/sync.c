@@ -26,6 +26,7 @@
 #include <time.h>
 
 #include "fenced.h"
+#include "writer.h"
 #include "log.h"
 #include "wire.h"
 
@@ -155,44 +156,81 @@ static void evaluate(struct fenced *f)
  * A synced host writes every new (epoch, version) of its table to disk
  * before it acts on it, so what it did is never newer than what it would
  * bring to a cold start.  An unsynced table is never written: it is not the
- * cluster's.
+ * cluster's.  The writing is done by a thread (writer.c), so the loop
+ * answers queries meanwhile; persist starts a write (1) or finds the disk
+ * up to date (0).  A change while one is in flight is written right after
+ * it, and what waits to act waits for that too.
  */
-static void persist(struct fenced *f)
+static void on_written(void *arg, int ok, const char *err);
+static int persist(struct fenced *f)
 {
-	char err[512];
 	if (!f->synced || !f->state_dir ||
 	    (f->sync.saved_any && f->sync.saved_epoch == f->t.epoch && f->sync.saved_version == f->t.version))
-		return;
-	struct timespec a, b;
-	clock_gettime(CLOCK_MONOTONIC, &a);
-	if (store_save(f->state_dir, &f->t, err, sizeof(err)) < 0) {
-		log_warnx("sync: cannot save the table: %s", err);
-		return;
+		return 0;
+	if (f->sync.writing) {
+		f->sync.again = 1;
+		return 1;
 	}
-	clock_gettime(CLOCK_MONOTONIC, &b);
-	f->sync.saved_any = 1;
-	f->sync.saved_epoch = f->t.epoch;
-	f->sync.saved_version = f->t.version;
-	log_debug("sync: table saved: epoch %llu version %llu, %zu VMs, in %ld us",
-	    (unsigned long long)f->t.epoch, (unsigned long long)f->t.version, f->t.nvm,
-	    (long)((b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000));
+	/* started here, in the loop: after daemon(), which keeps no thread */
+	if (!f->sync.writer && !(f->sync.writer = writer_new(f->base, on_written, f)))
+		fatalx("cannot start the table's writer");
+	size_t len;
+	uint8_t *p = store_encode(&f->t, &len);
+	if (!p) {
+		log_warnx("sync: cannot save the table: out of memory");
+		return 0;
+	}
+	f->sync.writing = 1;
+	f->sync.writing_epoch = f->t.epoch;
+	f->sync.writing_version = f->t.version;
+	writer_submit(f->sync.writer, f->state_dir, p, len);
+	return 1;
+}
+
+/* what a settle waits for is done: act on the table */
+static void settled(struct fenced *f)
+{
+	f->sync.settle_wanted = 0;
+	fenced_event(f, SE_SETTLED, NULL);
+}
+
+static void on_written(void *arg, int ok, const char *err)
+{
+	struct fenced *f = arg;
+	f->sync.writing = 0;
+	if (ok) {
+		f->sync.saved_any = 1;
+		f->sync.saved_epoch = f->sync.writing_epoch;
+		f->sync.saved_version = f->sync.writing_version;
+		log_debug("sync: table saved: epoch %llu version %llu",
+		    (unsigned long long)f->sync.saved_epoch, (unsigned long long)f->sync.saved_version);
+	} else
+		log_warnx("sync: cannot save the table: %s", err);
+	if (f->sync.again) {
+		f->sync.again = 0;
+		if (persist(f))
+			return;
+	}
+	if (f->sync.settle_wanted)
+		settled(f);
 }
 
 /*
  * After deliveries: save the table, then act on it (coordinator and local
- * duties).  Deferred to the loop's next turn, after the I/O already
- * waiting, so a control query that a migration's hand-over waits on (is
- * this VM mine now?) is answered from memory without waiting for the fsync
- * or for the local duties' calls to hvd; a burst of deliveries is saved and
- * acted on once.  Still nothing is acted on before it is on disk.
+ * duties).  Deferred to the loop's next turn, so a burst of deliveries is
+ * saved and acted on once; a control query (a migration's destination
+ * asking whether a VM is its own now) is answered from memory meanwhile,
+ * without waiting for the disk or for the local duties' calls to hvd.
+ * Still nothing is acted on before it is on disk.
  */
 static void on_settle(evutil_socket_t fd, short ev, void *arg)
 {
 	struct fenced *f = arg;
 	(void)fd;
 	(void)ev;
-	persist(f);
-	fenced_event(f, SE_SETTLED, NULL);
+	f->sync.settle_wanted = 1;
+	if (!persist(f))
+		settled(f);
 }
 
 static void settle_soon(struct fenced *f)
@@ -206,6 +244,19 @@ void sync_init(struct fenced *f)
 {
 	f->sync.wq_tail = &f->sync.wq;
 	f->sync.settle_ev = evtimer_new(f->base, on_settle, f);
+}
+
+void sync_shutdown(struct fenced *f)
+{
+	char err[512];
+	writer_free(f->sync.writer);	/* a table handed over reaches the disk first */
+	f->sync.writer = NULL;
+	f->sync.writing = 0;
+	/* and one that waited for it, here and now */
+	if (f->synced && f->state_dir && !(f->sync.saved_any && f->sync.saved_epoch == f->t.epoch &&
+	    f->sync.saved_version == f->t.version) && store_save(f->state_dir, &f->t, err, sizeof(err)) < 0)
+		log_warnx("sync: cannot save the table: %s", err);
+	event_free(f->sync.settle_ev);
 }
 
 void sync_view(struct fenced *f, const uint32_t *members, size_t n)

@@ -167,6 +167,32 @@ static void resolve(struct recv_args *a, struct hv **hp)
 	    "by hand", DOUBT_RETRY_S);
 }
 
+/*
+ * After COMMIT in a cluster: 1 the table gives name to this host, 0 to
+ * another, -1 fenced cannot say.  The source sent COMMIT only once its
+ * table commit was delivered there, and this host's copy of the table
+ * follows within about a millisecond: ask this host's table (no message)
+ * until it does, and only then order a resolution through CPG (after the
+ * commit in the total order, so it cannot undo it) before asking the
+ * source over a new TLS connection.
+ */
+#define TABLE_WAIT_US	5000
+static int table_mine(const char *name)
+{
+	char err[256];
+	int mine;
+	for (int t = 0; t < TABLE_WAIT_US; t += 200) {
+		if (cluster_owned(name))
+			return 1;
+		usleep(200);
+	}
+	if (cluster_resolve(name, &mine, err, sizeof(err)) < 0) {
+		log_warnx("migration %s in: the table cannot say who owns it: %s", name, err);
+		return -1;
+	}
+	return mine;
+}
+
 /* Receives the whole stream into a new incoming domain, writing pages
  * into its memory file; on success it is paused with its state loaded and
  * READY is sent. */
@@ -325,6 +351,7 @@ void *mig_recv_thread(void *arg)
 	struct ckpt_record rec = { 0 };
 	char err[512] = "";
 	int created = 0;
+	mig_background();
 	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 
 	if (!h) {
@@ -355,7 +382,7 @@ void *mig_recv_thread(void *arg)
 	}
 	mig_stall("recv-commit");
 	if (migd_conf.fenced) {	/* run only what the table gives this host */
-		int mine = cluster_owned(m->name) ? 1 : -1;	/* the usual case: no CPG round trip */
+		int mine = table_mine(m->name);
 		for (int i = 0; i < 30 && mine < 0; i++)
 			mine = ask_outcome(a, m->name, NULL);
 		if (mine != 1) {

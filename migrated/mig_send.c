@@ -522,6 +522,7 @@ void *mig_send_thread(void *arg)
 
 	memset(&s, 0, sizeof(s));
 	s.m = arg;
+	mig_background();
 	s.memfd = -1;
 	if (ckpt_batch_init(&s.b, s.m->lz4) < 0 || !(s.h = hv_open(migd_conf.hvd_path, err, sizeof(err)))) {
 		mig_fail(s.m, MS_FAILED, "%s", err[0] ? err : "out of memory");

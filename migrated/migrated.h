@@ -101,6 +101,8 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__
 uint64_t mig_now(void);
 /* the calling thread ahead of every ordinary one while the VM is paused (on), or back */
 void mig_urgent(int on);
+/* the calling migration thread below the guests while the VM runs */
+void mig_background(void);
 #define URGENT_PAGES	16384	/* a longer stop-and-copy (forced by a limit) stays ordinary */
 /* the stream to a peer that must be want->name (or hold want->ip); who it
  * is in *peer (name empty with --insecure) */

@@ -56,9 +56,9 @@ struct config {
 };
 void cmdline_parse(const char *s, struct config *c);
 
-/* dirty.c; the long loops (dirtying, the sweep) call dirty_yield every 64
- * pages when it is set: the network service runs on meanwhile, as a guest's
- * interrupt handlers would */
+/* dirty.c; the long loops (dirtying, the sweep) call dirty_yield at least
+ * every YIELD_US of guest time when it is set: the network service runs on
+ * meanwhile, as a guest's interrupt handlers would */
 extern void (*dirty_yield)(void);
 /* the working set: n_low pages from first_pfn, then n_high from high_pfn */
 void dirty_init(uint64_t first_pfn, uint64_t n_low, uint64_t high_pfn, uint64_t n_high);
