@@ -28,11 +28,7 @@ int ckpt_order_next(struct ckpt_order *o, uint32_t type, char *err, size_t errle
 	case CK_DOMAIN_HEADER:
 		snprintf(err, errlen, "second DOMAIN_HEADER (in phase %s)", phase_name[o->phase]);
 		return -1;
-	case CK_PAGE_DATA:
-		if (o->phase == CKO_STATE) {
-			snprintf(err, errlen, "PAGE_DATA between state records and their CHECKPOINT/END");
-			return -1;
-		}
+	case CK_PAGE_DATA:	/* also after a state's records: they belong to it until its end */
 		return 0;
 	case CK_VCPU_STATE:
 	case CK_DEVICE_STATE: {

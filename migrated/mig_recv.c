@@ -208,6 +208,7 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 	uint32_t f, n;
 	int rc = -1, memfd = -1, kept = 0;
 	uint64_t t_sync = 0, b_sync = 0, t_apply = 0;
+	int final = 0, have_vcpu = 0, have_dev = 0, loaded = 0;
 
 	if (!scratch) {
 		snprintf(err, errlen, "out of memory");
@@ -273,16 +274,29 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			pthread_mutex_lock(&m->lock);
 			m->round = rd.round;
 			pthread_mutex_unlock(&m->lock);
-			if (!rd.left)	/* stop and copy: the VM is paused */
+			if (!rd.left) {	/* stop and copy: the VM is paused */
 				mig_urgent(rd.pages <= URGENT_PAGES);
+				final = 1;
+			}
 			break;
 		}
 		case CK_VCPU_STATE:
-		case CK_DEVICE_STATE: {	/* keep the body: it is loaded at END */
+		case CK_DEVICE_STATE: {	/* keep the body; in the final round load it at once */
 			struct ckpt_record *keep = rec.type == CK_VCPU_STATE ? &vcpu : &dev;
 			struct ckpt_record t = *keep;
 			*keep = rec;
 			rec = t;
+			*(keep == &vcpu ? &have_vcpu : &have_dev) = 1;
+			loaded = 0;
+			/* the domain is paused and its pages still come: while they are on
+			 * the wire, this is off the downtime's critical path */
+			if (final && have_vcpu && have_dev) {
+				if (h->ops->state_set(h, m->name, vcpu.body, vcpu.len, dev.body, dev.len) < 0) {
+					snprintf(err, errlen, "loading state: %s", hv_error(h));
+					goto out;
+				}
+				loaded = 1;
+			}
 			break;
 		}
 		case CK_END: {
@@ -290,7 +304,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			log_debug("migration %s in: final part: %.2f ms from SYNC to END, %llu bytes, "
 			    "%.2f ms applying pages", m->name, (double)(t0 - t_sync) / 1e6,
 			    (unsigned long long)(a->r->bytes_read - b_sync), (double)t_apply / 1e6);
-			if (h->ops->state_set(h, m->name, vcpu.body, vcpu.len, dev.body, dev.len) < 0) {
+			if (!loaded &&	/* a sender that sent the state after its pages */
+			    h->ops->state_set(h, m->name, vcpu.body, vcpu.len, dev.body, dev.len) < 0) {
 				snprintf(err, errlen, "loading state: %s", hv_error(h));
 				goto out;
 			}

@@ -437,12 +437,13 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint64_t ph_peek = st.peek_ns + (mig_now() - t_merge), ph_state = st.state_ns;
 	uint64_t t_state = mig_now();
 	s->b.limit = BURST_BATCH;
+	/* the state first: the destination loads it while the pages come */
 	write_round(s, c.round + 1, count, 0);
-	int r = send_pending(s, &c);
 	ckpt_write_simple(s->r, CK_VCPU_STATE, st.vcpu, st.vcpu_len);
 	ckpt_write_simple(s->r, CK_DEVICE_STATE, st.dev, st.dev_len);
-	ckpt_write_simple(s->r, CK_END, NULL, 0);
 	hv_saved_free(&st);
+	int r = rio_flush(s->r) < 0 ? -1 : send_pending(s, &c);
+	ckpt_write_simple(s->r, CK_END, NULL, 0);
 	if (r < 0 || rio_flush(s->r) < 0)
 		goto io;
 	ppr_add(ppr, sizeof(ppr), pl, s->pages_sent - before);
