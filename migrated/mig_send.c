@@ -84,10 +84,6 @@ static void bw_limit(struct sender *s)
 	}
 }
 
-/*
- * Peek-and-clean, merged into the pending set.  A page whose bit the peek
- * cleared must be sent later, whatever the controller decides now.
- */
 /* the last peek's bits into pending: how many pages are to send */
 static uint64_t merge_dirty(struct sender *s)
 {
@@ -97,6 +93,10 @@ static uint64_t merge_dirty(struct sender *s)
 	return n;
 }
 
+/*
+ * Peek-and-clean, merged into the pending set.  A page whose bit the peek
+ * cleared must be sent later, whatever the controller decides now.
+ */
 static int peek(struct sender *s, uint64_t *count)
 {
 	if (s->h->ops->dirty_peek_clean(s->h, s->m->name, count) < 0)
