@@ -161,11 +161,17 @@ static void evaluate(struct fenced *f)
  * up to date (0).  A change while one is in flight is written right after
  * it, and what waits to act waits for that too.
  */
+/* DIR/table holds the table in memory */
+static int saved_is_current(const struct fenced *f)
+{
+	return f->sync.saved_any && f->sync.saved_epoch == f->t.epoch &&
+	    f->sync.saved_version == f->t.version;
+}
+
 static void on_written(void *arg, int ok, const char *err);
 static int persist(struct fenced *f)
 {
-	if (!f->synced || !f->state_dir ||
-	    (f->sync.saved_any && f->sync.saved_epoch == f->t.epoch && f->sync.saved_version == f->t.version))
+	if (!f->synced || !f->state_dir || saved_is_current(f))
 		return 0;
 	if (f->sync.writing) {
 		f->sync.again = 1;
@@ -253,8 +259,8 @@ void sync_shutdown(struct fenced *f)
 	f->sync.writer = NULL;
 	f->sync.writing = 0;
 	/* and one that waited for it, here and now */
-	if (f->synced && f->state_dir && !(f->sync.saved_any && f->sync.saved_epoch == f->t.epoch &&
-	    f->sync.saved_version == f->t.version) && store_save(f->state_dir, &f->t, err, sizeof(err)) < 0)
+	if (f->synced && f->state_dir && !saved_is_current(f) &&
+	    store_save(f->state_dir, &f->t, err, sizeof(err)) < 0)
 		log_warnx("sync: cannot save the table: %s", err);
 	event_free(f->sync.settle_ev);
 }

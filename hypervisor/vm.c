@@ -133,6 +133,18 @@ static int vm_unpause(struct vm *vm, char *err, size_t errlen)
 	return r;
 }
 
+/* the vCPU (dev 0) or device state as one blob attribute attr of o */
+static int add_state(struct vm *vm, int dev, struct msg_out *o, uint16_t attr)
+{
+	struct msg_out b;
+	msg_begin_attrs(&b);
+	int r = dev ? devstate_save(vm, &b) : vmstate_save(vm, &b);
+	if (r == 0)
+		msg_add_blob(o, attr, b.buf, b.len);
+	msg_free(&b);
+	return r;
+}
+
 /*
  * The rest of a pause with HA_SAVE, the domain now paused: the final
  * peek-and-clean and the vCPU and device state, in the same answer, with
@@ -143,8 +155,6 @@ static int vm_unpause(struct vm *vm, char *err, size_t errlen)
 static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, char *err, size_t errlen)
 {
 	uint64_t count, t[4] = { t0, now_ns() };
-	struct msg_out b;
-	int r;
 
 	if (dirty_peek_clean(vm, &count) < 0) {
 		snprintf(err, errlen, "%s", errno == ENOTCONN ? "log-dirty is not enabled" :
@@ -153,15 +163,7 @@ static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, char *e
 	}
 	t[2] = now_ns();
 	msg_add_u64(o, HA_COUNT, count);
-	msg_begin_attrs(&b);
-	if ((r = vmstate_save(vm, &b)) == 0)
-		msg_add_blob(o, HA_BLOB, b.buf, b.len);
-	msg_free(&b);
-	msg_begin_attrs(&b);
-	if (r == 0 && (r = devstate_save(vm, &b)) == 0)
-		msg_add_blob(o, HA_DEV_BLOB, b.buf, b.len);
-	msg_free(&b);
-	if (r < 0) {
+	if (add_state(vm, 0, o, HA_BLOB) < 0 || add_state(vm, 1, o, HA_DEV_BLOB) < 0) {
 		snprintf(err, errlen, "taking the state: %s", strerror(errno));
 		return -1;
 	}
@@ -454,16 +456,10 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 			snprintf(err, sizeof(err), "log-dirty is not enabled");
 		break;
 	case HV_VCPU_GET:
-	case HV_DEV_GET: {
-		struct msg_out b;
-		msg_begin_attrs(&b);
+	case HV_DEV_GET:
 		if ((r = vm_require(vm, 0, err, sizeof(err))) == 0)
-			r = m->type == HV_VCPU_GET ? vmstate_save(vm, &b) : devstate_save(vm, &b);
-		if (r == 0)
-			msg_add_blob(&o, HA_BLOB, b.buf, b.len);
-		msg_free(&b);
+			r = add_state(vm, m->type == HV_DEV_GET, &o, HA_BLOB);
 		break;
-	}
 	case HV_VCPU_SET:
 	case HV_DEV_SET:
 	case HV_STATE_SET:
