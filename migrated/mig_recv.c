@@ -193,6 +193,15 @@ static int table_mine(const char *name)
 	return mine;
 }
 
+static int load_state(struct hv *h, const char *name, const struct ckpt_record *vcpu,
+    const struct ckpt_record *dev, char *err, size_t errlen)
+{
+	if (h->ops->state_set(h, name, vcpu->body, vcpu->len, dev->body, dev->len) == 0)
+		return 0;
+	snprintf(err, errlen, "loading state: %s", hv_error(h));
+	return -1;
+}
+
 /* Receives the whole stream into a new incoming domain, writing pages
  * into its memory file; on success it is paused with its state loaded and
  * READY is sent. */
@@ -291,10 +300,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			/* the domain is paused and its pages still come: while they are on
 			 * the wire, this is off the downtime's critical path */
 			if (final && have_vcpu && have_dev) {
-				if (h->ops->state_set(h, m->name, vcpu.body, vcpu.len, dev.body, dev.len) < 0) {
-					snprintf(err, errlen, "loading state: %s", hv_error(h));
+				if (load_state(h, m->name, &vcpu, &dev, err, errlen) < 0)
 					goto out;
-				}
 				loaded = 1;
 			}
 			break;
@@ -305,10 +312,8 @@ static int receive(struct recv_args *a, struct hv *h, int *created, char *err, s
 			    "%.2f ms applying pages", m->name, (double)(t0 - t_sync) / 1e6,
 			    (unsigned long long)(a->r->bytes_read - b_sync), (double)t_apply / 1e6);
 			if (!loaded &&	/* a sender that sent the state after its pages */
-			    h->ops->state_set(h, m->name, vcpu.body, vcpu.len, dev.body, dev.len) < 0) {
-				snprintf(err, errlen, "loading state: %s", hv_error(h));
+			    load_state(h, m->name, &vcpu, &dev, err, errlen) < 0)
 				goto out;
-			}
 			mig_stall("recv-end");
 			if (ckpt_send(a->r, CK_READY, NULL, 0) < 0)
 				goto rio;
