@@ -322,11 +322,14 @@ static struct domain *domain_spawn(const char *name)
 		return NULL;
 	}
 	if (pid == 0) {
-		char fdstr[16];
+		char fdstr[16], cpu[16];
 		fcntl(sv[1], F_SETFD, 0);
 		snprintf(fdstr, sizeof(fdstr), "%d", sv[1]);
+		cpuplan_arg(&dconf->cpus, cpu, sizeof(cpu));
+		cpuplan_ordinary(&dconf->cpus);	/* it plans from the daemon's own cores */
 		static const char *const backing[] = { "auto", "hugetlb", "shmem" };
 		execl("/proc/self/exe", "hvd", "-D", fdstr, "-d", dconf->state_dir,
+		    "--control-cpu", cpu,
 		    "-m", backing[dconf->backing], dconf->foreground ? "-f" : "-q",
 		    dconf->verbose ? "-v" : "-q", (char *)NULL);
 		_exit(127);

@@ -11,6 +11,7 @@
  * taken over.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <libgen.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,16 +29,20 @@
 #include "sock.h"
 
 struct event_base *hvd_base;
-static struct hvd_conf conf = { HVD_DEFAULT_SOCK, "/var/lib/tandem", 0, 0, MB_AUTO };
+static struct hvd_conf conf = { .sock_path = HVD_DEFAULT_SOCK, .state_dir = "/var/lib/tandem",
+	.backing = MB_AUTO };
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: hvd [-fv] [-s socket] [-d state_dir] [-m backing]\n"
+	fprintf(stderr, "usage: hvd [-fv] [-s socket] [-d state_dir] [-m backing] [--control-cpu cpu]\n"
 	    "  -s socket     control socket (default %s)\n"
 	    "  -d state_dir  console logs and state (default /var/lib/tandem)\n"
 	    "  -m backing    guest memory: hugetlb (2 MiB pages from the kernel's pool,\n"
 	    "                vm.nr_hugepages), shmem (4 KiB pages), or auto (default:\n"
 	    "                hugetlb while the pool has room, else shmem)\n"
+	    "  --control-cpu cpu  the core hvd's control threads share: a CPU number,\n"
+	    "                none, or auto (default: the last of its cores, when it has\n"
+	    "                two); guests run on all of them\n"
 	    "  -f            stay in the foreground, log to stderr\n"
 	    "  -v            verbose (debug) logging\n", HVD_DEFAULT_SOCK);
 	exit(2);
@@ -90,8 +95,12 @@ static int lock_state_dir(void)
 int main(int argc, char **argv)
 {
 	int c, domfd = -1;
+	const char *cpu = NULL;
 
-	while ((c = getopt(argc, argv, "s:d:fvqD:m:h")) != -1) {
+	static const struct option lo[] = {
+		{ "control-cpu", 1, NULL, 'P' }, { NULL, 0, NULL, 0 },
+	};
+	while ((c = getopt_long(argc, argv, "s:d:fvqD:m:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': conf.sock_path = optarg; break;
 		case 'd': conf.state_dir = optarg; break;
@@ -99,6 +108,7 @@ int main(int argc, char **argv)
 		case 'v': conf.verbose = 1; break;
 		case 'q': break;
 		case 'D': domfd = atoi(optarg); break;
+		case 'P': cpu = optarg; break;
 		case 'm':
 			if (!strcmp(optarg, "auto"))
 				conf.backing = MB_AUTO;
@@ -116,8 +126,13 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
+	char err[200];
+	if (cpuplan_parse(&conf.cpus, cpu, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hvd: %s\n", err);
+		exit(2);
+	}
 	log_init("hvd", conf.foreground, conf.verbose);
-	sched_control();	/* inherited: the domain processes' control too */
+	cpuplan_control(&conf.cpus);	/* the domain processes' control too */
 	if (domfd >= 0)
 		return vm_main(domfd, &conf);
 

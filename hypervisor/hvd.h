@@ -15,6 +15,7 @@
 #include <sys/types.h>
 #include <linux/kvm.h>
 
+#include "cpuplan.h"
 #include "hvctl.h"
 
 #define HVD_VERSION	"tandem-hvd 0.1"
@@ -35,6 +36,7 @@ struct hvd_conf {
 	const char *state_dir;
 	int verbose, foreground;
 	enum mem_backing backing;
+	struct cpuplan cpus;	/* control threads on one core, guests on all (cpuplan.c) */
 };
 
 /* [gpa, gpa + len) lies inside a region of size bytes; safe for any
@@ -331,6 +333,7 @@ struct vm {
 	uint64_t *devdirty;	/* pages hvd's devices wrote (dirty_mark), one bit each */
 
 	int wake_pending;	/* under lock: something for the guest, end its idle */
+	struct cpuplan cpus;	/* its threads are ordinary ones on all of them */
 	struct nic *nic;	/* NULL: no network */
 };
 int vm_main(int fd, const struct hvd_conf *conf);
@@ -342,9 +345,6 @@ void vm_irq(struct vm *vm, unsigned irq);
 void vm_console_out(struct vm *vm, uint8_t c);
 uint64_t now_ns(void);
 
-/* sched.c: control threads ahead of the guests' threads */
-void sched_control(void);
-void sched_guest(void);	/* first thing in every thread that carries a guest */
 
 /* attach.c: domain processes outlive hvd; a restarted hvd adopts them */
 #define DOM_DIR	"dom"		/* under the state dir: NAME.sock, NAME.pid */

@@ -153,7 +153,7 @@ static void *vcpu_thread(void *arg)
 	sigset_t set;
 
 	cur_run = v->run;
-	sched_guest();
+	cpuplan_ordinary(&vm->cpus);	/* a guest's: see cpuplan.c */
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
@@ -215,7 +215,7 @@ static void *throttle_thread(void *arg)
 {
 	struct vm *vm = arg;
 
-	sched_guest();
+	cpuplan_ordinary(&vm->cpus);	/* a guest's: see cpuplan.c */
 	for (;;) {
 		sleep_ns(THROTTLE_PERIOD_NS);
 		pthread_mutex_lock(&vm->lock);

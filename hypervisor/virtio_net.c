@@ -348,7 +348,7 @@ static void *rx_thread(void *arg)
 	struct nic *n = arg;
 	int watch_tap = 0;
 
-	sched_guest();
+	cpuplan_ordinary(&n->vm->cpus);	/* a guest's: see cpuplan.c */
 	for (;;) {
 		struct pollfd p[2] = { { n->kickfd, POLLIN, 0 }, { n->tapfd, POLLIN, 0 } };
 		/* without buffers, look again now and then: a driver may refill

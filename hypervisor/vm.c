@@ -535,6 +535,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* kicks go to vCPU threads */
 	memset(vm, 0, sizeof(*vm));
 	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = vm->lfd = -1;
+	vm->cpus = conf->cpus;
 	vm->ledgerfd = ledger_open(conf->state_dir);
 	for (int i = 0; i < CONS_MAX; i++)
 		vm->cons[i] = -1;

@@ -52,8 +52,10 @@ void mig_background(void)
 
 void mig_urgent(int on)
 {
-	struct sched_param sp = { .sched_priority = on ? 1 : 0 };
-	pthread_setschedparam(pthread_self(), on ? SCHED_FIFO : SCHED_OTHER, &sp);
+	if (on)
+		cpuplan_control(&migd_conf.cpus);
+	else
+		cpuplan_ordinary(&migd_conf.cpus);
 }
 
 struct mig *mig_new(enum mig_dir dir, const char *name)

@@ -30,6 +30,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: migrated [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port] [-d dir] [-F fenced]\n"
 	    "                [-c cluster.conf] (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
+	    "                [--control-cpu cpu]\n"
 	    "  -s socket   control socket (default %s)\n"
 	    "  -H socket   hvd control socket (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
@@ -40,7 +41,10 @@ static void usage(void)
 	    "              name the host its address belongs to\n"
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
 	    "  --crl FILE  the CA's revocation list (tandem-ca revoke), read again when it changes\n"
-	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n",
+	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n"
+	    "  --control-cpu cpu  the core a migration runs on while its VM is paused,\n"
+	    "              shared with hvd's control: a CPU number, none, or auto (the\n"
+	    "              default: the last of its cores, when it has two)\n",
 	    MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, MIGRATED_DEFAULT_PORT);
 	exit(2);
 }
@@ -64,9 +68,11 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' }, { "ca", 1, NULL, 'A' },
-		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { NULL, 0, NULL, 0 },
+		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { "control-cpu", 1, NULL, 'P' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c;
+	const char *cpu = NULL;
 	char err[512];
 
 	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:fvh", lo, NULL)) != -1) {
@@ -84,11 +90,16 @@ int main(int argc, char **argv)
 		case 'I': migd_conf.insecure = 1; break;
 		case 'R': migd_conf.crl = optarg; break;
 		case 'c': migd_conf.hosts_path = optarg; break;
+		case 'P': cpu = optarg; break;
 		default: usage();
 		}
 	}
 	if (optind != argc)
 		usage();
+	if (cpuplan_parse(&migd_conf.cpus, cpu, err, sizeof(err)) < 0) {
+		fprintf(stderr, "migrated: %s\n", err);
+		exit(2);
+	}
 	log_init("migrated", migd_conf.foreground, migd_conf.verbose);
 	if (migd_conf.hosts_path) {
 		if (conf_load(&hosts_map, migd_conf.hosts_path, err, sizeof(err)) < 0)

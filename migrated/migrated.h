@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "cpuplan.h"
 #include "ckpt.h"
 #include "migctl.h"
 #include "tcp.h"
@@ -25,6 +26,7 @@ struct migd_conf {
 	const char *hosts_path;		/* cluster.conf: the hosts and their addresses */
 	const struct fconf *hosts;	/* loaded from it, or NULL */
 	int insecure, foreground, verbose;
+	struct cpuplan cpus;		/* where a paused VM's migration runs (mig_urgent) */
 };
 extern struct migd_conf migd_conf;
 
@@ -99,7 +101,8 @@ int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errle
 void mig_set_phase(struct mig *m, const char *phase);
 void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 uint64_t mig_now(void);
-/* the calling thread ahead of every ordinary one while the VM is paused (on), or back */
+/* the calling thread ahead of every ordinary one, on the control core, while the
+ * VM is paused (on), or back (cpuplan.c) */
 void mig_urgent(int on);
 /* the calling migration thread below the guests while the VM runs */
 void mig_background(void);
