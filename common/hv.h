@@ -63,7 +63,11 @@ struct hv_ops {
 	 */
 	int (*domain_handover)(struct hv *, const char *name, uint64_t tag);
 	int (*domain_reclaim)(struct hv *, const char *name, uint64_t tag);
-	int (*domain_release)(struct hv *, const char *name, uint64_t tag);
+	/* late (may be NULL): the frames for the VM that reached its NIC after its
+	 * state was saved, a malloc'd frame list (docs/devices.md) for the
+	 * destination's nic_inject; *late_len 0 when there were none */
+	int (*domain_release)(struct hv *, const char *name, uint64_t tag, uint8_t **late,
+	    size_t *late_len);
 	int (*domain_unpause)(struct hv *, const char *name);
 	int (*domain_destroy)(struct hv *, const char *name);
 	/* maps all guest memory shared; munmap(*p, *size) when done.  With fd
@@ -91,6 +95,8 @@ struct hv_ops {
 	int (*state_set)(struct hv *, const char *name, const uint8_t *vcpu, size_t vcpu_len,
 	    const uint8_t *dev, size_t dev_len);
 	int (*throttle)(struct hv *, const char *name, unsigned pct);
+	/* a frame list from domain_release, delivered to the running VM's NIC */
+	int (*nic_inject)(struct hv *, const char *name, const uint8_t *frames, size_t len);
 	/* returns a stream fd: guest console output in, keystrokes out */
 	int (*console_attach)(struct hv *, const char *name);
 };

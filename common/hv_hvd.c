@@ -108,7 +108,6 @@ static int tagged(struct hv *hv, uint16_t type, const char *name, uint64_t tag)
 }
 static int hvd_handover(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_HANDOVER, n, tag); }
 static int hvd_reclaim(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_RECLAIM, n, tag); }
-static int hvd_release(struct hv *hv, const char *n, uint64_t tag) { return tagged(hv, HV_DOM_RELEASE, n, tag); }
 
 static int hvd_destroy(struct hv *hv, const char *n) { return simple(hv, HV_DOM_DESTROY, n); }
 
@@ -305,6 +304,21 @@ static int blob_set(struct hv *hv, uint16_t type, const char *name, const uint8_
 	return call(h, &o);
 }
 
+static int hvd_release(struct hv *hv, const char *n, uint64_t tag, uint8_t **late, size_t *late_len)
+{
+	if (late)
+		*late = NULL, *late_len = 0;
+	if (tagged(hv, HV_DOM_RELEASE, n, tag) < 0)
+		return -1;
+	struct hvd *h = (struct hvd *)hv;
+	return late && h->in.val[HA_BLOB] ? dup_attr(h, HA_BLOB, late, late_len) : 0;
+}
+
+static int hvd_nic_inject(struct hv *hv, const char *n, const uint8_t *frames, size_t len)
+{
+	return blob_set(hv, HV_NIC_INJECT, n, frames, len);
+}
+
 void hv_saved_free(struct hv_saved *st)
 {
 	free(st->vcpu);
@@ -423,6 +437,7 @@ static const struct hv_ops hvd_ops = {
 	.dev_set = hvd_dev_set,
 	.domain_suspend = hvd_suspend,
 	.state_set = hvd_state_set,
+	.nic_inject = hvd_nic_inject,
 	.throttle = hvd_throttle,
 	.console_attach = hvd_console,
 };

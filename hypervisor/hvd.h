@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 #include <linux/kvm.h>
 
 #include "cpuplan.h"
@@ -245,6 +246,7 @@ int tap_open(const char *bridge, char ifname[IFNAMSIZ], char *err, size_t errlen
 #define NIC_MMIO_BASE	0xd0000000ULL	/* in the MMIO hole below 4 GiB */
 #define NIC_IRQ		5
 #define NIC_PENDING	16		/* frames carried in the saved state */
+#define NIC_FRAMES_MAX	(2 + NIC_PENDING * (2 + 1518))	/* a frame list's largest */
 struct nic_stats {
 	uint64_t rx_packets, rx_bytes, rx_drops, tx_packets, tx_bytes, tx_drops;
 	uint64_t carried;		/* frames saved with the state (stop-and-copy) */
@@ -270,7 +272,10 @@ void nic_destroy(struct nic *n);
 void nic_describe(struct nic *n, struct nic_info *ni);
 /* the destination runs the VM: what reached this tap since the state was
  * saved goes back out to the bridge, which now sends it to the VM's new port */
-void nic_reflect(struct nic *n);
+/* a released domain's late frames for the VM as a frame list in buf (0: none
+ * fit); the destination's NIC takes them (checked; -1: not a frame list) */
+size_t nic_take(struct nic *n, uint8_t *buf, size_t cap);
+int nic_inject(struct nic *n, const uint8_t *buf, size_t len);
 
 /* platform.c: the board devices (console UART, idle and exit ports) */
 int platform_init(struct vm *vm);
@@ -343,7 +348,12 @@ void vm_wake(struct vm *vm);
 /* an edge on the in-kernel irqchip's line irq */
 void vm_irq(struct vm *vm, unsigned irq);
 void vm_console_out(struct vm *vm, uint8_t c);
-uint64_t now_ns(void);
+static inline uint64_t now_ns(void)	/* CLOCK_MONOTONIC */
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 
 /* attach.c: domain processes outlive hvd; a restarted hvd adopts them */

@@ -27,8 +27,9 @@
  * wait in the tap into the device's saved form, so the frames that reach
  * the source during a migration's stop-and-copy are delivered by the
  * destination rather than lost; those that arrive after the save wait in
- * the tap's queue until the release, when nic_reflect sends them back out
- * to the bridge, which by then knows the VM's new port.  Loading it sets the ANNOUNCE status (the
+ * the tap's queue until the release, when nic_take hands them to the
+ * migration, which carries them to the destination (nic_inject).
+ * Loading it sets the ANNOUNCE status (the
  * guest sends its gratuitous ARP and acknowledges on the control queue),
  * and the next run sends a RARP from the VM's MAC at once, as QEMU does,
  * so the switches learn the VM's new port before the guest gets to it.
@@ -425,6 +426,72 @@ static void nic_state(struct device *d, enum dom_state to)
 static void put16(uint8_t *p, uint16_t v) { memcpy(p, &v, 2); }
 static uint16_t get16(const uint8_t *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 
+/*
+ * A frame list, in the saved form and in a hand-over's late frames: u16
+ * count (at most NIC_PENDING), then per frame u16 length (FRAME_MIN..
+ * FRAME_MAX) and its bytes.
+ */
+static size_t frames_size(const struct nic *n)
+{
+	size_t need = 2;
+	for (unsigned i = 0; i < n->npending; i++)
+		need += 2 + n->pending[(n->phead + i) % NIC_PENDING].len;
+	return need;
+}
+
+/* the pending frames into buf (frames_size bytes) */
+static size_t frames_put(const struct nic *n, uint8_t *buf)
+{
+	size_t at = 2;
+	put16(buf, (uint16_t)n->npending);
+	for (unsigned i = 0; i < n->npending; i++) {
+		const struct frame *f = &n->pending[(n->phead + i) % NIC_PENDING];
+		put16(buf + at, f->len);
+		memcpy(buf + at + 2, f->b, f->len);
+		at += 2 + (size_t)f->len;
+	}
+	return at;
+}
+
+/* a whole frame list in buf[0, len): its length, or 0 when it is not one */
+static size_t frames_check(const uint8_t *buf, size_t len)
+{
+	if (len < 2)
+		return 0;
+	unsigned nf = get16(buf);
+	size_t at = 2;
+	if (nf > NIC_PENDING)
+		return 0;
+	for (unsigned i = 0; i < nf; i++) {
+		if (len - at < 2)
+			return 0;
+		unsigned fl = get16(buf + at);
+		if (fl < FRAME_MIN || fl > FRAME_MAX || len - at - 2 < fl)
+			return 0;
+		at += 2 + fl;
+	}
+	return at;
+}
+
+/* a checked list's frames after the pending ones, while there is room;
+ * returns how many did not fit */
+static unsigned frames_add(struct nic *n, const uint8_t *buf)
+{
+	unsigned nf = get16(buf), lost = 0;
+	size_t at = 2;
+	for (unsigned i = 0; i < nf; i++) {
+		unsigned fl = get16(buf + at);
+		if (n->npending < NIC_PENDING) {
+			struct frame *f = &n->pending[(n->phead + n->npending++) % NIC_PENDING];
+			f->len = (uint16_t)fl;
+			memcpy(f->b, buf + at + 2, fl);
+		} else
+			lost++;
+		at += 2 + fl;
+	}
+	return lost;
+}
+
 static size_t nic_save(struct device *d, uint8_t *buf, size_t cap)
 {
 	struct nic *n = d->priv;
@@ -435,9 +502,7 @@ static size_t nic_save(struct device *d, uint8_t *buf, size_t cap)
 	while (tap_take(n))	/* what waits in the tap travels with the state */
 		;
 	n->st.carried += n->npending;
-	size_t need = FIXED + 2;
-	for (unsigned i = 0; i < n->npending; i++)
-		need += 2 + n->pending[(n->phead + i) % NIC_PENDING].len;
+	size_t need = FIXED + frames_size(n);
 	if (cap < need) {
 		pthread_mutex_unlock(&n->lock);
 		return 0;
@@ -453,14 +518,7 @@ static size_t nic_save(struct device *d, uint8_t *buf, size_t cap)
 	}
 	memcpy(buf + FIXED - 4, &tl, 4);
 	at = FIXED + tl;
-	put16(buf + at, (uint16_t)n->npending);
-	at += 2;
-	for (unsigned i = 0; i < n->npending; i++) {
-		const struct frame *f = &n->pending[(n->phead + i) % NIC_PENDING];
-		put16(buf + at, f->len);
-		memcpy(buf + at + 2, f->b, f->len);
-		at += 2 + (size_t)f->len;
-	}
+	at += frames_put(n, buf + at);
 	pthread_mutex_unlock(&n->lock);
 	return at;
 }
@@ -476,20 +534,8 @@ static int nic_check(struct device *d, const uint8_t *buf, size_t len)
 	if (tl > len - FIXED || len - FIXED - tl < 2 ||
 	    virtio_check(&n->t, buf + FIXED, tl) < 0)
 		return -1;
-	size_t at = FIXED + tl;
-	unsigned nf = get16(buf + at);
-	at += 2;
-	if (nf > NIC_PENDING)
-		return -1;
-	for (unsigned i = 0; i < nf; i++) {
-		if (len - at < 2)
-			return -1;
-		unsigned fl = get16(buf + at);
-		if (fl < FRAME_MIN || fl > FRAME_MAX || len - at - 2 < fl)
-			return -1;
-		at += 2 + fl;
-	}
-	return at == len ? 0 : -1;
+	size_t fl = frames_check(buf + FIXED + tl, len - FIXED - tl);
+	return fl && FIXED + tl + fl == len ? 0 : -1;
 }
 
 static void nic_load(struct device *d, const uint8_t *buf, size_t len)
@@ -504,15 +550,8 @@ static void nic_load(struct device *d, const uint8_t *buf, size_t len)
 	memcpy(&n->st, buf + 9, sizeof(n->st));
 	memcpy(&tl, buf + FIXED - 4, 4);
 	virtio_load(&n->t, buf + FIXED, tl);
-	size_t at = FIXED + tl;
-	n->phead = 0;
-	n->npending = get16(buf + at);
-	at += 2;
-	for (unsigned i = 0; i < n->npending; i++) {
-		n->pending[i].len = get16(buf + at);
-		memcpy(n->pending[i].b, buf + at + 2, n->pending[i].len);
-		at += 2 + (size_t)n->pending[i].len;
-	}
+	n->phead = n->npending = 0;
+	frames_add(n, buf + FIXED + tl);
 	n->rx_no_notify = -1;	/* unknown: written at the next delivery */
 	/* the VM now lives here: the guest announces itself, and so do we */
 	n->host_announce = 1;
@@ -682,19 +721,59 @@ void nic_destroy(struct nic *n)
 	free(n);
 }
 
-void nic_reflect(struct nic *n)
+/*
+ * A released domain's late frames: those for the VM alone (whoever else a
+ * frame was for has it) that reached its tap after its state was saved,
+ * as a frame list for the migration to carry to the destination.  Sent
+ * back out into the bridge instead, they reached the destination but
+ * taught every bridge on the way that their senders sat behind this tap,
+ * and the replies to them were lost.  At most NIC_PENDING; the rest are
+ * dropped and counted.
+ */
+size_t nic_take(struct nic *n, uint8_t *buf, size_t cap)
 {
 	ssize_t r;
+	size_t len = 0;
+
 	pthread_mutex_lock(&n->lock);
-	/* only what is for the VM alone: whoever else a frame was for has it */
-	while ((r = read(n->tapfd, n->txbuf, sizeof(n->txbuf))) >= 0)
-		if (r >= FRAME_MIN && !memcmp(n->txbuf, n->mac, 6) &&
-		    write(n->tapfd, n->txbuf, (size_t)r) == r)
-			n->st.reflected++;
-	if (n->st.reflected)
-		log_info("virtio net: %llu frames that reached this host after the state was saved "
-		    "were sent on to the VM's new host", (unsigned long long)n->st.reflected);
+	n->phead = n->npending = 0;	/* the saved ones went with the state */
+	while ((r = read(n->tapfd, n->txbuf, sizeof(n->txbuf))) >= 0 || errno == EINTR) {
+		if (r < FRAME_MIN || r > FRAME_MAX || memcmp(n->txbuf, n->mac, 6))
+			continue;
+		if (n->npending == NIC_PENDING) {
+			n->st.rx_drops++;
+			continue;
+		}
+		struct frame *f = &n->pending[n->npending++];
+		f->len = (uint16_t)r;
+		memcpy(f->b, n->txbuf, (size_t)r);
+	}
+	if (frames_size(n) <= cap) {
+		len = frames_put(n, buf);
+		n->st.reflected += n->npending;
+	} else
+		n->st.rx_drops += n->npending;
+	n->npending = 0;
 	pthread_mutex_unlock(&n->lock);
+	return len;
+}
+
+int nic_inject(struct nic *n, const uint8_t *buf, size_t len)
+{
+	uint64_t one = 1;
+	if (frames_check(buf, len) != len || !len)
+		return -1;
+	pthread_mutex_lock(&n->lock);
+	unsigned nf = get16(buf), lost = frames_add(n, buf);
+	n->st.rx_drops += lost;
+	n->st.carried += nf - lost;
+	pthread_mutex_unlock(&n->lock);
+	if (write(n->kickfd, &one, sizeof(one)) < 0)
+		log_warn("virtio net: waking the receive thread");
+	if (nf)
+		log_info("virtio net: %u frames that reached the VM's old host late, delivered%s",
+		    nf - lost, lost ? " (the rest found no room: dropped)" : "");
+	return 0;
 }
 
 void nic_describe(struct nic *n, struct nic_info *ni)

@@ -37,13 +37,6 @@ static const unsigned char allowed[DS_STATE_COUNT][DS_STATE_COUNT] = {
 	[DS_MIGRATED] = { [DS_PAUSED] = 1 },
 };
 
-uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static int vm_transition_locked(struct vm *vm, enum dom_state to, const char *reason)
 {
 	if (!allowed[vm->state][to]) {
@@ -427,8 +420,22 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 	case HV_DOM_RECLAIM:
 	case HV_DOM_RELEASE:
 		r = vm_handed(vm, m, m->type == HV_DOM_RECLAIM, err, sizeof(err));
-		if (r == 0 && m->type == HV_DOM_RELEASE && vm->nic)
-			nic_reflect(vm->nic);
+		if (r == 0 && m->type == HV_DOM_RELEASE && vm->nic) {
+			uint8_t late[NIC_FRAMES_MAX];	/* for the destination: see nic_take */
+			size_t n = nic_take(vm->nic, late, sizeof(late));
+			if (n)
+				msg_add_blob(&o, HA_BLOB, late, n);
+		}
+		break;
+	case HV_NIC_INJECT:
+		if (!vm->nic) {
+			snprintf(err, sizeof(err), "the domain has no NIC");
+			errno = ENODEV;
+			r = -1;
+		} else if ((r = nic_inject(vm->nic, m->val[HA_BLOB], m->vlen[HA_BLOB])) < 0) {
+			snprintf(err, sizeof(err), "not a frame list (docs/devices.md)");
+			errno = EINVAL;
+		}
 		break;
 	case HV_CONSOLE_ATTACH:
 		if ((r = vm_console_attach(vm, &fds[0])) == 0)

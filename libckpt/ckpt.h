@@ -109,6 +109,7 @@ enum ckpt_type {
 	CK_FENCE = 24,		/* a cluster fencer -> a host's migrated: destroy every domain */
 	CK_FENCED = 25,		/* the answer: text, what was destroyed */
 	CK_CONFIRM = 26,	/* a source asks its destination: u64 id, name -> RUNNING or ABORT */
+	CK_FRAMES = 27,		/* sender, after RUNNING: the VM's late frames, a frame list */
 };
 
 struct ckpt_record {

@@ -34,6 +34,7 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_FENCE: return "FENCE";
 	case CK_FENCED: return "FENCED";
 	case CK_CONFIRM: return "CONFIRM";
+	case CK_FRAMES: return "FRAMES";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }

@@ -129,11 +129,13 @@ int handed_reclaim(struct hv *h, const char *name, uint64_t id)
 	return 0;
 }
 
-void handed_confirmed(struct hv *h, const char *name, uint64_t id)
+void handed_confirmed(struct hv *h, const char *name, uint64_t id, uint8_t **late,
+    size_t *late_len)
 {
 	char dest[300];
 	uint64_t v;
-	if (h->ops->domain_release(h, name, id) < 0 && errno != ENOENT && errno != ESTALE) {
+	if (h->ops->domain_release(h, name, id, late, late_len) < 0 && errno != ENOENT &&
+	    errno != ESTALE) {
 		log_warnx("migration %s: releasing the handed-over copy: %s: settling it later", name,
 		    hv_error(h));
 		if (lookup(name, &v, dest, sizeof(dest), NULL) == 0 && v == id)
@@ -194,7 +196,7 @@ static int settle_once(struct hv *h, const struct settle *s)
 			if (handed_reclaim(h, s->name, s->id) < 0 && errno != ENOENT && errno != ESTALE &&
 			    errno != EBUSY)
 				return -1;
-		} else if (h->ops->domain_release(h, s->name, s->id) == 0)
+		} else if (h->ops->domain_release(h, s->name, s->id, NULL, NULL) == 0)
 			log_info("migration %s: the table gives it to another host: source copy released",
 			    s->name);
 		forget(s->name, s->id);
@@ -207,7 +209,7 @@ static int settle_once(struct hv *h, const struct settle *s)
 		return 0;	/* confirmed meanwhile (OUTCOME) */
 	int runs = ask_confirm(s->dest, s->name, s->id);
 	if (runs == 1) {
-		handed_confirmed(h, s->name, s->id);
+		handed_confirmed(h, s->name, s->id, NULL, NULL);	/* late frames: too late */
 		return 0;
 	}
 	if (runs == 0) {

@@ -380,6 +380,21 @@ out:
 	return rc;
 }
 
+/*
+ * What reached the source's NIC after its state was saved comes after
+ * RUNNING, once the source has released its copy (FRAMES; nothing when
+ * nothing came late).  Bounded: a source that is gone costs a second.
+ */
+#define LATE_FRAMES_MS	1000
+static void late_frames(struct recv_args *a, struct hv *h)
+{
+	struct ckpt_record rec = { 0 };
+	if (rio_readable(a->r, LATE_FRAMES_MS) > 0 && ckpt_read_record(a->r, &rec) == 0 &&
+	    rec.type == CK_FRAMES && h->ops->nic_inject(h, a->m->name, rec.body, rec.len) < 0)
+		log_warnx("migration %s in: the late frames: %s", a->m->name, hv_error(h));
+	ckpt_record_free(&rec);
+}
+
 void *mig_recv_thread(void *arg)
 {
 	struct recv_args *a = arg;
@@ -448,6 +463,7 @@ void *mig_recv_thread(void *arg)
 	m->total_ns = mig_now() - m->start_ns;
 	pthread_mutex_unlock(&m->lock);
 	mig_set_phase(m, "running");
+	late_frames(a, h);
 done:
 	mig_urgent(0);
 	recv_mem_release(&rm);
@@ -547,7 +563,7 @@ int mig_outcome_answer(struct rio *r, const char *asker, const uint8_t *body, si
 	if (ckpt_read_record(r, &rec) == 0 && rec.type == CK_RUNNING) {
 		struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 		if (h) {
-			handed_confirmed(h, name, id);
+			handed_confirmed(h, name, id, NULL, NULL);
 			h->ops->close(h);
 		}
 	} else

@@ -493,7 +493,16 @@ static int run(struct sender *s, char *err, size_t errlen)
 		handed_settle_later(m->name, m->id, m->dest, 1);
 	} else {
 		mig_stall("send-running");
-		handed_confirmed(s->h, m->name, m->id);
+		/* the frames that reached this host late go to the destination
+		 * with the stream, not back into the bridge (see nic_take) */
+		uint8_t *late = NULL;
+		size_t late_len = 0;
+		handed_confirmed(s->h, m->name, m->id, &late, &late_len);
+		if (late_len && (ckpt_write_simple(s->r, CK_FRAMES, late, late_len) < 0 ||
+		    rio_flush(s->r) < 0))
+			log_warnx("migration %s: the late frames did not reach the destination: %s",
+			    m->name, rio_error(s->r));
+		free(late);
 	}
 	pthread_mutex_lock(&m->lock);
 	m->downtime_ns = downtime;

@@ -156,7 +156,9 @@ int handed_for(const char *name, uint64_t id, const char *asker);
 /* reclaim the copy handed over by id and run it again */
 int handed_reclaim(struct hv *h, const char *name, uint64_t id);
 /* the destination runs it: the copy and the record go */
-void handed_confirmed(struct hv *h, const char *name, uint64_t id);
+/* late (may be NULL): see hv_ops.domain_release */
+void handed_confirmed(struct hv *h, const char *name, uint64_t id, uint8_t **late,
+    size_t *late_len);
 /* settle a hand-over in the background (recorded: its record was written) */
 void handed_settle_later(const char *name, uint64_t id, const char *dest, int recorded);
 void handed_resume(void);	/* at start: what a killed migrated left */

@@ -59,6 +59,7 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_DOM_RELEASE] = { "DOMAIN_RELEASE", N | B(HA_TAG), N | B(HA_TAG), 0 },
 	[HV_STATE_SET] = { "STATE_SET", N | B(HA_BLOB) | B(HA_DEV_BLOB), N | B(HA_BLOB) | B(HA_DEV_BLOB),
 		0 },
+	[HV_NIC_INJECT] = { "NIC_INJECT", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
 };
 
 const struct msg_schema hvctl_schema = {

@@ -37,6 +37,7 @@ enum hv_msg {
 	HV_DOM_RECLAIM,
 	HV_DOM_RELEASE,
 	HV_STATE_SET,
+	HV_NIC_INJECT,
 	HV_MSG_COUNT
 };
 
@@ -50,7 +51,7 @@ enum hv_attr {
 	HA_UPTIME_NS,	/* u64 */
 	HA_ERRNO,	/* u32 */
 	HA_ERRMSG,	/* str */
-	HA_BLOB,	/* blob: vCPU or device state */
+	HA_BLOB,	/* blob: vCPU or device state; a frame list (DOMAIN_RELEASE, NIC_INJECT) */
 	HA_COUNT,	/* u64: e.g. dirty pages */
 	HA_ENABLE,	/* u32: 0/1 */
 	HA_SHARE,	/* u32: percent */

@@ -18,7 +18,8 @@
  *     reply to the same client (the guest went back in time).
  * A request without a reply within T ms is lost.  The gap is the time
  * between two consecutive replies to one client (and from the last reply to
- * the end); every gap over G ms is listed with when it began.
+ * the end); every gap over G ms is listed with when it began, and (in
+ * JSON) every lost request with when it was sent.
  * ping: ICMP echo (a raw socket) at the same fixed rate, gaps and losses.
  *
  * serve: the same KV service as the guest's, on the host, so the client's
@@ -48,6 +49,7 @@
 #define MAX_KEYS	256
 #define HIST_US		2000000	/* RTT histogram: 1 us buckets up to 2 s */
 #define MAX_GAPS	20000
+#define MAX_LOST	2000	/* lost requests listed (when each was sent) */
 
 struct req {
 	uint64_t id, sent_us;
@@ -83,6 +85,8 @@ struct run {
 	uint64_t nrtt;
 	struct gap gaps[MAX_GAPS];
 	int ngaps, gaps_dropped;
+	struct gap lost[MAX_LOST];	/* start_us: when it was sent; client */
+	int nlost;
 	char first_contradiction[256];
 };
 
@@ -296,6 +300,9 @@ static void expire(struct run *r, struct client *c, uint64_t t)
 		if (c->ring[i].live && t - c->ring[i].sent_us > r->timeout_us) {
 			c->ring[i].live = 0;
 			c->lost++;
+			if (r->nlost < MAX_LOST)
+				r->lost[r->nlost++] = (struct gap){ c->ring[i].sent_us - r->t0_us, 0,
+				    (int)(c - r->c) };
 		}
 }
 
@@ -334,6 +341,10 @@ static void report(struct run *r, uint64_t end)
 			printf("%s{\"at_ms\":%.1f,\"ms\":%.3f,\"client\":%d}", i ? "," : "",
 			    (double)r->gaps[i].start_us / 1000, (double)r->gaps[i].len_us / 1000,
 			    r->gaps[i].client);
+		printf("],\"lost_at\":[");	/* when each lost request was sent (the first MAX_LOST) */
+		for (int i = 0; i < r->nlost; i++)
+			printf("%s{\"at_ms\":%.1f,\"client\":%d}", i ? "," : "",
+			    (double)r->lost[i].start_us / 1000, r->lost[i].client);
 		printf("],\"per_client\":[");
 		for (int i = 0; i < r->nclients; i++) {
 			struct client *c = &r->c[i];

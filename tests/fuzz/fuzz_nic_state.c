@@ -2,7 +2,8 @@
  * fuzz_nic_state.c - libFuzzer target for the virtio-net device's saved
  * state (hypervisor/virtio_net.c), the DEVICE_STATE blob a migration stream
  * brings: check must refuse what load cannot take whole; what it accepts
- * loads, saves again, and the saved form passes check.
+ * loads, saves again, and the saved form passes check.  The same input is
+ * also a hand-over's late frames (nic_inject): taken whole or refused.
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -24,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct vm vm;
 	static struct device *d;
+	static struct nic *nic;
 	static uint8_t again[DEV_STATE_MAX];
 	char err[200];
 
@@ -35,10 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) < 0)
 			abort();
 		fcntl(sv[0], F_SETFL, O_NONBLOCK);
-		if (!nic_create_fd(&vm, "br0", sv[0], "fuzz", err, sizeof(err)))
+		if (!(nic = nic_create_fd(&vm, "br0", sv[0], "fuzz", err, sizeof(err))))
 			abort();
 		d = dev_find(&vm.devs, DEV_MMIO, NIC_MMIO_BASE, 4);
 	}
+	/* the same input as a hand-over's late frames: taken whole or refused */
+	nic_inject(nic, data, size);
 	if (d->ops->check(d, data, size) < 0)
 		return 0;
 	d->ops->load(d, data, size);

@@ -38,7 +38,7 @@ void dirty_mark(struct vm *vm, uint64_t gpa, uint64_t len)
 		__atomic_store_n(&dirty[p], 1, __ATOMIC_SEQ_CST);
 }
 
-static struct vm vm1, vm2;
+static struct vm vm1, vm2, vm3;
 
 static uint32_t rd(struct vm *vm, uint64_t off)
 {
@@ -288,11 +288,70 @@ int main(void)
 	CHECK(ni.st.rx_packets == 3 && ni.st.tx_packets == 1 && ni.st.carried == 2 &&
 	    ni.st.announces == 1);
 	CHECK(!strncmp(ni.spec, "br0,mac=02:", 11));
+	/*
+	 * A released domain's late frames: only those for the VM alone, in
+	 * order, at most NIC_PENDING (the rest counted), as a frame list that
+	 * the destination's NIC takes; anything that is not exactly a frame
+	 * list is refused.  The domain is not running: the receive thread
+	 * leaves the tap alone.
+	 */
+	int peer3;
+	uint8_t m3[6], other[6] = { 0x02, 0, 0, 0, 0, 0x09 }, bcast[6], list[NIC_FRAMES_MAX];
+	memset(bcast, 0xff, 6);
+	struct nic *n3 = nic_on(&vm3, "t3", &peer3);
+	CHECK(n3 != NULL);
+	nic_parse("br0", "t3", br, m3, err, sizeof(err));
+	for (int i = 0; i < 3; i++) {
+		frame(f, m3, (uint8_t)(0x30 + i));
+		CHECK(send(peer3, f, sizeof(f), 0) == (ssize_t)sizeof(f));
+		frame(f, i ? other : bcast, 0x40);	/* whoever else they were for has them */
+		CHECK(send(peer3, f, sizeof(f), 0) == (ssize_t)sizeof(f));
+	}
+	size_t ll = nic_take(n3, list, sizeof(list));
+	CHECK(ll == 2 + 3 * (2 + 60) && g16(list) == 3);
+	for (int i = 0; i < 3; i++)
+		CHECK(g16(list + 2 + i * 62) == 60 && !memcmp(list + 4 + i * 62, m3, 6) &&
+		    list[4 + i * 62 + 20] == 0x30 + i);
+	CHECK(nic_take(n3, list + ll, sizeof(list) - ll) == 2 && g16(list + ll) == 0);	/* none left */
+	for (int i = 0; i < NIC_PENDING + 1; i++) {
+		frame(f, m3, 0x50);
+		CHECK(send(peer3, f, sizeof(f), 0) == (ssize_t)sizeof(f));
+	}
+	uint8_t list2[NIC_FRAMES_MAX];
+	CHECK(nic_take(n3, list2, sizeof(list2)) == 2 + NIC_PENDING * 62 && g16(list2) == NIC_PENDING);
+	CHECK(send(peer3, f, sizeof(f), 0) == (ssize_t)sizeof(f));
+	CHECK(nic_take(n3, list2, 10) == 0);	/* no room: nothing, and counted */
+	nic_describe(n3, &ni);
+	CHECK(ni.st.reflected == 3 + NIC_PENDING && ni.st.rx_drops == 2);
+	/* the destination side */
+	uint64_t carried = ni.st.carried;
+	CHECK(nic_inject(n3, list, ll) == 0);
+	nic_describe(n3, &ni);
+	CHECK(ni.st.carried == carried + 3);
+	CHECK(nic_inject(n3, list, ll - 1) < 0);	/* cut short */
+	CHECK(nic_inject(n3, list, 0) < 0);
+	uint8_t one[2 + 62];
+	memcpy(one, list, sizeof(one));
+	p16(one, 1);
+	CHECK(nic_inject(n3, one, sizeof(one)) == 0);	/* one whole frame: fine */
+	p16(one + 2, 13);	/* shorter than a header */
+	CHECK(nic_inject(n3, one, sizeof(one)) < 0);
+	p16(one + 2, 60);
+	p16(one, NIC_PENDING + 1);	/* more than a list holds */
+	CHECK(nic_inject(n3, one, sizeof(one)) < 0);
+	uint8_t trail[2 + 62 + 1] = { 0 };
+	memcpy(trail, list, 2 + 62);
+	p16(trail, 1);
+	CHECK(nic_inject(n3, trail, sizeof(trail)) < 0);	/* bytes after the list */
+
 	nic_destroy(n1);
 	nic_destroy(n2);
+	nic_destroy(n3);
 	close(peer1);
 	close(peer2);
+	close(peer3);
 	free(vm1.gm.base);
 	free(vm2.gm.base);
+	free(vm3.gm.base);
 	return TAP_DONE();
 }
