@@ -491,6 +491,10 @@ static int do_badinput(const char *kernel, const char *badelf)
 	msg_add_str(&o, HA_NAME, "badin");
 	msg_add_blob(&o, HA_BLOB, "garbage!", 8);
 	fails += expect_msg_err("vcpu state while running", &o);
+	msg_begin(&o, HV_NIC_INJECT, ++bad_seq);	/* a whole frame list, but no NIC to take it */
+	msg_add_str(&o, HA_NAME, "badin");
+	msg_add_blob(&o, HA_BLOB, "\x00\x00", 2);
+	fails += expect_msg_err("late frames for a domain without a NIC", &o);
 	if (h->ops->domain_pause(h, "badin") < 0)
 		die_hv(h, "pause");
 	msg_begin(&o, HV_VCPU_SET, ++bad_seq);
