@@ -3,6 +3,7 @@
 
 #include <sched.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 /* the control core and every core the process was given (cpuplan.c) */
 struct cpuplan {
@@ -20,5 +21,7 @@ void cpuplan_arg(const struct cpuplan *p, char *buf, size_t len);
 void cpuplan_control(const struct cpuplan *p);
 /* the calling thread: ordinary, on every core */
 void cpuplan_ordinary(const struct cpuplan *p);
+/* every thread of process pid: idle priority, every core (its teardown) */
+void cpuplan_idle_process(const struct cpuplan *p, pid_t pid);
 
 #endif

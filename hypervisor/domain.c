@@ -280,7 +280,11 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 	free(p);
 	if (released) {
 		log_info("domain %s: released: the migration's destination runs it", d->name);
-		domain_kill(d);
+		/* the copy can never run again; its teardown must not take the
+		 * cores from anyone (the resumed VM, on a shared host), and hvd
+		 * does not wait for it: domain_reap collects the process */
+		cpuplan_idle_process(&dconf->cpus, d->pid);
+		kill(d->pid, SIGKILL);
 		domain_remove(d, "released");
 		return;
 	}

@@ -25,7 +25,8 @@
 # runs.  A cable pull or a partition moves a host's uplink with its port.
 #
 # LAB_TIMERS=fast|default chooses the corosync timer profile (docs/lab-facts.md):
-# fast is token 300 ms, no token coefficient, knet ping 75/350 ms.
+# fast is token 300 ms, no token coefficient, knet ping 75/350 ms, and the token
+# slows down after 3 idle rotations instead of 30 (seqno_unchanged_const).
 # DIR/cluster.conf is fenced's config on every host: the hosts (mem=2G each,
 # or LAB_HOST_MEM), fence level 1 fence_tandem (destroys the host's VMs
 # through its migrated, mutual TLS), level 2 fence_lab (powers the host
@@ -65,7 +66,7 @@ totem {
 	keyfile: $D/authkey
 EOC
 	if [ "${LAB_TIMERS:-fast}" = fast ]; then
-		printf '\ttoken: 300\n\ttoken_coefficient: 0\n'
+		printf '\ttoken: 300\n\ttoken_coefficient: 0\n\tseqno_unchanged_const: 3\n'
 		printf '\tinterface {\n\t\tlinknumber: 0\n\t\tknet_transport: udp\n'
 		printf '\t\tknet_ping_interval: 75\n\t\tknet_ping_timeout: 350\n\t}\n'
 	else
