@@ -179,6 +179,48 @@ static int domain_kill(struct domain *d)
 	return st;
 }
 
+/*
+ * Released copies being torn down (idle priority, not yet reaped): their
+ * guest memory is free only once they are gone, so a new domain waits for
+ * them first (a hugetlb guest migrating back would find the pool short
+ * and fall back to shmem).  An adopted process, not hvd's child, and any
+ * beyond DYING_MAX are waited for at once, as before.
+ */
+#define DYING_MAX 16
+static pid_t dying[DYING_MAX];
+static int ndying;
+
+static void dying_add(struct domain *d)
+{
+	/* its teardown must not take the cores from anyone (the VM resumed
+	 * on a host that shares them, its neighbours here) */
+	cpuplan_idle_process(&dconf->cpus, d->pid);
+	if (d->adopted || ndying == DYING_MAX) {
+		domain_kill(d);
+		return;
+	}
+	kill(d->pid, SIGKILL);
+	dying[ndying++] = d->pid;
+}
+
+static int dying_forget(pid_t pid)
+{
+	for (int i = 0; i < ndying; i++)
+		if (dying[i] == pid) {
+			dying[i] = dying[--ndying];
+			return 1;
+		}
+	return 0;
+}
+
+static void dying_wait(void)
+{
+	for (int i = 0; i < ndying; i++)
+		while (waitpid(dying[i], NULL, 0) < 0 && errno == EINTR)
+			;
+	ndying = 0;
+}
+
 /* A domain process that ended on its own: say how, then forget it. */
 static void domain_died(struct domain *d, int st)
 {
@@ -280,11 +322,7 @@ static void domain_read(evutil_socket_t fd, short ev, void *arg)
 	free(p);
 	if (released) {
 		log_info("domain %s: released: the migration's destination runs it", d->name);
-		/* the copy can never run again; its teardown must not take the
-		 * cores from anyone (the resumed VM, on a shared host), and hvd
-		 * does not wait for it: domain_reap collects the process */
-		cpuplan_idle_process(&dconf->cpus, d->pid);
-		kill(d->pid, SIGKILL);
+		dying_add(d);	/* it can never run again; reaped when gone */
 		domain_remove(d, "released");
 		return;
 	}
@@ -317,6 +355,7 @@ static struct domain *domain_spawn(const char *name)
 {
 	int sv[2];
 
+	dying_wait();
 	if (sock_pair(sv) < 0)
 		return NULL;
 	pid_t pid = fork();
@@ -508,5 +547,7 @@ void domain_reap(void)
 				break;
 		if (d)
 			domain_died(d, st);
+		else
+			dying_forget(pid);
 	}
 }
