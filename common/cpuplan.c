@@ -101,6 +101,10 @@ void cpuplan_ordinary(const struct cpuplan *p)
  * per-VM worker) ran at ordinary priority right when the migrated VM
  * resumed, and on a host whose cores are shared it took them from the
  * guest.  SCHED_IDLE for every thread it has: it runs on what is left.
+ * A killed process never runs its own code again, only the kernel's
+ * teardown; on a host with no idle time that teardown may be slow, and
+ * may hold a kernel lock meanwhile (closing a tap takes rtnl), so hvd
+ * waits for it before it builds another domain (domain.c).
  */
 void cpuplan_idle_process(const struct cpuplan *p, pid_t pid)
 {
