@@ -203,14 +203,13 @@ static void dying_add(struct domain *d)
 	dying[ndying++] = d->pid;
 }
 
-static int dying_forget(pid_t pid)
+static void dying_forget(pid_t pid)
 {
 	for (int i = 0; i < ndying; i++)
 		if (dying[i] == pid) {
 			dying[i] = dying[--ndying];
-			return 1;
+			return;
 		}
-	return 0;
 }
 
 static void dying_wait(void)
