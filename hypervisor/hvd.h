@@ -246,13 +246,14 @@ int tap_open(const char *bridge, char ifname[IFNAMSIZ], char *err, size_t errlen
 #define NIC_MMIO_BASE	0xd0000000ULL	/* in the MMIO hole below 4 GiB */
 #define NIC_IRQ		5
 #define NIC_PENDING	16		/* frames carried in the saved state */
-#define NIC_FRAMES_MAX	(2 + NIC_PENDING * (2 + 1518))	/* a frame list's largest */
+#define NIC_FRAME_MAX	1518		/* Ethernet with a VLAN tag, no offloads */
+#define NIC_FRAMES_MAX	(2 + NIC_PENDING * (2 + NIC_FRAME_MAX))	/* a frame list's largest */
 struct nic_stats {
 	uint64_t rx_packets, rx_bytes, rx_drops, tx_packets, tx_bytes, tx_drops;
 	uint64_t carried;		/* frames saved with the state (stop-and-copy) */
 	uint64_t announces;		/* RARPs sent for the VM after a restore */
 	uint64_t idle_flushes;		/* transmits done when the guest went idle */
-	uint64_t reflected;		/* frames sent on to the VM's new host at release */
+	uint64_t reflected;		/* late frames handed to the migration at release */
 };
 struct nic_info {
 	char spec[64];			/* BRIDGE,mac=... */
@@ -270,8 +271,6 @@ struct nic *nic_create_fd(struct vm *vm, const char *spec, int fd, const char *i
     char *err, size_t errlen);
 void nic_destroy(struct nic *n);
 void nic_describe(struct nic *n, struct nic_info *ni);
-/* the destination runs the VM: what reached this tap since the state was
- * saved goes back out to the bridge, which now sends it to the VM's new port */
 /* a released domain's late frames for the VM as a frame list in buf (0: none
  * fit); the destination's NIC takes them (checked; -1: not a frame list) */
 size_t nic_take(struct nic *n, uint8_t *buf, size_t cap);

@@ -56,7 +56,7 @@
 #define S_ANNOUNCE	2
 #define HDR_LEN		12		/* virtio_net_hdr with num_buffers (VERSION_1) */
 #define FRAME_MIN	14
-#define FRAME_MAX	1518		/* Ethernet with a VLAN tag, no offloads */
+#define FRAME_MAX	NIC_FRAME_MAX
 #define TX_MAX		65550
 #define QUEUE_SIZE	256
 #define CTRL_ANNOUNCE	3

@@ -155,8 +155,8 @@ int handed_is(const char *name, uint64_t id);	/* 1: committed by migration id */
 int handed_for(const char *name, uint64_t id, const char *asker);
 /* reclaim the copy handed over by id and run it again */
 int handed_reclaim(struct hv *h, const char *name, uint64_t id);
-/* the destination runs it: the copy and the record go */
-/* late (may be NULL): see hv_ops.domain_release */
+/* the destination runs it: the copy and the record go; late (may be NULL):
+ * the frames that reached the copy late (hv_ops.domain_release) */
 void handed_confirmed(struct hv *h, const char *name, uint64_t id, uint8_t **late,
     size_t *late_len);
 /* settle a hand-over in the background (recorded: its record was written) */
