@@ -208,4 +208,123 @@ int ckpt_pages_pwrite(const uint8_t *body, int fd, uint8_t *scratch);
 int ckpt_pages_apply(const uint8_t *body, size_t len, uint64_t npages, uint8_t *mem,
     uint32_t *count, uint32_t enc_counts[3], char *err, size_t errlen);
 
+/* ---- save.c: the save engine (live migration and Remus) ---- */
+#define CKPT_SAVE_TICK		512	/* pages between two calls of the tick hook */
+#define CKPT_BURST_BATCH	64	/* pages per batch while the guest is paused */
+struct ckpt_save;
+enum ckpt_save_next { CKS_AGAIN, CKS_STOP, CKS_ABORT };
+struct ckpt_save_round {
+	uint32_t round;		/* the round just sent */
+	uint64_t ns;		/* from its start to the peek after it */
+	uint64_t pages;		/* pages it sent */
+	uint64_t dirty;		/* pages to send now */
+};
+/*
+ * The hooks.  Each returns 0 or -1; on -1 it may say why in s->err (the
+ * stream's error is used otherwise).  Only peek and policy are required.
+ */
+struct ckpt_save_ops {
+	/* Peek-and-clean the guest's dirty log into s->bitmap; the engine adds
+	 * it to the pages to send. */
+	int (*peek)(struct ckpt_save *s);
+	/* After each round's peek: another round (CKS_AGAIN), stop so the
+	 * caller suspends the guest and saves its state (CKS_STOP), or give up
+	 * (CKS_ABORT, with s->err).  Live migration's is the convergence
+	 * controller; it may throttle the guest itself. */
+	enum ckpt_save_next (*policy)(struct ckpt_save *s, const struct ckpt_save_round *rd);
+	/* End of each round, before the next peek (migration: a SYNC round trip). */
+	int (*round_end)(struct ckpt_save *s);
+	/* Every CKPT_SAVE_TICK pages sent, with the pages still to scan:
+	 * cancellation, the peer's messages, a rate cap, progress. */
+	int (*tick)(struct ckpt_save *s, uint64_t left);
+};
+struct ckpt_save {
+	/* the caller's, set before ckpt_save_init */
+	const struct ckpt_save_ops *ops;
+	void *arg;
+	struct rio *r;
+	const uint8_t *mem;	/* the guest's memory, mem_size bytes */
+	uint64_t mem_size;
+	int memfd;		/* the file behind mem, to skip its holes; -1: none to skip */
+	const uint64_t *bitmap;	/* where peek leaves the dirty log, bmlen bytes */
+	size_t bmlen;
+	/* the engine's */
+	struct ckpt_batch b;
+	uint64_t npages, *pending, dirty;	/* pending: to send; dirty: how many */
+	uint64_t scanned, pages_sent;
+	uint32_t round;
+	int burst;
+	char err[512];
+};
+int ckpt_save_init(struct ckpt_save *s, int lz4);
+void ckpt_save_free(struct ckpt_save *s);
+/* Round 0 and the rounds the policy wants, while the guest runs; 0 once it
+ * says stop (s->dirty pages are still to send). */
+int ckpt_save_live(struct ckpt_save *s);
+/* The bitmap (a suspended guest's last peek) into the pages to send: their count. */
+uint64_t ckpt_save_merge(struct ckpt_save *s);
+/* With the guest paused: ROUND (left 0), VCPU_STATE, DEVICE_STATE, the
+ * pages to send, then end: CK_END, or CK_CHECKPOINT with epoch. */
+int ckpt_save_state(struct ckpt_save *s, const void *vcpu, size_t vcpu_len, const void *dev,
+    size_t dev_len, uint32_t end, uint64_t epoch);
+
+/* ---- restore.c: the restore engine (live migration and Remus) ---- */
+#define CKPT_EPOCH_MAX	(256ULL << 20)	/* bytes of records one epoch may buffer */
+struct ckpt_restore;
+/*
+ * The hooks.  Each returns 0 or -1; on -1 it may say why in rs->err.
+ * domain and state are required; checkpoint is required to take epochs.
+ */
+struct ckpt_restore_ops {
+	/* DOMAIN_HEADER: create the target and set rs->mem (a mapping of its
+	 * memory) or rs->fd (its memory file, written with pwritev); it may
+	 * lower rs->npages (the header's) to the memory it found. */
+	int (*domain)(struct ckpt_restore *rs, const struct ckpt_domain *d);
+	/* a state's VCPU_STATE and DEVICE_STATE: load them into the target */
+	int (*state)(struct ckpt_restore *rs, const struct ckpt_record *vcpu,
+	    const struct ckpt_record *dev);
+	/* an epoch is applied whole: acknowledge it */
+	int (*checkpoint)(struct ckpt_restore *rs, uint64_t epoch);
+	/* END, after the state is loaded */
+	int (*end)(struct ckpt_restore *rs);
+	/* ROUND (progress; left 0: the sender's guest is paused) */
+	int (*round)(struct ckpt_restore *rs, const struct ckpt_round *rd);
+	/* n pages written into the target */
+	void (*applied)(struct ckpt_restore *rs, uint32_t n);
+	/* a transport record (type 16 and up): 0 go on, 1 stop reading; without
+	 * this hook one is an error */
+	int (*other)(struct ckpt_restore *rs, const struct ckpt_record *rec);
+};
+struct ckpt_epoch_rec {
+	uint8_t *body;
+	size_t len;
+};
+struct ckpt_restore {
+	/* the caller's, set before ckpt_restore_init */
+	const struct ckpt_restore_ops *ops;
+	void *arg;
+	struct rio *r;
+	int checkpointed;	/* buffer each epoch after the first until its CHECKPOINT */
+	uint64_t epoch_max;	/* 0: CKPT_EPOCH_MAX */
+	/* the target, set by the domain hook */
+	uint8_t *mem;
+	int fd;
+	/* the engine's */
+	uint64_t npages, pages, apply_ns;	/* pages written, and the time it took */
+	uint64_t epoch;		/* the last epoch applied (0: none yet) */
+	struct ckpt_order ord;
+	struct ckpt_record vcpu, dev;
+	int have_vcpu, have_dev, loaded, final;
+	uint8_t *scratch;
+	struct ckpt_epoch_rec *ep;	/* the epoch being received */
+	size_t ep_n, ep_cap;
+	uint64_t ep_bytes;
+	char err[512];
+};
+int ckpt_restore_init(struct ckpt_restore *rs);
+void ckpt_restore_free(struct ckpt_restore *rs);
+/* The header and the records up to END (or a hook's stop): 0, or -1 with
+ * rs->err.  An epoch not complete when it returns was never applied. */
+int ckpt_restore_run(struct ckpt_restore *rs);
+
 #endif

@@ -2,10 +2,12 @@
  * mig_recv.c - the destination side of a live migration, and the source's
  * answer to OUTCOME queries.
  *
- * The receiver creates the incoming domain (paused, empty) from
- * DOMAIN_HEADER, applies each PAGE_DATA batch straight into its memory
- * (each batch checked whole before it is applied), echoes SYNC once it has
- * caught up, loads the vCPU and device state at END and answers READY.  COMMIT makes it run the domain
+ * The receiver runs the restore engine (libckpt/restore.c) with hooks that
+ * create the incoming domain (paused, empty) from DOMAIN_HEADER, let the
+ * engine apply each PAGE_DATA batch straight into its memory (each batch
+ * checked whole before it is applied), echo SYNC once it has caught up,
+ * load the vCPU and device state as soon as the source is paused (or at
+ * END) and answer READY at END.  COMMIT makes it run the domain
  * and answer RUNNING; ABORT, or any error before READY, destroys it.  If the
  * connection breaks after READY the outcome is in doubt: the domain stays
  * paused and the receiver asks the source's migrated (OUTCOME) until it
@@ -208,7 +210,6 @@ static int load_state(struct hv *h, const char *name, const struct ckpt_record *
  * READY and RUNNING that was downtime.
  */
 struct recv_mem {
-	uint8_t *scratch;
 	uint8_t *mem;	/* hugetlb memory is written through a mapping */
 	uint64_t size;
 	int fd;
@@ -220,163 +221,147 @@ static void recv_mem_release(struct recv_mem *rm)
 		munmap(rm->mem, rm->size);
 	if (rm->fd >= 0)
 		close(rm->fd);
-	free(rm->scratch);
 }
+
+/* ---- the restore engine's hooks (libckpt/restore.c) ---- */
+struct recv_ctx {
+	struct recv_args *a;
+	struct hv *h;
+	struct recv_mem *rm;
+	int created, kept;
+	uint64_t t_sync, b_sync, apply_sync;	/* at the last SYNC */
+};
+
+static int hook_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
+{
+	struct recv_ctx *x = rs->arg;
+	struct mig *m = x->a->m;
+	struct hv *h = x->h;
+	struct hv_dominfo di;
+
+	snprintf(m->name, sizeof(m->name), "%s", d->name);
+	log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)%s%s", d->name, x->a->peer,
+	    (unsigned long long)(d->mem >> 20), d->vcpus, d->net[0] ? ", NIC " : "", d->net);
+	if (h->ops->domain_create_incoming_leased(h, d->name, d->mem, d->vcpus, d->net) < 0)
+		return snprintf(rs->err, sizeof(rs->err), "creating the incoming domain: %s",
+		    hv_error(h)), -1;
+	x->created = 1;
+	if (h->ops->domain_info(h, d->name, &di) < 0 ||
+	    h->ops->mem_map(h, d->name, strcmp(di.backing, "hugetlb") ? NULL : &x->rm->mem,
+	    &x->rm->size, &x->rm->fd) < 0)
+		return snprintf(rs->err, sizeof(rs->err), "%s", hv_error(h)), -1;
+	rs->mem = x->rm->mem;	/* hugetlb memory is written through a mapping */
+	rs->fd = x->rm->fd;
+	if (x->rm->size / CKPT_PAGE_SIZE < rs->npages)
+		rs->npages = x->rm->size / CKPT_PAGE_SIZE;
+	mig_stall("recv-setup");
+	if (ckpt_send(x->a->r, CK_PREPARED, NULL, 0) < 0)
+		return snprintf(rs->err, sizeof(rs->err), "%s", rio_error(x->a->r)), -1;
+	mig_set_phase(m, "receiving");
+	return 0;
+}
+
+static void hook_applied(struct ckpt_restore *rs, uint32_t n)
+{
+	struct recv_ctx *x = rs->arg;
+	struct mig *m = x->a->m;
+	if (m->pages_sent == 0)
+		mig_stall("recv-round0");
+	pthread_mutex_lock(&m->lock);
+	m->pages_sent += n;
+	m->bytes_sent = x->a->r->bytes_read;
+	pthread_mutex_unlock(&m->lock);
+}
+
+static int hook_round(struct ckpt_restore *rs, const struct ckpt_round *rd)
+{
+	struct recv_ctx *x = rs->arg;
+	struct mig *m = x->a->m;
+	pthread_mutex_lock(&m->lock);
+	m->round = rd->round;
+	pthread_mutex_unlock(&m->lock);
+	if (!rd->left)	/* stop and copy: the VM is paused */
+		mig_urgent(rd->pages <= URGENT_PAGES);
+	return 0;
+}
+
+/* the domain is paused and its last pages still come: while they are on
+ * the wire, loading the state is off the downtime's critical path */
+static int hook_state(struct ckpt_restore *rs, const struct ckpt_record *vcpu,
+    const struct ckpt_record *dev)
+{
+	struct recv_ctx *x = rs->arg;
+	return load_state(x->h, x->a->m->name, vcpu, dev, rs->err, sizeof(rs->err));
+}
+
+static int hook_end(struct ckpt_restore *rs)
+{
+	struct recv_ctx *x = rs->arg;
+	struct mig *m = x->a->m;
+	log_debug("migration %s in: final part: %.2f ms from SYNC to END, %llu bytes, "
+	    "%.2f ms applying pages", m->name, (double)(mig_now() - x->t_sync) / 1e6,
+	    (unsigned long long)(x->a->r->bytes_read - x->b_sync),
+	    (double)(rs->apply_ns - x->apply_sync) / 1e6);
+	mig_stall("recv-end");
+	if (ckpt_send(x->a->r, CK_READY, NULL, 0) < 0)
+		return snprintf(rs->err, sizeof(rs->err), "%s", rio_error(x->a->r)), -1;
+	return 0;
+}
+
+/* SYNC: everything before it is applied, say so.  Any other transport
+ * record mid-stream ends the migration. */
+static int hook_other(struct ckpt_restore *rs, const struct ckpt_record *rec)
+{
+	struct recv_ctx *x = rs->arg;
+	struct mig *m = x->a->m;
+	if (rec->type == CK_ABORT)
+		return snprintf(rs->err, sizeof(rs->err), "source aborted: %.*s",
+		    (int)(rec->len > 400 ? 400 : rec->len), (const char *)rec->body), -1;
+	if (rec->type != CK_SYNC)
+		return snprintf(rs->err, sizeof(rs->err), "source sent %s mid-stream",
+		    ckpt_type_name(rec->type)), -1;
+	x->t_sync = mig_now();
+	x->b_sync = x->a->r->bytes_read;
+	x->apply_sync = rs->apply_ns;
+	/*
+	 * The source ends each round with one.  From the first (after round 0)
+	 * the domain must survive this process, and so must the note that its
+	 * outcome is to be asked for, since the source may stop and commit at
+	 * any later round.  Done now, it costs no downtime.
+	 */
+	if (!x->kept++ && (!x->created || x->h->ops->domain_keep(x->h, m->name) < 0 ||
+	    journal_put(J_INDOUBT, m->name, "%s %u %016llx %s", x->a->peer, x->a->peer_port,
+	    (unsigned long long)m->id, x->a->peer_name[0] ? x->a->peer_name : "-") < 0))
+		return snprintf(rs->err, sizeof(rs->err), "keeping the incoming domain: %s",
+		    x->created ? hv_error(x->h) : "SYNC before DOMAIN_HEADER"), -1;
+	if (ckpt_send(x->a->r, CK_SYNC, NULL, 0) < 0)
+		return snprintf(rs->err, sizeof(rs->err), "%s", rio_error(x->a->r)), -1;
+	return 0;
+}
+
+static const struct ckpt_restore_ops live_ops = {
+	.domain = hook_domain,
+	.state = hook_state,
+	.end = hook_end,
+	.round = hook_round,
+	.applied = hook_applied,
+	.other = hook_other,
+};
 
 /* Receives the whole stream into a new incoming domain, writing pages
  * into its memory (rm: the caller releases it); on success it is paused
- * with its state loaded and READY is sent. */
+ * with its state loaded and READY is sent.  A migration stream takes no
+ * CHECKPOINT. */
 static int receive(struct recv_args *a, struct hv *h, struct recv_mem *rm, int *created,
     char *err, size_t errlen)
 {
-	struct mig *m = a->m;
-	struct ckpt_record rec = { 0 }, vcpu = { 0 }, dev = { 0 };
-	struct ckpt_order ord = { 0 };
-	struct ckpt_domain d;
-	uint8_t *scratch = rm->scratch = malloc((size_t)CKPT_BATCH_MAX * CKPT_PAGE_SIZE);
-	uint32_t f, n;
-	int rc = -1, kept = 0;
-	uint64_t t_sync = 0, b_sync = 0, t_apply = 0;
-	int final = 0, have_vcpu = 0, have_dev = 0, loaded = 0;
-
-	if (!scratch) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	if (ckpt_read_header(a->r, &f) < 0)
-		goto rio;
-	for (;;) {
-		if (ckpt_read_record(a->r, &rec) < 0)
-			goto rio;
-		if (rec.type != CK_SYNC && ckpt_order_next(&ord, rec.type, err, errlen) < 0)
-			goto out;
-		switch (rec.type) {
-		case CK_DOMAIN_HEADER:
-			if (ckpt_domain_decode(rec.body, rec.len, &d, err, errlen) < 0)
-				goto out;
-			snprintf(m->name, sizeof(m->name), "%s", d.name);
-			log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)%s%s", d.name, a->peer,
-			    (unsigned long long)(d.mem >> 20), d.vcpus, d.net[0] ? ", NIC " : "",
-			    d.net);
-			if (h->ops->domain_create_incoming_leased(h, d.name, d.mem, d.vcpus,
-			    d.net) < 0) {
-				snprintf(err, errlen, "creating the incoming domain: %s", hv_error(h));
-				goto out;
-			}
-			*created = 1;
-			struct hv_dominfo di;
-			if (h->ops->domain_info(h, d.name, &di) < 0 ||
-			    h->ops->mem_map(h, d.name, strcmp(di.backing, "hugetlb") ? NULL : &rm->mem,
-			    &rm->size, &rm->fd) < 0) {
-				snprintf(err, errlen, "%s", hv_error(h));
-				goto out;
-			}
-			mig_stall("recv-setup");
-			if (ckpt_send(a->r, CK_PREPARED, NULL, 0) < 0)
-				goto rio;
-			mig_set_phase(m, "receiving");
-			break;
-		case CK_PAGE_DATA:
-			if (t_sync)
-				t_apply -= mig_now();
-			if (ckpt_pages_check(rec.body, rec.len, rm->size / 4096, scratch, &n, NULL, err,
-			    errlen) < 0)
-				goto out;
-			if (rm->mem)
-				ckpt_pages_copy(rec.body, rm->mem, scratch);
-			else if (ckpt_pages_pwrite(rec.body, rm->fd, scratch) < 0) {
-				snprintf(err, errlen, "writing guest memory: %s", strerror(errno));
-				goto out;
-			}
-			if (t_sync)
-				t_apply += mig_now();
-			if (m->pages_sent == 0)
-				mig_stall("recv-round0");
-			pthread_mutex_lock(&m->lock);
-			m->pages_sent += n;
-			m->bytes_sent = a->r->bytes_read;
-			pthread_mutex_unlock(&m->lock);
-			break;
-		case CK_ROUND: {
-			struct ckpt_round rd;
-			if (ckpt_round_decode(rec.body, rec.len, &rd, err, errlen) < 0)
-				goto out;
-			pthread_mutex_lock(&m->lock);
-			m->round = rd.round;
-			pthread_mutex_unlock(&m->lock);
-			if (!rd.left) {	/* stop and copy: the VM is paused */
-				mig_urgent(rd.pages <= URGENT_PAGES);
-				final = 1;
-			}
-			break;
-		}
-		case CK_VCPU_STATE:
-		case CK_DEVICE_STATE: {	/* keep the body; in the final round load it at once */
-			struct ckpt_record *keep = rec.type == CK_VCPU_STATE ? &vcpu : &dev;
-			struct ckpt_record t = *keep;
-			*keep = rec;
-			rec = t;
-			*(keep == &vcpu ? &have_vcpu : &have_dev) = 1;
-			loaded = 0;
-			/* the domain is paused and its pages still come: while they are on
-			 * the wire, this is off the downtime's critical path */
-			if (final && have_vcpu && have_dev) {
-				if (load_state(h, m->name, &vcpu, &dev, err, errlen) < 0)
-					goto out;
-				loaded = 1;
-			}
-			break;
-		}
-		case CK_END: {
-			uint64_t t0 = mig_now();
-			log_debug("migration %s in: final part: %.2f ms from SYNC to END, %llu bytes, "
-			    "%.2f ms applying pages", m->name, (double)(t0 - t_sync) / 1e6,
-			    (unsigned long long)(a->r->bytes_read - b_sync), (double)t_apply / 1e6);
-			if (!loaded &&	/* a sender that sent the state after its pages */
-			    load_state(h, m->name, &vcpu, &dev, err, errlen) < 0)
-				goto out;
-			mig_stall("recv-end");
-			if (ckpt_send(a->r, CK_READY, NULL, 0) < 0)
-				goto rio;
-			log_debug("migration %s in: state loaded in %.2f ms", m->name,
-			    (double)(mig_now() - t0) / 1e6);
-		}
-			rc = 0;
-			goto out;
-		case CK_CHECKPOINT:
-			snprintf(err, errlen, "CHECKPOINT in a migration stream");
-			goto out;
-		case CK_SYNC:	/* everything before it is applied: say so */
-			t_sync = mig_now();
-			t_apply = 0;
-			b_sync = a->r->bytes_read;
-			/*
-			 * The source ends each round with one.  From the first (after
-			 * round 0) the domain must survive this process, and so must
-			 * the note that its outcome is to be asked for, since the
-			 * source may stop and commit at any later round.  Done now,
-			 * it costs no downtime.
-			 */
-			if (!kept++ && (!*created || h->ops->domain_keep(h, m->name) < 0 ||
-			    journal_put(J_INDOUBT, m->name, "%s %u %016llx %s", a->peer, a->peer_port,
-			    (unsigned long long)m->id, a->peer_name[0] ? a->peer_name : "-") < 0)) {
-				snprintf(err, errlen, "keeping the incoming domain: %s",
-				    *created ? hv_error(h) : "SYNC before DOMAIN_HEADER");
-				goto out;
-			}
-			if (ckpt_send(a->r, CK_SYNC, NULL, 0) < 0)
-				goto rio;
-			break;
-		default:
-			break;	/* optional, unknown: skipped */
-		}
-	}
-rio:
-	snprintf(err, errlen, "%s", rio_error(a->r));
-out:
-	ckpt_record_free(&rec);
-	ckpt_record_free(&vcpu);
-	ckpt_record_free(&dev);
+	struct recv_ctx x = { .a = a, .h = h, .rm = rm };
+	struct ckpt_restore rs = { .ops = &live_ops, .arg = &x, .r = a->r };
+	int rc = ckpt_restore_init(&rs) < 0 ? -1 : ckpt_restore_run(&rs);
+	if (rc < 0)
+		snprintf(err, errlen, "%s", rs.err);
+	*created = x.created;
+	ckpt_restore_free(&rs);
 	return rc;
 }
 

@@ -2,11 +2,12 @@
  * mig_send.c - the source side of a live migration, in its own thread.
  *
  *   connect, HELLO, header, DOMAIN_HEADER
- *   log-dirty on; round 0 sends every non-zero page while the VM runs
- *   rounds: peek-and-clean, ask the convergence controller, send the dirty
- *     pages (throttling the vCPUs when it says so); each round, round 0
- *     too, ends with a SYNC round trip
- *   stop and copy: leased pause, last dirty pages, vCPU and device state, END
+ *   log-dirty on; the save engine (libckpt/save.c) sends round 0, every
+ *     non-zero page, while the VM runs, then the rounds its policy, the
+ *     convergence controller, asks for (throttling the vCPUs when it says
+ *     so); each round, round 0 too, ends with a SYNC round trip
+ *   stop and copy: leased pause, last peek, vCPU and device state, the last
+ *     dirty pages, END
  *   commit: wait READY; mig_commit (commit.c: the point of no return);
  *     COMMIT; wait RUNNING; destroy the source copy
  *
@@ -30,41 +31,40 @@
 #include "tls.h"
 #include "msg.h"
 
-#define BURST_BATCH	64	/* pages per batch while the VM is paused */
-
 struct sender {
 	struct mig *m;
 	struct hv *h;
 	struct rio *r;
-	struct ckpt_batch b;
+	struct ckpt_save sv;	/* the page pump (libckpt/save.c) */
+	struct conv c;		/* its policy: the convergence controller */
 	uint8_t *mem;
-	int memfd;		/* the same memory: where its holes are */
-	int hugetlb;		/* memory of hugetlb pages: no holes to find */
-	uint64_t mem_size, npages, *bitmap;	/* bitmap: hvd's, overwritten by each peek */
-	uint64_t *pending;	/* dirty and not yet sent: every peek is OR'ed in */
+	int memfd;
+	uint64_t mem_size, *bitmap;	/* bitmap: hvd's, overwritten by each peek */
 	size_t bmlen;
-	uint64_t scanned, pages_sent;
+	char ppr[512];		/* pages per round, for the report */
+	int pl;
 	int paused, handed, prepared;
+	char err[512];		/* a hook's reason, for the save's */
 };
 
-static void progress(struct sender *s, uint64_t left, const struct conv *c)
+static void progress(struct sender *s, uint64_t left)
 {
 	struct mig *m = s->m;
+	const struct conv *c = &s->c;
 	uint64_t el = mig_now() - m->start_ns;
 	pthread_mutex_lock(&m->lock);
 	m->bytes_sent = s->r->bytes_written;
-	m->pages_sent = s->pages_sent;
+	m->pages_sent = s->sv.pages_sent;
 	m->dirty_left = left;
 	m->rate_bps = el ? (uint64_t)((double)m->bytes_sent * 1e9 / (double)el) : 0;
-	if (c) {
-		m->round = c->round;
-		m->predicted_ns = c->predicted_ns;
-		m->throttle = c->throttle;
-		if (c->bw > 0)
-			m->eta_ms = (uint64_t)((double)left * 4096 * 1e3 / c->bw);
-	}
+	m->round = c->round;
+	m->predicted_ns = c->predicted_ns;
+	m->throttle = c->throttle;
+	if (c->bw > 0)
+		m->eta_ms = (uint64_t)((double)left * 4096 * 1e3 / c->bw);
 	/* a monotone work model: scanned pages against scanned + still to scan */
-	uint64_t pm = s->scanned + left ? 990 * s->scanned / (s->scanned + left) : 0;
+	uint64_t sc = s->sv.scanned;
+	uint64_t pm = sc + left ? 990 * sc / (sc + left) : 0;
 	if (pm > m->permille)
 		m->permille = (uint32_t)pm;
 	pthread_mutex_unlock(&m->lock);
@@ -82,27 +82,6 @@ static void bw_limit(struct sender *s)
 		struct timespec ts = { (time_t)d, (long)((d - (double)(time_t)d) * 1e9) };
 		nanosleep(&ts, NULL);
 	}
-}
-
-/* the last peek's bits into pending: how many pages are to send */
-static uint64_t merge_dirty(struct sender *s)
-{
-	uint64_t n = 0;
-	for (uint64_t w = 0; w < s->bmlen / 8; w++)
-		n += (uint64_t)__builtin_popcountll(s->pending[w] |= s->bitmap[w]);
-	return n;
-}
-
-/*
- * Peek-and-clean, merged into the pending set.  A page whose bit the peek
- * cleared must be sent later, whatever the controller decides now.
- */
-static int peek(struct sender *s, uint64_t *count)
-{
-	if (s->h->ops->dirty_peek_clean(s->h, s->m->name, count) < 0)
-		return -1;
-	*count = merge_dirty(s);
-	return 0;
 }
 
 /*
@@ -126,127 +105,93 @@ static int peer_spoke(struct sender *s)
 	return r;
 }
 
-/*
- * Adds one page to the batch; every 512 pages: cancel, cap, progress, and
- * whether the destination said something.
- * While the VM is paused each (small) batch goes out at once, so the
- * destination applies it while the next one is compressed.
- */
-static int send_page(struct sender *s, uint64_t pfn, uint64_t left, const struct conv *c)
-{
-	if (ckpt_batch_add(&s->b, s->r, pfn, s->mem + pfn * 4096) < 0 ||
-	    (s->paused && !s->b.count && rio_flush(s->r) < 0))
-		return -1;
-	s->pages_sent++;
-	if (s->pages_sent == 1024)
-		mig_stall("send-round0");
-	if ((s->pages_sent & 511) == 0) {
-		if (s->m->cancel)
-			return errno = ECANCELED, -1;
-		if (rio_readable(s->r, 0) && peer_spoke(s) < 0)
-			return -1;
-		bw_limit(s);
-		progress(s, left, c);
-	}
-	return 0;
-}
+/* ---- the save engine's hooks ---- */
 
-/*
- * The next run of pages [*d, *h) at or after pos that may hold data: 0, or
- * 1 when there is none.  Shmem answers with SEEK_DATA (swapped pages count
- * as data).  Hugetlbfs has no holes to seek, and mincore only sees this
- * process's page tables, not the file: every page may hold data.
- */
-static int next_data(struct sender *s, off_t pos, off_t *d, off_t *h)
+static int hook_peek(struct ckpt_save *sv)
 {
-	if (s->hugetlb) {
-		*d = pos;
-		*h = (off_t)s->mem_size;
+	struct sender *s = sv->arg;
+	uint64_t count;
+	if (s->h->ops->dirty_peek_clean(s->h, s->m->name, &count) == 0)
 		return 0;
-	}
-	*d = lseek(s->memfd, pos, SEEK_DATA);
-	if (*d < 0 && errno == ENXIO)
-		return 1;
-	if (*d < 0 || (*h = lseek(s->memfd, *d, SEEK_HOLE)) < 0)
-		return rio_fail(s->r, errno, "finding guest memory: %s", strerror(errno));
-	return 0;
+	snprintf(sv->err, sizeof(sv->err), "%s", hv_error(s->h));
+	return -1;
 }
 
-/*
- * Round 0: every page that is not zero (the destination starts zeroed).
- * Shmem pages never touched are skipped without reading them, which would
- * allocate them.
- */
-static int send_all(struct sender *s, const struct conv *c)
+/* Every CKPT_SAVE_TICK pages: cancel, what the destination said, the cap, progress. */
+static int hook_tick(struct ckpt_save *sv, uint64_t left)
 {
-	off_t end = (off_t)s->mem_size, pos = 0, d = 0, h = 0;
-	while (pos < end) {
-		int r = next_data(s, pos, &d, &h);
-		if (r < 0)
-			return -1;
-		if (r)
-			break;
-		for (uint64_t pfn = (uint64_t)d / 4096; pfn < (uint64_t)h / 4096; pfn++) {
-			s->scanned++;
-			if (!ckpt_page_is_zero(s->mem + pfn * 4096) &&
-			    send_page(s, pfn, s->npages - pfn, c) < 0)
-				return -1;
-		}
-		pos = h;
+	struct sender *s = sv->arg;
+	if (sv->pages_sent == 1024)
+		mig_stall("send-round0");
+	if (s->m->cancel) {	/* the stream stays usable: ABORT goes out on it */
+		snprintf(sv->err, sizeof(sv->err), "cancelled");
+		return errno = ECANCELED, -1;
 	}
-	s->scanned = s->npages;
-	return ckpt_batch_flush(&s->b, s->r);
-}
-
-/* Asks the CPU to start loading a page: scattered dirty pages are memory-bound. */
-static void prefetch_page(const uint8_t *p)
-{
-	for (size_t k = 0; k < 4096; k += 64)
-		__builtin_prefetch(p + k);
-}
-
-/*
- * Later rounds: the pending pages, which are cleared from pending.  Each
- * page is sent while the next one is prefetched.
- */
-static int send_pending(struct sender *s, const struct conv *c)
-{
-	uint64_t prev = UINT64_MAX;
-	for (uint64_t w = 0; w < (s->npages + 63) / 64; w++) {
-		uint64_t bits = s->pending[w];
-		s->pending[w] = 0;
-		while (bits) {
-			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(bits);
-			bits &= bits - 1;
-			if (pfn >= s->npages)
-				break;
-			prefetch_page(s->mem + pfn * 4096);
-			s->scanned++;
-			if (prev != UINT64_MAX && send_page(s, prev, 0, c) < 0)
-				return -1;
-			prev = pfn;
-		}
-	}
-	if (prev != UINT64_MAX && send_page(s, prev, 0, c) < 0)
+	if (rio_readable(s->r, 0) && peer_spoke(s) < 0)
 		return -1;
-	return ckpt_batch_flush(&s->b, s->r);
+	bw_limit(s);
+	progress(s, left);
+	return 0;
 }
 
 /* Appends ",pages" to the pages-per-round list while it fits. */
-static int ppr_add(char *ppr, size_t cap, int pl, uint64_t pages)
+static void ppr_add(struct sender *s, uint64_t pages)
 {
-	if (pl < (int)cap - 24)
-		pl += snprintf(ppr + pl, cap - (size_t)pl, ",%llu", (unsigned long long)pages);
-	return pl;
+	if (s->pl < (int)sizeof(s->ppr) - 24)
+		s->pl += snprintf(s->ppr + s->pl, sizeof(s->ppr) - (size_t)s->pl, "%s%llu",
+		    s->pl ? "," : "", (unsigned long long)pages);
 }
 
-static int write_round(struct sender *s, uint32_t round, uint64_t pages, uint64_t left)
+/* The live-migration policy: the convergence controller's decision. */
+static enum ckpt_save_next hook_policy(struct ckpt_save *sv, const struct ckpt_save_round *rd)
 {
-	struct ckpt_round rd = { round, pages, left };
-	uint8_t b[24];
-	ckpt_round_encode(&rd, b);
-	return ckpt_write_simple(s->r, CK_ROUND, b, sizeof(b));
+	struct sender *s = sv->arg;
+	struct mig *m = s->m;
+	ppr_add(s, rd->pages);
+	enum conv_action a = conv_decide(&s->c, rd->ns, rd->pages, rd->dirty, mig_now() - m->start_ns);
+	log_debug("migration %s: round %u: %s", m->name, s->c.round, s->c.why);
+	progress(s, rd->dirty);
+	if (a == CONV_ABORT)
+		return snprintf(sv->err, sizeof(sv->err), "cannot converge: %s", s->c.why), CKS_ABORT;
+	if (a == CONV_STOP)
+		return CKS_STOP;
+	if (a == CONV_THROTTLE) {
+		log_info("migration %s: %s", m->name, s->c.why);
+		if (s->h->ops->throttle(s->h, m->name, s->c.throttle) < 0)
+			return snprintf(sv->err, sizeof(sv->err), "%s", hv_error(s->h)), CKS_ABORT;
+	}
+	char ph[32];
+	snprintf(ph, sizeof(ph), "round %u", s->c.round);
+	mig_set_phase(m, ph);
+	return CKS_AGAIN;
 }
+
+static int expect(struct sender *s, uint32_t want, char *err, size_t errlen);
+
+/*
+ * Every round ends with a SYNC that the destination echoes once it has
+ * applied the round: the round's time then covers the whole path, so the
+ * controller measures the end-to-end rate, and the destination is never
+ * behind when the VM stops.  The first SYNC also makes it keep the domain
+ * (its PREPARED comes first).
+ */
+static int hook_round_end(struct ckpt_save *sv)
+{
+	struct sender *s = sv->arg;
+	ckpt_write_simple(s->r, CK_SYNC, NULL, 0);
+	if ((!s->prepared && expect(s, CK_PREPARED, sv->err, sizeof(sv->err)) < 0) ||
+	    expect(s, CK_SYNC, sv->err, sizeof(sv->err)) < 0)
+		return -1;
+	s->prepared = 1;
+	return 0;
+}
+
+static const struct ckpt_save_ops live_ops = {
+	.peek = hook_peek,
+	.policy = hook_policy,
+	.round_end = hook_round_end,
+	.tick = hook_tick,
+};
 
 /* Flushes, then reads the peer's next record: 0 when it is want, else -1. */
 static int expect(struct sender *s, uint32_t want, char *err, size_t errlen)
@@ -265,23 +210,6 @@ static int expect(struct sender *s, uint32_t want, char *err, size_t errlen)
 		r = 0;
 	ckpt_record_free(&rec);
 	return r;
-}
-
-/*
- * Every round ends with a SYNC that the destination echoes once it has
- * applied the round: the round's time then covers the whole path, so the
- * controller measures the end-to-end rate, and the destination is never
- * behind when the VM stops.  The first SYNC also makes it keep the domain
- * (its PREPARED comes first).
- */
-static int round_end(struct sender *s, char *err, size_t errlen)
-{
-	ckpt_write_simple(s->r, CK_SYNC, NULL, 0);
-	if ((!s->prepared && expect(s, CK_PREPARED, err, errlen) < 0) ||
-	    expect(s, CK_SYNC, err, errlen) < 0)
-		return -1;
-	s->prepared = 1;
-	return 0;
 }
 
 /* Undoes everything on the source before the point of no return. */
@@ -327,8 +255,6 @@ static int run(struct sender *s, char *err, size_t errlen)
 {
 	struct mig *m = s->m;
 	struct hv_dominfo di;
-	uint64_t count;
-	struct conv c;
 
 	if (s->h->ops->domain_info(s->h, m->name, &di) < 0)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
@@ -363,61 +289,30 @@ static int run(struct sender *s, char *err, size_t errlen)
 	ckpt_write_header(s->r, m->lz4 ? CKPT_F_LZ4 : 0);
 	ckpt_write_simple(s->r, CK_DOMAIN_HEADER, dh, dhlen);
 
+	uint64_t count;
 	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size, &s->memfd) < 0 ||
 	    s->h->ops->logdirty(s->h, m->name, 1, HV_DIRTY_MANUAL, &s->bitmap, &s->bmlen) < 0 ||
 	    s->h->ops->dirty_peek_clean(s->h, m->name, &count) < 0)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
-	if (!(s->pending = calloc(1, s->bmlen)))
-		return snprintf(err, errlen, "out of memory"), -1;
-	s->npages = s->mem_size / 4096;
-	s->hugetlb = !strcmp(di.backing, "hugetlb");
-	conv_init(&c, &m->opts);
+	s->sv = (struct ckpt_save){
+		.ops = &live_ops, .arg = s, .r = s->r, .mem = s->mem, .mem_size = s->mem_size,
+		/* hugetlbfs has no holes to seek */
+		.memfd = strcmp(di.backing, "hugetlb") ? s->memfd : -1,
+		.bitmap = s->bitmap, .bmlen = s->bmlen,
+	};
+	if (ckpt_save_init(&s->sv, m->lz4) < 0)
+		return snprintf(err, errlen, "%s", s->sv.err), -1;
+	conv_init(&s->c, &m->opts);
 
-	/* round 0: everything, while the VM runs */
+	/* round 0, everything, and the rounds the controller asks for, while the VM runs */
 	mig_set_phase(m, "round 0");
-	uint64_t t0 = mig_now(), p0 = s->pages_sent;
-	write_round(s, 0, s->npages, s->npages);
-	if (send_all(s, &c) < 0)
-		goto io;
-	if (round_end(s, err, errlen) < 0)
-		return -1;
-	char ppr[512];
-	int pl = snprintf(ppr, sizeof(ppr), "%llu", (unsigned long long)s->pages_sent);
-	for (;;) {
-		uint64_t sent_before = s->pages_sent;
-		if (peek(s, &count) < 0)
-			return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
-		uint64_t now = mig_now();
-		enum conv_action a = conv_decide(&c, now - t0, s->pages_sent - p0, count,
-		    now - m->start_ns);
-		log_debug("migration %s: round %u: %s", m->name, c.round, c.why);
-		progress(s, count, &c);
-		if (a == CONV_ABORT)
-			return snprintf(err, errlen, "cannot converge: %s", c.why), -1;
-		if (a == CONV_STOP)
-			break;
-		if (a == CONV_THROTTLE) {
-			log_info("migration %s: %s", m->name, c.why);
-			if (s->h->ops->throttle(s->h, m->name, c.throttle) < 0)
-				return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
-		}
-		char ph[32];
-		snprintf(ph, sizeof(ph), "round %u", c.round);
-		mig_set_phase(m, ph);
-		t0 = mig_now();
-		p0 = s->pages_sent;
-		write_round(s, c.round, count, count);
-		if (send_pending(s, &c) < 0)
-			goto io;
-		if (round_end(s, err, errlen) < 0)
-			return -1;
-		pl = ppr_add(ppr, sizeof(ppr), pl, s->pages_sent - sent_before);
-	}
+	if (ckpt_save_live(&s->sv) < 0)
+		return snprintf(err, errlen, "%s", s->sv.err), -1;
 
 	/* stop and copy */
 	mig_set_phase(m, "stop-and-copy");
 	uint64_t tp = mig_now();
-	mig_urgent(count <= URGENT_PAGES);
+	mig_urgent(s->sv.dirty <= URGENT_PAGES);
 	/* pause, final peek and state: one call */
 	struct hv_saved st;
 	if (s->h->ops->domain_suspend(s->h, m->name, &st) < 0) {
@@ -429,24 +324,18 @@ static int run(struct sender *s, char *err, size_t errlen)
 	s->paused = 1;
 	uint64_t t_called = mig_now();
 	mig_stall("send-paused");
-	uint64_t before = s->pages_sent, t_merge = mig_now();
-	count = merge_dirty(s);
+	uint64_t before = s->sv.pages_sent, t_merge = mig_now();
+	count = ckpt_save_merge(&s->sv);
 	/* the phases: the call's time outside hvd counts as the pause's */
 	uint64_t call_ns = t_called - tp, in_ns = st.peek_ns + st.state_ns;
 	uint64_t ph_pause = call_ns > in_ns ? call_ns - in_ns : 0;
 	uint64_t ph_peek = st.peek_ns + (mig_now() - t_merge), ph_state = st.state_ns;
 	uint64_t t_state = mig_now();
-	s->b.limit = BURST_BATCH;
-	/* the state first: the destination loads it while the pages come */
-	write_round(s, c.round + 1, count, 0);
-	ckpt_write_simple(s->r, CK_VCPU_STATE, st.vcpu, st.vcpu_len);
-	ckpt_write_simple(s->r, CK_DEVICE_STATE, st.dev, st.dev_len);
+	int r = ckpt_save_state(&s->sv, st.vcpu, st.vcpu_len, st.dev, st.dev_len, CK_END, 0);
 	hv_saved_free(&st);
-	int r = rio_flush(s->r) < 0 ? -1 : send_pending(s, &c);
-	ckpt_write_simple(s->r, CK_END, NULL, 0);
-	if (r < 0 || rio_flush(s->r) < 0)
-		goto io;
-	ppr_add(ppr, sizeof(ppr), pl, s->pages_sent - before);
+	if (r < 0)
+		return snprintf(err, errlen, "%s", s->sv.err), -1;
+	ppr_add(s, s->sv.pages_sent - before);
 	uint64_t t_sent = mig_now();
 	mig_set_phase(m, "commit");
 	if (expect(s, CK_READY, err, errlen) < 0)
@@ -470,13 +359,13 @@ static int run(struct sender *s, char *err, size_t errlen)
 	    (double)(t_handed - t_ready) / 1e6, (double)(t_run - t_handed) / 1e6);
 	pthread_mutex_lock(&m->lock);
 	/* a budget not kept is said, never passed over */
-	if (!m->error[0] && c.over_budget)
+	if (!m->error[0] && s->c.over_budget)
 		snprintf(m->error, sizeof(m->error), "downtime %.2f ms over the %.1f ms budget: %s",
-		    (double)downtime / 1e6, (double)m->opts.budget_ns / 1e6, c.why);
+		    (double)downtime / 1e6, (double)m->opts.budget_ns / 1e6, s->c.why);
 	else if (!m->error[0] && downtime > m->opts.budget_ns + 1000000)
 		snprintf(m->error, sizeof(m->error), "downtime %.2f ms over the %.1f ms budget "
 		    "(%.2f ms predicted)", (double)downtime / 1e6, (double)m->opts.budget_ns / 1e6,
-		    (double)c.predicted_ns / 1e6);
+		    (double)s->c.predicted_ns / 1e6);
 	snprintf(m->downtime_phases, sizeof(m->downtime_phases),
 	    "pause=%llu,peek=%llu,state=%llu,pages=%llu,last=%llu,apply=%llu,handover=%llu,resume=%llu",
 	    (unsigned long long)ph_pause / 1000, (unsigned long long)ph_peek / 1000,
@@ -509,10 +398,10 @@ static int run(struct sender *s, char *err, size_t errlen)
 	m->total_ns = mig_now() - m->start_ns;
 	m->permille = 1000;
 	m->bytes_sent = s->r->bytes_written;
-	m->pages_sent = s->pages_sent;
+	m->pages_sent = s->sv.pages_sent;
 	m->dirty_left = 0;
-	m->round = c.round + 1;
-	snprintf(m->pages_per_round, sizeof(m->pages_per_round), "%s", ppr);
+	m->round = s->sv.round + 1;	/* rounds sent, the last one too */
+	snprintf(m->pages_per_round, sizeof(m->pages_per_round), "%s", s->ppr);
 	m->state = MS_DONE;
 	pthread_mutex_unlock(&m->lock);
 	mig_set_phase(m, "done");
@@ -520,9 +409,6 @@ static int run(struct sender *s, char *err, size_t errlen)
 	    "%llu bytes", m->name, (double)m->downtime_ns / 1e6, (double)m->total_ns / 1e6,
 	    m->round, (unsigned long long)m->pages_sent, (unsigned long long)m->bytes_sent);
 	return 0;
-io:
-	snprintf(err, errlen, "%s", errno == ECANCELED ? "cancelled" : rio_error(s->r));
-	return -1;
 }
 
 void *mig_send_thread(void *arg)
@@ -534,9 +420,8 @@ void *mig_send_thread(void *arg)
 	s.m = arg;
 	mig_background();
 	s.memfd = -1;
-	if (ckpt_batch_init(&s.b, s.m->lz4) < 0 || !(s.h = hv_open(migd_conf.hvd_path, err, sizeof(err)))) {
-		mig_fail(s.m, MS_FAILED, "%s", err[0] ? err : "out of memory");
-		ckpt_batch_free(&s.b);
+	if (!(s.h = hv_open(migd_conf.hvd_path, err, sizeof(err)))) {
+		mig_fail(s.m, MS_FAILED, "%s", err);
 		return NULL;
 	}
 	int failed = run(&s, err, sizeof(err)) < 0;
@@ -556,8 +441,7 @@ void *mig_send_thread(void *arg)
 		close(s.memfd);
 	if (s.bitmap)
 		munmap(s.bitmap, s.bmlen);
-	free(s.pending);
-	ckpt_batch_free(&s.b);
+	ckpt_save_free(&s.sv);
 	rio_close(s.r);
 	s.h->ops->close(s.h);
 	return NULL;
