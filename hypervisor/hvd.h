@@ -255,11 +255,47 @@ struct nic_stats {
 	uint64_t idle_flushes;		/* transmits done when the guest went idle */
 	uint64_t reflected;		/* late frames handed to the migration at release */
 };
+/* nic_hold.c: output commit (the frames of epochs the backup has not acknowledged) */
+#define NIC_HOLD_MARKS	64		/* epochs whose frames may wait at once */
+#define NIC_HOLD_DEFAULT (4u << 20)	/* bytes held at most, unless asked otherwise */
+struct hold_mark {
+	uint64_t epoch, seq;		/* the frames before seq belong to epoch or earlier */
+};
+struct nic_hold {
+	uint8_t *buf;			/* a ring of u16 length + frame */
+	size_t cap, head, len;
+	uint64_t frames;		/* held now */
+	uint64_t added, released;	/* frames ever held, and let go */
+	struct hold_mark marks[NIC_HOLD_MARKS];
+	unsigned mhead, nmarks;
+};
+int hold_init(struct nic_hold *h, size_t cap);
+void hold_free(struct nic_hold *h);
+int hold_room(const struct nic_hold *h, size_t len);
+/* -1 when it does not fit */
+int hold_put(struct nic_hold *h, const uint8_t *frame, size_t len);
+/* the frames held so far belong to epoch (which must grow): -1 if not, or too many marks */
+int hold_mark(struct nic_hold *h, uint64_t epoch);
+/* out() each frame of the epochs up to epoch, in order: how many */
+size_t hold_release(struct nic_hold *h, uint64_t epoch, void (*out)(void *, const uint8_t *, size_t),
+    void *arg);
+size_t hold_release_seq(struct nic_hold *h, uint64_t upto,
+    void (*out)(void *, const uint8_t *, size_t), void *arg);
+size_t hold_release_all(struct nic_hold *h, void (*out)(void *, const uint8_t *, size_t), void *arg);
+
+struct nic_hold_info {
+	uint32_t on;
+	uint64_t frames, bytes;		/* held now */
+	uint64_t released;		/* frames let go since holding began */
+	uint64_t stalls;		/* times the transmit queue waited for room */
+	uint64_t marked, acked;		/* the last epoch marked, and released */
+};
 struct nic_info {
 	char spec[64];			/* BRIDGE,mac=... */
 	char tap[IFNAMSIZ];
 	uint32_t status;		/* the transport's device status */
 	struct nic_stats st;
+	struct nic_hold_info hold;
 };
 struct nic;
 /* spec "BRIDGE[,mac=XX:..]"; without a MAC, one derived from vm_name */
@@ -274,6 +310,16 @@ void nic_describe(struct nic *n, struct nic_info *ni);
 /* a released domain's late frames for the VM as a frame list in buf (0: none
  * fit); the destination's NIC takes them (checked; -1: not a frame list) */
 size_t nic_take(struct nic *n, uint8_t *buf, size_t cap);
+/*
+ * Output commit (nic_hold.c): from nic_hold_start every transmitted frame
+ * is held (at most cap bytes: 0, NIC_HOLD_DEFAULT); nic_hold_mark, while
+ * the domain is paused, closes an epoch; nic_hold_release sends the frames
+ * of the epochs up to one; nic_hold_stop sends all and holds no more.
+ */
+int nic_hold_start(struct nic *n, size_t cap);
+int nic_hold_mark(struct nic *n, uint64_t epoch);
+int nic_hold_release(struct nic *n, uint64_t epoch);
+void nic_hold_stop(struct nic *n);
 int nic_inject(struct nic *n, const uint8_t *buf, size_t len);
 
 /* platform.c: the board devices (console UART, idle and exit ports) */

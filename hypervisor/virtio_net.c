@@ -29,6 +29,11 @@
  * destination rather than lost; those that arrive after the save wait in
  * the tap's queue until the release, when nic_take hands them to the
  * migration, which carries them to the destination (nic_inject).
+ * A protected VM's output is held (output commit, nic_hold.c): while
+ * holding, transmitted frames wait for the backup's acknowledgement of
+ * their epoch instead of going to the tap; held frames are not part of the
+ * saved state (a backup that takes over resumes from before they were
+ * sent).
  * Loading it sets the ANNOUNCE status (the
  * guest sends its gratuitous ARP and acknowledges on the control queue),
  * and the next run sends a RARP from the VM's MAC at once, as QEMU does,
@@ -82,6 +87,9 @@ struct nic {
 	int tapfd, kickfd;
 	pthread_t thr;
 	int thr_started, quit, running, rx_no_notify, host_announce;
+	int holding, tx_stalled;	/* output commit: see nic_hold.c */
+	struct nic_hold hold;
+	uint64_t hold_stalls, hold_marked, hold_acked;
 	struct frame pending[NIC_PENDING];	/* FIFO: frames taken from the tap */
 	unsigned phead, npending;
 	struct nic_stats st;
@@ -152,24 +160,106 @@ static void queue_end(struct nic *n, struct virtq *q, int r, int any, const char
 	}
 }
 
+static void tap_out(void *arg, const uint8_t *f, size_t len)
+{
+	struct nic *n = arg;
+	if (write(n->tapfd, f, len) != (ssize_t)len)
+		n->st.tx_drops++;
+	else {
+		n->st.tx_packets++;
+		n->st.tx_bytes += (uint64_t)len;
+	}
+}
+
+/*
+ * The driver's frames, to the tap or, while holding, into the hold; a
+ * full hold leaves the rest in the ring until a release makes room.
+ */
 static void tx_process(struct nic *n)
 {
 	struct virtq *q = &n->t.q[TXQ];
 	char err[200];
-	int r, any = 0;
+	int r = 0, any = 0;
 
-	while ((r = virtq_pop(q, n->t.gm, &n->chain, err, sizeof(err))) == 1) {
-		long len = gather(n, &n->chain);
-		if (len < FRAME_MIN || write(n->tapfd, n->txbuf, (size_t)len) != len)
-			n->st.tx_drops++;
-		else {
-			n->st.tx_packets++;
-			n->st.tx_bytes += (uint64_t)len;
+	for (;;) {
+		if (n->holding && !hold_room(&n->hold, FRAME_MAX)) {
+			if (!n->tx_stalled)
+				n->hold_stalls++;
+			n->tx_stalled = 1;
+			break;
 		}
+		if ((r = virtq_pop(q, n->t.gm, &n->chain, err, sizeof(err))) != 1)
+			break;
+		long len = gather(n, &n->chain);
+		if (len < FRAME_MIN || (n->holding && len > FRAME_MAX))
+			n->st.tx_drops++;
+		else if (n->holding)
+			hold_put(&n->hold, n->txbuf, (size_t)len);	/* room: checked above */
+		else
+			tap_out(n, n->txbuf, (size_t)len);
 		virtq_push(q, n->t.gm, n->chain.head, 0);
 		any = 1;
 	}
 	queue_end(n, q, r, any, err);
+}
+
+/* after a release: a queue that waited for room goes on, while the domain runs */
+static void tx_resume(struct nic *n)
+{
+	if (n->tx_stalled && n->running && usable(n, TXQ)) {
+		n->tx_stalled = 0;
+		tx_process(n);
+	}
+}
+
+int nic_hold_start(struct nic *n, size_t cap)
+{
+	int r = 0;
+	pthread_mutex_lock(&n->lock);
+	if (!n->holding && (r = hold_init(&n->hold, cap ? cap : NIC_HOLD_DEFAULT)) == 0) {
+		n->holding = 1;
+		n->hold_stalls = n->hold_marked = n->hold_acked = 0;
+		log_info("virtio net: holding output for the backup (%zu bytes at most)", n->hold.cap);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return r;
+}
+
+int nic_hold_mark(struct nic *n, uint64_t epoch)
+{
+	pthread_mutex_lock(&n->lock);
+	int r = n->holding ? hold_mark(&n->hold, epoch) : -1;
+	if (r == 0)
+		n->hold_marked = epoch;
+	pthread_mutex_unlock(&n->lock);
+	return r;
+}
+
+int nic_hold_release(struct nic *n, uint64_t epoch)
+{
+	pthread_mutex_lock(&n->lock);
+	int r = n->holding && epoch <= n->hold_marked ? 0 : -1;
+	if (r == 0) {
+		hold_release(&n->hold, epoch, tap_out, n);
+		if (epoch > n->hold_acked)
+			n->hold_acked = epoch;
+		tx_resume(n);
+	}
+	pthread_mutex_unlock(&n->lock);
+	return r;
+}
+
+void nic_hold_stop(struct nic *n)
+{
+	pthread_mutex_lock(&n->lock);
+	if (n->holding) {
+		size_t k = hold_release_all(&n->hold, tap_out, n);
+		hold_free(&n->hold);
+		n->holding = 0;
+		tx_resume(n);
+		log_info("virtio net: output no longer held (%zu frames released at once)", k);
+	}
+	pthread_mutex_unlock(&n->lock);
 }
 
 /* one control command: class, command, then the writable ack byte */
@@ -412,6 +502,7 @@ static void nic_state(struct device *d, enum dom_state to)
 		host_announce(n);
 		n->host_announce = 0;
 	}
+	tx_resume(n);	/* a release while paused made room */
 	pthread_mutex_unlock(&n->lock);
 	if (n->running && write(n->kickfd, &one, sizeof(one)) < 0)
 		log_warn("virtio net: waking the receive thread");
@@ -718,6 +809,7 @@ void nic_destroy(struct nic *n)
 		pthread_join(n->thr, NULL);
 	close(n->tapfd);
 	close(n->kickfd);
+	hold_free(&n->hold);
 	free(n);
 }
 
@@ -784,5 +876,8 @@ void nic_describe(struct nic *n, struct nic_info *ni)
 	snprintf(ni->tap, sizeof(ni->tap), "%s", n->ifname);
 	ni->st = n->st;
 	ni->status = n->t.status;
+	ni->hold = (struct nic_hold_info){ n->holding, n->hold.frames,
+		n->hold.len - 2 * n->hold.frames, n->hold.released, n->hold_stalls,
+		n->hold_marked, n->hold_acked };
 	pthread_mutex_unlock(&n->lock);
 }

@@ -7,7 +7,9 @@
  * transmitted frame reaches the network without its header; nothing is
  * delivered while the domain is paused; the save/check/load round trip
  * carries the frames that waited (a second NIC on a copy of the memory
- * delivers them, raises ANNOUNCE and sends the RARP); malformed saved
+ * delivers them, raises ANNOUNCE and sends the RARP); output commit holds
+ * transmitted frames until their epoch is released, in order, and a full
+ * hold stalls the transmit queue without dropping; malformed saved
  * states are refused whole; a chain outside guest memory sets NEEDS_RESET
  * and a reset clears it.
  *
@@ -120,6 +122,22 @@ static void frame(uint8_t *f, const uint8_t *dst, uint8_t tag)
 	f[12] = 0x08, f[13] = 0x00;
 }
 
+/* the driver sends a 60-byte broadcast frame tagged tag on the next transmit descriptor */
+static void transmit(struct vm *vm, uint8_t tag)
+{
+	uint8_t *m = vm->gm.base, f[60];
+	uint16_t idx = g16(m + ring(1) + 0x1000 + 2), slot = idx % 16;
+	frame(f, (const uint8_t *)"\xff\xff\xff\xff\xff\xff", tag);
+	memset(m + 0x60000 + 0x100 * slot, 0, 12);
+	memcpy(m + 0x60000 + 0x100 * slot + 12, f, 60);
+	p64(m + ring(1) + 16 * slot, 0x60000 + 0x100 * slot);
+	p32(m + ring(1) + 16 * slot + 8, 72);
+	p16(m + ring(1) + 16 * slot + 12, 0);
+	p16(m + ring(1) + 0x1000 + 4 + 2 * slot, slot);
+	p16(m + ring(1) + 0x1000 + 2, (uint16_t)(idx + 1));
+	wr(vm, 0x050, 1);
+}
+
 static struct nic *nic_on(struct vm *vm, const char *name, int *peer)
 {
 	int sv[2];
@@ -203,6 +221,45 @@ int main(void)
 	CHECK(used_idx(&vm1, 1) == 1);
 	CHECK(irqs == i0 + 1 && (rd(&vm1, 0x060) & VIRTIO_ISR_QUEUE));
 
+	/* output commit: held until the epoch is released, in order, never a later epoch's */
+	CHECK(nic_hold_start(n1, 0) == 0);
+	for (uint8_t k = 0; k < 3; k++)
+		transmit(&vm1, 0x50 + k);
+	CHECK(used_idx(&vm1, 1) == 4);	/* taken off the ring */
+	CHECK(recv(peer1, got, sizeof(got), 0) < 0 && errno == EAGAIN);	/* but not sent */
+	CHECK(nic_hold_mark(n1, 1) == 0);
+	transmit(&vm1, 0x53);	/* epoch 2's */
+	CHECK(nic_hold_mark(n1, 1) < 0);	/* epochs only grow */
+	CHECK(nic_hold_release(n1, 2) < 0);	/* not marked yet */
+	CHECK(nic_hold_release(n1, 1) == 0);
+	for (uint8_t k = 0; k < 3; k++)
+		CHECK(recv(peer1, got, sizeof(got), 0) == 60 && got[20] == 0x50 + k);
+	CHECK(recv(peer1, got, sizeof(got), 0) < 0);
+	struct nic_info ni;
+	nic_describe(n1, &ni);
+	CHECK(ni.hold.on && ni.hold.frames == 1 && ni.hold.bytes == 60 && ni.hold.released == 3 &&
+	    ni.hold.marked == 1 && ni.hold.acked == 1);
+	CHECK(nic_hold_mark(n1, 2) == 0 && nic_hold_release(n1, 2) == 0);
+	CHECK(recv(peer1, got, sizeof(got), 0) == 60 && got[20] == 0x53);
+	nic_hold_stop(n1);
+	/* a full hold stalls the queue (nothing dropped); a release lets it go on */
+	CHECK(nic_hold_start(n1, 1) == 0);	/* room for one frame */
+	transmit(&vm1, 0x60);
+	transmit(&vm1, 0x61);
+	CHECK(used_idx(&vm1, 1) == 6);	/* the second waits in the ring */
+	nic_describe(n1, &ni);
+	CHECK(ni.hold.frames == 1 && ni.hold.stalls == 1 && ni.st.tx_drops == 0);
+	CHECK(nic_hold_mark(n1, 1) == 0 && nic_hold_release(n1, 1) == 0);
+	CHECK(recv(peer1, got, sizeof(got), 0) == 60 && got[20] == 0x60);
+	CHECK(used_idx(&vm1, 1) == 7);	/* taken now, and held */
+	CHECK(recv(peer1, got, sizeof(got), 0) < 0);
+	nic_hold_stop(n1);	/* the backup is gone: all goes out */
+	CHECK(recv(peer1, got, sizeof(got), 0) == 60 && got[20] == 0x61);
+	transmit(&vm1, 0x62);	/* not holding: at once */
+	CHECK(recv(peer1, got, sizeof(got), 0) == 60 && got[20] == 0x62);
+	nic_describe(n1, &ni);
+	CHECK(!ni.hold.on);
+
 	/* paused: frames wait, nothing reaches guest memory; saving carries them */
 	dev_state_all(&vm1.devs, DS_PAUSED);
 	frame(f, mac, 0x33);
@@ -283,9 +340,9 @@ int main(void)
 	setup(&vm2);
 	CHECK((rd(&vm2, 0x070) & (VIRTIO_S_DRIVER_OK | VIRTIO_S_NEEDS_RESET)) == VIRTIO_S_DRIVER_OK);
 
-	struct nic_info ni;
 	nic_describe(n2, &ni);
-	CHECK(ni.st.rx_packets == 3 && ni.st.tx_packets == 1 && ni.st.carried == 2 &&
+	/* the counters travel with the state: the source sent 8 frames */
+	CHECK(ni.st.rx_packets == 3 && ni.st.tx_packets == 8 && ni.st.carried == 2 &&
 	    ni.st.announces == 1);
 	CHECK(!strncmp(ni.spec, "br0,mac=02:", 11));
 	/*
