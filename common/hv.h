@@ -31,6 +31,9 @@ struct hv_dominfo {
 		uint64_t rx_packets, rx_bytes, rx_drops, tx_packets, tx_bytes, tx_drops;
 		uint64_t carried, announces, idle_flushes, reflected;
 	} nic;
+	struct hv_nic_hold {	/* output commit; all 0 while not holding */
+		uint64_t on, frames, bytes, released, stalls, marked, acked;
+	} hold;
 };
 
 struct hv;
@@ -91,12 +94,20 @@ struct hv_ops {
 	 * Failed, the domain may be paused (still under the lease).
 	 */
 	int (*domain_suspend)(struct hv *, const char *name, struct hv_saved *);
+	/* the same for a checkpoint of a protected VM: the pause also closes
+	 * epoch's held output (nic_hold) */
+	int (*domain_checkpoint)(struct hv *, const char *name, uint64_t epoch, struct hv_saved *);
 	/* vCPU and device state loaded in one call, as vcpu_set then dev_set */
 	int (*state_set)(struct hv *, const char *name, const uint8_t *vcpu, size_t vcpu_len,
 	    const uint8_t *dev, size_t dev_len);
 	int (*throttle)(struct hv *, const char *name, unsigned pct);
 	/* a frame list from domain_release, delivered to the running VM's NIC */
 	int (*nic_inject)(struct hv *, const char *name, const uint8_t *frames, size_t len);
+	/* output commit: on, every frame the VM sends waits (at most cap bytes,
+	 * 0 the default) for nic_release of its epoch; off sends what waits */
+	int (*nic_hold)(struct hv *, const char *name, int on, uint64_t cap);
+	/* the frames of every epoch up to epoch go out */
+	int (*nic_release)(struct hv *, const char *name, uint64_t epoch);
 	/* returns a stream fd: guest console output in, keystrokes out */
 	int (*console_attach)(struct hv *, const char *name);
 };

@@ -202,6 +202,12 @@ static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	msg_str(&h->in, HA_NIC_TAP, di->nic_tap, sizeof(di->nic_tap));
 	if (msg_has(&h->in, HA_NIC_STATS) && h->in.vlen[HA_NIC_STATS] == sizeof(di->nic))
 		memcpy(&di->nic, h->in.val[HA_NIC_STATS], sizeof(di->nic));
+	if (msg_has(&h->in, HA_NIC_HOLD) && h->in.vlen[HA_NIC_HOLD] == 56) {
+		uint64_t *v[7] = { &di->hold.on, &di->hold.frames, &di->hold.bytes, &di->hold.released,
+			&di->hold.stalls, &di->hold.marked, &di->hold.acked };
+		for (int i = 0; i < 7; i++)
+			*v[i] = le64_get(h->in.val[HA_NIC_HOLD] + 8 * i);
+	}
 	di->tag = msg_u64(&h->in, HA_TAG);
 	return 0;
 }
@@ -326,7 +332,8 @@ void hv_saved_free(struct hv_saved *st)
 	st->vcpu = st->dev = NULL;
 }
 
-static int hvd_suspend(struct hv *hv, const char *name, struct hv_saved *st)
+/* a saving pause; epoch (when not 0) also closes that epoch's held output */
+static int saving_pause(struct hv *hv, const char *name, uint64_t epoch, struct hv_saved *st)
 {
 	struct hvd *h = (struct hvd *)hv;
 	struct msg_out o;
@@ -335,6 +342,8 @@ static int hvd_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 	begin(h, &o, HV_DOM_PAUSE, name);
 	msg_add_u32(&o, HA_LEASE, 1);
 	msg_add_u32(&o, HA_SAVE, 1);
+	if (epoch)
+		msg_add_u64(&o, HA_EPOCH, epoch);
 	if (call(h, &o) < 0)
 		return -1;
 	if (!h->in.val[HA_BLOB] || !h->in.val[HA_DEV_BLOB] || !h->in.val[HA_COUNT])
@@ -351,6 +360,40 @@ static int hvd_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 		return -1;
 	}
 	return 0;
+}
+
+static int hvd_suspend(struct hv *hv, const char *name, struct hv_saved *st)
+{
+	return saving_pause(hv, name, 0, st);
+}
+
+static int hvd_checkpoint(struct hv *hv, const char *name, uint64_t epoch, struct hv_saved *st)
+{
+	if (!epoch)
+		return fail((struct hvd *)hv, EINVAL, "epochs start at 1");
+	return saving_pause(hv, name, epoch, st);
+}
+
+static int hvd_nic_hold(struct hv *hv, const char *name, int on, uint64_t cap)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_NIC_HOLD, name);
+	msg_add_u32(&o, HA_ENABLE, on ? 1 : 0);
+	if (cap)
+		msg_add_u64(&o, HA_COUNT, cap);
+	return call(h, &o);
+}
+
+static int hvd_nic_release(struct hv *hv, const char *name, uint64_t epoch)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_NIC_RELEASE, name);
+	msg_add_u64(&o, HA_EPOCH, epoch);
+	return call(h, &o);
 }
 
 static int hvd_state_set(struct hv *hv, const char *name, const uint8_t *vcpu, size_t vlen,
@@ -438,6 +481,9 @@ static const struct hv_ops hvd_ops = {
 	.domain_suspend = hvd_suspend,
 	.state_set = hvd_state_set,
 	.nic_inject = hvd_nic_inject,
+	.nic_hold = hvd_nic_hold,
+	.nic_release = hvd_nic_release,
+	.domain_checkpoint = hvd_checkpoint,
 	.throttle = hvd_throttle,
 	.console_attach = hvd_console,
 };

@@ -76,6 +76,16 @@ static void info_json(const struct hv_dominfo *d, int comma)
 		json_kv_u64(stdout, "tx_drops", d->nic.tx_drops, 1);
 		json_kv_u64(stdout, "carried", d->nic.carried, 1);
 		json_kv_u64(stdout, "announces", d->nic.announces, 1);
+		if (d->hold.on) {
+			printf(",\"output_commit\":{");
+			json_kv_u64(stdout, "held_frames", d->hold.frames, 0);
+			json_kv_u64(stdout, "held_bytes", d->hold.bytes, 1);
+			json_kv_u64(stdout, "released", d->hold.released, 1);
+			json_kv_u64(stdout, "stalls", d->hold.stalls, 1);
+			json_kv_u64(stdout, "epoch_closed", d->hold.marked, 1);
+			json_kv_u64(stdout, "epoch_released", d->hold.acked, 1);
+			printf("}");
+		}
 		printf("}");
 	}
 	printf("}");
@@ -144,6 +154,12 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 		    (unsigned long long)d.nic.rx_drops, (unsigned long long)d.nic.tx_packets,
 		    (unsigned long long)d.nic.tx_bytes, (unsigned long long)d.nic.tx_drops,
 		    (unsigned long long)d.nic.carried, (unsigned long long)d.nic.announces);
+		if (d.hold.on)
+			printf("  held:      %llu frames, %llu bytes until the backup has their epoch "
+			    "(closed %llu, released %llu); %llu released, %llu stalls\n",
+			    (unsigned long long)d.hold.frames, (unsigned long long)d.hold.bytes,
+			    (unsigned long long)d.hold.marked, (unsigned long long)d.hold.acked,
+			    (unsigned long long)d.hold.released, (unsigned long long)d.hold.stalls);
 	}
 	return 0;
 }

@@ -168,6 +168,17 @@ static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, char *e
 	return 0;
 }
 
+/* A checkpoint's pause closes an epoch of held output (nic_hold.c). */
+static int vm_nic_mark(struct vm *vm, uint64_t epoch, char *err, size_t errlen)
+{
+	if (vm->nic && nic_hold_mark(vm->nic, epoch) == 0)
+		return 0;
+	snprintf(err, errlen, "%s", !vm->nic ? "the domain has no NIC" :
+	    "cannot close the epoch: output not held, or the epoch does not follow the last");
+	errno = vm->nic ? EINVAL : ENODEV;
+	return -1;
+}
+
 static int vm_require(struct vm *vm, int running_ok, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&vm->lock);
@@ -295,6 +306,14 @@ static void vm_info(struct vm *vm, struct msg_out *o)
 		msg_add_str(o, HA_NET, ni.spec);
 		msg_add_str(o, HA_NIC_TAP, ni.tap);
 		msg_add_blob(o, HA_NIC_STATS, &ni.st, sizeof(ni.st));
+		if (ni.hold.on) {
+			uint8_t hb[56];
+			const uint64_t v[7] = { ni.hold.on, ni.hold.frames, ni.hold.bytes,
+				ni.hold.released, ni.hold.stalls, ni.hold.marked, ni.hold.acked };
+			for (int i = 0; i < 7; i++)
+				le64_put(hb + 8 * i, v[i]);
+			msg_add_blob(o, HA_NIC_HOLD, hb, sizeof(hb));
+		}
 	}
 }
 
@@ -397,6 +416,8 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 	case HV_DOM_PAUSE:
 		if ((r = vm_pause(vm, err, sizeof(err))) == 0 && msg_u32(m, HA_LEASE))
 			vm->lease = HL_PAUSED;
+		if (r == 0 && msg_has(m, HA_EPOCH))	/* the frames so far are that epoch's */
+			r = vm_nic_mark(vm, msg_u64(m, HA_EPOCH), err, sizeof(err));
 		if (r == 0 && msg_u32(m, HA_SAVE))
 			r = vm_save_paused(vm, &o, t0, err, sizeof(err));
 		break;
@@ -441,6 +462,24 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		} else if ((r = nic_inject(vm->nic, m->val[HA_BLOB], m->vlen[HA_BLOB])) < 0) {
 			snprintf(err, sizeof(err), "not a frame list (docs/devices.md)");
 			errno = EINVAL;
+		}
+		break;
+	case HV_NIC_HOLD:
+		if (!vm->nic) {
+			snprintf(err, sizeof(err), "the domain has no NIC");
+			errno = ENODEV;
+			r = -1;
+		} else if (!msg_u32(m, HA_ENABLE))
+			nic_hold_stop(vm->nic);
+		else if ((r = nic_hold_start(vm->nic, (size_t)msg_u64(m, HA_COUNT))) < 0)
+			snprintf(err, sizeof(err), "no memory to hold output in");
+		break;
+	case HV_NIC_RELEASE:
+		if (!vm->nic || nic_hold_release(vm->nic, msg_u64(m, HA_EPOCH)) < 0) {
+			snprintf(err, sizeof(err), "%s", !vm->nic ? "the domain has no NIC" :
+			    "no held output of that epoch (not holding, or the epoch was never marked)");
+			errno = vm->nic ? EINVAL : ENODEV;
+			r = -1;
 		}
 		break;
 	case HV_CONSOLE_ATTACH:

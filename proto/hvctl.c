@@ -15,6 +15,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[HA_ELAPSED_NS] = MK_U64, [HA_TSC_KHZ] = MK_U32, [HA_LEASE] = MK_U32,
 	[HA_BACKING] = MK_STR, [HA_TAG] = MK_U64, [HA_NET] = MK_STR, [HA_NIC_TAP] = MK_STR,
 	[HA_NIC_STATS] = MK_BLOB, [HA_SAVE] = MK_U32, [HA_DEV_BLOB] = MK_BLOB, [HA_PHASES] = MK_BLOB,
+	[HA_EPOCH] = MK_U64, [HA_NIC_HOLD] = MK_BLOB,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -26,7 +27,8 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[HA_REASON] = "reason", [HA_ELAPSED_NS] = "elapsed_ns", [HA_TSC_KHZ] = "tsc_khz",
 	[HA_LEASE] = "lease", [HA_BACKING] = "backing", [HA_TAG] = "tag", [HA_NET] = "net",
 	[HA_NIC_TAP] = "nic_tap", [HA_NIC_STATS] = "nic_stats", [HA_SAVE] = "save",
-	[HA_DEV_BLOB] = "dev_blob", [HA_PHASES] = "phases",
+	[HA_DEV_BLOB] = "dev_blob", [HA_PHASES] = "phases", [HA_EPOCH] = "epoch",
+	[HA_NIC_HOLD] = "nic_hold",
 };
 
 #define N B(HA_NAME)
@@ -41,7 +43,7 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 		N | B(HA_MEM) | B(HA_VCPUS), 0 },
 	[HV_DOM_LIST] = { "DOMAIN_LIST", 0, 0, 0 },
 	[HV_DOM_INFO] = { "DOMAIN_INFO", N, N, 0 },
-	[HV_DOM_PAUSE] = { "DOMAIN_PAUSE", N | B(HA_LEASE) | B(HA_SAVE), N, 0 },
+	[HV_DOM_PAUSE] = { "DOMAIN_PAUSE", N | B(HA_LEASE) | B(HA_SAVE) | B(HA_EPOCH), N, 0 },
 	[HV_DOM_UNPAUSE] = { "DOMAIN_UNPAUSE", N, N, 0 },
 	[HV_DOM_DESTROY] = { "DOMAIN_DESTROY", N, N, 0 },
 	[HV_CONSOLE_ATTACH] = { "CONSOLE_ATTACH", N, N, 0 },
@@ -60,6 +62,8 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_STATE_SET] = { "STATE_SET", N | B(HA_BLOB) | B(HA_DEV_BLOB), N | B(HA_BLOB) | B(HA_DEV_BLOB),
 		0 },
 	[HV_NIC_INJECT] = { "NIC_INJECT", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
+	[HV_NIC_HOLD] = { "NIC_HOLD", N | B(HA_ENABLE) | B(HA_COUNT), N | B(HA_ENABLE), 0 },
+	[HV_NIC_RELEASE] = { "NIC_RELEASE", N | B(HA_EPOCH), N | B(HA_EPOCH), 0 },
 };
 
 const struct msg_schema hvctl_schema = {

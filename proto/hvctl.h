@@ -38,6 +38,8 @@ enum hv_msg {
 	HV_DOM_RELEASE,
 	HV_STATE_SET,
 	HV_NIC_INJECT,
+	HV_NIC_HOLD,
+	HV_NIC_RELEASE,
 	HV_MSG_COUNT
 };
 
@@ -72,6 +74,8 @@ enum hv_attr {
 	HA_SAVE,	/* u32: 1 = a pause also peeks-and-cleans and returns the state */
 	HA_DEV_BLOB,	/* blob: device state, beside a vCPU state in HA_BLOB */
 	HA_PHASES,	/* blob: 3 x u64, ns inside hvd: pause, peek, state */
+	HA_EPOCH,	/* u64: an epoch of a protected VM (output commit) */
+	HA_NIC_HOLD,	/* blob: the NIC's output commit, 7 x u64 (docs/hvd-protocol.md) */
 	HA_ATTR_COUNT
 };
 

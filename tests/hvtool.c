@@ -15,6 +15,10 @@
  *   hvtool [-s SOCK] save NAME FILE [--hello]  a saved stream of NAME (with a HELLO
  *                                        record first: ready to feed to a receiver)
  *   hvtool tcprate MIB                   loopback TCP bandwidth (one stream)
+ *   hvtool [-s SOCK] hold NAME on|off|close EPOCH|release EPOCH
+ *                                        output commit by hand: hold the NIC's output,
+ *                                        close an epoch with a checkpoint's pause (and
+ *                                        unpause), release an epoch's frames, or stop
  *
  * Results are printed as "key=value" lines for the scripts that call it.
  */
@@ -571,6 +575,37 @@ static int do_badinput(const char *kernel, const char *badelf)
 	return fails ? 1 : 0;
 }
 
+/* output commit driven as a protector would, one step per call */
+static int do_hold(const char *name, const char *what, const char *epoch_s)
+{
+	struct hv *h = open_hv();
+	struct hv_saved st;
+	uint64_t epoch = epoch_s ? strtoull(epoch_s, NULL, 10) : 0, *bm = NULL;
+	size_t bmlen;
+	int r;
+
+	if (!strcmp(what, "on") || !strcmp(what, "off"))
+		r = h->ops->nic_hold(h, name, !strcmp(what, "on"), 0);
+	else if (!strcmp(what, "release") && epoch_s)
+		r = h->ops->nic_release(h, name, epoch);
+	else if (!strcmp(what, "close") && epoch_s) {
+		r = h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen);
+		if (r == 0 && (r = h->ops->domain_checkpoint(h, name, epoch, &st)) == 0)
+			hv_saved_free(&st);
+		if (h->ops->domain_unpause(h, name) < 0 && r == 0)
+			r = -1;
+		if (bm)
+			munmap(bm, bmlen);
+	} else {
+		fprintf(stderr, "hold: on, off, close EPOCH or release EPOCH\n");
+		return 2;
+	}
+	if (r < 0)
+		fprintf(stderr, "hold %s: %s\n", what, hv_error(h));
+	h->ops->close(h);
+	return r < 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 2 && !strcmp(argv[1], "-s")) {
@@ -592,6 +627,8 @@ int main(int argc, char **argv)
 		return do_hostrate(atoi(argv[2]));
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "save"))
 		return do_save(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "--hello"));
+	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hold"))
+		return do_hold(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && !strcmp(argv[1], "tcprate"))
 		return do_tcprate(atoi(argv[2]));
 	fprintf(stderr, "usage: see the comment at the top of tests/hvtool.c\n");
