@@ -59,6 +59,8 @@ void rio_drain(struct rio *r, int timeout_ms);
 struct rio *rio_fd_open(int fd, int own_fd);
 struct rio *rio_mem_writer(void);
 const uint8_t *rio_mem_data(const struct rio *r, size_t *len);
+/* empties a writer, keeping its buffer (a staging area used again and again) */
+void rio_mem_reset(struct rio *r);
 struct rio *rio_mem_reader(const void *p, size_t len);
 /*
  * Wraps inner (and closes it on close): after fail_byte bytes or on call
@@ -110,6 +112,7 @@ enum ckpt_type {
 	CK_FENCED = 25,		/* the answer: text, what was destroyed */
 	CK_CONFIRM = 26,	/* a source asks its destination: u64 id, name -> RUNNING or ABORT */
 	CK_FRAMES = 27,		/* sender, after RUNNING: the VM's late frames, a frame list */
+	CK_EPOCH_ACK = 28,	/* a backup -> its primary: u64 epoch, applied whole */
 };
 
 struct ckpt_record {

@@ -35,6 +35,7 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_FENCED: return "FENCED";
 	case CK_CONFIRM: return "CONFIRM";
 	case CK_FRAMES: return "FRAMES";
+	case CK_EPOCH_ACK: return "EPOCH_ACK";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }

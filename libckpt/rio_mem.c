@@ -73,6 +73,12 @@ const uint8_t *rio_mem_data(const struct rio *r, size_t *len)
 	return m->p;
 }
 
+void rio_mem_reset(struct rio *r)
+{
+	struct memctx *m = r->ctx;
+	m->len = m->off = 0;
+}
+
 struct rio *rio_mem_reader(const void *p, size_t len)
 {
 	struct memctx *m = calloc(1, sizeof(*m));

@@ -1,0 +1,203 @@
+/*
+ * epoch.c - the primary side of a protected VM: the initial copy, then one
+ * checkpoint per epoch, on the shared save engine (libckpt/save.c).
+ *
+ * An epoch: one call pauses the VM, closes the epoch's held output, peeks
+ * and cleans the dirty log and takes the vCPU and device state; the dirty
+ * pages and the state are then staged in memory (a plain copy, no
+ * compression: the pause is what the guest feels) and the VM resumes.  Only
+ * then does the epoch go to the backup, and the output it held go out once
+ * the backup has acknowledged it.  Epochs never overlap: the next one
+ * starts after this one's acknowledgement.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "msg.h"
+#include "remus.h"
+
+#define INIT_ROUNDS	5	/* rounds of the initial copy at most */
+#define INIT_DIRTY	2048	/* few enough dirty pages for the first epoch */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int hook_peek(struct ckpt_save *sv)
+{
+	struct primary *p = sv->arg;
+	uint64_t count;
+	if (p->h->ops->dirty_peek_clean(p->h, p->name, &count) == 0)
+		return 0;
+	snprintf(sv->err, sizeof(sv->err), "%s", hv_error(p->h));
+	return -1;
+}
+
+/* the initial copy's policy: rounds while the VM runs, until epoch 1 is small */
+static enum ckpt_save_next init_policy(struct ckpt_save *sv, const struct ckpt_save_round *rd)
+{
+	(void)sv;
+	return rd->dirty <= INIT_DIRTY || rd->round + 1 >= INIT_ROUNDS ? CKS_STOP : CKS_AGAIN;
+}
+
+static const struct ckpt_save_ops init_ops = { .peek = hook_peek, .policy = init_policy };
+
+static int fail(struct primary *p, const char *what)
+{
+	snprintf(p->err, sizeof(p->err), "%s: %s", what, hv_error(p->h));
+	return -1;
+}
+
+int primary_start(struct primary *p, struct hv *h, const char *name, struct rio *peer, int hold)
+{
+	struct hv_dominfo di;
+	uint64_t count;
+
+	memset(p, 0, sizeof(*p));
+	p->h = h;
+	p->peer = peer;
+	p->memfd = -1;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	if (h->ops->domain_info(h, name, &di) < 0)
+		return fail(p, "domain info");
+	if (di.state != DS_RUNNING)
+		return snprintf(p->err, sizeof(p->err), "%s is %s, not running", name,
+		    dom_state_name(di.state)), -1;
+	if (hold && di.net[0]) {
+		if (h->ops->nic_hold(h, name, 1, 0) < 0)
+			return fail(p, "holding the output");
+		p->hold = 1;
+	}
+	if (h->ops->mem_map(h, name, &p->mem, &p->mem_size, &p->memfd) < 0 ||
+	    h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &p->bitmap, &p->bmlen) < 0 ||
+	    h->ops->dirty_peek_clean(h, name, &count) < 0)
+		return fail(p, "guest memory");
+	if (!(p->stage = rio_mem_writer()))
+		return snprintf(p->err, sizeof(p->err), "out of memory"), -1;
+	p->sv = (struct ckpt_save){ .ops = &init_ops, .arg = p, .r = peer, .mem = p->mem,
+		.mem_size = p->mem_size, .memfd = strcmp(di.backing, "hugetlb") ? p->memfd : -1,
+		.bitmap = p->bitmap, .bmlen = p->bmlen };
+	if (ckpt_save_init(&p->sv, CKPT_LZ4_AUTO) < 0)
+		return snprintf(p->err, sizeof(p->err), "%s", p->sv.err), -1;
+	struct ckpt_domain d = { di.mem, di.vcpus, CKPT_PAGE_SIZE, "", "" };
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.net, sizeof(d.net), "%s", di.net);
+	uint8_t dh[200];
+	size_t dhlen;
+	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
+	if (ckpt_write_header(peer, CKPT_F_LZ4) < 0 ||
+	    ckpt_write_simple(peer, CK_DOMAIN_HEADER, dh, dhlen) < 0 || ckpt_save_live(&p->sv) < 0)
+		return snprintf(p->err, sizeof(p->err), "initial copy: %.400s",
+		    p->sv.err[0] ? p->sv.err : rio_error(peer)), -1;
+	p->sv.b.lz4 = CKPT_LZ4_OFF;	/* epochs are staged while the guest waits */
+	return primary_epoch(p);
+}
+
+/* the backup's answer to epoch e */
+static int await_ack(struct primary *p, uint64_t e)
+{
+	struct ckpt_record rec = { 0 };
+	uint64_t got = 0;
+	char err[200];
+	int r = -1;
+
+	if (ckpt_read_record(p->peer, &rec) < 0)
+		snprintf(p->err, sizeof(p->err), "epoch %llu: no acknowledgement: %s",
+		    (unsigned long long)e, rio_error(p->peer));
+	else if (rec.type != CK_EPOCH_ACK || ckpt_u64_decode(rec.body, rec.len, &got, err, sizeof(err)) < 0)
+		snprintf(p->err, sizeof(p->err), "epoch %llu: the backup sent %s", (unsigned long long)e,
+		    ckpt_type_name(rec.type));
+	else if (got != e)
+		snprintf(p->err, sizeof(p->err), "epoch %llu: the backup acknowledged epoch %llu",
+		    (unsigned long long)e, (unsigned long long)got);
+	else
+		r = 0;
+	ckpt_record_free(&rec);
+	return r;
+}
+
+int primary_checkpoint(struct primary *p)
+{
+	struct hv *h = p->h;
+	struct hv_saved st;
+	uint64_t e = p->epoch + 1, t0 = now_ns();
+	int r = p->hold ? h->ops->domain_checkpoint(h, p->name, e, &st) :
+	    h->ops->domain_suspend(h, p->name, &st);
+
+	if (r < 0) {
+		fail(p, "checkpoint");
+		h->ops->domain_unpause(h, p->name);	/* it may have paused */
+		return -1;
+	}
+	ckpt_save_merge(&p->sv);
+	p->pages = p->sv.dirty;
+	rio_mem_reset(p->stage);
+	p->sv.r = p->stage;
+	r = ckpt_save_state(&p->sv, st.vcpu, st.vcpu_len, st.dev, st.dev_len, CK_CHECKPOINT, e);
+	p->sv.r = p->peer;
+	hv_saved_free(&st);
+	if (h->ops->domain_unpause(h, p->name) < 0)
+		return fail(p, "resume");
+	p->pause_ns = now_ns() - t0;
+	if (r < 0)
+		return snprintf(p->err, sizeof(p->err), "staging epoch %llu: %.400s", (unsigned long long)e,
+		    p->sv.err), -1;
+	return 0;
+}
+
+int primary_send(struct primary *p)
+{
+	uint64_t e = p->epoch + 1, t1 = now_ns();
+	size_t len;
+	const uint8_t *b = rio_mem_data(p->stage, &len);
+
+	if (rio_write(p->peer, b, len) < 0 || rio_flush(p->peer) < 0)
+		return snprintf(p->err, sizeof(p->err), "sending epoch %llu: %s", (unsigned long long)e,
+		    rio_error(p->peer)), -1;
+	if (await_ack(p, e) < 0)
+		return -1;
+	p->send_ns = now_ns() - t1;
+	p->bytes = len;
+	p->epoch = e;
+	if (p->hold && p->h->ops->nic_release(p->h, p->name, e) < 0)
+		return fail(p, "releasing the output");
+	return 0;
+}
+
+int primary_epoch(struct primary *p)
+{
+	return primary_checkpoint(p) < 0 ? -1 : primary_send(p);
+}
+
+void primary_stop(struct primary *p, int unprotect)
+{
+	if (!p->h)
+		return;
+	if (unprotect && p->hold && p->h->ops->nic_hold(p->h, p->name, 0, 0) < 0)
+		log_warnx("%s: ending the hold: %s", p->name, hv_error(p->h));
+	p->hold = 0;
+	if (unprotect)
+		p->h->ops->logdirty(p->h, p->name, 0, 0, NULL, NULL);
+	if (p->mem)
+		munmap(p->mem, p->mem_size);
+	if (p->bitmap)
+		munmap(p->bitmap, p->bmlen);
+	if (p->memfd >= 0)
+		close(p->memfd);
+	p->mem = NULL;
+	p->bitmap = NULL;
+	p->memfd = -1;
+	ckpt_save_free(&p->sv);
+	if (p->stage)
+		rio_close(p->stage);
+	p->stage = NULL;
+}

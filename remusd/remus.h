@@ -1,0 +1,70 @@
+/*
+ * remus.h - continuous protection of one VM, Remus-style: the primary's
+ * epochs (epoch.c) and the backup's shadow (shadow.c), over any stream and
+ * the hv interface only.  remusd runs one pair per protected VM; the test
+ * tool tests/remustool.c runs both ends on one host.
+ *
+ * The stream: image header, DOMAIN_HEADER, the initial copy (rounds while
+ * the VM runs), then per epoch N the pages dirtied since N-1, vCPU and
+ * device state and CHECKPOINT(N).  The backup applies an epoch only when
+ * its CHECKPOINT arrives (libckpt/restore.c, checkpointed mode) and then
+ * answers EPOCH_ACK(N); only that answer lets the primary release epoch
+ * N's held output (hypervisor/nic_hold.c).
+ */
+#ifndef REMUS_H
+#define REMUS_H
+
+#include <stdint.h>
+
+#include "ckpt.h"
+#include "hv.h"
+#include "hvctl.h"
+
+/* epoch.c */
+struct primary {
+	struct hv *h;
+	char name[65];
+	struct rio *peer;	/* to the backup; its acknowledgements come back on it */
+	struct rio *stage;	/* the epoch taken while the guest is paused */
+	struct ckpt_save sv;
+	uint8_t *mem;
+	uint64_t mem_size, *bitmap;
+	int memfd;
+	size_t bmlen;
+	int hold;		/* the VM's output is held until its epoch is acknowledged */
+	uint64_t epoch;		/* the last epoch acknowledged */
+	/* the last epoch's figures */
+	uint64_t pause_ns, pages, bytes, send_ns;
+	char err[512];
+};
+/* Holds the VM's output (hold), sends the initial copy and epoch 1. */
+int primary_start(struct primary *p, struct hv *h, const char *name, struct rio *peer, int hold);
+/* One epoch: primary_checkpoint (pause, closing the epoch's held output;
+ * stage the dirty pages and the state; resume), then primary_send (send
+ * the staged epoch, wait for its acknowledgement, release its output). */
+int primary_epoch(struct primary *p);
+int primary_checkpoint(struct primary *p);
+int primary_send(struct primary *p);
+/* Frees this side; with unprotect the VM runs on unprotected: its held
+ * output goes out, log-dirty goes off. */
+void primary_stop(struct primary *p, int unprotect);
+
+/* shadow.c */
+struct shadow {
+	struct hv *h;
+	char name[65];		/* the shadow domain's, which may differ from the VM's */
+	struct rio *r;		/* from the primary */
+	uint8_t *mem;		/* the shadow's memory, when hugetlb */
+	uint64_t mem_size;
+	int fd, created;
+	uint64_t epoch;		/* the last epoch applied whole */
+	char err[512];
+};
+/*
+ * Receives into a paused shadow domain until the stream ends: 0 with
+ * s->epoch the last epoch applied whole (the shadow holds exactly it, and
+ * may be resumed), -1 when none was (s->err says why).
+ */
+int shadow_run(struct shadow *s);
+
+#endif

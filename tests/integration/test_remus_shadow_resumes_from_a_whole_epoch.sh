@@ -1,0 +1,42 @@
+#!/bin/bash
+# Remus' core on one host: a busy guest is protected into a paused shadow,
+# epoch after epoch (25 ms), and its "host dies" (the primary is
+# destroyed, its stream ends). The shadow resumes from the last epoch it
+# acknowledged: the guest's integrity sweep passes there and its heartbeat
+# goes on from where that epoch left it (at most an epoch and its send
+# behind the primary's last, never ahead, never skipping). The same when
+# the stream breaks in the middle of an epoch: the shadow keeps the one
+# before, whole (the failure twin of the same path).
+. "$(dirname "$0")/../lib.sh"
+start_hvd
+RT="$BUILD/tests/remustool"
+protect_and_fail() {	# NAME EPOCHS [--cut]
+	local p=$1 s=$1-shadow out
+	tandem vm create "$p" --mem 256M --kernel "$GUEST" --cmdline "dirty=20000 wss=128 heartbeat=20 integrity=1" >/dev/null
+	wait_for "$p" "^HB 5 "
+	out=$("$RT" -s "$SOCK" protect "$p" "$s" "$2" 25 ${3:-}) || fail "$p: protect/failover: $out"
+	echo "$out" >"$T/$p.out"
+	local ack shadow_epoch
+	ack=$(echo "$out" | sed -n 's/.*acknowledged=\([0-9]*\).*/\1/p')
+	shadow_epoch=$(echo "$out" | sed -n 's/.*shadow_epoch=\([0-9]*\).*/\1/p')
+	[ "$ack" = "$2" ] && [ "$shadow_epoch" = "$ack" ] ||
+		fail "$p: the shadow holds epoch $shadow_epoch, the primary had $ack acknowledged: $out"
+	tandem vm list | grep -q "^$p " && fail "$p: the primary still exists"
+	local last_p first_s
+	last_p=$(last_hb "$p")
+	wait_for "$s" "^HB " 5
+	first_s=$(console "$s" | sed -n 's/^HB \([0-9]*\) .*/\1/p' | head -1)
+	[ "$first_s" -le $((last_p + 1)) ] && [ "$first_s" -ge $((last_p - 5)) ] ||
+		fail "$p: the shadow's heartbeat starts at $first_s, the primary's last was $last_p"
+	wait_for "$s" "^HB $((first_s + 5)) " 5
+	local sweep
+	sweep=$(tandem vm console "$s" --send i --wait 3000)
+	echo "$sweep" | grep -q "^INTEGRITY OK" || fail "$p: integrity sweep on the shadow: $sweep"
+	console "$s" | grep -q "INTEGRITY FAIL" && fail "$p: an integrity sweep failed on the shadow"
+	local r
+	r=$(hb_continuous "$T/state/console/$s.log") || fail "$p: the shadow's heartbeat: $r"
+	log "$p: $(echo "$out" | tr '\n' ' ' | sed 's/ $//'); shadow heartbeat from $first_s (primary's last $last_p), $(echo "$sweep" | grep INTEGRITY)"
+	tandem vm destroy "$s" >/dev/null
+}
+protect_and_fail whole 80
+protect_and_fail cut 40 --cut

@@ -1,0 +1,169 @@
+/*
+ * remustool.c - Remus' two sides (remusd/epoch.c, remusd/shadow.c) on one
+ * hvd, for tests and bench/remus.
+ *
+ *   remustool [-s SOCK] protect NAME SHADOW EPOCHS EPOCH_MS [--no-hold] [--cut]
+ *
+ * Protects running NAME into a paused shadow domain SHADOW (a thread runs
+ * the backup's side over a socket pair), epoch after epoch, EPOCH_MS apart
+ * (never overlapping), EPOCHS times; then fails over as if NAME's host had
+ * died: NAME is destroyed, the stream ends (with --cut, in the middle of one
+ * more epoch, which the shadow must then not have), and SHADOW resumes from
+ * the last epoch it acknowledged.  --no-hold lets NAME's output out at once
+ * (no output commit: what a client was told may be lost).  Prints
+ * key=value lines: the pause per epoch (p50, p99, max), dirty pages and
+ * bytes per epoch (p50), the epoch length achieved, the shadow's epoch.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ckpt.h"
+#include "hv.h"
+#include "remus.h"
+
+static const char *sock_path;
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static struct hv *open_hv(void)
+{
+	char err[400];
+	struct hv *h = hv_open(sock_path, err, sizeof(err));
+	if (!h) {
+		fprintf(stderr, "remustool: %s\n", err);
+		exit(1);
+	}
+	return h;
+}
+
+static void *backup(void *arg)
+{
+	struct shadow *s = arg;
+	s->h = open_hv();
+	shadow_run(s);
+	return NULL;
+}
+
+static int cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double pct(double *v, int n, double p)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp);
+	int i = (int)(p / 100 * (n - 1) + 0.5);
+	return n ? v[i] : 0;
+}
+
+static int do_protect(const char *name, const char *shadow_name, int epochs, int epoch_ms,
+    int hold, int cut)
+{
+	int sv[2];
+	struct shadow s = { 0 };
+	struct primary p;
+	pthread_t t;
+
+	if (epochs < 1 || epochs > 100000 || epoch_ms < 1 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+		fprintf(stderr, "remustool: bad arguments\n");
+		return 2;
+	}
+	snprintf(s.name, sizeof(s.name), "%s", shadow_name);
+	s.r = rio_fd_open(sv[1], 1);
+	pthread_create(&t, NULL, backup, &s);
+	struct hv *h = open_hv();
+	struct rio *peer = rio_fd_open(sv[0], 0);
+	double *pause = calloc((size_t)epochs, sizeof(double)), *pages = calloc((size_t)epochs, sizeof(double));
+	double *bytes = calloc((size_t)epochs, sizeof(double));
+	double t0 = now_ms();
+	if (primary_start(&p, h, name, peer, hold) < 0) {
+		fprintf(stderr, "remustool: protecting %s: %s\n", name, p.err);
+		return 1;
+	}
+	double t1 = now_ms();
+	printf("initial_ms=%.1f\n", t1 - t0);
+	int n = 0;
+	pause[n] = (double)p.pause_ns / 1e6, pages[n] = (double)p.pages, bytes[n++] = (double)p.bytes;
+	for (int e = 1; e < epochs; e++) {
+		double due = t1 + (double)e * epoch_ms, now = now_ms();
+		if (due > now)
+			usleep((useconds_t)((due - now) * 1000));
+		if (primary_epoch(&p) < 0) {
+			fprintf(stderr, "remustool: epoch %d: %s\n", e + 1, p.err);
+			return 1;
+		}
+		pause[n] = (double)p.pause_ns / 1e6, pages[n] = (double)p.pages, bytes[n++] = (double)p.bytes;
+	}
+	double achieved = n > 1 ? (now_ms() - t1) / (n - 1) : 0;
+	uint64_t sent = p.epoch;
+	if (cut && primary_checkpoint(&p) == 0) {	/* one more, half sent */
+		size_t len;
+		const uint8_t *b = rio_mem_data(p.stage, &len);
+		rio_write(peer, b, len / 2);
+		rio_flush(peer);
+		usleep(50000);	/* let the shadow take in the half it gets */
+	}
+	/* the primary's host dies: its VM, then its stream */
+	h->ops->domain_destroy(h, name);
+	primary_stop(&p, 0);
+	shutdown(sv[0], SHUT_RDWR);
+	pthread_join(t, NULL);
+	printf("epochs=%d epoch_target_ms=%d epoch_ms=%.2f\n", n, epoch_ms, achieved);
+	printf("pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f\n", pct(pause, n, 50),
+	    pct(pause, n, 99), pct(pause, n, 100));
+	printf("pages_p50=%.0f bytes_p50=%.0f\n", pct(pages, n, 50), pct(bytes, n, 50));
+	printf("acknowledged=%llu shadow_epoch=%llu\n", (unsigned long long)sent,
+	    (unsigned long long)s.epoch);
+	int rc = 0;
+	if (!s.epoch) {
+		fprintf(stderr, "remustool: the shadow holds no epoch: %s\n", s.err);
+		rc = 1;
+	} else if (s.h->ops->domain_unpause(s.h, s.name) < 0) {
+		fprintf(stderr, "remustool: resuming the shadow: %s\n", hv_error(s.h));
+		rc = 1;
+	} else
+		printf("failover=%s resumed from epoch %llu\n", s.name, (unsigned long long)s.epoch);
+	rio_close(peer);
+	rio_close(s.r);
+	s.h->ops->close(s.h);
+	h->ops->close(h);
+	free(pause);
+	free(pages);
+	free(bytes);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 2 && !strcmp(argv[1], "-s")) {
+		sock_path = argv[2];
+		argc -= 2;
+		argv += 2;
+	}
+	if (argc >= 6 && !strcmp(argv[1], "protect")) {
+		int hold = 1, cut = 0;
+		for (int i = 6; i < argc; i++) {
+			if (!strcmp(argv[i], "--no-hold"))
+				hold = 0;
+			else if (!strcmp(argv[i], "--cut"))
+				cut = 1;
+			else
+				goto usage;
+		}
+		return do_protect(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), hold, cut);
+	}
+usage:
+	fprintf(stderr, "usage: see the comment at the top of tests/remustool.c\n");
+	return 2;
+}
