@@ -96,6 +96,6 @@ demo)	deps; build build --enable-werror; demo ;;
 test)	deps; build build-san --enable-werror --enable-sanitizers
 	cd build-san && make -s check ;;
 bench)	deps; build build --enable-werror; cd build && "$TOP/bench/hv" && "$TOP/bench/migrate" &&
-		"$TOP/bench/failover" && "$TOP/bench/netgap" ;;
+		"$TOP/bench/failover" && "$TOP/bench/netgap" && "$TOP/bench/remus" ;;
 *)	echo "usage: $0 demo|test|bench" >&2; exit 2 ;;
 esac

@@ -22,8 +22,11 @@
 #include "msg.h"
 #include "remus.h"
 
-#define INIT_ROUNDS	5	/* rounds of the initial copy at most */
+#define INIT_ROUNDS	10	/* rounds of the initial copy at most */
 #define INIT_DIRTY	2048	/* few enough dirty pages for the first epoch */
+#define PACE_UP		20	/* percent of the vCPUs' time taken per late epoch */
+#define PACE_DOWN	10
+#define PACE_MAX	90
 
 static uint64_t now_ns(void)
 {
@@ -42,11 +45,35 @@ static int hook_peek(struct ckpt_save *sv)
 	return -1;
 }
 
-/* the initial copy's policy: rounds while the VM runs, until epoch 1 is small */
+static int throttle_to(struct primary *p, unsigned t)
+{
+	if (t == p->throttle)
+		return 0;
+	if (p->h->ops->throttle(p->h, p->name, t) < 0)
+		return -1;
+	p->throttle = t;
+	if (t > p->throttle_max)
+		p->throttle_max = t;
+	return 0;
+}
+
+/*
+ * The initial copy's policy: rounds while the VM runs, until epoch 1 is
+ * small; from the third round on, a guest that still dirties more than
+ * that is throttled a step per round, so the first epochs do not carry
+ * what the rounds could not.
+ */
 static enum ckpt_save_next init_policy(struct ckpt_save *sv, const struct ckpt_save_round *rd)
 {
-	(void)sv;
-	return rd->dirty <= INIT_DIRTY || rd->round + 1 >= INIT_ROUNDS ? CKS_STOP : CKS_AGAIN;
+	struct primary *p = sv->arg;
+	if (rd->dirty <= INIT_DIRTY || rd->round + 1 >= INIT_ROUNDS)
+		return CKS_STOP;
+	if (rd->round >= 2 && throttle_to(p, p->throttle + PACE_UP > PACE_MAX ? PACE_MAX :
+	    p->throttle + PACE_UP) < 0) {
+		snprintf(sv->err, sizeof(sv->err), "throttling: %s", hv_error(p->h));
+		return CKS_ABORT;
+	}
+	return CKS_AGAIN;
 }
 
 static const struct ckpt_save_ops init_ops = { .peek = hook_peek, .policy = init_policy };
@@ -178,6 +205,30 @@ int primary_epoch(struct primary *p)
 	return primary_checkpoint(p) < 0 ? -1 : primary_send(p);
 }
 
+/*
+ * Epochs never overlap, so an epoch whose pause and send outlast the target
+ * makes the next one late, and the one after it larger.  The guest is
+ * throttled then, in steps, and given back its time in smaller steps once
+ * an epoch takes less than half the target: the achieved epoch stays near
+ * the target and the backup's buffer bounded.  A step per epoch's length
+ * of overrun: one four times too long takes four.
+ */
+int primary_pace(struct primary *p, uint64_t target_ns)
+{
+	uint64_t busy = p->pause_ns + p->send_ns;
+	unsigned t = p->throttle;
+	if (busy > target_ns) {
+		uint64_t up = PACE_UP * (busy / target_ns);
+		t = t + up > PACE_MAX ? PACE_MAX : t + (unsigned)up;
+	} else if (busy < target_ns / 2)
+		t = t > PACE_DOWN ? t - PACE_DOWN : 0;
+	if (t == p->throttle)
+		return 0;
+	log_info("%s: epoch %llu took %.1f ms of a %.1f ms epoch: guest throttled to %u%%", p->name,
+	    (unsigned long long)p->epoch, (double)busy / 1e6, (double)target_ns / 1e6, t);
+	return throttle_to(p, t) < 0 ? fail(p, "throttling") : 0;
+}
+
 void primary_stop(struct primary *p, int unprotect)
 {
 	if (!p->h)
@@ -185,8 +236,11 @@ void primary_stop(struct primary *p, int unprotect)
 	if (unprotect && p->hold && p->h->ops->nic_hold(p->h, p->name, 0, 0) < 0)
 		log_warnx("%s: ending the hold: %s", p->name, hv_error(p->h));
 	p->hold = 0;
-	if (unprotect)
+	if (unprotect) {
 		p->h->ops->logdirty(p->h, p->name, 0, 0, NULL, NULL);
+		if (p->throttle)
+			p->h->ops->throttle(p->h, p->name, 0);
+	}
 	if (p->mem)
 		munmap(p->mem, p->mem_size);
 	if (p->bitmap)

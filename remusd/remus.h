@@ -33,6 +33,7 @@ struct primary {
 	size_t bmlen;
 	int hold;		/* the VM's output is held until its epoch is acknowledged */
 	uint64_t epoch;		/* the last epoch acknowledged */
+	unsigned throttle, throttle_max;	/* percent of the vCPUs' time held back (primary_pace) */
 	/* the last epoch's figures */
 	uint64_t pause_ns, pages, bytes, send_ns;
 	char err[512];
@@ -45,6 +46,8 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 int primary_epoch(struct primary *p);
 int primary_checkpoint(struct primary *p);
 int primary_send(struct primary *p);
+/* After an epoch: throttles the guest while epochs outlast target_ns. */
+int primary_pace(struct primary *p, uint64_t target_ns);
 /* Frees this side; with unprotect the VM runs on unprotected: its held
  * output goes out, log-dirty goes off. */
 void primary_stop(struct primary *p, int unprotect);

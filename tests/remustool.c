@@ -3,6 +3,7 @@
  * hvd, for tests and bench/remus.
  *
  *   remustool [-s SOCK] protect NAME SHADOW EPOCHS EPOCH_MS [--no-hold] [--cut]
+ *   remustool memcpy MIB        this host's memcpy rate (the staging copy's floor)
  *
  * Protects running NAME into a paused shadow domain SHADOW (a thread runs
  * the backup's side over a socket pair), epoch after epoch, EPOCH_MS apart
@@ -11,8 +12,10 @@
  * more epoch, which the shadow must then not have), and SHADOW resumes from
  * the last epoch it acknowledged.  --no-hold lets NAME's output out at once
  * (no output commit: what a client was told may be lost).  Prints
- * key=value lines: the pause per epoch (p50, p99, max), dirty pages and
- * bytes per epoch (p50), the epoch length achieved, the shadow's epoch.
+ * key=value lines: epoch 1's pause (the end of the initial copy), then
+ * over the epochs after it the pause (p50, p99, max), dirty pages and bytes
+ * (p50), the epoch length achieved, the most the guest was throttled, and
+ * the shadow's epoch.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -46,11 +49,20 @@ static struct hv *open_hv(void)
 	return h;
 }
 
+struct backup_arg {
+	struct shadow s;
+	int fd;		/* its end of the stream */
+};
+
+/* The backup's side; when it stops (the stream broke, or it refused what
+ * came), its end closes, so the primary's next write fails. */
 static void *backup(void *arg)
 {
-	struct shadow *s = arg;
-	s->h = open_hv();
-	shadow_run(s);
+	struct backup_arg *b = arg;
+	b->s.h = open_hv();
+	if (shadow_run(&b->s) < 0 || b->s.err[0])
+		fprintf(stderr, "remustool: the backup stopped: %s\n", b->s.err);
+	shutdown(b->fd, SHUT_RDWR);
 	return NULL;
 }
 
@@ -71,17 +83,19 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
     int hold, int cut)
 {
 	int sv[2];
-	struct shadow s = { 0 };
+	struct backup_arg ba = { 0 };
+	struct shadow *sp = &ba.s;
 	struct primary p;
 	pthread_t t;
 
-	if (epochs < 1 || epochs > 100000 || epoch_ms < 1 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
+	if (epochs < 2 || epochs > 100000 || epoch_ms < 1 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
 		fprintf(stderr, "remustool: bad arguments\n");
 		return 2;
 	}
-	snprintf(s.name, sizeof(s.name), "%s", shadow_name);
-	s.r = rio_fd_open(sv[1], 1);
-	pthread_create(&t, NULL, backup, &s);
+	snprintf(sp->name, sizeof(sp->name), "%s", shadow_name);
+	sp->r = rio_fd_open(sv[1], 1);
+	ba.fd = sv[1];
+	pthread_create(&t, NULL, backup, &ba);
 	struct hv *h = open_hv();
 	struct rio *peer = rio_fd_open(sv[0], 0);
 	double *pause = calloc((size_t)epochs, sizeof(double)), *pages = calloc((size_t)epochs, sizeof(double));
@@ -92,20 +106,21 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 		return 1;
 	}
 	double t1 = now_ms();
-	printf("initial_ms=%.1f\n", t1 - t0);
+	/* epoch 1 ends the initial copy, as a migration's stop-and-copy: apart */
+	printf("initial_ms=%.1f epoch1_pause_ms=%.3f epoch1_pages=%llu\n", t1 - t0,
+	    (double)p.pause_ns / 1e6, (unsigned long long)p.pages);
 	int n = 0;
-	pause[n] = (double)p.pause_ns / 1e6, pages[n] = (double)p.pages, bytes[n++] = (double)p.bytes;
 	for (int e = 1; e < epochs; e++) {
 		double due = t1 + (double)e * epoch_ms, now = now_ms();
 		if (due > now)
 			usleep((useconds_t)((due - now) * 1000));
-		if (primary_epoch(&p) < 0) {
+		if (primary_epoch(&p) < 0 || primary_pace(&p, (uint64_t)epoch_ms * 1000000) < 0) {
 			fprintf(stderr, "remustool: epoch %d: %s\n", e + 1, p.err);
 			return 1;
 		}
 		pause[n] = (double)p.pause_ns / 1e6, pages[n] = (double)p.pages, bytes[n++] = (double)p.bytes;
 	}
-	double achieved = n > 1 ? (now_ms() - t1) / (n - 1) : 0;
+	double achieved = n ? (now_ms() - t1) / n : 0;
 	uint64_t sent = p.epoch;
 	if (cut && primary_checkpoint(&p) == 0) {	/* one more, half sent */
 		size_t len;
@@ -122,26 +137,49 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	printf("epochs=%d epoch_target_ms=%d epoch_ms=%.2f\n", n, epoch_ms, achieved);
 	printf("pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f\n", pct(pause, n, 50),
 	    pct(pause, n, 99), pct(pause, n, 100));
-	printf("pages_p50=%.0f bytes_p50=%.0f\n", pct(pages, n, 50), pct(bytes, n, 50));
+	printf("pages_p50=%.0f bytes_p50=%.0f throttle_max_pct=%u\n", pct(pages, n, 50), pct(bytes, n, 50),
+	    p.throttle_max);
 	printf("acknowledged=%llu shadow_epoch=%llu\n", (unsigned long long)sent,
-	    (unsigned long long)s.epoch);
+	    (unsigned long long)sp->epoch);
 	int rc = 0;
-	if (!s.epoch) {
-		fprintf(stderr, "remustool: the shadow holds no epoch: %s\n", s.err);
+	if (!sp->epoch) {
+		fprintf(stderr, "remustool: the shadow holds no epoch: %s\n", sp->err);
 		rc = 1;
-	} else if (s.h->ops->domain_unpause(s.h, s.name) < 0) {
-		fprintf(stderr, "remustool: resuming the shadow: %s\n", hv_error(s.h));
+	} else if (sp->h->ops->domain_unpause(sp->h, sp->name) < 0) {
+		fprintf(stderr, "remustool: resuming the shadow: %s\n", hv_error(sp->h));
 		rc = 1;
 	} else
-		printf("failover=%s resumed from epoch %llu\n", s.name, (unsigned long long)s.epoch);
+		printf("failover=%s resumed from epoch %llu\n", sp->name, (unsigned long long)sp->epoch);
 	rio_close(peer);
-	rio_close(s.r);
-	s.h->ops->close(s.h);
+	rio_close(sp->r);
+	sp->h->ops->close(sp->h);
 	h->ops->close(h);
 	free(pause);
 	free(pages);
 	free(bytes);
 	return rc;
+}
+
+static int do_memcpy(int mib)
+{
+	size_t n = (size_t)mib << 20;
+	uint8_t *a = malloc(n), *b = malloc(n);
+	if (!a || !b || mib < 1)
+		return 2;
+	memset(a, 1, n);
+	memset(b, 2, n);	/* both touched: no first-touch faults in the timing */
+	double best = 0;
+	for (int i = 0; i < 5; i++) {
+		double t = now_ms();
+		memcpy(b, a, n);
+		double gbps = (double)n / ((now_ms() - t) / 1e3) / 1e9;
+		if (gbps > best)
+			best = gbps;
+	}
+	printf("memcpy_gbps=%.2f check=%d\n", best, b[n - 1]);
+	free(a);
+	free(b);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -163,6 +201,8 @@ int main(int argc, char **argv)
 		}
 		return do_protect(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), hold, cut);
 	}
+	if (argc == 3 && !strcmp(argv[1], "memcpy"))
+		return do_memcpy(atoi(argv[2]));
 usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/remustool.c\n");
 	return 2;
