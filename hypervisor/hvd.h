@@ -268,6 +268,7 @@ struct nic_hold {
 	uint64_t added, released;	/* frames ever held, and let go */
 	struct hold_mark marks[NIC_HOLD_MARKS];
 	unsigned mhead, nmarks;
+	uint64_t last_mark;		/* the last epoch closed */
 };
 int hold_init(struct nic_hold *h, size_t cap);
 void hold_free(struct nic_hold *h);

@@ -74,12 +74,11 @@ int hold_put(struct nic_hold *h, const uint8_t *frame, size_t len)
 
 int hold_mark(struct nic_hold *h, uint64_t epoch)
 {
-	if (h->nmarks && epoch <= h->marks[(h->mhead + h->nmarks - 1) % NIC_HOLD_MARKS].epoch)
-		return -1;	/* epochs only grow */
-	if (h->nmarks == NIC_HOLD_MARKS)
-		return -1;
+	if (epoch <= h->last_mark || h->nmarks == NIC_HOLD_MARKS)
+		return -1;	/* epochs only grow; too many wait */
 	h->marks[(h->mhead + h->nmarks) % NIC_HOLD_MARKS] = (struct hold_mark){ epoch, h->added };
 	h->nmarks++;
+	h->last_mark = epoch;
 	return 0;
 }
 

@@ -43,6 +43,26 @@ start_hvd() {
 	fail "hvd did not start"
 }
 
+# start_hvd_netns PREFIX OCTET: hvd inside a network namespace of its own
+# ($NS, removed at the end) with a VM bridge vmbr0 at 10.77.OCTET.1/24.
+# The bridge has a fixed MAC: a bridge otherwise takes its ports' lowest,
+# which changes as taps join, and replies to its old MAC are lost.
+start_hvd_netns() {
+	NS=$1$$
+	AFTER_STOP="ip netns del $NS"
+	ip netns add "$NS"
+	ip netns exec "$NS" sh -c "ip link set lo up; ip link add vmbr0 address 02:77:$(printf %02x "$2"):00:00:01 type bridge;
+		ip addr add 10.77.$2.1/24 dev vmbr0; ip link set vmbr0 up"
+	ip netns exec "$NS" "$BUILD/hvd" -f -s "$SOCK" -d "$T/state" >"$T/hvd.log" 2>&1 &
+	HVD_PID=$!
+	PIDS="$PIDS $HVD_PID"
+	for _ in $(seq 100); do
+		[ -S "$SOCK" ] && tandem vm list >/dev/null 2>&1 && return 0
+		sleep 0.05
+	done
+	fail "hvd did not start"
+}
+
 console() { cat "$T/state/console/$1.log" 2>/dev/null || true; }
 
 # wait_for NAME PATTERN [SECONDS]: until the console log of NAME matches.

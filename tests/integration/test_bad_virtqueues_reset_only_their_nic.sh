@@ -6,17 +6,7 @@
 # clients without a loss, and after the driver's reset each bad guest's NIC
 # works again and answers ping (the success twin of every refusal).
 . "$(dirname "$0")/../lib.sh"
-NS=tdmbad$$
-AFTER_STOP="ip netns del $NS"
-ip netns add $NS
-# a fixed bridge MAC: a bridge otherwise takes its ports' lowest, which changes as
-# taps join, and replies to its old MAC are lost
-ip netns exec $NS sh -c 'ip link set lo up; ip link add vmbr0 address 02:77:02:00:00:01 type bridge;
-	ip addr add 10.77.2.1/24 dev vmbr0; ip link set vmbr0 up'
-ip netns exec $NS "$BUILD/hvd" -f -s "$SOCK" -d "$T/state" >"$T/hvd.log" 2>&1 &
-HVD_PID=$!
-PIDS="$PIDS $HVD_PID"
-for _ in $(seq 100); do [ -S "$SOCK" ] && tandem vm list >/dev/null 2>&1 && break; sleep 0.05; done
+start_hvd_netns tdmbad 2
 
 tandem vm create good --mem 64M --kernel "$GUEST" --net vmbr0 \
 	--cmdline "heartbeat=100 net=10.77.2.10/24 kv=7000" >/dev/null

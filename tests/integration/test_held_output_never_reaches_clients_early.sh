@@ -7,16 +7,8 @@
 # lost, only late).  Driven through hvd's interface as a protector drives
 # it: a checkpoint's pause closes each epoch.
 . "$(dirname "$0")/../lib.sh"
-NS=tdmhold$$
-AFTER_STOP="ip netns del $NS"
-ip netns add $NS
-ip netns exec $NS sh -c 'ip link set lo up; ip link add vmbr0 address 02:77:03:00:00:01 type bridge;
-	ip addr add 10.77.3.1/24 dev vmbr0; ip link set vmbr0 up'
-ip netns exec $NS "$BUILD/hvd" -f -s "$SOCK" -d "$T/state" >"$T/hvd.log" 2>&1 &
-HVD_PID=$!
-PIDS="$PIDS $HVD_PID"
-for _ in $(seq 100); do [ -S "$SOCK" ] && tandem vm create probe --mem 64M --kernel "$GUEST" \
-	--net vmbr0 --cmdline "heartbeat=100 net=10.77.3.10/24" >/dev/null 2>&1 && break; sleep 0.05; done
+start_hvd_netns tdmhold 3
+tandem vm create probe --mem 64M --kernel "$GUEST" --net vmbr0 --cmdline "heartbeat=100 net=10.77.3.10/24" >/dev/null
 wait_for probe "^READY" 5
 hold() { "$BUILD/tests/hvtool" -s "$SOCK" hold probe "$@"; }
 ping_json() { ip netns exec $NS "$BUILD/tests/netcheck" ping 10.77.3.10 --duration "$1" --interval-us 10000 --json; }

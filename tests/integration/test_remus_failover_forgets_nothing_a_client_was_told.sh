@@ -8,15 +8,7 @@
 # commit (--no-hold) runs the same and the clients do catch the shadow
 # forgetting what they were told: the checker can see the failure it guards.
 . "$(dirname "$0")/../lib.sh"
-NS=tdmremus$$
-AFTER_STOP="ip netns del $NS"
-ip netns add $NS
-ip netns exec $NS sh -c 'ip link set lo up; ip link add vmbr0 address 02:77:04:00:00:01 type bridge;
-	ip addr add 10.77.4.1/24 dev vmbr0; ip link set vmbr0 up'
-ip netns exec $NS "$BUILD/hvd" -f -s "$SOCK" -d "$T/state" >"$T/hvd.log" 2>&1 &
-HVD_PID=$!
-PIDS="$PIDS $HVD_PID"
-for _ in $(seq 100); do [ -S "$SOCK" ] && tandem vm list >/dev/null 2>&1 && break; sleep 0.05; done
+start_hvd_netns tdmremus 4
 field() { sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p" | head -1; }
 
 run() {	# run NAME [--no-hold]: prints the client checker's JSON
