@@ -165,6 +165,7 @@ int primary_checkpoint(struct primary *p)
 		h->ops->domain_unpause(h, p->name);	/* it may have paused */
 		return -1;
 	}
+	uint64_t t1 = now_ns();
 	ckpt_save_merge(&p->sv);
 	p->pages = p->sv.dirty;
 	rio_mem_reset(p->stage);
@@ -172,9 +173,13 @@ int primary_checkpoint(struct primary *p)
 	r = ckpt_save_state(&p->sv, st.vcpu, st.vcpu_len, st.dev, st.dev_len, CK_CHECKPOINT, e);
 	p->sv.r = p->peer;
 	hv_saved_free(&st);
+	uint64_t t2 = now_ns();
 	if (h->ops->domain_unpause(h, p->name) < 0)
 		return fail(p, "resume");
 	p->pause_ns = now_ns() - t0;
+	p->call_ns = t1 - t0;
+	p->stage_ns = t2 - t1;
+	p->resume_ns = t0 + p->pause_ns - t2;
 	if (r < 0)
 		return snprintf(p->err, sizeof(p->err), "staging epoch %llu: %.400s", (unsigned long long)e,
 		    p->sv.err), -1;

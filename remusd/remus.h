@@ -34,8 +34,9 @@ struct primary {
 	int hold;		/* the VM's output is held until its epoch is acknowledged */
 	uint64_t epoch;		/* the last epoch acknowledged */
 	unsigned throttle, throttle_max;	/* percent of the vCPUs' time held back (primary_pace) */
-	/* the last epoch's figures */
-	uint64_t pause_ns, pages, bytes, send_ns;
+	/* the last epoch's figures; the pause is call_ns (pause, close, peek,
+	 * state in hvd and the way there) + stage_ns + resume_ns */
+	uint64_t pause_ns, call_ns, stage_ns, resume_ns, pages, bytes, send_ns;
 	char err[512];
 };
 /* Holds the VM's output (hold), sends the initial copy and epoch 1. */

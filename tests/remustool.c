@@ -100,6 +100,8 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	struct rio *peer = rio_fd_open(sv[0], 0);
 	double *pause = calloc((size_t)epochs, sizeof(double)), *pages = calloc((size_t)epochs, sizeof(double));
 	double *bytes = calloc((size_t)epochs, sizeof(double));
+	double *ph[3] = { calloc((size_t)epochs, sizeof(double)), calloc((size_t)epochs, sizeof(double)),
+		calloc((size_t)epochs, sizeof(double)) };
 	double t0 = now_ms();
 	if (primary_start(&p, h, name, peer, hold) < 0) {
 		fprintf(stderr, "remustool: protecting %s: %s\n", name, p.err);
@@ -118,6 +120,8 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 			fprintf(stderr, "remustool: epoch %d: %s\n", e + 1, p.err);
 			return 1;
 		}
+		ph[0][n] = (double)p.call_ns / 1e6, ph[1][n] = (double)p.stage_ns / 1e6;
+		ph[2][n] = (double)p.resume_ns / 1e6;
 		pause[n] = (double)p.pause_ns / 1e6, pages[n] = (double)p.pages, bytes[n++] = (double)p.bytes;
 	}
 	double achieved = n ? (now_ms() - t1) / n : 0;
@@ -137,6 +141,8 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	printf("epochs=%d epoch_target_ms=%d epoch_ms=%.2f\n", n, epoch_ms, achieved);
 	printf("pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f\n", pct(pause, n, 50),
 	    pct(pause, n, 99), pct(pause, n, 100));
+	printf("call_p50_ms=%.3f stage_p50_ms=%.3f resume_p50_ms=%.3f\n", pct(ph[0], n, 50),
+	    pct(ph[1], n, 50), pct(ph[2], n, 50));
 	printf("pages_p50=%.0f bytes_p50=%.0f throttle_max_pct=%u\n", pct(pages, n, 50), pct(bytes, n, 50),
 	    p.throttle_max);
 	printf("acknowledged=%llu shadow_epoch=%llu\n", (unsigned long long)sent,
@@ -157,6 +163,8 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	free(pause);
 	free(pages);
 	free(bytes);
+	for (int i = 0; i < 3; i++)
+		free(ph[i]);
 	return rc;
 }
 
