@@ -280,8 +280,6 @@ int hold_mark(struct nic_hold *h, uint64_t epoch);
 /* out() each frame of the epochs up to epoch, in order: how many */
 size_t hold_release(struct nic_hold *h, uint64_t epoch, void (*out)(void *, const uint8_t *, size_t),
     void *arg);
-size_t hold_release_seq(struct nic_hold *h, uint64_t upto,
-    void (*out)(void *, const uint8_t *, size_t), void *arg);
 size_t hold_release_all(struct nic_hold *h, void (*out)(void *, const uint8_t *, size_t), void *arg);
 
 struct nic_hold_info {

@@ -82,19 +82,8 @@ int hold_mark(struct nic_hold *h, uint64_t epoch)
 	return 0;
 }
 
-size_t hold_release(struct nic_hold *h, uint64_t epoch, void (*out)(void *, const uint8_t *, size_t),
-    void *arg)
-{
-	uint64_t upto = h->released;
-	while (h->nmarks && h->marks[h->mhead].epoch <= epoch) {
-		upto = h->marks[h->mhead].seq;
-		h->mhead = (h->mhead + 1) % NIC_HOLD_MARKS;
-		h->nmarks--;
-	}
-	return hold_release_seq(h, upto, out, arg);
-}
-
-size_t hold_release_seq(struct nic_hold *h, uint64_t upto, void (*out)(void *, const uint8_t *, size_t),
+/* out() each held frame before frame number upto */
+static size_t release_upto(struct nic_hold *h, uint64_t upto, void (*out)(void *, const uint8_t *, size_t),
     void *arg)
 {
 	uint8_t f[NIC_FRAME_MAX], l[2];
@@ -111,8 +100,20 @@ size_t hold_release_seq(struct nic_hold *h, uint64_t upto, void (*out)(void *, c
 	return n;
 }
 
+size_t hold_release(struct nic_hold *h, uint64_t epoch, void (*out)(void *, const uint8_t *, size_t),
+    void *arg)
+{
+	uint64_t upto = h->released;
+	while (h->nmarks && h->marks[h->mhead].epoch <= epoch) {
+		upto = h->marks[h->mhead].seq;
+		h->mhead = (h->mhead + 1) % NIC_HOLD_MARKS;
+		h->nmarks--;
+	}
+	return release_upto(h, upto, out, arg);
+}
+
 size_t hold_release_all(struct nic_hold *h, void (*out)(void *, const uint8_t *, size_t), void *arg)
 {
 	h->mhead = h->nmarks = 0;
-	return hold_release_seq(h, h->added, out, arg);
+	return release_upto(h, h->added, out, arg);
 }
