@@ -44,7 +44,6 @@ struct sender {
 	char ppr[512];		/* pages per round, for the report */
 	int pl;
 	int paused, handed, prepared;
-	char err[512];		/* a hook's reason, for the save's */
 };
 
 static void progress(struct sender *s, uint64_t left)
