@@ -1,6 +1,6 @@
 /*
- * tcp.c - TCP between migrated peers: the listener and outgoing connections
- * with a connect timeout and I/O timeouts.  Also linked into fence_tandem.
+ * tcp.c - TCP between Tandem's peers: the listener and outgoing connections
+ * with a connect timeout and I/O timeouts (migrated, remusd, fence_tandem).
  */
 #include <arpa/inet.h>
 #include <errno.h>

@@ -3,8 +3,8 @@
  * the cluster CA, the CA's revocation list, and the peer's identity: the
  * name its certificate gives (CN) and its role (OU: host or fencer).
  */
-#ifndef MIGRATED_TLS_H
-#define MIGRATED_TLS_H
+#ifndef TANDEM_TLS_H
+#define TANDEM_TLS_H
 
 #include <stddef.h>
 

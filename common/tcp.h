@@ -1,6 +1,6 @@
-/* tcp.h - TCP between migrated peers (tcp.c). */
-#ifndef MIGRATED_TCP_H
-#define MIGRATED_TCP_H
+/* tcp.h - TCP between Tandem's peers (migrated, remusd, fence_tandem): tcp.c. */
+#ifndef TANDEM_TCP_H
+#define TANDEM_TCP_H
 
 #include <stddef.h>
 #include <stdint.h>
