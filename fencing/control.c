@@ -77,6 +77,7 @@ static void reply_vm(struct fenced *f, struct control_pending *p)
 		msg_add_u32(&o, FA_OWNER, v->owner);
 		msg_add_u64(&o, FA_GEN, v->gen);
 		msg_add_u32(&o, FA_STATE, v->state);
+		msg_add_u32(&o, FA_BACKUP, v->backup);
 	}
 	reply(p->c, &o);
 }
@@ -100,7 +101,7 @@ static void on_sent(void *arg, int ok, const char *err)
 		return;
 	}
 	if (!ok) {
-		fail(f, p, p->type == FC_MIG_COMMIT ? ESTALE : EPERM, err);
+		fail(f, p, p->type == FC_MIG_COMMIT ? ESTALE : p->type == FC_TAKEOVER ? ESRCH : EPERM, err);
 		return;
 	}
 	if (p->type == FC_VM_CREATE && local_start(f, p->name, e, sizeof(e)) < 0) {
@@ -320,6 +321,37 @@ static void fence_ask(struct fenced *f, struct ctlsrv_client *c, const struct ms
 	reply(c, &o);
 }
 
+/*
+ * The backup of a protected VM resumes its shadow only once the table says
+ * the owner is fenced and this host is still its backup; the check here
+ * saves a multicast per retry, and the table checks it again on delivery,
+ * in order with everything else (table.c, CM_TAKEOVER).
+ */
+static void takeover(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
+{
+	struct tvm *v = vm_arg(f, c, in, 0);
+	struct msg_out m;
+	if (!v)
+		return;
+	const struct thost *o = table_host(&f->t, v->owner);
+	if (v->backup != f->mb.nodeid) {
+		ctlsrv_error(c, in->seq, ESRCH, "VM %s: this host is not its backup (the table says %u)",
+		    v->name, v->backup);
+		return;
+	}
+	if (!sync_ready(f) || !o || o->status != HS_FENCED) {
+		ctlsrv_error(c, in->seq, EAGAIN, "VM %s: its owner (node %u) is %s, not fenced: "
+		    "no takeover yet (this host is %s, %s)", v->name, v->owner,
+		    o ? host_status_name(o->status) : "unknown", mb_state_name(f->mb.state), sync_state(f));
+		return;
+	}
+	msg_begin(&m, CM_TAKEOVER, 0);
+	msg_add_str(&m, CA_NAME, v->name);
+	msg_add_u64(&m, CA_GEN, v->gen);
+	msg_add_u64(&m, CA_EPOCH, msg_u64(in, FA_EPOCH));
+	send_change(f, c, in, &m);
+}
+
 static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint8_t *buf, size_t len)
 {
 	struct fenced *f = ctlsrv_ctx(c);
@@ -389,6 +421,21 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		msg_add_str(&m, CA_NAME, v->name);
 		msg_add_u64(&m, CA_GEN, v->gen);
 		send_change(f, c, in, &m);
+		return;
+	case FC_PROTECT:
+		if (!(v = vm_arg(f, c, in, 1)))
+			return;
+		h = NULL;
+		if (msg_has(in, FA_HOST) && !(h = host_arg(f, c, in)))
+			return;
+		msg_begin(&m, CM_PROTECT, 0);
+		msg_add_str(&m, CA_NAME, v->name);
+		msg_add_u64(&m, CA_GEN, v->gen);
+		msg_add_u32(&m, CA_TO, h ? h->node : 0);
+		send_change(f, c, in, &m);
+		return;
+	case FC_TAKEOVER:
+		takeover(f, c, in);
 		return;
 	case FC_MODE:
 		if (!(h = host_arg(f, c, in)))

@@ -6,9 +6,12 @@
  *   a host "lost"    fence it (fence.c), unless the storm guard refuses:
  *                    never more than storm-share of the hosts at once
  *   fenced           FENCED {ok} into the table; its VMs with a restart
- *                    policy become "failed", the others "stopped"
+ *                    policy or a backup become "failed", the others "stopped"
  *   a "failed" VM    of a fenced host: PLACE it on the host with the most
- *                    free memory, which starts it (local.c)
+ *                    free memory, which starts it (local.c); not one with
+ *                    a backup: that host's remusd resumes its shadow
+ *                    (TAKEOVER), and if the backup is fenced too, the VM
+ *                    has none any more and is placed
  *
  * Nothing is restarted before its old host is confirmed fenced.
  */
@@ -143,8 +146,11 @@ static void place_failed(struct fenced *f)
 	for (size_t i = 0; i < f->t.nvm; i++) {
 		struct tvm *v = &f->t.vm[i];
 		struct thost *ow = table_host(&f->t, v->owner);
-		if (v->state != VS_FAILED || !ow || ow->status != HS_FENCED ||
-		    !once_first(&f->coord.placed, v->name, v->gen, 0))
+		if (v->state != VS_FAILED || !ow || ow->status != HS_FENCED)
+			continue;
+		if (v->backup)
+			continue;	/* its backup resumes its shadow (CM_TAKEOVER), unless fenced too */
+		if (!once_first(&f->coord.placed, v->name, v->gen, 0))
 			continue;	/* placed (or said it cannot be) once per generation */
 		uint32_t to = place_pick(&f->t, &f->conf, v->mem, v->owner, extra);
 		if (!to) {

@@ -201,6 +201,28 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 		v->target = 0;
 		return 0;
 	}
+	case CM_PROTECT:
+		if (v->owner != sender || (v->state != VS_RUNNING && v->state != VS_MIGRATING))
+			return refuse(err, el, "VM %s: only its owner protects it, and only while "
+			    "running", v->name);
+		if (to && (to == sender || !host_usable(t, to)))
+			return refuse(err, el, "VM %s: host %u cannot be its backup", v->name, to);
+		v->backup = to;
+		return 0;
+	case CM_TAKEOVER: {
+		struct thost *o = table_host(t, v->owner);
+		if (!v->backup || v->backup != sender)
+			return refuse(err, el, "VM %s: host %u is not its backup", v->name, sender);
+		if (!o || o->status != HS_FENCED)
+			return refuse(err, el, "VM %s: its owner %u is not fenced: no takeover", v->name,
+			    v->owner);
+		v->owner = sender;
+		v->gen++;
+		v->state = VS_RUNNING;
+		v->target = 0;
+		v->backup = 0;
+		return 0;
+	}
 	case CM_VMSTATE: {
 		uint32_t s = msg_u32(m, CA_STATE);
 		if (v->owner != sender)
@@ -229,7 +251,7 @@ int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *
 		r = apply_claim(t, sender, m, err, el);
 		break;
 	case CM_MIGRATE: case CM_COMMIT: case CM_MIG_ABORT: case CM_PLACE: case CM_VMSTATE:
-	case CM_REMOVE:
+	case CM_REMOVE: case CM_PROTECT: case CM_TAKEOVER:
 		r = apply_vm(t, sender, m, err, el);
 		break;
 	case CM_MODE: {
@@ -260,8 +282,11 @@ int table_apply(struct table *t, uint32_t sender, const struct msg_in *m, char *
 			h->status = HS_FENCED;
 			for (size_t i = 0; i < t->nvm; i++) {
 				struct tvm *v = &t->vm[i];
+				if (v->backup == f.node)
+					v->backup = 0;	/* its shadow is gone */
 				if (v->owner == f.node)
-					v->state = v->policy == VP_RESTART ? VS_FAILED : VS_STOPPED;
+					v->state = v->policy == VP_RESTART || v->backup ? VS_FAILED :
+					    VS_STOPPED;
 				else if (v->state == VS_MIGRATING && v->target == f.node) {
 					v->state = VS_RUNNING;	/* its destination is gone */
 					v->target = 0;
@@ -306,6 +331,8 @@ void table_vm_attrs(struct msg_out *a, const struct tvm *v)
 	msg_add_u64(a, CA_MEM, v->mem);
 	if (v->target)
 		msg_add_u32(a, CA_TARGET, v->target);
+	if (v->backup)
+		msg_add_u32(a, CA_BACKUP, v->backup);
 }
 
 int table_newer(uint64_t epoch_a, uint64_t version_a, uint64_t epoch_b, uint64_t version_b)
@@ -375,6 +402,7 @@ int table_load(struct table *t, const struct msg_in *m, char *err, size_t el)
 		v->mem = msg_u64(&a, CA_MEM);
 		v->vcpus = msg_u32(&a, CA_VCPUS);
 		v->target = msg_u32(&a, CA_TARGET);
+		v->backup = msg_u32(&a, CA_BACKUP);
 		msg_str(&a, CA_KERNEL, v->kernel, sizeof(v->kernel));
 		msg_str(&a, CA_CMDLINE, v->cmdline, sizeof(v->cmdline));
 		msg_str(&a, CA_NET, v->net, sizeof(v->net));

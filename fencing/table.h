@@ -22,6 +22,7 @@
 struct tvm {
 	char name[T_NAME_MAX + 1];
 	uint32_t owner, target;		/* target: migrating to */
+	uint32_t backup;		/* protected by a shadow on this host (0: not) */
 	uint64_t gen;
 	uint32_t state, policy, vcpus;
 	uint64_t mem;

@@ -11,60 +11,24 @@
  *             delivered COMMIT is final: nothing but fencing moves it on)
  *   fence_ask on a FENCE: does the cluster fence this host now?
  *
- * Each call is one request on a fresh connection, with a timeout; a
- * transport failure is "unknown" (-1 with errno EIO), never an answer.
+ * Each call is one request (common/fcall.c); a transport failure is
+ * "unknown" (-1 with errno EIO), never an answer.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
-#include "fencectl.h"
+#include "fcall.h"
 #include "log.h"
 #include "migrated.h"
-#include "sock.h"
 
 #define CALL_TIMEOUT_S 30
 
-/* 0 with the reply in in/buf; -1: errno EIO (no answer) or the refusal's */
 static int call(struct msg_out *o, uint8_t *buf, size_t cap, struct msg_in *in, char *err,
     size_t errlen)
 {
-	int fd = sock_connect(migd_conf.fenced);
-	struct timeval tv = { CALL_TIMEOUT_S, 0 };
-	ssize_t n = -1;
-
-	if (msg_end(o) < 0) {
-		snprintf(err, errlen, "request too large");
-		msg_free(o);
-		errno = EINVAL;
-		return -1;
-	}
-	if (fd >= 0) {
-		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		if (sock_send(fd, o->buf, o->len, NULL, 0) == 0)
-			n = sock_recv(fd, buf, cap, NULL, NULL);
-		close(fd);
-	}
-	msg_free(o);
-	if (n <= 0 || msg_parse(&fencectl_schema, buf, (size_t)n, in, err, errlen) < 0) {
-		if (n <= 0)
-			snprintf(err, errlen, "fenced (%s) did not answer: %s", migd_conf.fenced,
-			    n == 0 ? "connection closed" : strerror(errno));
-		errno = EIO;
-		return -1;
-	}
-	if (in->type == FC_ERR) {
-		char m[400];
-		snprintf(err, errlen, "cluster: %s", msg_str(in, FA_ERRMSG, m, sizeof(m)));
-		errno = (int)msg_u32(in, FA_ERRNO);
-		if (errno == EIO || !errno)
-			errno = EPERM;
-		return -1;
-	}
-	return 0;
+	return fcall(migd_conf.fenced, CALL_TIMEOUT_S, o, buf, cap, in, err, errlen);
 }
 
 int cluster_begin(const char *name, const char *dest, uint64_t *gen, char *err, size_t errlen)

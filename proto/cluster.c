@@ -15,7 +15,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[CA_TO] = MK_U32, [CA_NODE] = MK_U32, [CA_MODE] = MK_U32, [CA_METHOD] = MK_STR,
 	[CA_OK] = MK_U32, [CA_DETAIL] = MK_STR, [CA_TIME] = MK_U64, [CA_BY] = MK_U32,
 	[CA_VM] = MK_BLOB, [CA_HOST] = MK_BLOB, [CA_FENCE] = MK_BLOB, [CA_TARGET] = MK_U32,
-	[CA_STATUS] = MK_U32, [CA_EPOCH] = MK_U64,
+	[CA_STATUS] = MK_U32, [CA_EPOCH] = MK_U64, [CA_BACKUP] = MK_U32,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -25,7 +25,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[CA_TO] = "to", [CA_NODE] = "node", [CA_MODE] = "mode", [CA_METHOD] = "method",
 	[CA_OK] = "ok", [CA_DETAIL] = "detail", [CA_TIME] = "time", [CA_BY] = "by", [CA_VM] = "vm",
 	[CA_HOST] = "host", [CA_FENCE] = "fence", [CA_TARGET] = "target", [CA_STATUS] = "status",
-	[CA_EPOCH] = "epoch",
+	[CA_EPOCH] = "epoch", [CA_BACKUP] = "backup",
 };
 
 #define SPEC (B(CA_NAME) | B(CA_MEM) | B(CA_VCPUS) | B(CA_KERNEL) | B(CA_POLICY))
@@ -46,11 +46,13 @@ static const struct msg_policy policies[CM_MSG_COUNT] = {
 	[CM_FENCED] = { "FENCED", B(CA_NODE) | B(CA_METHOD) | B(CA_OK) | B(CA_DETAIL) | B(CA_TIME),
 		B(CA_NODE) | B(CA_METHOD) | B(CA_OK) | B(CA_TIME), 0 },
 	[CM_FENCING] = { "FENCING", B(CA_NODE), B(CA_NODE), 0 },
+	[CM_PROTECT] = { "PROTECT", NG | B(CA_TO), NG | B(CA_TO), 0 },
+	[CM_TAKEOVER] = { "TAKEOVER", NG | B(CA_EPOCH), NG | B(CA_EPOCH), 0 },
 };
 
 const struct msg_policy cluster_vm_policy = { "table VM",
-	SPEC | B(CA_CMDLINE) | B(CA_NET) | B(CA_OWNER) | B(CA_GEN) | B(CA_STATE) | B(CA_TARGET),
-	SPEC | B(CA_OWNER) | B(CA_GEN) | B(CA_STATE), 0 };
+	SPEC | B(CA_CMDLINE) | B(CA_NET) | B(CA_OWNER) | B(CA_GEN) | B(CA_STATE) | B(CA_TARGET) |
+	B(CA_BACKUP), SPEC | B(CA_OWNER) | B(CA_GEN) | B(CA_STATE), 0 };
 const struct msg_policy cluster_host_policy = { "table host",
 	B(CA_NODE) | B(CA_STATUS) | B(CA_MODE), B(CA_NODE) | B(CA_STATUS) | B(CA_MODE), 0 };
 const struct msg_policy cluster_fence_policy = { "table fence record",
@@ -60,7 +62,7 @@ const struct msg_policy cluster_fence_policy = { "table fence record",
 /* in fenced's status reply (fencectl.h FA_VM, FA_HOST) */
 const struct msg_policy cluster_status_vm_policy = { "status VM",
 	B(CA_NAME) | B(CA_OWNER) | B(CA_GEN) | B(CA_STATE) | B(CA_POLICY) | B(CA_MEM) | B(CA_TARGET) |
-	B(CA_TO), B(CA_NAME) | B(CA_OWNER) | B(CA_GEN) | B(CA_STATE) | B(CA_POLICY) | B(CA_MEM), 0 };
+	B(CA_TO) | B(CA_BACKUP), B(CA_NAME) | B(CA_OWNER) | B(CA_GEN) | B(CA_STATE) | B(CA_POLICY) | B(CA_MEM), 0 };
 const struct msg_policy cluster_status_host_policy = { "status host",
 	B(CA_NODE) | B(CA_NAME) | B(CA_DETAIL) | B(CA_STATUS) | B(CA_MODE) | B(CA_MEM) | B(CA_VERSION),
 	B(CA_NODE) | B(CA_NAME) | B(CA_STATUS) | B(CA_MODE) | B(CA_MEM), 0 };

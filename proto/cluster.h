@@ -15,7 +15,7 @@
 #include "fencectl.h"
 #include "msg.h"
 
-#define CLUSTER_PROTO	3	/* CA_PROTO in HELLO: peers must agree */
+#define CLUSTER_PROTO	4	/* CA_PROTO in HELLO: peers must agree */
 
 enum cluster_msg {
 	CM_HELLO = 1,	/* after every view: PROTO, SYNCED, EPOCH, VERSION */
@@ -30,13 +30,16 @@ enum cluster_msg {
 	CM_MODE,	/* NODE becomes MODE (active, draining, maintenance) */
 	CM_FENCED,	/* NODE was (OK) or could not be fenced by METHOD */
 	CM_FENCING,	/* the coordinator starts fencing NODE (no table change) */
+	CM_PROTECT,	/* owner: NAME at GEN is protected by a shadow on TO (0: no longer) */
+	CM_TAKEOVER,	/* the backup of NAME at GEN, its owner fenced: it resumes the
+			 * shadow from EPOCH and owns NAME at GEN + 1 */
 	CM_MSG_COUNT
 };
 
 enum cluster_attr {
 	CA_PROTO = 1, CA_SYNCED, CA_VERSION, CA_NAME, CA_OWNER, CA_GEN, CA_STATE, CA_POLICY,
 	CA_MEM, CA_VCPUS, CA_KERNEL, CA_CMDLINE, CA_TO, CA_NODE, CA_MODE, CA_METHOD, CA_OK,
-	CA_DETAIL, CA_TIME, CA_BY, CA_VM, CA_HOST, CA_FENCE, CA_TARGET, CA_STATUS, CA_EPOCH, CA_NET,
+	CA_DETAIL, CA_TIME, CA_BY, CA_VM, CA_HOST, CA_FENCE, CA_TARGET, CA_STATUS, CA_EPOCH, CA_NET, CA_BACKUP,
 	CA_ATTR_COUNT
 };
 

@@ -10,7 +10,7 @@ static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[FA_CMDLINE] = MK_STR, [FA_NET] = MK_STR, [FA_POLICY] = MK_U32, [FA_HOST] = MK_STR, [FA_GEN] = MK_U64,
 	[FA_OWNER] = MK_U32, [FA_SYNC] = MK_STR, [FA_VERSION] = MK_U64, [FA_VM] = MK_BLOB,
 	[FA_HOSTINFO] = MK_BLOB, [FA_FENCE] = MK_BLOB, [FA_WATCHDOG] = MK_STR, [FA_MODE] = MK_U32,
-	[FA_METHOD] = MK_STR, [FA_DETAIL] = MK_STR, [FA_TO] = MK_U32, [FA_ALLOW] = MK_U32,
+	[FA_METHOD] = MK_STR, [FA_DETAIL] = MK_STR, [FA_TO] = MK_U32, [FA_ALLOW] = MK_U32, [FA_BACKUP] = MK_U32, [FA_EPOCH] = MK_U64,
 };
 
 static const char *const names[MSG_ATTR_MAX] = {
@@ -20,7 +20,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 	[FA_KERNEL] = "kernel", [FA_CMDLINE] = "cmdline", [FA_NET] = "net", [FA_POLICY] = "policy", [FA_HOST] = "host",
 	[FA_GEN] = "generation", [FA_OWNER] = "owner", [FA_SYNC] = "sync", [FA_VERSION] = "version",
 	[FA_VM] = "vm", [FA_HOSTINFO] = "hostinfo", [FA_FENCE] = "fence", [FA_WATCHDOG] = "watchdog",
-	[FA_MODE] = "mode", [FA_METHOD] = "method", [FA_DETAIL] = "detail", [FA_TO] = "to", [FA_ALLOW] = "allow",
+	[FA_MODE] = "mode", [FA_METHOD] = "method", [FA_DETAIL] = "detail", [FA_TO] = "to", [FA_ALLOW] = "allow", [FA_BACKUP] = "backup", [FA_EPOCH] = "epoch",
 };
 
 static const struct msg_policy policies[FC_MSG_COUNT] = {
@@ -40,6 +40,8 @@ static const struct msg_policy policies[FC_MSG_COUNT] = {
 	[FC_MODE] = { "MODE", B(FA_HOST) | B(FA_MODE), B(FA_HOST) | B(FA_MODE), 0 },
 	[FC_PLAN] = { "PLAN", B(FA_HOST), B(FA_HOST), 0 },
 	[FC_FENCE_ASK] = { "FENCE_ASK", 0, 0, 0 },
+	[FC_PROTECT] = { "PROTECT", B(FA_NAME) | B(FA_HOST), B(FA_NAME), 0 },
+	[FC_TAKEOVER] = { "TAKEOVER", B(FA_NAME) | B(FA_EPOCH), B(FA_NAME) | B(FA_EPOCH), 0 },
 };
 
 const struct msg_schema fencectl_schema = {

@@ -23,6 +23,11 @@ enum fence_msg {
 	FC_MODE,	/* HOST MODE */
 	FC_PLAN,	/* HOST -> VM records with TO: where its VMs would go */
 	FC_FENCE_ASK,	/* migrated, on a FENCE: may this host be fenced now? -> ALLOW, DETAIL */
+	FC_PROTECT,	/* remusd, primary: NAME [HOST]: its backup is HOST (none: unprotected)
+			 * -> OWNER GEN BACKUP once delivered */
+	FC_TAKEOVER,	/* remusd, backup: NAME EPOCH: the owner is fenced, this host resumes
+			 * the shadow -> OWNER GEN; EAGAIN while the owner is not fenced yet,
+			 * ESRCH when this host is not (or no longer) NAME's backup */
 	FC_MSG_COUNT
 };
 
@@ -31,7 +36,7 @@ enum fence_attr {
 	FA_NODEID, FA_STATE, FA_QUORATE, FA_MEMBERS, FA_VIEWS, FA_SINCE_MS,
 	FA_NAME, FA_MEM, FA_VCPUS, FA_KERNEL, FA_CMDLINE, FA_POLICY, FA_HOST, FA_GEN, FA_OWNER,
 	FA_SYNC, FA_VERSION, FA_VM, FA_HOSTINFO, FA_FENCE, FA_WATCHDOG, FA_MODE, FA_METHOD,
-	FA_DETAIL, FA_TO, FA_ALLOW, FA_NET,
+	FA_DETAIL, FA_TO, FA_ALLOW, FA_NET, FA_BACKUP, FA_EPOCH,
 	FA_ATTR_COUNT	/* VM, HOSTINFO, FENCE: nested lists (cluster.h policies) */
 };
 

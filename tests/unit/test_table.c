@@ -54,6 +54,8 @@ static int vm_msg(uint32_t sender, uint16_t type, const char *name, uint64_t gen
 	msg_add_u64(&o, CA_GEN, gen);
 	if (type == CM_VMSTATE)
 		msg_add_u32(&o, CA_STATE, state);
+	else if (type == CM_TAKEOVER)
+		msg_add_u64(&o, CA_EPOCH, to);	/* the epoch resumed from */
 	else if (type != CM_MIG_ABORT && type != CM_REMOVE)
 		msg_add_u32(&o, CA_TO, to);
 	return send_msg(sender, &o);
@@ -168,5 +170,37 @@ int main(void)
 	}
 	CHECK(caught == (int)(frame_len * 8));
 	CHECK(cluster_parse(frame_buf, 3, &m, err, sizeof(err)) < 0);
+
+	/* protection: only the owner names a backup, a usable host other than itself */
+	struct tvm *w2 = table_vm(&A, "web2");
+	CHECK(vm_msg(2, CM_PROTECT, "web2", 1, 2, 0) < 0);	/* not the owner */
+	CHECK(vm_msg(1, CM_PROTECT, "web2", 1, 1, 0) < 0);	/* not itself */
+	CHECK(vm_msg(1, CM_PROTECT, "web2", 1, 3, 0) < 0);	/* not a fenced host */
+	CHECK(vm_msg(1, CM_PROTECT, "web2", 1, 2, 0) == 0 && w2->backup == 2);
+	CHECK(vm_msg(2, CM_PROTECT, "web", 2, 1, 0) == 0);
+	/* the snapshot carries it */
+	msg_begin(&o, CM_TABLE, 0);
+	table_encode(&A, &o);
+	CHECK(msg_end(&o) == 0);
+	p = cluster_frame(&o, &frame_len);
+	memcpy(frame_buf, p, frame_len);
+	free(p);
+	msg_free(&o);
+	CHECK(cluster_parse(frame_buf, frame_len, &m, err, sizeof(err)) == 0);
+	CHECK(table_load(&C, &m, err, sizeof(err)) == 0 && table_vm(&C, "web2")->backup == 2);
+	/* no takeover while the owner is not fenced, and none but by the backup */
+	CHECK(vm_msg(2, CM_TAKEOVER, "web2", 1, 7, 0) < 0);
+	both_view((uint32_t[]){ 2 }, 1);			/* host 1 is lost */
+	CHECK(vm_msg(2, CM_TAKEOVER, "web2", 1, 7, 0) < 0);	/* lost is not fenced */
+	CHECK(fenced_msg(2, 1, 1) == 0);
+	CHECK(w2->state == VS_FAILED && w2->backup == 2);	/* the coordinator leaves it be */
+	struct tvm *w1 = table_vm(&A, "web");
+	CHECK(w1->backup == 0);					/* its backup was fenced */
+	CHECK(vm_msg(3, CM_TAKEOVER, "web2", 1, 7, 0) < 0);	/* not the backup */
+	CHECK(vm_msg(2, CM_TAKEOVER, "web2", 1, 7, 0) == 0);
+	CHECK(w2->owner == 2 && w2->gen == 2 && w2->state == VS_RUNNING && w2->backup == 0);
+	CHECK(vm_msg(2, CM_TAKEOVER, "web2", 2, 7, 0) < 0);	/* once */
+	CHECK(vm_msg(2, CM_PROTECT, "web2", 2, 0, 0) == 0);	/* unprotect: to none */
+	CHECK(same());
 	return TAP_DONE();
 }
