@@ -87,6 +87,40 @@ int ckpt_u64_decode(const uint8_t *b, size_t len, uint64_t *v, char *err, size_t
 	return 0;
 }
 
+int ckpt_protect_encode(const struct ckpt_protect *p, uint8_t *buf, size_t cap, size_t *len)
+{
+	size_t n = strlen(p->name);
+	if (cap < 16 + n || n > 64)
+		return -1;
+	le64_put(buf, p->gen);
+	le32_put(buf + 8, p->epoch_ms);
+	le32_put(buf + 12, (uint32_t)n);
+	memcpy(buf + 16, p->name, n);
+	*len = 16 + n;
+	return 0;
+}
+
+int ckpt_protect_decode(const uint8_t *b, size_t len, struct ckpt_protect *p, char *err,
+    size_t errlen)
+{
+	uint32_t n = len >= 16 ? le32_get(b + 12) : 0;
+	if (len < 16 || n < 1 || n > 64 || len != 16 + (size_t)n)
+		return snprintf(err, errlen, "PROTECT body of %zu bytes does not hold a name", len), -1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = b[16 + i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '_' || c == '-'))
+			return snprintf(err, errlen, "PROTECT: the VM's name has a bad byte 0x%02x", c), -1;
+	}
+	p->gen = le64_get(b);
+	p->epoch_ms = le32_get(b + 8);
+	if (p->epoch_ms < 1 || p->epoch_ms > 10000)
+		return snprintf(err, errlen, "PROTECT: epoch of %u ms (1-10000)", p->epoch_ms), -1;
+	memcpy(p->name, b + 16, n);
+	p->name[n] = 0;
+	return 0;
+}
+
 void ckpt_round_encode(const struct ckpt_round *rd, uint8_t out[24])
 {
 	le32_put(out, rd->round);

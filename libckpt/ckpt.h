@@ -113,6 +113,7 @@ enum ckpt_type {
 	CK_CONFIRM = 26,	/* a source asks its destination: u64 id, name -> RUNNING or ABORT */
 	CK_FRAMES = 27,		/* sender, after RUNNING: the VM's late frames, a frame list */
 	CK_EPOCH_ACK = 28,	/* a backup -> its primary: u64 epoch, applied whole */
+	CK_PROTECT = 29,	/* a primary's remusd -> the backup's, first: struct ckpt_protect */
 };
 
 struct ckpt_record {
@@ -163,6 +164,16 @@ struct ckpt_round {
 int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, size_t *len);
 int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char *err, size_t errlen);
 int ckpt_u64_decode(const uint8_t *b, size_t len, uint64_t *v, char *err, size_t errlen);
+/* PROTECT: u64 generation (the table's, 0 outside a cluster), u32 epoch
+ * length in ms, u32 name length, the name (a VM name: 1-64 of [A-Za-z0-9._-]) */
+struct ckpt_protect {
+	uint64_t gen;
+	uint32_t epoch_ms;
+	char name[65];
+};
+int ckpt_protect_encode(const struct ckpt_protect *p, uint8_t *buf, size_t cap, size_t *len);
+int ckpt_protect_decode(const uint8_t *b, size_t len, struct ckpt_protect *p, char *err,
+    size_t errlen);
 int ckpt_round_decode(const uint8_t *b, size_t len, struct ckpt_round *rd, char *err, size_t errlen);
 void ckpt_round_encode(const struct ckpt_round *rd, uint8_t out[24]);
 

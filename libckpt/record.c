@@ -36,6 +36,7 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_CONFIRM: return "CONFIRM";
 	case CK_FRAMES: return "FRAMES";
 	case CK_EPOCH_ACK: return "EPOCH_ACK";
+	case CK_PROTECT: return "PROTECT";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }

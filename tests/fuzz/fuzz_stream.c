@@ -17,6 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct ckpt_order o = { 0 };
 	struct ckpt_domain d;
 	struct ckpt_round rd;
+	struct ckpt_protect pr;
 	uint32_t f, n;
 	uint64_t v;
 	char err[512];
@@ -24,7 +25,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!mem)
 		mem = malloc(16 << 20);
 	if (ckpt_read_header(r, &f) == 0) {
-		while (ckpt_read_record(r, &rec) == 0 && ckpt_order_next(&o, rec.type, err, sizeof(err)) == 0) {
+		while (ckpt_read_record(r, &rec) == 0) {
+			if (rec.type == CK_PROTECT) {	/* a transport record: outside the order */
+				ckpt_protect_decode(rec.body, rec.len, &pr, err, sizeof(err));
+				continue;
+			}
+			if (ckpt_order_next(&o, rec.type, err, sizeof(err)) < 0)
+				break;
 			if (rec.type == CK_DOMAIN_HEADER)
 				ckpt_domain_decode(rec.body, rec.len, &d, err, sizeof(err));
 			else if (rec.type == CK_PAGE_DATA)

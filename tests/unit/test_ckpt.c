@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "msg.h"
 #include "tap.h"
 
 #define NPAGES 64
@@ -315,5 +316,24 @@ int main(void)
 	rio_close(r);
 	ckpt_record_free(&rec);
 	free(s);
+	/* PROTECT's body: round trip, and what a backup must refuse */
+	{
+		struct ckpt_protect pp = { 7, 25, "web-1.a" }, q;
+		uint8_t pb[96];
+		size_t pl;
+		char pe[200];
+		CHECK(ckpt_protect_encode(&pp, pb, sizeof(pb), &pl) == 0 && pl == 16 + 7);
+		CHECK(ckpt_protect_decode(pb, pl, &q, pe, sizeof(pe)) == 0 && q.gen == 7 &&
+		    q.epoch_ms == 25 && !strcmp(q.name, "web-1.a"));
+		CHECK(ckpt_protect_decode(pb, pl - 1, &q, pe, sizeof(pe)) < 0);	/* truncated */
+		pb[18] = '/';
+		CHECK(ckpt_protect_decode(pb, pl, &q, pe, sizeof(pe)) < 0);	/* a path is no name */
+		pb[18] = 'b';
+		le32_put(pb + 8, 0);
+		CHECK(ckpt_protect_decode(pb, pl, &q, pe, sizeof(pe)) < 0);	/* no epoch */
+		le32_put(pb + 8, 25);
+		le32_put(pb + 12, 0);
+		CHECK(ckpt_protect_decode(pb, 16, &q, pe, sizeof(pe)) < 0);	/* no name */
+	}
 	return TAP_DONE();
 }
