@@ -2,11 +2,19 @@
  * gate.c - the peer listener's gate (gate.h): the strangers' caps and the
  * identity rule.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "gate.h"
+#include "log.h"
+#include "tcp.h"
 
 int gate_in(struct gate *g, const char *addr, const char **why)
 {
@@ -32,6 +40,33 @@ int gate_in(struct gate *g, const char *addr, const char **why)
 	return r;
 }
 
+int gate_accept(struct gate *g, int lfd, int *fdp, char *addr, size_t addrlen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	const char *why = "no room";
+
+	if (fd < 0)
+		return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -1;
+	tcp_tune(fd);
+	if (ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, addr, (socklen_t)addrlen);
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, addr, (socklen_t)addrlen);
+	if (gate_in(g, addr, &why) < 0) {
+		static time_t said;
+		if (time(NULL) != said) {	/* at most a line a second */
+			said = time(NULL);
+			log_warnx("peer %s: refused at accept: %s", addr, why);
+		}
+		close(fd);
+		return 0;
+	}
+	*fdp = fd;
+	return 1;
+}
+
 void gate_out(struct gate *g, const char *addr)
 {
 	pthread_mutex_lock(&g->lock);
@@ -42,6 +77,27 @@ void gate_out(struct gate *g, const char *addr)
 			break;
 		}
 	pthread_mutex_unlock(&g->lock);
+}
+
+void gate_want(const struct fconf *hosts, const char *spec, struct tls_want *want, char *buf,
+    size_t buflen)
+{
+	const struct cf_host *h = hosts ? conf_find(hosts, spec) : NULL;
+	struct in6_addr a;
+	want->name = want->ip = NULL;
+	if (h) {
+		snprintf(buf, buflen, "%s", h->name);
+		want->name = buf;
+		return;
+	}
+	snprintf(buf, buflen, "%s", spec[0] == '[' ? spec + 1 : spec);
+	char *end = spec[0] == '[' ? strchr(buf, ']') : strrchr(buf, ':');
+	if (end && (spec[0] == '[' || strchr(buf, ':') == end))
+		*end = 0;	/* the port goes */
+	if (inet_pton(AF_INET, buf, &a) == 1 || inet_pton(AF_INET6, buf, &a) == 1)
+		want->ip = buf;
+	else
+		want->name = buf;
 }
 
 int gate_identity(const struct fconf *hosts, const char *addr, const struct tls_peer *p,

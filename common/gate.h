@@ -24,6 +24,11 @@ struct gate {
 };
 #define GATE_INIT { PTHREAD_MUTEX_INITIALIZER, { { "", 0 } }, 0 }
 
+/* Accepts one connection on lfd and admits it as a stranger: 1 with *fd
+ * and addr (its address), 0 when there was none or the caps refused it
+ * (closed, a log line a second at most), -1 when accept itself failed
+ * (errno: EMFILE, ENFILE, ...). */
+int gate_accept(struct gate *g, int lfd, int *fd, char *addr, size_t addrlen);
 /* one more stranger from addr, if the caps allow: 0, or -1 with *why */
 int gate_in(struct gate *g, const char *addr, const char **why);
 void gate_out(struct gate *g, const char *addr);
@@ -37,5 +42,10 @@ struct fconf;
  */
 int gate_identity(const struct fconf *hosts, const char *addr, const struct tls_peer *p,
     enum tls_role need, const char *what, char *err, size_t errlen);
+
+/* who the daemon at spec ("name", "address", either with ":port") must be:
+ * the host hosts gives it, else the address or name spec gives (buf holds it) */
+void gate_want(const struct fconf *hosts, const char *spec, struct tls_want *want, char *buf,
+    size_t buflen);
 
 #endif

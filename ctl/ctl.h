@@ -13,6 +13,7 @@ struct ctl {
 	const char *host;	/* hvd socket */
 	const char *migrated;	/* migrated socket */
 	const char *fenced;	/* fenced socket */
+	const char *remusd;	/* remusd socket */
 };
 
 /* json.c */
@@ -86,6 +87,11 @@ void mig_start(const struct ctl *c, struct dclient *m, const char *name, const c
 /* prints the report of a finished migration; 0 when it succeeded */
 int mig_report(const struct ctl *c, const struct msg_in *in, const char *name, const char *dest);
 int cmd_migrate(struct ctl *c, int argc, char **argv);
+
+/* protect.c */
+int cmd_protect(struct ctl *c, int argc, char **argv);
+int cmd_unprotect(struct ctl *c, int argc, char **argv);
+int cmd_protection(struct ctl *c, int argc, char **argv);
 
 /* status.c */
 int cmd_status(struct ctl *c, int argc, char **argv);

@@ -15,7 +15,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 	    "usage: tandem [--json] [--host HVD_SOCKET] [--migrated MIGRATED_SOCKET]\n"
-	    "              [--fenced FENCED_SOCKET] COMMAND ...\n"
+	    "              [--fenced FENCED_SOCKET] [--remusd REMUSD_SOCKET] COMMAND ...\n"
 	    "\n"
 	    "  vm create NAME --kernel PATH [--mem 256M] [--vcpus 1] [--cmdline \"...\"]\n"
 	    "            [--net BRIDGE[,mac=XX:XX:XX:XX:XX:XX]]\n"
@@ -29,6 +29,9 @@ static void usage(void)
 	    "          [--bandwidth MBIT] [--lz4|--no-lz4]\n"
 	    "  migrate --cancel NAME\n"
 	    "  migrate --status NAME\n"
+	    "  protect NAME --backup HOST [--epoch MS]\n"
+	    "  unprotect NAME\n"
+	    "  protection [NAME]\n"
 	    "  status\n"
 	    "  evacuate HOST [--dry-run] [--parallel N]\n"
 	    "  mode HOST active|draining|maintenance\n"
@@ -43,7 +46,7 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
-	struct ctl c = { 0, getenv("TANDEM_HOST"), NULL, NULL };
+	struct ctl c = { 0, getenv("TANDEM_HOST"), NULL, NULL, NULL };
 	char *rest[argc + 1];
 	int n = 0;
 
@@ -58,6 +61,8 @@ int main(int argc, char **argv)
 			c.migrated = argv[++i];
 		else if (!strcmp(argv[i], "--fenced") && i + 1 < argc)
 			c.fenced = argv[++i];
+		else if (!strcmp(argv[i], "--remusd") && i + 1 < argc)
+			c.remusd = argv[++i];
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
 			usage();
 		else
@@ -77,5 +82,11 @@ int main(int argc, char **argv)
 		return cmd_mode(&c, n - 1, rest + 1);
 	if (!strcmp(rest[0], "migrate"))
 		return cmd_migrate(&c, n - 1, rest + 1);
+	if (!strcmp(rest[0], "protect"))
+		return cmd_protect(&c, n - 1, rest + 1);
+	if (!strcmp(rest[0], "unprotect"))
+		return cmd_unprotect(&c, n - 1, rest + 1);
+	if (!strcmp(rest[0], "protection"))
+		return cmd_protection(&c, n - 1, rest + 1);
 	ctl_fail(&c, "unknown command '%s' (try --help)", rest[0]);
 }

@@ -422,8 +422,8 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		msg_add_u64(&m, CA_GEN, v->gen);
 		send_change(f, c, in, &m);
 		return;
-	case FC_PROTECT:
-		if (!(v = vm_arg(f, c, in, 1)))
+	case FC_PROTECT:	/* the owner, or the backup dropping its shadow: the table checks */
+		if (!(v = vm_arg(f, c, in, 0)))
 			return;
 		h = NULL;
 		if (msg_has(in, FA_HOST) && !(h = host_arg(f, c, in)))

@@ -202,6 +202,10 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 		return 0;
 	}
 	case CM_PROTECT:
+		if (!to && v->backup && v->backup == sender) {	/* the backup drops its shadow */
+			v->backup = 0;
+			return 0;
+		}
 		if (v->owner != sender || (v->state != VS_RUNNING && v->state != VS_MIGRATING))
 			return refuse(err, el, "VM %s: only its owner protects it, and only while "
 			    "running", v->name);

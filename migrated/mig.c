@@ -14,7 +14,7 @@
 
 #include "log.h"
 #include "migrated.h"
-#include "tls.h"
+#include "gate.h"
 #include "config.h"
 #include <arpa/inet.h>
 
@@ -165,22 +165,7 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...)
  */
 void mig_want(const char *spec, struct tls_want *want, char *buf, size_t buflen)
 {
-	const struct cf_host *h = migd_conf.hosts ? conf_find(migd_conf.hosts, spec) : NULL;
-	struct in6_addr a;
-	want->name = want->ip = NULL;
-	if (h) {
-		snprintf(buf, buflen, "%s", h->name);
-		want->name = buf;
-		return;
-	}
-	snprintf(buf, buflen, "%s", spec[0] == '[' ? spec + 1 : spec);
-	char *end = spec[0] == '[' ? strchr(buf, ']') : strrchr(buf, ':');
-	if (end && (spec[0] == '[' || strchr(buf, ':') == end))
-		*end = 0;	/* the port goes */
-	if (inet_pton(AF_INET, buf, &a) == 1 || inet_pton(AF_INET6, buf, &a) == 1)
-		want->ip = buf;
-	else
-		want->name = buf;
+	gate_want(migd_conf.hosts, spec, want, buf, buflen);
 }
 
 struct rio *mig_transport(struct mig *m, int fd, int server, const struct tls_want *want,

@@ -115,35 +115,17 @@ out:
 
 int peer_accept(int lfd)
 {
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
-	struct conn *c;
+	struct conn *c = calloc(1, sizeof(*c));
 	pthread_t t;
-	const char *why = "no room";
+	int fd, r;
 
-	if (fd < 0)
-		return errno == EAGAIN || errno == EINTR || errno == ECONNABORTED ? 0 : -1;
-	if (!(c = calloc(1, sizeof(*c)))) {
-		close(fd);
+	if (!c)
 		return 0;
-	}
-	tcp_tune(fd);
-	c->fd = fd;
-	if (ss.ss_family == AF_INET)
-		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, c->peer, sizeof(c->peer));
-	else
-		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, c->peer, sizeof(c->peer));
-	if (gate_in(&strangers, c->peer, &why) < 0) {
-		static time_t said;
-		if (time(NULL) != said) {	/* at most a line a second */
-			said = time(NULL);
-			log_warnx("peer %s: refused at accept: %s", c->peer, why);
-		}
-		close(fd);
+	if ((r = gate_accept(&strangers, lfd, &fd, c->peer, sizeof(c->peer))) <= 0) {
 		free(c);
-		return 0;
+		return r;
 	}
+	c->fd = fd;
 	if (pthread_create(&t, NULL, conn_thread, c) != 0) {
 		gate_out(&strangers, c->peer);
 		close(fd);

@@ -30,7 +30,8 @@ enum cluster_msg {
 	CM_MODE,	/* NODE becomes MODE (active, draining, maintenance) */
 	CM_FENCED,	/* NODE was (OK) or could not be fenced by METHOD */
 	CM_FENCING,	/* the coordinator starts fencing NODE (no table change) */
-	CM_PROTECT,	/* owner: NAME at GEN is protected by a shadow on TO (0: no longer) */
+	CM_PROTECT,	/* owner: NAME at GEN is protected by a shadow on TO (0: no longer);
+			 * or its backup, TO 0: it has no shadow any more */
 	CM_TAKEOVER,	/* the backup of NAME at GEN, its owner fenced: it resumes the
 			 * shadow from EPOCH and owns NAME at GEN + 1 */
 	CM_MSG_COUNT

@@ -23,8 +23,8 @@ enum fence_msg {
 	FC_MODE,	/* HOST MODE */
 	FC_PLAN,	/* HOST -> VM records with TO: where its VMs would go */
 	FC_FENCE_ASK,	/* migrated, on a FENCE: may this host be fenced now? -> ALLOW, DETAIL */
-	FC_PROTECT,	/* remusd, primary: NAME [HOST]: its backup is HOST (none: unprotected)
-			 * -> OWNER GEN BACKUP once delivered */
+	FC_PROTECT,	/* remusd, primary: NAME [HOST]: its backup is HOST (none: unprotected);
+			 * backup: NAME: it has no shadow -> OWNER GEN BACKUP once delivered */
 	FC_TAKEOVER,	/* remusd, backup: NAME EPOCH: the owner is fenced, this host resumes
 			 * the shadow -> OWNER GEN; EAGAIN while the owner is not fenced yet,
 			 * ESRCH when this host is not (or no longer) NAME's backup */

@@ -76,7 +76,26 @@ static enum ckpt_save_next init_policy(struct ckpt_save *sv, const struct ckpt_s
 	return CKS_AGAIN;
 }
 
-static const struct ckpt_save_ops init_ops = { .peek = hook_peek, .policy = init_policy };
+/* the first round carries nearly all of it: 0-90 %, the rounds after it the rest */
+static int init_tick(struct ckpt_save *sv, uint64_t left)
+{
+	struct primary *p = sv->arg;
+	uint64_t total = p->mem_size / CKPT_PAGE_SIZE;
+	if (p->progress && total && sv->round == 0)
+		p->progress(p->progress_arg, (unsigned)((total - (left < total ? left : total)) * 900 / total));
+	return 0;
+}
+
+static int init_round_end(struct ckpt_save *sv)
+{
+	struct primary *p = sv->arg;
+	if (p->progress)
+		p->progress(p->progress_arg, 900 + (sv->round + 1 > 9 ? 9 : sv->round + 1) * 10);
+	return 0;
+}
+
+static const struct ckpt_save_ops init_ops = { .peek = hook_peek, .policy = init_policy,
+	.tick = init_tick, .round_end = init_round_end };
 
 static int fail(struct primary *p, const char *what)
 {
@@ -89,7 +108,11 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 	struct hv_dominfo di;
 	uint64_t count;
 
+	void (*progress)(void *, unsigned) = p->progress;
+	void *progress_arg = p->progress_arg;
 	memset(p, 0, sizeof(*p));
+	p->progress = progress;
+	p->progress_arg = progress_arg;
 	p->h = h;
 	p->peer = peer;
 	p->memfd = -1;

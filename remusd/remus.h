@@ -37,6 +37,10 @@ struct primary {
 	/* the last epoch's figures; the pause is call_ns (pause, close, peek,
 	 * state in hvd and the way there) + stage_ns + resume_ns */
 	uint64_t pause_ns, call_ns, stage_ns, resume_ns, pages, bytes, send_ns;
+	/* the initial copy's progress, 0-1000, for a progress bar (may be NULL;
+	 * set before primary_start, which keeps it) */
+	void (*progress)(void *arg, unsigned permille);
+	void *progress_arg;
 	char err[512];
 };
 /* Holds the VM's output (hold), sends the initial copy and epoch 1. */
@@ -62,12 +66,17 @@ struct shadow {
 	uint64_t mem_size;
 	int fd, created;
 	uint64_t epoch;		/* the last epoch applied whole */
+	/* called after each epoch is applied and acknowledged (may be NULL) */
+	void (*applied)(struct shadow *s, uint64_t epoch);
+	void *arg;
+	int aborted;		/* the primary ended the protection (ABORT): err says why */
 	char err[512];
 };
 /*
  * Receives into a paused shadow domain until the stream ends: 0 with
  * s->epoch the last epoch applied whole (the shadow holds exactly it, and
- * may be resumed), -1 when none was (s->err says why).
+ * may be resumed), -1 when none was (s->err says why).  An ABORT from the
+ * primary ends it on purpose: s->aborted, and the shadow is to go.
  */
 int shadow_run(struct shadow *s);
 

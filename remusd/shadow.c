@@ -54,16 +54,33 @@ static int hook_checkpoint(struct ckpt_restore *rs, uint64_t epoch)
 	uint8_t b[8];
 	s->epoch = epoch;
 	le64_put(b, epoch);
-	if (ckpt_send(s->r, CK_EPOCH_ACK, b, sizeof(b)) == 0)
+	if (ckpt_send(s->r, CK_EPOCH_ACK, b, sizeof(b)) == 0) {
+		if (s->applied)
+			s->applied(s, epoch);
 		return 0;
+	}
 	return snprintf(rs->err, sizeof(rs->err), "acknowledging epoch %llu: %s",
 	    (unsigned long long)epoch, rio_error(s->r)), -1;
+}
+
+/* the primary's ABORT ends the protection; nothing else of the transport's belongs here */
+static int hook_other(struct ckpt_restore *rs, const struct ckpt_record *rec)
+{
+	struct shadow *s = rs->arg;
+	if (rec->type != CK_ABORT)
+		return snprintf(rs->err, sizeof(rs->err), "%s in a protection's stream",
+		    ckpt_type_name(rec->type)), -1;
+	s->aborted = 1;
+	snprintf(rs->err, sizeof(rs->err), "the primary ended the protection: %.*s",
+	    (int)(rec->len > 400 ? 400 : rec->len), (const char *)rec->body);
+	return 1;
 }
 
 static const struct ckpt_restore_ops shadow_ops = {
 	.domain = hook_domain,
 	.state = hook_state,
 	.checkpoint = hook_checkpoint,
+	.other = hook_other,
 };
 
 int shadow_run(struct shadow *s)
@@ -73,6 +90,7 @@ int shadow_run(struct shadow *s)
 	s->fd = -1;
 	s->epoch = 0;
 	s->created = 0;
+	s->aborted = 0;
 	if (ckpt_restore_init(&rs) == 0)
 		ckpt_restore_run(&rs);	/* a protection's stream only ever ends by breaking */
 	snprintf(s->err, sizeof(s->err), "%s", rs.err);

@@ -1,7 +1,7 @@
 #!/bin/bash
 # lab.sh - lab hosts on one machine: a "switch" namespace with a bridge, one
 # namespace per host joined to it by a veth pair, and on each host its own
-# corosync (knet over UDP, a private /run), fenced, hvd and migrated, each with its
+# corosync (knet over UDP, a private /run), fenced, hvd, migrated and remusd, each with its
 # own config, sockets, state and logs under the lab directory.  Only the
 # lab's own addresses (10.77.0.0/24, inside its namespaces) are used.
 #
@@ -110,7 +110,7 @@ cluster_conf() {
 	[ -z "${LAB_FENCE_EXTRA:-}" ] || echo "$LAB_FENCE_EXTRA"
 }
 
-start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated
+start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated|remusd
 	local h=$1 hd=$D/h$1
 	case $2 in
 	corosync) spawn "$h" corosync unshare -m --propagation private sh -c \
@@ -121,15 +121,18 @@ start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated
 	migrated) spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
 		-d "$hd/mig" -F "$hd/fenced.sock" -c "$D/cluster.conf" -l "$(addr "$h"):7447" \
 		--cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" --ca "$D/ca/ca.crt" --crl "$D/ca/crl.pem" ;;
+	remusd) spawn "$h" remusd "$BUILD/remusd/remusd" -f -v -s "$hd/remus.sock" -H "$hd/hvd.sock" \
+		-F "$hd/fenced.sock" -c "$D/cluster.conf" -l "$(addr "$h"):7448" \
+		--cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" --ca "$D/ca/ca.crt" --crl "$D/ca/crl.pem" ;;
 	*) die "no daemon $2" ;;
 	esac
 }
 
-start_host() {	# start_host H: corosync, fenced, hvd, migrated
+start_host() {	# start_host H: corosync, fenced, hvd, migrated, remusd
 	local h=$1 hd=$D/h$1 d
 	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig"
 	corosync_conf "$h" >"$hd/corosync.conf"
-	for d in corosync fenced hvd migrated; do start_daemon "$h" $d; done
+	for d in corosync fenced hvd migrated remusd; do start_daemon "$h" $d; done
 }
 
 gone() {	# gone PID: exited (a zombie counts: lab processes are not our children)
@@ -138,7 +141,7 @@ gone() {	# gone PID: exited (a zombie counts: lab processes are not our children
 
 stop_host() {	# stop_host H [SIGNAL [DAEMONS]]: all its processes at once (corosync first: the
 		# host leaves the network as a whole), then their leftovers
-	local h=$1 sig=${2:-TERM} daemons=${3:-corosync fenced hvd migrated} f p pids=""
+	local h=$1 sig=${2:-TERM} daemons=${3:-corosync fenced hvd migrated remusd} f p pids=""
 	for f in $(for p in $daemons; do echo "$D/h$h/$p.pid"; done); do
 		[ -f "$f" ] || continue
 		p=$(cat "$f")
@@ -223,11 +226,13 @@ up() {
 	[ $all = 1 ] || die "no quorate membership of $n hosts after 15 s"
 	for i in $(hosts); do
 		for _ in $(seq 100); do
-			[ -S "$D/h$i/mig.sock" ] && [ -S "$D/h$i/hvd.sock" ] && [ -S "$D/h$i/fenced.sock" ] && break
+			[ -S "$D/h$i/mig.sock" ] && [ -S "$D/h$i/hvd.sock" ] && [ -S "$D/h$i/fenced.sock" ] &&
+				[ -S "$D/h$i/remus.sock" ] && break
 			sleep 0.05
 		done
 		[ -S "$D/h$i/mig.sock" ] || die "h$i: migrated did not start (see $D/h$i/migrated.log)"
 		[ -S "$D/h$i/fenced.sock" ] || die "h$i: fenced did not start (see $D/h$i/fenced.log)"
+		[ -S "$D/h$i/remus.sock" ] || die "h$i: remusd did not start (see $D/h$i/remusd.log)"
 	done
 }
 

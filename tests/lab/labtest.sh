@@ -28,7 +28,8 @@ now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 alive() { [ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 t() {
 	local h=$1; shift
-	"$BUILD/tandem" --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" --fenced "$L/h$h/fenced.sock" "$@"
+	"$BUILD/tandem" --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" --fenced "$L/h$h/fenced.sock" \
+		--remusd "$L/h$h/remus.sock" "$@"
 }
 until_status() {
 	local out

@@ -178,6 +178,10 @@ int main(void)
 	CHECK(vm_msg(1, CM_PROTECT, "web2", 1, 3, 0) < 0);	/* not a fenced host */
 	CHECK(vm_msg(1, CM_PROTECT, "web2", 1, 2, 0) == 0 && w2->backup == 2);
 	CHECK(vm_msg(2, CM_PROTECT, "web", 2, 1, 0) == 0);
+	CHECK(vm_msg(1, CM_PROTECT, "web", 2, 3, 0) < 0);	/* the backup names none */
+	CHECK(vm_msg(1, CM_PROTECT, "web", 2, 0, 0) == 0 && table_vm(&A, "web")->backup == 0);
+	CHECK(vm_msg(1, CM_PROTECT, "web", 2, 0, 0) < 0);	/* no longer its backup */
+	CHECK(vm_msg(2, CM_PROTECT, "web", 2, 1, 0) == 0);
 	/* the snapshot carries it */
 	msg_begin(&o, CM_TABLE, 0);
 	table_encode(&A, &o);

@@ -1,0 +1,154 @@
+/*
+ * backup.c - one thread per shadow this host keeps for a primary.
+ *
+ * The shadow (shadow.c) is a paused domain of the VM's name that holds
+ * exactly the last epoch applied whole.  Once epoch 1 is in, the primary
+ * may be silent for rd_silence_ms() at most: epochs come every epoch_ms
+ * even from an idle guest, so silence means the primary, its host or the
+ * way to it is gone.  The stream is dropped then, and the shadow resumes
+ * only when the table lets this host take the VM over: its owner fenced,
+ * and this host still its backup (TAKEOVER, fencing/table.c).  Until then
+ * it waits, and says so; a primary that is alive records that it has no
+ * backup (PROTECT none), and the shadow goes.  Outside a cluster nothing
+ * can prove the primary dead: the shadow stays paused.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "fcall.h"
+#include "log.h"
+#include "remusd.h"
+
+#define TAKEOVER_RETRY_MS	20
+
+static void applied(struct shadow *s, uint64_t epoch)
+{
+	struct prot *p = s->arg;
+	uint64_t now = rd_now();
+	pthread_mutex_lock(&p->lock);
+	int first = p->state == RS_SYNCING;
+	if (p->last_ns && !first) {
+		double len = (double)(now - p->last_ns);
+		p->achieved_ns = p->achieved_ns ? 0.9 * p->achieved_ns + 0.1 * len : len;
+	}
+	p->epoch = epoch;
+	p->last_ns = now;
+	p->permille = 1000;
+	pthread_mutex_unlock(&p->lock);
+	if (first) {
+		uint64_t ms = rd_silence_ms(p->epoch_ms);
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
+		setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		prot_set(p, RS_PROTECTED, "epoch %llu applied; the primary may be silent %llu ms",
+		    (unsigned long long)epoch, (unsigned long long)ms);
+	}
+}
+
+static void drop_shadow(struct hv *h, struct prot *p)
+{
+	if (h->ops->domain_destroy(h, p->name) < 0 && errno != ENOENT)
+		log_warnx("%s: destroying the shadow: %s", p->name, hv_error(h));
+}
+
+/* 1 taken over, 0 the shadow is to go (detail says why) */
+static int take_over(struct remusd *d, struct prot *p, struct hv *h, uint64_t epoch)
+{
+	uint8_t buf[2048];
+	char err[512];
+	uint64_t said = 0;
+	for (;;) {
+		struct msg_in in;
+		struct msg_out o;
+		if (p->stop)
+			return prot_set(p, RS_STOPPED, "unprotected on request while failing over"), 0;
+		msg_begin(&o, FC_TAKEOVER, 1);
+		msg_add_str(&o, FA_NAME, p->name);
+		msg_add_u64(&o, FA_EPOCH, epoch);
+		if (fcall(d->c.fenced, 10, &o, buf, sizeof(buf), &in, err, sizeof(err)) == 0) {
+			if (h->ops->domain_unpause(h, p->name) < 0)
+				return prot_set(p, RS_FAILED, "the table gives %s to this host, but resuming "
+				    "the shadow failed: %s", p->name, hv_error(h)), 1;
+			prot_set(p, RS_TAKEN_OVER, "resumed from epoch %llu; the table gives it to this "
+			    "host at generation %llu", (unsigned long long)epoch,
+			    (unsigned long long)msg_u64(&in, FA_GEN));
+			return 1;
+		}
+		if (errno == ESRCH || errno == ENOENT)
+			return prot_set(p, RS_STOPPED, "no takeover: %s", err), 0;
+		if (rd_now() - said > 1000000000ULL) {	/* a line a second */
+			said = rd_now();
+			prot_set(p, RS_FAILING_OVER, "the shadow holds epoch %llu; %s",
+			    (unsigned long long)epoch, err);
+		}
+		usleep(TAKEOVER_RETRY_MS * 1000);
+	}
+}
+
+void *backup_thread(void *arg)
+{
+	struct backup_args *a = arg;
+	struct prot *p = a->p;
+	struct remusd *d = p->d;
+	struct shadow s = { 0 };
+	char err[512];
+	struct hv *h = hv_open(d->c.hvd_path, err, sizeof(err));
+	struct hv_dominfo di;
+
+	if (!h) {
+		prot_set(p, RS_FAILED, "hvd: %s", err);
+		ckpt_send(a->r, CK_ABORT, "the backup cannot reach its hvd", 31);
+		goto out;
+	}
+	if (h->ops->domain_info(h, p->name, &di) == 0) {
+		/* a shadow an earlier protection left (paused) goes; a VM that runs stays */
+		if (di.state != DS_PAUSED) {
+			snprintf(err, sizeof(err), "a domain %s is %s on this host", p->name,
+			    dom_state_name(di.state));
+			prot_set(p, RS_FAILED, "%s", err);
+			ckpt_send(a->r, CK_ABORT, err, strlen(err));
+			goto out;
+		}
+		drop_shadow(h, p);
+	}
+	snprintf(s.name, sizeof(s.name), "%s", p->name);
+	s.h = h;
+	s.r = a->r;
+	s.applied = applied;
+	s.arg = p;
+	int whole = shadow_run(&s) == 0;
+	if (s.aborted) {
+		drop_shadow(h, p);
+		prot_set(p, RS_STOPPED, "%s", s.err);
+	} else if (!whole) {
+		if (s.created)
+			drop_shadow(h, p);
+		prot_set(p, RS_FAILED, "no whole epoch to resume: %s", s.err);
+	} else {
+		rio_close(a->r);	/* whatever comes late is of no use any more */
+		a->r = NULL;
+		prot_set(p, RS_FAILING_OVER, "the primary went silent after epoch %llu (%s)",
+		    (unsigned long long)s.epoch, s.err);
+		if (!d->c.fenced) {
+			prot_set(p, RS_FAILING_OVER, "no cluster (-F) can fence the primary: the shadow "
+			    "stays paused at epoch %llu", (unsigned long long)s.epoch);
+			while (!p->stop)
+				usleep(100000);
+			drop_shadow(h, p);
+			prot_set(p, RS_STOPPED, "unprotected on request");
+		} else if (!take_over(d, p, h, s.epoch))
+			drop_shadow(h, p);
+	}
+out:
+	if (a->r)
+		rio_close(a->r);
+	pthread_mutex_lock(&p->lock);
+	p->fd = -1;
+	pthread_mutex_unlock(&p->lock);
+	if (h)
+		h->ops->close(h);
+	return NULL;
+}

@@ -1,0 +1,262 @@
+/*
+ * primary.c - one thread per VM this host protects.
+ *
+ * It connects to the backup's remusd (mutual TLS, the backup's certificate
+ * must name the host asked for), sends PROTECT and then the stream of
+ * epoch.c: the initial copy into the paused shadow, then an epoch every
+ * epoch_ms (never overlapping, the guest throttled when they run late).
+ * Once epoch 1 is acknowledged the table records the backup (PROTECT), so
+ * that only it may take the VM over, and only once this host is fenced.
+ *
+ * When the stream breaks (the backup's host or remusd died, a cable), the
+ * VM's output stays held until the table says it has no backup any more:
+ * from then on no takeover can happen, so what the VM tells its clients can
+ * never be forgotten, and the held output goes out.  A host that cannot
+ * reach the table (inquorate) keeps holding: its clients hear nothing
+ * until it self-fences.  Unprotect ends it on purpose: the backup gets
+ * ABORT and drops its shadow.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "fcall.h"
+#include "log.h"
+#include "remusd.h"
+#include "tcp.h"
+
+#define INIT_TIMEOUT_S	60	/* the initial copy's acknowledgement (epoch 1) */
+#define TABLE_RETRY_MS	100
+
+static void set_timeouts(int fd, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+/* how long the other side may be silent: a few epochs, never less than 200 ms */
+uint64_t rd_silence_ms(unsigned epoch_ms)
+{
+	uint64_t ms = (uint64_t)epoch_ms * 8;
+	return ms < 200 ? 200 : ms;
+}
+
+int rd_table_protect(struct remusd *d, const char *name, const char *backup, char *err,
+    size_t errlen)
+{
+	uint8_t buf[2048];
+	struct msg_in in;
+	struct msg_out o;
+	if (!d->c.fenced)
+		return 0;
+	msg_begin(&o, FC_PROTECT, 1);
+	msg_add_str(&o, FA_NAME, name);
+	if (backup)
+		msg_add_str(&o, FA_HOST, backup);
+	return fcall(d->c.fenced, 10, &o, buf, sizeof(buf), &in, err, errlen);
+}
+
+/* the table's generation of name, which this host must own */
+static int owned_gen(struct remusd *d, const char *name, uint64_t *gen, char *err, size_t errlen)
+{
+	uint8_t buf[2048];
+	struct msg_in in;
+	struct msg_out o;
+	*gen = 0;
+	if (!d->c.fenced)
+		return 0;
+	msg_begin(&o, FC_MIG_RESOLVE, 1);
+	msg_add_str(&o, FA_NAME, name);
+	msg_add_u32(&o, FA_MODE, 1);
+	if (fcall(d->c.fenced, 10, &o, buf, sizeof(buf), &in, err, errlen) < 0)
+		return -1;
+	if (msg_u32(&in, FA_OWNER) != msg_u32(&in, FA_NODEID))
+		return snprintf(err, errlen, "the cluster's table gives %s to node %u, not this host",
+		    name, msg_u32(&in, FA_OWNER)), -1;
+	*gen = msg_u64(&in, FA_GEN);
+	return 0;
+}
+
+/* the backup's stream: TCP to its remusd, TLS, PROTECT */
+static struct rio *connect_backup(struct prot *p, char *err, size_t errlen)
+{
+	struct remusd *d = p->d;
+	const struct cf_host *h = d->c.hosts ? conf_find(d->c.hosts, p->peer) : NULL;
+	char spec[300], wbuf[300];
+	if (h)
+		snprintf(spec, sizeof(spec), "%s:%d", h->addr, REMUSD_DEFAULT_PORT);
+	else
+		snprintf(spec, sizeof(spec), "%s%s", p->peer, strchr(p->peer, ':') &&
+		    p->peer[0] != '[' ? "" : ":7448");
+	int fd = peer_connect(spec, err, errlen);
+	if (fd < 0)
+		return NULL;
+	struct tls_want want;
+	struct tls_peer who = { "", TLS_ROLE_HOST };
+	gate_want(d->c.hosts, p->peer, &want, wbuf, sizeof(wbuf));
+	struct rio *r = d->c.insecure ? rio_fd_open(fd, 1) : tls_open(fd, 0, &want, &who, err, errlen);
+	if (!r)
+		return NULL;
+	struct ckpt_protect pr = { p->gen, p->epoch_ms, "" };
+	uint8_t b[96];
+	size_t len;
+	snprintf(pr.name, sizeof(pr.name), "%s", p->name);
+	ckpt_protect_encode(&pr, b, sizeof(b), &len);
+	if (ckpt_send(r, CK_PROTECT, b, len) < 0) {
+		snprintf(err, errlen, "%s", rio_error(r));
+		rio_close(r);
+		return NULL;
+	}
+	pthread_mutex_lock(&p->lock);
+	p->fd = fd;
+	snprintf(p->peer_name, sizeof(p->peer_name), "%s", who.name);
+	pthread_mutex_unlock(&p->lock);
+	set_timeouts(fd, INIT_TIMEOUT_S * 1000);
+	return r;
+}
+
+static void publish(struct prot *p, const struct primary *pr, uint64_t start_ns, uint64_t prev_ns)
+{
+	pthread_mutex_lock(&p->lock);
+	p->epoch = pr->epoch;
+	p->last_ns = rd_now();
+	p->pause_ns = pr->pause_ns;
+	if (pr->pause_ns > p->pause_max_ns)
+		p->pause_max_ns = pr->pause_ns;
+	p->bytes += pr->bytes;
+	p->throttle = pr->throttle;
+	if (prev_ns) {
+		double len = (double)(start_ns - prev_ns);
+		p->achieved_ns = p->achieved_ns ? 0.9 * p->achieved_ns + 0.1 * len : len;
+	}
+	pthread_mutex_unlock(&p->lock);
+}
+
+static void progress(void *arg, unsigned permille)
+{
+	struct prot *p = arg;
+	pthread_mutex_lock(&p->lock);
+	if (permille > p->permille)	/* never backwards */
+		p->permille = permille;
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* the stream broke: no output goes out until the table says no backup */
+static void backup_lost(struct prot *p, struct primary *pr, int recorded)
+{
+	char err[512];
+	int said = 0;
+	prot_set(p, RS_UNPROTECTED, "the backup %s is lost (%s): holding the output until the "
+	    "table says %s has no backup", p->peer, pr->err, p->name);
+	while (recorded && rd_table_protect(p->d, p->name, NULL, err, sizeof(err)) < 0) {
+		if (!said++)
+			log_warnx("%s: cannot record that it has no backup (%s): the output stays held, "
+			    "retrying", p->name, err);
+		usleep(TABLE_RETRY_MS * 1000);
+	}
+	primary_stop(pr, 1);
+	prot_set(p, RS_UNPROTECTED, "the backup %s was lost (%s); running unprotected, output "
+	    "released", p->peer, pr->err);
+}
+
+/* unprotect: the backup drops its shadow, the table forgets it, the output goes */
+static void unprotect(struct prot *p, struct primary *pr, struct rio *r, int recorded)
+{
+	char err[512];
+	const char *why = "unprotected on request";
+	ckpt_send(r, CK_ABORT, why, strlen(why));
+	if (recorded && rd_table_protect(p->d, p->name, NULL, err, sizeof(err)) < 0)
+		log_warnx("%s: recording that it has no backup: %s", p->name, err);
+	primary_stop(pr, 1);
+	prot_set(p, RS_STOPPED, "%s", why);
+}
+
+/* what hvd holds for the backup's acknowledgement, for status */
+static void held_bytes(struct prot *p, struct hv *h)
+{
+	struct hv_dominfo di;
+	if (h->ops->domain_info(h, p->name, &di) == 0) {
+		pthread_mutex_lock(&p->lock);
+		p->held = di.hold.bytes;
+		snprintf(p->detail, sizeof(p->detail), "epoch %llu acknowledged by %s; %llu bytes "
+		    "held, %llu frames released", (unsigned long long)p->epoch, p->peer,
+		    (unsigned long long)di.hold.bytes, (unsigned long long)di.hold.released);
+		pthread_mutex_unlock(&p->lock);
+	}
+}
+
+void *primary_thread(void *arg)
+{
+	struct prot *p = arg;
+	struct remusd *d = p->d;
+	struct primary pr = { 0 };
+	char err[512];
+	struct rio *r = NULL;
+	int recorded = 0;
+	struct hv *h = hv_open(d->c.hvd_path, err, sizeof(err));
+
+	if (!h) {
+		prot_set(p, RS_FAILED, "hvd: %s", err);
+		goto out;
+	}
+	if (owned_gen(d, p->name, &p->gen, err, sizeof(err)) < 0 || !(r = connect_backup(p, err,
+	    sizeof(err)))) {
+		prot_set(p, RS_FAILED, "%s", err);
+		goto out;
+	}
+	log_info("%s: protecting to %s (%s), %u ms epochs: the initial copy", p->name, p->peer,
+	    p->peer_name[0] ? p->peer_name : "not authenticated", p->epoch_ms);
+	pr.progress = progress;
+	pr.progress_arg = p;
+	if (primary_start(&pr, h, p->name, r, 1) < 0) {
+		primary_stop(&pr, 1);
+		prot_set(p, RS_FAILED, "the initial copy: %s", pr.err);
+		goto out;
+	}
+	if (rd_table_protect(d, p->name, p->peer, err, sizeof(err)) < 0) {
+		unprotect(p, &pr, r, 0);
+		prot_set(p, RS_FAILED, "recording the backup in the table: %s", err);
+		goto out;
+	}
+	recorded = d->c.fenced != NULL;
+	uint64_t silence = rd_silence_ms(p->epoch_ms), period = (uint64_t)p->epoch_ms * 1000000;
+	set_timeouts(p->fd, silence);
+	publish(p, &pr, 0, 0);
+	p->pause_max_ns = 0;
+	p->permille = 1000;	/* epoch 1 ends the initial copy: its pause is apart */
+	prot_set(p, RS_PROTECTED, "epoch 1 acknowledged by %s", p->peer);
+	uint64_t prev = rd_now(), n = 0;
+	for (;;) {
+		if (p->stop) {
+			unprotect(p, &pr, r, recorded);
+			break;
+		}
+		uint64_t now = rd_now(), due = prev + period;
+		if (due > now)
+			usleep((useconds_t)((due - now) / 1000));
+		uint64_t start = rd_now();
+		if (primary_epoch(&pr) < 0 || primary_pace(&pr, period) < 0) {
+			backup_lost(p, &pr, recorded);
+			break;
+		}
+		publish(p, &pr, start, prev);
+		prev = start;
+		if (++n % 40 == 0)
+			held_bytes(p, h);
+	}
+out:
+	if (r)
+		rio_close(r);
+	pthread_mutex_lock(&p->lock);
+	p->fd = -1;
+	pthread_mutex_unlock(&p->lock);
+	if (h)
+		h->ops->close(h);
+	return NULL;
+}

@@ -1,0 +1,107 @@
+/*
+ * prot.c - the protections this host takes part in, as primary or backup,
+ * and their state machine (proto/remctl.h):
+ *
+ *   primary  syncing --epoch 1 acknowledged--> protected
+ *            protected --the stream broke--> unprotected (the table says
+ *                no backup, then the held output goes out)
+ *            any --unprotect--> stopped;  syncing --error--> failed
+ *   backup   syncing --epoch 1 applied--> protected
+ *            protected --the primary went silent--> failing-over
+ *            failing-over --the table: owner fenced, TAKEOVER delivered-->
+ *                taken-over (the shadow runs)
+ *            failing-over --the table: no longer the backup--> stopped
+ *            syncing --the stream broke--> failed (no whole epoch: nothing
+ *                to resume; the shadow goes)
+ *
+ * Ended protections stay listed (status shows how they ended) until a new
+ * one of the same name replaces them.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "remusd.h"
+
+uint64_t rd_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+int prot_active(const struct prot *p)
+{
+	return p->state == RS_SYNCING || p->state == RS_PROTECTED || p->state == RS_FAILING_OVER;
+}
+
+struct prot *prot_find(struct remusd *d, const char *name)
+{
+	struct prot *p;
+	pthread_mutex_lock(&d->lock);
+	for (p = d->list; p && strcmp(p->name, name); p = p->next)
+		;
+	pthread_mutex_unlock(&d->lock);
+	return p;
+}
+
+struct prot *prot_new(struct remusd *d, enum rem_role role, const char *name)
+{
+	struct prot *p = calloc(1, sizeof(*p)), **q;
+	if (!p)
+		return NULL;
+	pthread_mutex_lock(&d->lock);
+	for (q = &d->list; *q && strcmp((*q)->name, name); q = &(*q)->next)
+		;
+	if (*q) {
+		struct prot *old = *q;
+		pthread_mutex_lock(&old->lock);
+		int busy = prot_active(old) || old->fd != -1;	/* -1: its thread is gone */
+		pthread_mutex_unlock(&old->lock);
+		if (busy) {
+			pthread_mutex_unlock(&d->lock);
+			free(p);
+			errno = EBUSY;
+			return NULL;
+		}
+		*q = old->next;	/* ended: replaced */
+		pthread_mutex_destroy(&old->lock);
+		free(old);
+	}
+	p->d = d;
+	pthread_mutex_init(&p->lock, NULL);
+	p->role = role;
+	p->fd = -1;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	p->state = RS_SYNCING;
+	p->since_ns = rd_now();
+	p->next = d->list;
+	d->list = p;
+	pthread_mutex_unlock(&d->lock);
+	return p;
+}
+
+void prot_set(struct prot *p, unsigned state, const char *fmt, ...)
+{
+	va_list ap;
+	char why[512];
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	pthread_mutex_lock(&p->lock);
+	unsigned from = p->state;
+	p->state = state;
+	p->since_ns = rd_now();
+	snprintf(p->detail, sizeof(p->detail), "%s", why);
+	pthread_mutex_unlock(&p->lock);
+	if (state == RS_FAILED || state == RS_UNPROTECTED || state == RS_FAILING_OVER)
+		log_warnx("%s (%s): %s -> %s: %s", p->name, rem_role_name(p->role), rem_state_name(from),
+		    rem_state_name(state), why);
+	else
+		log_info("%s (%s): %s -> %s: %s", p->name, rem_role_name(p->role), rem_state_name(from),
+		    rem_state_name(state), why);
+}
