@@ -56,6 +56,7 @@ static void one_vm(const struct msg_in *a, void *arg)
 	v->mem = msg_u64(a, CA_MEM);
 	v->target = msg_u32(a, CA_TARGET);
 	v->to = msg_u32(a, CA_TO);
+	v->backup = msg_u32(a, CA_BACKUP);
 }
 
 static void one_host(const struct msg_in *a, void *arg)

@@ -47,6 +47,7 @@ void dc_call(const struct ctl *c, struct dclient *d, struct msg_out *o);
 struct cl_vm {
 	char name[65];
 	uint32_t owner, state, policy, target, to;	/* to: where it would fail over / go */
+	uint32_t backup;	/* the host of its shadow (protected), or 0 */
 	uint64_t gen, mem;
 };
 struct cl_host {
@@ -92,6 +93,11 @@ int cmd_migrate(struct ctl *c, int argc, char **argv);
 int cmd_protect(struct ctl *c, int argc, char **argv);
 int cmd_unprotect(struct ctl *c, int argc, char **argv);
 int cmd_protection(struct ctl *c, int argc, char **argv);
+/* a remusd socket was given, or the default one exists */
+int prot_configured(const struct ctl *c);
+/* prints lead, then this host's protections (of name, or all): a table, or
+ * "protections":[...] with --json */
+void prot_list(const struct ctl *c, const char *name, const char *lead);
 
 /* status.c */
 int cmd_status(struct ctl *c, int argc, char **argv);

@@ -87,18 +87,22 @@ static void prot_header(void)
 	    "EPOCH", "EPOCH_MS", "LAG", "PAUSE/MAX_MS", "HELD", "DETAIL");
 }
 
-int cmd_protection(struct ctl *c, int argc, char **argv)
+int prot_configured(const struct ctl *c)
+{
+	return c->remusd || getenv("TANDEM_REMUSD") || access(REMUSD_DEFAULT_SOCK, F_OK) == 0;
+}
+
+void prot_list(const struct ctl *c, const char *name, const char *lead)
 {
 	struct dclient d;
 	struct msg_in a;
 	size_t pos = 0;
 	int n = 0;
-	if (argc > 1)
-		ctl_fail(c, "usage: tandem protection [NAME]");
 	rc_open(c, &d);
-	rc_status(c, &d, argc ? argv[0] : NULL);
+	rc_status(c, &d, name);
+	printf("%s", lead);
 	if (c->json)
-		printf("{\"protections\":[");
+		printf("\"protections\":[");
 	else
 		prot_header();
 	while (prot_at(c, &d.in, &pos, &a)) {
@@ -109,9 +113,18 @@ int cmd_protection(struct ctl *c, int argc, char **argv)
 		n++;
 	}
 	if (c->json)
-		printf("]}\n");
+		printf("]");
 	else if (!n)
 		printf("(no protections on this host)\n");
+}
+
+int cmd_protection(struct ctl *c, int argc, char **argv)
+{
+	if (argc > 1)
+		ctl_fail(c, "usage: tandem protection [NAME]");
+	prot_list(c, argc ? argv[0] : NULL, c->json ? "{" : "");
+	if (c->json)
+		printf("}\n");
 	return 0;
 }
 

@@ -3,7 +3,8 @@
  * membership, quorum, whether its table is the cluster's), every host with
  * its status, mode and free memory, every VM of the ownership table with
  * owner, generation, state, policy and where it would fail over, and the
- * domains this host's hvd runs.  --json prints one object.
+ * domains this host's hvd runs, and the protections its remusd takes part
+ * in.  --json prints one object.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -65,7 +66,9 @@ static void print_json(const struct cl_status *s, char (*names)[65], const struc
 		json_kv_u64(stdout, "mem_bytes", v->mem, 1);
 		if (v->target)
 			json_kv_str(stdout, "migrating_to", cl_host_name(s, v->target), 1);
-		json_kv_str(stdout, "fails_over_to", v->to ? cl_host_name(s, v->to) : "", 1);
+		json_kv_str(stdout, "fails_over_to", v->backup ? cl_host_name(s, v->backup) :
+		    v->to ? cl_host_name(s, v->to) : "", 1);
+		json_kv_str(stdout, "backup", v->backup ? cl_host_name(s, v->backup) : "", 1);
 		printf("}");
 	}
 	printf("],\"local\":[");
@@ -75,7 +78,7 @@ static void print_json(const struct cl_status *s, char (*names)[65], const struc
 		json_kv_str(stdout, "state", dom_state_name(di[i].state), 1);
 		printf("}");
 	}
-	printf("]}\n");
+	printf("]");
 }
 
 /* a stuck domain shows as "unknown" after this, instead of holding status up */
@@ -104,9 +107,14 @@ static void print_text(const struct cl_status *s, char (*names)[65], const struc
 		char st[64];
 		snprintf(st, sizeof(st), "%s%s%s", vm_state_name(v->state), v->target ? "->" : "",
 		    v->target ? cl_host_name(s, v->target) : "");
+		char to[96];
+		if (v->backup)
+			snprintf(to, sizeof(to), "%s (protected: its shadow)", cl_host_name(s, v->backup));
+		else
+			snprintf(to, sizeof(to), "%s", v->to ? cl_host_name(s, v->to) : "(no room)");
 		printf("%-20s %-8s %5llu  %-10s %-8s %6lluM  %s\n", v->name, cl_host_name(s, v->owner),
 		    (unsigned long long)v->gen, st, vm_policy_name(v->policy),
-		    (unsigned long long)(v->mem >> 20), v->to ? cl_host_name(s, v->to) : "(no room)");
+		    (unsigned long long)(v->mem >> 20), to);
 	}
 	if (!s->nvms)
 		printf("(no VMs in the table)\n");
@@ -148,6 +156,10 @@ int cmd_status(struct ctl *c, int argc, char **argv)
 		print_json(&s, names, di, n);
 	else
 		print_text(&s, names, di, n);
+	if (prot_configured(c))	/* this host's protections, as primary or backup */
+		prot_list(c, NULL, c->json ? "," : "\n");
+	if (c->json)
+		printf("}\n");
 	free(names);
 	free(di);
 	h->ops->close(h);

@@ -97,6 +97,7 @@ void *backup_thread(void *arg)
 	char err[512];
 	struct hv *h = hv_open(d->c.hvd_path, err, sizeof(err));
 	struct hv_dominfo di;
+	int took = 0;
 
 	if (!h) {
 		prot_set(p, RS_FAILED, "hvd: %s", err);
@@ -139,16 +140,23 @@ void *backup_thread(void *arg)
 				usleep(100000);
 			drop_shadow(h, p);
 			prot_set(p, RS_STOPPED, "unprotected on request");
-		} else if (!take_over(d, p, h, s.epoch))
+		} else if (!(took = take_over(d, p, h, s.epoch)))
 			drop_shadow(h, p);
 	}
 out:
 	if (a->r)
 		rio_close(a->r);
+	char name[65], old[256];
+	unsigned ms = p->epoch_ms;
 	pthread_mutex_lock(&p->lock);
-	p->fd = -1;
+	snprintf(name, sizeof(name), "%s", p->name);
+	snprintf(old, sizeof(old), "%s", p->peer_name[0] ? p->peer_name : p->peer);
+	p->fd = -1;	/* done with p: a new protection of name may replace it */
 	pthread_mutex_unlock(&p->lock);
 	if (h)
 		h->ops->close(h);
+	/* the VM runs here now: protected again, by the next host that will do */
+	if (took && d->c.hosts && rd_protect(d, name, "auto", old, ms, err, sizeof(err)) < 0)
+		log_warnx("%s: re-protecting after the takeover: %s", name, err);
 	return NULL;
 }

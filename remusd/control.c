@@ -78,28 +78,16 @@ static void protect(struct remusd *d, struct ctlsrv_client *c, const struct msg_
 		ctlsrv_error(c, in->seq, EINVAL, "an epoch of %u ms: 5 to 10000", ms);
 		return;
 	}
-	if (d->c.hosts && !conf_find(d->c.hosts, backup)) {
+	if (d->c.hosts && strcmp(backup, "auto") && !conf_find(d->c.hosts, backup)) {
 		ctlsrv_error(c, in->seq, ENOENT, "%s is no host of the cluster (%s)", backup,
 		    d->c.hosts_path);
 		return;
 	}
-	struct prot *p = prot_new(d, RR_PRIMARY, name);
-	if (!p) {
-		ctlsrv_error(c, in->seq, errno, errno == EBUSY ? "%s is protected already (or a shadow "
-		    "here): unprotect it first" : "%s: out of memory", name);
+	char err[300];
+	if (rd_protect(d, name, backup, NULL, ms, err, sizeof(err)) < 0) {
+		ctlsrv_error(c, in->seq, errno, "%s", err);
 		return;
 	}
-	snprintf(p->peer, sizeof(p->peer), "%s", backup);
-	p->epoch_ms = ms;
-	p->fd = -2;	/* the thread's until it ends: the record stays */
-	prot_set(p, RS_SYNCING, "the initial copy to %s", backup);
-	if (pthread_create(&p->thr, NULL, primary_thread, p) != 0) {
-		p->fd = -1;
-		prot_set(p, RS_FAILED, "cannot start a thread");
-		ctlsrv_error(c, in->seq, EAGAIN, "cannot start a protection thread");
-		return;
-	}
-	pthread_detach(p->thr);
 	status(d, c, in, name);
 }
 

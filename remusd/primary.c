@@ -191,23 +191,54 @@ static void held_bytes(struct prot *p, struct hv *h)
 	}
 }
 
-void *primary_thread(void *arg)
+/*
+ * The next host to try as backup, after the one that failed (or none yet):
+ * the configured hosts in order, from the one after the last, never this
+ * host, the old primary (avoid) only when nothing else is left.  0 when
+ * no host but this one exists.
+ */
+static int next_backup(struct prot *p, const char *avoid)
 {
-	struct prot *p = arg;
+	struct remusd *d = p->d;
+	const struct fconf *c = d->c.hosts;
+	const struct cf_host *me = c ? conf_find(c, d->c.listen) : NULL, *last;
+	if (!c || !c->nhosts)
+		return 0;
+	last = conf_find(c, p->peer);
+	size_t start = last ? (size_t)(last - c->hosts) + 1 : 0;
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < c->nhosts; i++) {
+			const struct cf_host *h = &c->hosts[(start + i) % c->nhosts];
+			if (h == me || (!pass && avoid && conf_find(c, avoid) == h))
+				continue;
+			snprintf(p->peer, sizeof(p->peer), "%s", h->name);
+			return 1;
+		}
+	return 0;
+}
+
+/* One protection to p->peer: 0 ended on request, 1 the backup was lost
+ * (or never reached): try another */
+static int protect_once(struct prot *p, struct hv *h)
+{
 	struct remusd *d = p->d;
 	struct primary pr = { 0 };
 	char err[512];
 	struct rio *r = NULL;
-	int recorded = 0;
-	struct hv *h = hv_open(d->c.hvd_path, err, sizeof(err));
+	int recorded = 0, rc = 1;
 
-	if (!h) {
-		prot_set(p, RS_FAILED, "hvd: %s", err);
-		goto out;
-	}
-	if (owned_gen(d, p->name, &p->gen, err, sizeof(err)) < 0 || !(r = connect_backup(p, err,
-	    sizeof(err)))) {
+	prot_set(p, RS_SYNCING, "the initial copy to %s", p->peer);
+	pthread_mutex_lock(&p->lock);
+	p->permille = 0;
+	p->epoch = 0;
+	p->last_ns = 0;
+	pthread_mutex_unlock(&p->lock);
+	if (owned_gen(d, p->name, &p->gen, err, sizeof(err)) < 0) {
 		prot_set(p, RS_FAILED, "%s", err);
+		return 0;	/* not ours to protect: no other backup helps */
+	}
+	if (!(r = connect_backup(p, err, sizeof(err)))) {
+		prot_set(p, RS_UNPROTECTED, "cannot reach the backup %s: %s", p->peer, err);
 		goto out;
 	}
 	log_info("%s: protecting to %s (%s), %u ms epochs: the initial copy", p->name, p->peer,
@@ -216,25 +247,27 @@ void *primary_thread(void *arg)
 	pr.progress_arg = p;
 	if (primary_start(&pr, h, p->name, r, 1) < 0) {
 		primary_stop(&pr, 1);
-		prot_set(p, RS_FAILED, "the initial copy: %s", pr.err);
+		prot_set(p, RS_UNPROTECTED, "the initial copy to %s: %s", p->peer, pr.err);
 		goto out;
 	}
 	if (rd_table_protect(d, p->name, p->peer, err, sizeof(err)) < 0) {
 		unprotect(p, &pr, r, 0);
 		prot_set(p, RS_FAILED, "recording the backup in the table: %s", err);
+		rc = 0;
 		goto out;
 	}
 	recorded = d->c.fenced != NULL;
 	uint64_t silence = rd_silence_ms(p->epoch_ms), period = (uint64_t)p->epoch_ms * 1000000;
 	set_timeouts(p->fd, silence);
 	publish(p, &pr, 0, 0);
-	p->pause_max_ns = 0;
-	p->permille = 1000;	/* epoch 1 ends the initial copy: its pause is apart */
+	p->pause_max_ns = 0;	/* epoch 1 ends the initial copy: its pause is apart */
+	p->permille = 1000;
 	prot_set(p, RS_PROTECTED, "epoch 1 acknowledged by %s", p->peer);
 	uint64_t prev = rd_now(), n = 0;
 	for (;;) {
 		if (p->stop) {
 			unprotect(p, &pr, r, recorded);
+			rc = 0;
 			break;
 		}
 		uint64_t now = rd_now(), due = prev + period;
@@ -253,6 +286,44 @@ void *primary_thread(void *arg)
 out:
 	if (r)
 		rio_close(r);
+	pthread_mutex_lock(&p->lock);
+	p->fd = -2;	/* still the thread's */
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+#define REPROTECT_PAUSE_S	2	/* after every host was tried once */
+
+void *primary_thread(void *arg)
+{
+	struct prot *p = arg;
+	struct remusd *d = p->d;
+	char err[512], lost[256] = "";
+	struct hv *h = hv_open(d->c.hvd_path, err, sizeof(err));
+	unsigned tries = 0;
+
+	if (!h) {
+		prot_set(p, RS_FAILED, "hvd: %s", err);
+		goto out;
+	}
+	if (!strcmp(p->peer, "auto") && !next_backup(p, p->avoid)) {
+		prot_set(p, RS_FAILED, "no other host to be the backup (cluster.conf)");
+		goto out;
+	}
+	snprintf(lost, sizeof(lost), "%s", p->avoid);
+	while (protect_once(p, h)) {
+		struct hv_dominfo di;
+		if (p->stop || !d->c.hosts || h->ops->domain_info(h, p->name, &di) < 0 ||
+		    di.state != DS_RUNNING)
+			break;	/* gone, or nowhere else to go */
+		snprintf(lost, sizeof(lost), "%s", p->peer);
+		if (!next_backup(p, lost))
+			break;
+		if (++tries % d->c.hosts->nhosts == 0)
+			sleep(REPROTECT_PAUSE_S);
+		prot_set(p, RS_UNPROTECTED, "unprotected, re-protecting to %s", p->peer);
+	}
+out:
 	pthread_mutex_lock(&p->lock);
 	p->fd = -1;
 	pthread_mutex_unlock(&p->lock);

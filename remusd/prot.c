@@ -85,6 +85,27 @@ struct prot *prot_new(struct remusd *d, enum rem_role role, const char *name)
 	return p;
 }
 
+int rd_protect(struct remusd *d, const char *name, const char *backup, const char *avoid,
+    unsigned epoch_ms, char *err, size_t errlen)
+{
+	struct prot *p = prot_new(d, RR_PRIMARY, name);
+	if (!p)
+		return snprintf(err, errlen, errno == EBUSY ? "%s is protected already (or a shadow "
+		    "here): unprotect it first" : "%s: out of memory", name), -1;
+	snprintf(p->peer, sizeof(p->peer), "%s", backup);
+	snprintf(p->avoid, sizeof(p->avoid), "%s", avoid ? avoid : "");
+	p->epoch_ms = epoch_ms;
+	p->fd = -2;	/* the thread's until it ends: the record stays */
+	if (pthread_create(&p->thr, NULL, primary_thread, p) != 0) {
+		p->fd = -1;
+		prot_set(p, RS_FAILED, "cannot start a thread");
+		errno = EAGAIN;
+		return snprintf(err, errlen, "cannot start a protection thread"), -1;
+	}
+	pthread_detach(p->thr);
+	return 0;
+}
+
 void prot_set(struct prot *p, unsigned state, const char *fmt, ...)
 {
 	va_list ap;

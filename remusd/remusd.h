@@ -44,6 +44,7 @@ struct prot {
 	char name[65];
 	char peer[256];			/* the other side: the backup as asked, or the primary's address */
 	char peer_name[65];		/* its certificate's name ("" with --insecure) */
+	char avoid[256];		/* primary, backup "auto": not this host if another will do */
 	unsigned epoch_ms;
 	uint64_t gen;			/* the table's generation at the start (0: no cluster) */
 	unsigned state;			/* enum rem_state */
@@ -79,8 +80,12 @@ void prot_set(struct prot *p, unsigned state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int prot_active(const struct prot *p);
 
-/* primary.c: takes p, runs until unprotected or lost */
+/* primary.c: takes p, runs until unprotected; a lost backup is replaced
+ * by the next host of the cluster that will take the shadow */
 void *primary_thread(void *arg);
+/* starts protecting name to backup ("auto": the next host, not avoid) */
+int rd_protect(struct remusd *d, const char *name, const char *backup, const char *avoid,
+    unsigned epoch_ms, char *err, size_t errlen);
 uint64_t rd_silence_ms(unsigned epoch_ms);	/* how long either side may be silent */
 /* backup.c: takes a, a backup's stream from its primary */
 struct backup_args {

@@ -11,6 +11,8 @@
 #   ledger_check [VM...] the run ledgers of every host: no VM ever ran on two
 #                        hosts at once, and each VM named runs on exactly one
 #                        host now; prints the verdict, fails the test if not
+#   wait_protected H S NAME  until H protects NAME (epochs acknowledged), in S s
+#   backup_of H NAME     the backup host of NAME in H's table ("" none)
 #   lab_test_setup [CMD] a fresh lab directory in L, and a trap that stops the
 #                        probe, tears the lab down and runs CMD, also on failure
 BUILD=${BUILD:-$(pwd)}
@@ -109,4 +111,19 @@ lab_up3() {
 integ() {
 	local out=$(t "$1" vm console "$2" --send i --wait 4000 | grep -m1 INTEGRITY)
 	case "$out" in "INTEGRITY OK"*) echo "$out" ;; *) fail "$2 on h$1: ${out:-no integrity line}" ;; esac
+}
+# wait_protected H SECONDS NAME: until host H's remusd protects NAME (its
+# primary there, epochs acknowledged); prints ms waited
+wait_protected() {
+	local h=$1 secs=$2 name=$3 t0=$(now_ms) out=""
+	for _ in $(seq $((secs * 20))); do
+		out=$(t "$h" --json protection "$name" 2>&1) || true
+		case "$out" in *'"role":"primary","state":"protected"'*) echo $(( $(now_ms) - t0 )); return 0 ;; esac
+		sleep 0.05
+	done
+	fail "h$h: $name not protected after $secs s: $out"
+}
+# backup_of H NAME: the backup host the table on H gives NAME ("" none)
+backup_of() {
+	t "$1" --json status | grep -o "\"name\":\"$2\",\"owner\"[^}]*" | sed -n 's/.*"backup":"\([^"]*\)".*/\1/p'
 }
