@@ -184,9 +184,9 @@ static void held_bytes(struct prot *p, struct hv *h)
 	if (h->ops->domain_info(h, p->name, &di) == 0) {
 		pthread_mutex_lock(&p->lock);
 		p->held = di.hold.bytes;
-		snprintf(p->detail, sizeof(p->detail), "epoch %llu acknowledged by %s; %llu bytes "
-		    "held, %llu frames released", (unsigned long long)p->epoch, p->peer,
-		    (unsigned long long)di.hold.bytes, (unsigned long long)di.hold.released);
+		snprintf(p->detail, sizeof(p->detail), "shadow on %s; %llu frames released after "
+		    "their epoch's acknowledgement, %llu stalls on a full hold", p->peer,
+		    (unsigned long long)di.hold.released, (unsigned long long)di.hold.stalls);
 		pthread_mutex_unlock(&p->lock);
 	}
 }
