@@ -109,6 +109,9 @@ int conf_load(struct fconf *c, const char *path, char *err, size_t el)
 	c->storm_pct = 50;
 	c->self_fence_ms = 2000;
 	snprintf(c->watchdog, sizeof(c->watchdog), "/dev/watchdog");
+	c->hb_port = 7449;
+	c->hb_interval_ms = 5;
+	c->hb_lost_ms = 60;
 	if (!f) {
 		snprintf(err, el, "%s: %s", path, strerror(errno));
 		return -1;
@@ -190,7 +193,23 @@ int conf_load(struct fconf *c, const char *path, char *err, size_t el)
 				r = bad(err, el, path, ln, "bad self-fence '%s' (milliseconds)", w[1]);
 		} else if (!strcmp(w[0], "watchdog") && n == 2)
 			snprintf(c->watchdog, sizeof(c->watchdog), "%s", w[1]);
-		else
+		else if (!strcmp(w[0], "heartbeat") && n >= 2) {
+			if (strlen(w[1]) >= sizeof(c->hb_key))
+				r = bad(err, el, path, ln, "heartbeat key path too long");
+			snprintf(c->hb_key, sizeof(c->hb_key), "%s", w[1]);
+			for (int i = 2; i < n && !r; i++) {
+				uint32_t *v = !strncmp(w[i], "port=", 5) ? &c->hb_port :
+				    !strncmp(w[i], "interval=", 9) ? &c->hb_interval_ms :
+				    !strncmp(w[i], "lost=", 5) ? &c->hb_lost_ms : NULL;
+				const char *eq = strchr(w[i], '=');
+				if (!v || parse_u32(eq + 1, 65535, v) < 0 || !*v)
+					r = bad(err, el, path, ln, "usage: heartbeat KEYFILE [port=N] "
+					    "[interval=MS] [lost=MS]");
+			}
+			if (!r && c->hb_lost_ms < 3 * c->hb_interval_ms)
+				r = bad(err, el, path, ln, "heartbeat lost=%u ms is under three intervals "
+				    "(%u ms)", c->hb_lost_ms, c->hb_interval_ms);
+		} else
 			r = bad(err, el, path, ln, "unknown statement '%s' or wrong number of words", w[0]);
 		if (r < 0) {
 			fclose(f);

@@ -46,6 +46,10 @@ struct fconf {
 	size_t nlevels;
 	uint32_t fence_timeout_ms, storm_pct, self_fence_ms;
 	char watchdog[256];
+	/* direct heartbeats between the hosts' fenced (fencing/beat.c): the
+	 * evidence of a fast failover; off without a key file */
+	char hb_key[256];
+	uint32_t hb_port, hb_interval_ms, hb_lost_ms;
 };
 
 /* 0, or -1 with "FILE:LINE: why" in err */

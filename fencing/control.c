@@ -340,9 +340,21 @@ static void takeover(struct fenced *f, struct ctlsrv_client *c, const struct msg
 		return;
 	}
 	if (!sync_ready(f) || !o || o->status != HS_FENCED) {
-		ctlsrv_error(c, in->seq, EAGAIN, "VM %s: its owner (node %u) is %s, not fenced: "
-		    "no takeover yet (this host is %s, %s)", v->name, v->owner,
-		    o ? host_status_name(o->status) : "unknown", mb_state_name(f->mb.state), sync_state(f));
+		char why[500];
+		if (fast_takeover(f, v, msg_u64(in, FA_EPOCH), why, sizeof(why)) == 1) {
+			msg_begin(&m, FC_OK, in->seq);
+			msg_add_u32(&m, FA_NODEID, f->mb.nodeid);
+			msg_add_u32(&m, FA_OWNER, f->mb.nodeid);
+			msg_add_u64(&m, FA_GEN, v->gen + 1);
+			msg_add_str(&m, FA_DETAIL, "the owner is fenced on heartbeat evidence; the table "
+			    "follows once corosync's view forms");
+			reply(c, &m);
+			return;
+		}
+		ctlsrv_error(c, in->seq, EAGAIN, "VM %s: its owner (node %u) is %s in the table "
+		    "(this host is %s, %s): %s", v->name, v->owner,
+		    o ? host_status_name(o->status) : "unknown", mb_state_name(f->mb.state), sync_state(f),
+		    why);
 		return;
 	}
 	msg_begin(&m, CM_TAKEOVER, 0);

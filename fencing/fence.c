@@ -30,6 +30,7 @@ struct job {
 	char buf[1024];
 	size_t len;
 	int timed_out;
+	int settled;		/* another host fenced it meanwhile: no further level */
 	struct event *timer, *rd;
 	struct job *next;
 };
@@ -250,6 +251,14 @@ static void next_level(struct job *j)
 		close(j->out);
 		j->out = -1;
 	}
+	if (j->settled) {	/* a later level would only power off a host that booted again */
+		uint32_t node = j->node;
+		log_info("fence node %u (%s): fenced by another host meanwhile: no further level",
+		    node, h->name);
+		job_free(j);
+		fr->done(fr->arg, node, 1, "other-host", "fenced by another host meanwhile");
+		return;
+	}
 	for (; j->level < fr->conf->nlevels; j->level++) {
 		const struct cf_level *l = &fr->conf->levels[j->level];
 		if (!applies(fr->conf, l, j->node))
@@ -277,6 +286,13 @@ struct fencer *fence_init(struct event_base *b, const struct fconf *c, fence_don
 	fr->chld_ev = evsignal_new(b, SIGCHLD, on_sigchld, fr);
 	event_add(fr->chld_ev, NULL);
 	return fr;
+}
+
+void fence_settled(struct fencer *fr, uint32_t node)
+{
+	for (struct job *j = fr->jobs; j; j = j->next)
+		if (j->node == node)
+			j->settled = 1;
 }
 
 int fence_busy(const struct fencer *fr, uint32_t node)

@@ -21,6 +21,9 @@ struct fencer *fence_init(struct event_base *base, const struct fconf *conf, fen
 /* Starts fencing node; -1 (EBUSY) if it is already being fenced. */
 int fence_start(struct fencer *fr, uint32_t node);
 int fence_busy(const struct fencer *fr, uint32_t node);
+/* the table says another host fenced node: a fencing of it here runs no
+ * further level (the host may be booting again by then) */
+void fence_settled(struct fencer *fr, uint32_t node);
 /* how many hosts are being fenced now */
 int fence_running(const struct fencer *fr);
 void fence_shutdown(struct fencer *fr);

@@ -40,6 +40,7 @@ void fenced_event(struct fenced *f, enum sync_event ev, const char *name)
 	switch (ev) {
 	case SE_SETTLED:
 		coord_act(f);
+		fast_flush(f);
 		local_act(f);
 		break;
 	case SE_FORGET:
@@ -48,6 +49,7 @@ void fenced_event(struct fenced *f, enum sync_event ev, const char *name)
 		break;
 	case SE_RING:
 		coord_act(f);
+		fast_flush(f);
 		break;
 	}
 }
@@ -57,6 +59,7 @@ static void on_fence_done(void *arg, uint32_t node, int ok, const char *method, 
 {
 	struct fenced *f = arg;
 	coord_fence_done(f, node, ok, method, detail);
+	fast_fence_done(f, node, ok);
 	control_fence_done(f, node, ok, method, detail);
 }
 
@@ -354,6 +357,7 @@ int main(int argc, char **argv)
 	if (!(f->fencer = fence_init(f->base, &f->conf, on_fence_done, f)))
 		fatalx("out of memory");
 	local_init(f);
+	fast_init(f);
 	if (!f->conf.nlevels)
 		log_warnx("config: no fence-level: a lost host can never be fenced, so its VMs are "
 		    "never restarted");
@@ -374,6 +378,7 @@ int main(int argc, char **argv)
 		votequorum_finalize(f->cs->vq);
 	}
 	fence_shutdown(f->fencer);
+	fast_shutdown(f);
 	local_shutdown(f);
 	ctlsrv_shutdown();
 	event_free(f->cs->retry_ev);

@@ -11,6 +11,9 @@
  *   control.c  the control socket (tandem status, fence, evacuate, vm create;
  *              migrated's begin/commit/resolve)
  *   once.c     the send-once cache coord.c and local.c share
+ *   beat.c     direct heartbeats among the hosts (their own thread)
+ *   fast.c     a protected VM's takeover on heartbeat evidence, before the
+ *              view: fencing at once, the table following
  *
  * The daemon's state is one struct fenced, passed to every part; sync.c
  * reports events (enum sync_event) that fenced.c hands to coord.c, local.c
@@ -74,6 +77,22 @@ struct local_state {
 	struct once sent;
 };
 
+/* fast.c's state: the heartbeats, fencing on their evidence, and the
+ * takeovers granted before the table could follow */
+#define FAST_MAX 16
+struct beat;
+struct fast_tk {
+	char name[T_NAME_MAX + 1];
+	uint64_t gen, epoch;
+	int inflight;		/* its TAKEOVER is on the way */
+};
+struct fast_state {
+	struct beat *beat;	/* NULL: no heartbeat key configured */
+	int fencing[CF_MAX_HOSTS], fenced[CF_MAX_HOSTS];	/* by cluster.conf index */
+	struct fast_tk *tk[FAST_MAX];
+	size_t ntk;
+};
+
 struct corosync;	/* fenced.c: the connection to corosync */
 struct fencer;		/* fence.c: the fence levels being run */
 
@@ -106,6 +125,7 @@ struct fenced {
 	struct sync_state sync;
 	struct coord_state coord;
 	struct local_state local;
+	struct fast_state fast;
 	struct control_pending *pend;	/* control.c: requests waiting on their delivery */
 };
 
@@ -165,6 +185,16 @@ void local_membership(struct fenced *f);	/* quorate <-> not: self-fence timer, w
 int local_start(struct fenced *f, const char *name, char *err, size_t errlen);
 const char *local_watchdog(const struct fenced *f);
 void local_shutdown(struct fenced *f);
+
+/* fast.c */
+void fast_init(struct fenced *f);
+void fast_shutdown(struct fenced *f);
+/* the backup's takeover of v before the table can say its owner is fenced:
+ * 1 granted (the owner is fenced, confirmed here), 0 not (yet): why */
+int fast_takeover(struct fenced *f, const struct tvm *v, uint64_t epoch, char *why, size_t whylen);
+void fast_fence_done(struct fenced *f, uint32_t node, int ok);
+int fast_pending(const struct fenced *f, const char *name);	/* granted, the table not there yet */
+void fast_flush(struct fenced *f);	/* after deliveries and views */
 
 /* control.c */
 void control_init(struct fenced *f, const char *path);

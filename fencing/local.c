@@ -147,6 +147,8 @@ void local_act(struct fenced *f)
 				    names[i]);
 			continue;
 		}
+		if (fast_pending(f, names[i]))
+			continue;	/* taken over on heartbeat evidence: the table follows */
 		log_warnx("local: VM %s runs here but belongs to node %u (generation %llu): "
 		    "destroying it", names[i], v->owner, (unsigned long long)v->gen);
 		h->ops->domain_destroy(h, names[i]);

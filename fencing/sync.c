@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fence.h"
 #include "fenced.h"
 #include "writer.h"
 #include "log.h"
@@ -474,6 +475,8 @@ void sync_deliver(struct fenced *f, uint32_t sender, uint32_t pid, const void *b
 		ok = invariant(f, sender, &m, err, sizeof(err)) == 0 &&
 		    table_apply(&f->t, sender, &m, err, sizeof(err)) == 0;
 		log_change(f, sender, &m, ok, err);
+		if (ok && m.type == CM_FENCED && msg_u32(&m, CA_OK) && sender != f->mb.nodeid)
+			fence_settled(f->fencer, msg_u32(&m, CA_NODE));
 		if (ok && (m.type == CM_CLAIM || m.type == CM_REMOVE)) {
 			char name[T_NAME_MAX + 2];
 			msg_str(&m, CA_NAME, name, sizeof(name));

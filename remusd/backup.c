@@ -72,9 +72,11 @@ static int take_over(struct remusd *d, struct prot *p, struct hv *h, uint64_t ep
 			if (h->ops->domain_unpause(h, p->name) < 0)
 				return prot_set(p, RS_FAILED, "the table gives %s to this host, but resuming "
 				    "the shadow failed: %s", p->name, hv_error(h)), 1;
-			prot_set(p, RS_TAKEN_OVER, "resumed from epoch %llu; the table gives it to this "
-			    "host at generation %llu", (unsigned long long)epoch,
-			    (unsigned long long)msg_u64(&in, FA_GEN));
+			char how[300];
+			msg_str(&in, FA_DETAIL, how, sizeof(how));
+			prot_set(p, RS_TAKEN_OVER, "resumed from epoch %llu at generation %llu%s%s",
+			    (unsigned long long)epoch, (unsigned long long)msg_u64(&in, FA_GEN),
+			    how[0] ? ": " : "", how);
 			return 1;
 		}
 		if (errno == ESRCH || errno == ENOENT)

@@ -32,6 +32,7 @@
 
 #define INIT_TIMEOUT_S	60	/* the initial copy's acknowledgement (epoch 1) */
 #define TABLE_RETRY_MS	100
+#define TABLE_WAIT_S	30	/* for the table to follow a takeover */
 
 static void set_timeouts(int fd, uint64_t ms)
 {
@@ -40,11 +41,12 @@ static void set_timeouts(int fd, uint64_t ms)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
-/* how long the other side may be silent: a few epochs, never less than 200 ms */
+/* how long the other side may be silent: four epochs, never less than 100 ms
+ * (a primary that was only slow loses its backup, and re-protects) */
 uint64_t rd_silence_ms(unsigned epoch_ms)
 {
-	uint64_t ms = (uint64_t)epoch_ms * 8;
-	return ms < 200 ? 200 : ms;
+	uint64_t ms = (uint64_t)epoch_ms * 4;
+	return ms < 100 ? 100 : ms;
 }
 
 int rd_table_protect(struct remusd *d, const char *name, const char *backup, char *err,
@@ -233,9 +235,15 @@ static int protect_once(struct prot *p, struct hv *h)
 	p->epoch = 0;
 	p->last_ns = 0;
 	pthread_mutex_unlock(&p->lock);
-	if (owned_gen(d, p->name, &p->gen, err, sizeof(err)) < 0) {
-		prot_set(p, RS_FAILED, "%s", err);
-		return 0;	/* not ours to protect: no other backup helps */
+	/* after a takeover on heartbeat evidence the table follows within a view change */
+	for (int i = 0; owned_gen(d, p->name, &p->gen, err, sizeof(err)) < 0; i++) {
+		if (!p->avoid[0] || i >= TABLE_WAIT_S * 10 || p->stop) {
+			prot_set(p, RS_FAILED, "%s", err);
+			return 0;	/* not ours to protect: no other backup helps */
+		}
+		if (i == 0)
+			prot_set(p, RS_SYNCING, "waiting for the table to give %s to this host", p->name);
+		usleep(100000);
 	}
 	if (!(r = connect_backup(p, err, sizeof(err)))) {
 		prot_set(p, RS_UNPROTECTED, "cannot reach the backup %s: %s", p->peer, err);

@@ -31,7 +31,9 @@
 # or LAB_HOST_MEM), fence level 1 fence_tandem (destroys the host's VMs
 # through its migrated, mutual TLS), level 2 fence_lab (powers the host
 # off); LAB_FENCE_LEVELS replaces the fence-level lines, LAB_FENCE_EXTRA
-# adds lines (e.g. "storm-share 20"), LAB_SELF_FENCE sets self-fence (ms).
+# adds lines (e.g. "storm-share 20"), LAB_SELF_FENCE sets self-fence (ms);
+# the fenced exchange heartbeats (signed with the corosync key) unless
+# LAB_HEARTBEAT=off.
 # BUILD (the build directory) and SRC (the source tree) locate the daemons.
 # Teardown deletes only what this lab made: its namespaces, its processes
 # (by the PIDs it recorded) and their /dev/shm files, and DIR.
@@ -105,6 +107,9 @@ cluster_conf() {
 		echo "fence-level 1 $BUILD/fencing/fence_tandem ip=%a cert=$D/ca/fence.crt key=$D/ca/fence.key ca=$D/ca/ca.crt crl=$D/ca/crl.pem timeout=1000"
 		echo "fence-level 2 $SRC/tests/lab/fence_lab labdir=$D"
 	fi
+	# direct heartbeats among the fenced (the fast failover's evidence), signed
+	# with the cluster's corosync key; LAB_HEARTBEAT=off leaves them out
+	[ "${LAB_HEARTBEAT:-on}" = off ] || echo "heartbeat $D/authkey"
 	echo "fence-timeout 10000"
 	echo "self-fence ${LAB_SELF_FENCE:-1500}"
 	[ -z "${LAB_FENCE_EXTRA:-}" ] || echo "$LAB_FENCE_EXTRA"
