@@ -98,6 +98,18 @@ int prot_configured(const struct ctl *c);
 /* prints lead, then this host's protections (of name, or all): a table, or
  * "protections":[...] with --json */
 void prot_list(const struct ctl *c, const char *name, const char *lead);
+/* a planned move (migrate, evacuate) of a VM this host protects: the
+ * protection ends first (its epochs and a migration never pause the VM
+ * both), and afterwards the host it went to protects it again (moved), or
+ * this one does as before (the move failed) */
+struct prot_move {
+	int was;
+	char backup[256];
+	unsigned epoch_ms;
+};
+int prot_move_begin(const struct ctl *c, const char *name, struct prot_move *mv);
+void prot_move_end(const struct ctl *c, const char *name, const char *to, int moved,
+    const struct prot_move *mv);
 
 /* status.c */
 int cmd_status(struct ctl *c, int argc, char **argv);

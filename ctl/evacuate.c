@@ -63,6 +63,7 @@ struct job {
 	uint64_t t0, ms;
 	double downtime_ms;
 	char err[256];
+	struct prot_move mv;	/* its protection, ended for the move */
 };
 
 static void progress_line(const struct job *j, const struct msg_in *in)
@@ -90,6 +91,7 @@ static int poll_job(const struct ctl *c, struct dclient *m, struct job *j)
 	}
 	j->done = 1;
 	j->ok = st == MS_DONE;
+	prot_move_end(c, j->v->name, j->to->name, j->ok, &j->mv);
 	j->ms = now_ms() - j->t0;
 	j->downtime_ms = (double)msg_u64(&m->in, MA_DOWNTIME_US) / 1e3;
 	msg_str(&m->in, MA_ERRMSG, j->err, sizeof(j->err));
@@ -183,6 +185,7 @@ int cmd_evacuate(struct ctl *c, int argc, char **argv)
 			j->to = cl_host(&s, j->v->to);
 			snprintf(j->dest, sizeof(j->dest), "%s:7447", j->to->addr);
 			j->t0 = now_ms();
+			prot_move_begin(c, j->v->name, &j->mv);
 			mig_start(c, &m, j->v->name, j->dest, 0, none);
 			j->started = 1;
 			running++;

@@ -175,7 +175,9 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 		return 0;
 	}
 	char dest[300];
+	struct prot_move mv;
 	snprintf(dest, sizeof(dest), "%s%s", argv[1], strchr(argv[1], ':') ? "" : ":7447");
+	prot_move_begin(c, name, &mv);
 	mig_start(c, &m, name, dest, argc, argv);
 	int tty = isatty(2) && !c->json;
 	for (;;) {
@@ -193,5 +195,10 @@ int cmd_migrate(struct ctl *c, int argc, char **argv)
 	}
 	int r = mig_report(c, &m.in, name, dest);
 	close(m.fd);
+	char to[300];
+	snprintf(to, sizeof(to), "%s", dest);
+	if (strrchr(to, ':') && !strchr(to, ']'))
+		*strrchr(to, ':') = 0;	/* its remusd, not its migrated */
+	prot_move_end(c, name, to, r == 0, &mv);
 	return r;
 }

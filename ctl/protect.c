@@ -199,6 +199,83 @@ int cmd_protect(struct ctl *c, int argc, char **argv)
 	ctl_fail(c, "%s: still syncing after %d s (tandem protection %s)", name, PROTECT_WAIT_S, name);
 }
 
+/* this host's protection of name as primary, if any: its backup and epoch */
+static int prot_primary(const struct ctl *c, const char *name, char *backup, size_t blen,
+    unsigned *epoch_ms)
+{
+	struct dclient d;
+	struct msg_in a;
+	size_t pos = 0;
+	char s[80];
+	if (!prot_configured(c))
+		return 0;
+	rc_open(c, &d);
+	rc_status(c, &d, NULL);
+	while (prot_at(c, &d.in, &pos, &a))
+		if (!strcmp(msg_str(&a, RA_NAME, s, sizeof(s)), name) && msg_u32(&a, RA_ROLE) == RR_PRIMARY &&
+		    (msg_u32(&a, RA_STATE) == RS_PROTECTED || msg_u32(&a, RA_STATE) == RS_SYNCING)) {
+			msg_str(&a, RA_PEER, backup, blen);
+			*epoch_ms = msg_u32(&a, RA_EPOCH_MS);
+			close(d.fd);
+			return 1;
+		}
+	close(d.fd);
+	return 0;
+}
+
+static int unprotect_wait(const struct ctl *c, const char *name, struct msg_in *a)
+{
+	struct dclient d;
+	struct msg_out o;
+	rc_open(c, &d);
+	msg_begin(&o, RC_UNPROTECT, ++d.seq);
+	msg_add_str(&o, RA_NAME, name);
+	dc_call(c, &d, &o);
+	for (int i = 0; i < 100; i++) {	/* the next epoch ends it */
+		size_t pos = 0;
+		rc_status(c, &d, name);
+		if (prot_at(c, &d.in, &pos, a) && msg_u32(a, RA_STATE) != RS_PROTECTED &&
+		    msg_u32(a, RA_STATE) != RS_SYNCING)
+			return (int)msg_u32(a, RA_STATE);
+		usleep(50000);
+	}
+	ctl_fail(c, "%s: the protection did not end within 5 s", name);
+}
+
+int prot_move_begin(const struct ctl *c, const char *name, struct prot_move *mv)
+{
+	struct msg_in a;
+	memset(mv, 0, sizeof(*mv));
+	if (!prot_primary(c, name, mv->backup, sizeof(mv->backup), &mv->epoch_ms))
+		return 0;
+	fprintf(stderr, "%s is protected (shadow on %s): its protection ends for the move and starts "
+	    "again from where it goes\n", name, mv->backup);
+	if (unprotect_wait(c, name, &a) != RS_STOPPED)
+		ctl_fail(c, "%s: ending the protection for the move failed", name);
+	return mv->was = 1;
+}
+
+void prot_move_end(const struct ctl *c, const char *name, const char *to, int moved,
+    const struct prot_move *mv)
+{
+	struct dclient d;
+	struct msg_out o;
+	if (!mv->was)
+		return;
+	rc_open(c, &d);
+	msg_begin(&o, moved ? RC_HANDOFF : RC_PROTECT, ++d.seq);
+	msg_add_str(&o, RA_NAME, name);
+	msg_add_str(&o, RA_BACKUP, moved ? to : mv->backup);
+	msg_add_u32(&o, RA_EPOCH_MS, mv->epoch_ms);
+	dc_call(c, &d, &o);
+	close(d.fd);
+	if (moved)
+		fprintf(stderr, "%s: %s's remusd protects it again (its backup: the next host with "
+		    "room, not this one)\n", name, to);
+	else
+		fprintf(stderr, "%s stays here: protected again to %s\n", name, mv->backup);
+}
+
 int cmd_unprotect(struct ctl *c, int argc, char **argv)
 {
 	struct dclient d;

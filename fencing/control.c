@@ -334,6 +334,11 @@ static void takeover(struct fenced *f, struct ctlsrv_client *c, const struct msg
 	if (!v)
 		return;
 	const struct thost *o = table_host(&f->t, v->owner);
+	if (msg_has(in, FA_GEN) && msg_u64(in, FA_GEN) != v->gen) {
+		ctlsrv_error(c, in->seq, ESRCH, "VM %s moved on: generation %llu, the shadow is of %llu",
+		    v->name, (unsigned long long)v->gen, (unsigned long long)msg_u64(in, FA_GEN));
+		return;
+	}
 	if (v->backup != f->mb.nodeid) {
 		ctlsrv_error(c, in->seq, ESRCH, "VM %s: this host is not its backup (the table says %u)",
 		    v->name, v->backup);

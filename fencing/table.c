@@ -181,6 +181,7 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 		v->gen++;
 		v->state = VS_RUNNING;
 		v->target = 0;
+		v->backup = 0;	/* the shadow is of the old copy: the new owner protects anew */
 		return 0;
 	case CM_MIG_ABORT:
 		if (v->state != VS_MIGRATING || (sender != v->owner && sender != v->target))
@@ -199,6 +200,7 @@ static int apply_vm(struct table *t, uint32_t sender, const struct msg_in *m, ch
 		v->gen++;
 		v->state = VS_STARTING;
 		v->target = 0;
+		v->backup = 0;	/* a fresh start: no shadow holds it */
 		return 0;
 	}
 	case CM_PROTECT:

@@ -114,6 +114,8 @@ enum ckpt_type {
 	CK_FRAMES = 27,		/* sender, after RUNNING: the VM's late frames, a frame list */
 	CK_EPOCH_ACK = 28,	/* a backup -> its primary: u64 epoch, applied whole */
 	CK_PROTECT = 29,	/* a primary's remusd -> the backup's, first: struct ckpt_protect */
+	CK_REPROTECT = 30,	/* a remusd -> the one its VM moved to: protect it from there
+				 * (struct ckpt_protect), the only record */
 };
 
 struct ckpt_record {

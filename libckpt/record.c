@@ -37,6 +37,7 @@ const char *ckpt_type_name(uint32_t type)
 	case CK_FRAMES: return "FRAMES";
 	case CK_EPOCH_ACK: return "EPOCH_ACK";
 	case CK_PROTECT: return "PROTECT";
+	case CK_REPROTECT: return "REPROTECT";
 	default: return type & CKPT_OPTIONAL ? "unknown optional" : "unknown";
 	}
 }

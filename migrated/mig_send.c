@@ -259,6 +259,9 @@ static int run(struct sender *s, char *err, size_t errlen)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 	if (di.state != DS_RUNNING)
 		return snprintf(err, errlen, "domain is %s, not running", dom_state_name(di.state)), -1;
+	if (di.hold.on)	/* remusd's epochs pause and resume it: never both at once */
+		return snprintf(err, errlen, "%s is protected (its output is held for a backup): "
+		    "unprotect it first (tandem migrate and evacuate do)", m->name), -1;
 	if (migd_conf.fenced && cluster_begin(m->name, m->dest, &m->gen, err, errlen) < 0)
 		return -1;
 	mig_set_phase(m, "connect");

@@ -25,9 +25,10 @@ enum fence_msg {
 	FC_FENCE_ASK,	/* migrated, on a FENCE: may this host be fenced now? -> ALLOW, DETAIL */
 	FC_PROTECT,	/* remusd, primary: NAME [HOST]: its backup is HOST (none: unprotected);
 			 * backup: NAME: it has no shadow -> OWNER GEN BACKUP once delivered */
-	FC_TAKEOVER,	/* remusd, backup: NAME EPOCH: the owner is fenced, this host resumes
-			 * the shadow -> OWNER GEN; EAGAIN while the owner is not fenced yet,
-			 * ESRCH when this host is not (or no longer) NAME's backup */
+	FC_TAKEOVER,	/* remusd, backup: NAME EPOCH [GEN]: the owner is fenced, this host
+			 * resumes the shadow -> OWNER GEN; EAGAIN while the owner is not
+			 * fenced yet, ESRCH when this host is not (or no longer) NAME's
+			 * backup, or NAME moved on from generation GEN */
 	FC_MSG_COUNT
 };
 

@@ -29,6 +29,7 @@ static const struct msg_policy policies[RC_MSG_COUNT] = {
 	[RC_PROTECT] = { "PROTECT", N | B(RA_BACKUP) | B(RA_EPOCH_MS), N | B(RA_BACKUP), 0 },
 	[RC_UNPROTECT] = { "UNPROTECT", N, N, 0 },
 	[RC_STATUS] = { "STATUS", N, 0, 0 },
+	[RC_HANDOFF] = { "HANDOFF", N | B(RA_BACKUP) | B(RA_EPOCH_MS), N | B(RA_BACKUP) | B(RA_EPOCH_MS), 0 },
 };
 
 #define PROT_ALL (N | B(RA_ROLE) | B(RA_STATE) | B(RA_PEER) | B(RA_EPOCH) | B(RA_EPOCH_MS) | \

@@ -13,6 +13,8 @@ enum rem_msg {
 	RC_PROTECT,	/* NAME BACKUP [EPOCH_MS] -> OK: protection starts (status follows it) */
 	RC_UNPROTECT,	/* NAME -> OK once the VM runs unprotected (its output released) */
 	RC_STATUS,	/* [NAME] -> OK with one PROT per protection this host takes part in */
+	RC_HANDOFF,	/* NAME BACKUP(the host it moved to) EPOCH_MS: after a planned move, that
+			 * host's remusd protects NAME again (its backup: auto, not this host) */
 	RC_MSG_COUNT
 };
 

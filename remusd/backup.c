@@ -68,6 +68,8 @@ static int take_over(struct remusd *d, struct prot *p, struct hv *h, uint64_t ep
 		msg_begin(&o, FC_TAKEOVER, 1);
 		msg_add_str(&o, FA_NAME, p->name);
 		msg_add_u64(&o, FA_EPOCH, epoch);
+		if (p->gen)
+			msg_add_u64(&o, FA_GEN, p->gen);
 		if (fcall(d->c.fenced, 10, &o, buf, sizeof(buf), &in, err, sizeof(err)) == 0) {
 			if (h->ops->domain_unpause(h, p->name) < 0)
 				return prot_set(p, RS_FAILED, "the table gives %s to this host, but resuming "

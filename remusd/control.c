@@ -104,6 +104,42 @@ static void unprotect(struct remusd *d, struct ctlsrv_client *c, const struct ms
 	status(d, c, in, name);
 }
 
+/* after a planned move: the host the VM went to protects it again */
+static void handoff(struct remusd *d, struct ctlsrv_client *c, const struct msg_in *in,
+    const char *name)
+{
+	struct ckpt_protect pr = { 0, msg_u32(in, RA_EPOCH_MS), "" };
+	struct ckpt_record rec = { 0 };
+	char to[256], who[65], err[512];
+	int fd;
+	msg_str(in, RA_BACKUP, to, sizeof(to));
+	snprintf(pr.name, sizeof(pr.name), "%s", name);
+	struct rio *r = rd_connect(d, to, CK_REPROTECT, &pr, &fd, who, sizeof(who), err, sizeof(err));
+	if (!r) {
+		ctlsrv_error(c, in->seq, EHOSTUNREACH, "handing %s's protection to %s: %s", name, to, err);
+		return;
+	}
+	int got = ckpt_read_record(r, &rec);
+	if (got < 0 || rec.type != CK_READY) {
+		snprintf(err, sizeof(err), "%s", got < 0 ? rio_error(r) : rec.type == CK_ABORT ?
+		    "refused" : ckpt_type_name(rec.type));
+		if (got == 0 && rec.type == CK_ABORT)
+			snprintf(err, sizeof(err), "%.*s", (int)(rec.len > 400 ? 400 : rec.len),
+			    (const char *)rec.body);
+		ckpt_record_free(&rec);
+		rio_close(r);
+		ctlsrv_error(c, in->seq, EPERM, "%s's remusd does not protect %s: %s", to, name, err);
+		return;
+	}
+	ckpt_record_free(&rec);
+	rio_close(r);
+	log_info("%s: moved to %s, whose remusd protects it now", name, to);
+	struct msg_out o;
+	msg_begin(&o, RC_OK, in->seq);
+	msg_add_str(&o, RA_NAME, name);
+	reply(c, &o);
+}
+
 static void request(struct ctlsrv_client *c, const struct msg_in *m, const uint8_t *buf, size_t len)
 {
 	struct remusd *d = ctlsrv_ctx(c);
@@ -120,6 +156,9 @@ static void request(struct ctlsrv_client *c, const struct msg_in *m, const uint8
 		break;
 	case RC_STATUS:
 		status(d, c, m, name);
+		break;
+	case RC_HANDOFF:
+		handoff(d, c, m, name);
 		break;
 	default:
 		ctlsrv_error(c, m->seq, EOPNOTSUPP, "unsupported request");

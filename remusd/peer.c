@@ -59,6 +59,23 @@ static void refuse_peer(struct rio *r, const char *addr, const char *err)
 	rio_close(r);
 }
 
+/* a VM moved here by a planned move: protect it from here, not to the host it left */
+static void reprotect(struct remusd *d, struct rio *r, const char *addr, const char *who,
+    const struct ckpt_record *rec)
+{
+	struct ckpt_protect pr;
+	char err[512];
+	const struct cf_host *from = d->c.hosts ? conf_find(d->c.hosts, addr) : NULL;
+	if (ckpt_protect_decode(rec->body, rec->len, &pr, err, sizeof(err)) < 0 ||
+	    rd_protect(d, pr.name, "auto", from ? from->name : who, pr.epoch_ms, err, sizeof(err)) < 0) {
+		refuse_peer(r, addr, err);
+		return;
+	}
+	log_info("%s: moved here from %s: protecting it again", pr.name, from ? from->name : addr);
+	ckpt_send(r, CK_READY, NULL, 0);
+	rio_close(r);
+}
+
 static void *conn_thread(void *arg)
 {
 	struct conn *c = arg;
@@ -91,8 +108,13 @@ static void *conn_thread(void *arg)
 		refuse_peer(r, c->addr, err);
 		goto out;
 	}
+	if (rec.type == CK_REPROTECT) {
+		reprotect(d, r, c->addr, who.name, &rec);
+		goto out;
+	}
 	if (rec.type != CK_PROTECT) {
-		snprintf(err, sizeof(err), "first record %s is not PROTECT", ckpt_type_name(rec.type));
+		snprintf(err, sizeof(err), "first record %s is not PROTECT or REPROTECT",
+		    ckpt_type_name(rec.type));
 		refuse_peer(r, c->addr, err);
 		goto out;
 	}

@@ -78,46 +78,61 @@ static int owned_gen(struct remusd *d, const char *name, uint64_t *gen, char *er
 	msg_add_u32(&o, FA_MODE, 1);
 	if (fcall(d->c.fenced, 10, &o, buf, sizeof(buf), &in, err, errlen) < 0)
 		return -1;
-	if (msg_u32(&in, FA_OWNER) != msg_u32(&in, FA_NODEID))
-		return snprintf(err, errlen, "the cluster's table gives %s to node %u, not this host",
-		    name, msg_u32(&in, FA_OWNER)), -1;
+	if (msg_u32(&in, FA_OWNER) != msg_u32(&in, FA_NODEID)) {
+		snprintf(err, errlen, "the cluster's table gives %s to node %u, not this host", name,
+		    msg_u32(&in, FA_OWNER));
+		errno = EPERM;
+		return -1;
+	}
 	*gen = msg_u64(&in, FA_GEN);
 	return 0;
 }
 
-/* the backup's stream: TCP to its remusd, TLS, PROTECT */
-static struct rio *connect_backup(struct prot *p, char *err, size_t errlen)
+struct rio *rd_connect(struct remusd *d, const char *host, uint32_t type,
+    const struct ckpt_protect *pr, int *fdp, char *who_name, size_t wlen, char *err, size_t errlen)
 {
-	struct remusd *d = p->d;
-	const struct cf_host *h = d->c.hosts ? conf_find(d->c.hosts, p->peer) : NULL;
+	const struct cf_host *h = d->c.hosts ? conf_find(d->c.hosts, host) : NULL;
 	char spec[300], wbuf[300];
 	if (h)
 		snprintf(spec, sizeof(spec), "%s:%d", h->addr, REMUSD_DEFAULT_PORT);
 	else
-		snprintf(spec, sizeof(spec), "%s%s", p->peer, strchr(p->peer, ':') &&
-		    p->peer[0] != '[' ? "" : ":7448");
+		snprintf(spec, sizeof(spec), "%s%s", host, strchr(host, ':') && host[0] != '[' ? "" :
+		    ":7448");
 	int fd = peer_connect(spec, err, errlen);
 	if (fd < 0)
 		return NULL;
 	struct tls_want want;
 	struct tls_peer who = { "", TLS_ROLE_HOST };
-	gate_want(d->c.hosts, p->peer, &want, wbuf, sizeof(wbuf));
+	gate_want(d->c.hosts, host, &want, wbuf, sizeof(wbuf));
 	struct rio *r = d->c.insecure ? rio_fd_open(fd, 1) : tls_open(fd, 0, &want, &who, err, errlen);
 	if (!r)
 		return NULL;
-	struct ckpt_protect pr = { p->gen, p->epoch_ms, "" };
 	uint8_t b[96];
 	size_t len;
-	snprintf(pr.name, sizeof(pr.name), "%s", p->name);
-	ckpt_protect_encode(&pr, b, sizeof(b), &len);
-	if (ckpt_send(r, CK_PROTECT, b, len) < 0) {
+	ckpt_protect_encode(pr, b, sizeof(b), &len);
+	if (ckpt_send(r, type, b, len) < 0) {
 		snprintf(err, errlen, "%s", rio_error(r));
 		rio_close(r);
 		return NULL;
 	}
+	*fdp = fd;
+	snprintf(who_name, wlen, "%s", who.name);
+	return r;
+}
+
+/* the backup's stream: TCP to its remusd, TLS, PROTECT */
+static struct rio *connect_backup(struct prot *p, char *err, size_t errlen)
+{
+	struct ckpt_protect pr = { p->gen, p->epoch_ms, "" };
+	char who[65];
+	int fd;
+	snprintf(pr.name, sizeof(pr.name), "%s", p->name);
+	struct rio *r = rd_connect(p->d, p->peer, CK_PROTECT, &pr, &fd, who, sizeof(who), err, errlen);
+	if (!r)
+		return NULL;
 	pthread_mutex_lock(&p->lock);
 	p->fd = fd;
-	snprintf(p->peer_name, sizeof(p->peer_name), "%s", who.name);
+	snprintf(p->peer_name, sizeof(p->peer_name), "%s", who);
 	pthread_mutex_unlock(&p->lock);
 	set_timeouts(fd, INIT_TIMEOUT_S * 1000);
 	return r;
@@ -157,6 +172,14 @@ static void backup_lost(struct prot *p, struct primary *pr, int recorded)
 	prot_set(p, RS_UNPROTECTED, "the backup %s is lost (%s): holding the output until the "
 	    "table says %s has no backup", p->peer, pr->err, p->name);
 	while (recorded && rd_table_protect(p->d, p->name, NULL, err, sizeof(err)) < 0) {
+		uint64_t gen;
+		char why[300];
+		if (errno != EIO && errno != EAGAIN && owned_gen(p->d, p->name, &gen, why, sizeof(why)) < 0 &&
+		    errno != EIO && errno != EAGAIN) {
+			log_warnx("%s: the table refuses (%s) and %s: nothing here to release", p->name,
+			    err, why);
+			break;	/* not ours any more (migrated, or this host was fenced) */
+		}
 		if (!said++)
 			log_warnx("%s: cannot record that it has no backup (%s): the output stays held, "
 			    "retrying", p->name, err);

@@ -87,6 +87,10 @@ void *primary_thread(void *arg);
 int rd_protect(struct remusd *d, const char *name, const char *backup, const char *avoid,
     unsigned epoch_ms, char *err, size_t errlen);
 uint64_t rd_silence_ms(unsigned epoch_ms);	/* how long either side may be silent */
+/* a stream to host's remusd (TLS: its certificate must be host's) that
+ * begins with a record of type (PROTECT, REPROTECT) carrying pr; NULL with err */
+struct rio *rd_connect(struct remusd *d, const char *host, uint32_t type,
+    const struct ckpt_protect *pr, int *fd, char *who, size_t wholen, char *err, size_t errlen);
 /* backup.c: takes a, a backup's stream from its primary */
 struct backup_args {
 	struct prot *p;

@@ -26,7 +26,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mem = malloc(16 << 20);
 	if (ckpt_read_header(r, &f) == 0) {
 		while (ckpt_read_record(r, &rec) == 0) {
-			if (rec.type == CK_PROTECT) {	/* a transport record: outside the order */
+			if (rec.type == CK_PROTECT || rec.type == CK_REPROTECT) {	/* a transport record: outside the order */
 				ckpt_protect_decode(rec.body, rec.len, &pr, err, sizeof(err));
 				continue;
 			}

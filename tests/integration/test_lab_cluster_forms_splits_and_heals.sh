@@ -96,7 +96,8 @@ for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done
 [ -z "$(running_on 3)" ] || fail "h3 runs $(running_on 3) after rejoin"
 log "h3 booted, rejoined, got the table (version $(version 3)) and runs nothing"
 
-log "ledger: $(ledger_check)"
+lg=$(ledger_check) || exit 1
+log "ledger: $lg"
 pids=$(cat "$L"/h*/*.pid)
 "$LAB" down "$L"
 ip netns list | grep -q "^$prefix-" && fail "namespaces left: $(ip netns list | grep "^$prefix-")"

@@ -90,4 +90,5 @@ case_ src migrated send-handed dst
 case_ dst migrated recv-commit dst
 case_ src fenced send-recorded src
 restart $from
-log "ledger: $(ledger_check m)"
+lg=$(ledger_check m) || exit 1
+log "ledger: $lg"

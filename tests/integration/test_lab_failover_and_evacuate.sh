@@ -69,4 +69,5 @@ grep -q "level 1 fence_hang failed (timed out after 800 ms)" "$L/h1/fenced.log" 
 grep -q "level 2 fence_fail failed (exit 1: fence_fail: no such power switch)" "$L/h1/fenced.log" || fail "fence_fail not tried"
 log "power-off of h3: r1, r2 running on h2 after $total ms (h1 in maintenance skipped), n1 stopped; probe: $res"
 log "fence levels: fence_hang timed out (800 ms), fence_fail failed, fence_lab confirmed"
-log "ledger: $(ledger_check r1 r2)"
+lg=$(ledger_check r1 r2) || exit 1
+log "ledger: $lg"

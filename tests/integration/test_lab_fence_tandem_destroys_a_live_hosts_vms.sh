@@ -31,6 +31,7 @@ for _ in $(seq 50); do vms_of 1 | grep -q "^f3 2 1 stopped$" && break; sleep 0.1
 vms_of 1 | grep -q "^f3 2 1 stopped$" || fail "f3: $(vms_of 1)"
 # still a member, but fenced: it takes no VM until it leaves and rejoins (a reboot)
 until_status 3 '"name":"h2","address":"10.77.0.2","status":"fenced"'
-res=$(ledger_check f1 f2)
+lg=$(ledger_check f1 f2) || exit 1
+res=$lg
 log "h2's 3 domains destroyed by fence_tandem; f1, f2 running again on h1/h3 after $ms ms, f3 stopped; history: $(echo "$hist" | grep h2 | head -1 | tr -s ' ')"
 log "ledger: $res"

@@ -106,4 +106,5 @@ echo "$out" | grep -qi "revoked" || fail "to revoked h3: $out"
 out2=$(t 3 --json migrate c 10.77.0.1 2>&1) && fail "a revoked host sent a VM: $out2"
 grep -q "revoked" "$L/h1/migrated.log" || fail "h1 did not log the revoked peer"
 log "after tandem-ca revoke h3: to h3 refused ($(echo "$out" | sed 's/.*"error":"\([^"]*\)".*/\1/' | cut -c1-70)); from h3 refused; r on h1, $(integ 1 r)"
-log "ledger: $(ledger_check)"
+lg=$(ledger_check) || exit 1
+log "ledger: $lg"

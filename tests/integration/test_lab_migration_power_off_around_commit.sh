@@ -60,4 +60,5 @@ integ=$(t 2 vm console a --send i --wait 4000 | grep -m1 INTEGRITY)
 case "$integ" in "INTEGRITY OK"*) ;; *) fail "a on h2: ${integ:-no integrity line}" ;; esac
 [ "$(vms_of 1)" = "$(vms_of 2)" ] || fail "tables differ: h1 $(vms_of 1) / h2 $(vms_of 2)"
 log "destination off before commit: a resumed on h2 (owner 2, generation 2, $integ); probe: $res"
-log "ledger: $(ledger_check a)"
+lg=$(ledger_check a) || exit 1
+log "ledger: $lg"

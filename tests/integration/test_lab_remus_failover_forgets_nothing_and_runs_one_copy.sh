@@ -3,9 +3,9 @@
 # something the survivor forgets.  A VM serving the UDP KV service to
 # checked clients (and dirtying memory) is protected with `tandem protect`;
 # then, one after another, its primary is
-#   - powered off,
-#   - cut off by a cable pull,
+#   - powered off eight times, then
 #   - partitioned away alone: {primary} | {backup, third},
+#   - cut off by a cable pull (ten failovers in all),
 # and each time the backup's remusd resumes the shadow only once the table
 # says the old primary is fenced (TAKEOVER), the VM is protected again to
 # the third host by itself, and the old host boots back.  Over the whole
@@ -34,9 +34,13 @@ NC_PIDS=$!
 probe_start
 sleep 1
 
-# fail_over HOW PRIMARY BACKUP: PRIMARY is lost by HOW; BACKUP must take web over
+WEB_ON=1
+# fail_over HOW [last]: web's primary is lost by HOW; its backup must take web over
 fail_over() {
-	local how=$1 p=$2 b=$3 t0 ms
+	local how=$1 p b t0 ms
+	p=$WEB_ON
+	b=$(backup_of "$p" web | tr -d h)
+	[ -n "$p" ] && [ -n "$b" ] || fail "web's primary '$p' or backup '$b' unknown: $(t 1 --json status)"
 	t0=$(now_ms)
 	case $how in
 	power-off) "$LAB" poweroff "$L" "$p" ;;
@@ -49,23 +53,37 @@ fail_over() {
 	grep -q "web (backup): failing-over -> taken-over" "$L/h$b/remusd.log" ||
 		fail "h$b's remusd did not take web over"
 	local pms=$(wait_protected "$b" 20 web)
+	for _ in $(seq 100); do [ -n "$(backup_of "$b" web)" ] && break; sleep 0.05; done
 	log "$how of h$p: web runs on h$b after $ms ms (table), protected again in $pms ms more ($(t "$b" protection web | awk 'NR==2{print "to", $4}'))"
 	case $how in
 	cable) "$LAB" cable "$L" "$p" up ;;
 	partition) "$LAB" heal "$L" ;;
 	esac
-	# the old primary was powered off by the fence (or by the test): it boots back
+	WEB_ON=$b
+	[ "${2:-}" != last ] || return 0
+	# the old primary was powered off by the fence (or by the test): it boots
+	# back once every fencer is done with it (two hosts may fence it at once,
+	# and the later one would power off the host that booted meanwhile)
 	for _ in $(seq 100); do [ ! -f "$L/h$p/corosync.pid" ] && break; sleep 0.1; done
 	[ ! -f "$L/h$p/corosync.pid" ] || fail "h$p still runs after being fenced"
+	for h in 1 2 3; do
+		[ "$h" = "$p" ] || until_status "$h" "\"name\":\"h$p\",\"address\":\"10.77.0.$p\",\"status\":\"fenced\""
+	done
+	# the longest fence level (fence_tandem, 1 s) of any other fencer is over,
+	# and knet on the survivors has let the dead instance go: a host that comes
+	# back within a second or two of its death may find its links never up
+	sleep 3
 	"$LAB" boot "$L" "$p"
 	synced_all
 	[ -z "$(running_on "$p")" ] || fail "h$p runs $(running_on "$p") after it rejoined"
 }
 
-fail_over power-off 1 2
-fail_over cable 2 "$(backup_of 3 web | tr -d h)"
-cur=$(vms_of 1 | awk '$1=="web"{print $2}')
-fail_over partition "$cur" "$(backup_of 1 web | tr -d h)"
+for _ in $(seq ${REMUS_POWER_OFFS:-8}); do fail_over power-off; done
+# last, with no boot after: in this lab a host that lost its cable (or was
+# partitioned) and was fenced may keep a survivor's knet link down to a host
+# restarted later (docs/lab-facts.md)
+fail_over partition
+fail_over cable last
 
 sleep 1
 res=$(probe_stop)
@@ -77,6 +95,9 @@ echo "$out" | grep -q '"contradictions":0,' || fail "a client saw web forget: $(
 echo "$out" | grep -Eq '"replies":[1-9][0-9]{3,}' || fail "too few replies: $(echo "$out" | cut -c1-300)"
 log "clients: $(echo "$out" | sed 's/.*"sent":\([0-9]*\),"replies":\([0-9]*\),"lost":\([0-9]*\),"unexpected":[0-9]*,"contradictions":\([0-9]*\),"max_gap_ms":\([0-9.]*\).*/sent \1, replies \2, lost \3 (in flight), contradictions \4, longest gap \5 ms/')"
 case "$res" in "0 double runs"*) ;; *) fail "probe: $res" ;; esac
-cur=$(vms_of 1 | awk '$1=="web"{print $2}')
-integ "$cur" web >/dev/null
-log "probe: $res; integrity OK on h$cur; ledger: $(ledger_check web)"
+integ "$WEB_ON" web >/dev/null
+# each epoch pauses the VM for a moment, and a paused VM is not running:
+# unprotected, it runs without a break, so "runs once at the end" holds
+t "$WEB_ON" unprotect web >/dev/null || fail "unprotect at the end"
+lg=$(ledger_check web) || exit 1
+log "probe: $res; integrity OK on h$WEB_ON; ledger: $lg"

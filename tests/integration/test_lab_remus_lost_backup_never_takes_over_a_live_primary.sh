@@ -84,4 +84,5 @@ echo "$out" | grep -Eq '"replies":[1-9][0-9]{3,}' || fail "too few replies: $(ec
 log "clients: $(echo "$out" | sed 's/.*"sent":\([0-9]*\),"replies":\([0-9]*\),"lost":\([0-9]*\),"unexpected":[0-9]*,"contradictions":\([0-9]*\),"max_gap_ms":\([0-9.]*\).*/sent \1, replies \2, lost \3, contradictions \4, longest gap \5 ms/')"
 case "$res" in "0 double runs"*) ;; *) fail "probe: $res" ;; esac
 integ 1 web >/dev/null
-log "probe: $res; integrity OK; ledger: $(ledger_check web)"
+lg=$(ledger_check web) || exit 1
+log "probe: $res; integrity OK; ledger: $lg"

@@ -28,7 +28,8 @@ ALL="a1 b1 a2 b2 a3 b3 n3"
 wait_owned 1 10 $ALL >/dev/null
 before=$(vms_of 1)
 intervals() { ledger_check "$@" | sed -n 's/.* \([0-9]*\) running intervals of \([0-9]*\) VMs.*/\1 \2/p'; }
-[ "$(intervals $ALL)" = "7 7" ] || fail "ledger before: $(ledger_check)"
+lg=$(ledger_check) || exit 1
+[ "$(intervals $ALL)" = "7 7" ] || fail "ledger before: $lg"
 
 # 1. one fenced restarted
 "$LAB" stop "$L" 2 fenced
@@ -37,7 +38,8 @@ sleep 1
 synced_all
 grep -q "node 2 left the group but its corosync is in the ring" "$L/h1/fenced.log" || fail "h1 did not see h2's corosync: $(grep -i 'node 2' "$L/h1/fenced.log" | tail -3)"
 [ "$(vms_of 1)" = "$before" ] || fail "table changed: $(vms_of 1) / $before"
-[ "$(intervals $ALL)" = "7 7" ] || fail "ledger after one restart: $(ledger_check)"
+lg=$(ledger_check) || exit 1
+[ "$(intervals $ALL)" = "7 7" ] || fail "ledger after one restart: $lg"
 log "fenced on h2 restarted: h2 not fenced (its corosync stayed in the ring), 7 VMs unchanged"
 
 # 2. every fenced at once
@@ -52,7 +54,8 @@ for h in 1 2 3; do grep -q "table from .*/fenced/table: epoch [0-9]* " "$L/h$h/f
 [ "$(vms_of 1)" = "$before" ] || fail "table after the cold start: $(vms_of 1) / $before"
 [ "$(vms_of 2)" = "$before" ] && [ "$(vms_of 3)" = "$before" ] || fail "tables differ"
 sleep 1.5	# a tick of every host's local duties
-[ "$(intervals $ALL)" = "7 7" ] || fail "ledger after the cold start: $(ledger_check)"
+lg=$(ledger_check) || exit 1
+[ "$(intervals $ALL)" = "7 7" ] || fail "ledger after the cold start: $lg"
 for h in 1 2 3; do ! grep -q "destroying it" "$L/h$h/fenced.log" || fail "h$h destroyed: $(grep 'destroying it' "$L/h$h/fenced.log")"; done
 log "every fenced restarted at once: cold start from disk (now epoch $epoch), all 7 VMs kept, none restarted"
 
@@ -68,7 +71,8 @@ echo "$hist" | grep -q "h3 .*ok" || fail "h3 not fenced: $hist"
 "$LAB" boot "$L" 3
 synced_all
 sleep 1.5
-res=$(ledger_check a1 b1 a2 b2 a3 b3)
+lg=$(ledger_check a1 b1 a2 b2 a3 b3) || exit 1
+res=$lg
 log "h3 cut off while fenced restarted on h1, h2: h3 fenced ($(echo "$hist" | grep -o 'h3 .*ok' | head -1 | tr -s ' ')), a3 b3 restarted on the majority; ledger: $res"
 
 # 4. the whole lab powered off and booted
@@ -78,7 +82,8 @@ for h in 1 2 3; do "$LAB" boot "$L" $h; done
 synced_all
 ms=$(wait_owned 1 30 $RESTART)
 sleep 1.5
-res=$(ledger_check $RESTART)
+lg=$(ledger_check $RESTART) || exit 1
+res=$lg
 for h in 2 3; do [ "$(vms_of $h)" = "$(vms_of 1)" ] || fail "tables differ after the power cycle"; done
 log "whole lab power-cycled: $RESTART running again $ms ms after quorum; ledger: $res"
 
@@ -91,6 +96,7 @@ for h in 1 2 3; do
 	[ -f "$L/h$h/fenced/table.refused" ] || fail "h$h: no table.refused"
 done
 sleep 1.5
-res=$(ledger_check $RESTART)
+lg=$(ledger_check $RESTART) || exit 1
+res=$lg
 grep -q "the table has no VM of that name: left running" "$L/h1/fenced.log" "$L/h2/fenced.log" "$L/h3/fenced.log" || fail "no domain reported as unknown"
 log "every table file corrupted: refused with the reason, kept aside; the empty table destroyed nothing; ledger: $res"

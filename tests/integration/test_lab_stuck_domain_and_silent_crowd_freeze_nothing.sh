@@ -64,4 +64,5 @@ for _ in $(seq 150); do
 done
 [ $all = 1 ] || fail "after the heal: table $(vms_of 1 | tr '\n' ';'), h2 runs $(running_on 2 | tr '\n' ' ')"
 log "cut off, h2 self-fenced all 3 domains (the stopped one too); healed: stuck, r, m run again ($(vms_of 1 | tr '\n' ';'))"
-log "ledger: $(ledger_check stuck r m)"
+lg=$(ledger_check stuck r m) || exit 1
+log "ledger: $lg"

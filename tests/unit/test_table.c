@@ -205,6 +205,12 @@ int main(void)
 	CHECK(w2->owner == 2 && w2->gen == 2 && w2->state == VS_RUNNING && w2->backup == 0);
 	CHECK(vm_msg(2, CM_TAKEOVER, "web2", 2, 7, 0) < 0);	/* once */
 	CHECK(vm_msg(2, CM_PROTECT, "web2", 2, 0, 0) == 0);	/* unprotect: to none */
+	/* a migration's commit ends the protection: the shadow is of the old copy */
+	CHECK(vm_msg(2, CM_PROTECT, "web2", 2, 3, 0) < 0);	/* 3 is fenced */
+	both_view((uint32_t[]){ 2, 3 }, 2);
+	CHECK(vm_msg(2, CM_PROTECT, "web2", 2, 3, 0) == 0 && w2->backup == 3);
+	CHECK(vm_msg(2, CM_MIGRATE, "web2", 2, 3, 0) == 0 && w2->backup == 3);
+	CHECK(vm_msg(2, CM_COMMIT, "web2", 2, 3, 0) == 0 && w2->owner == 3 && w2->backup == 0);
 	CHECK(same());
 	return TAP_DONE();
 }
