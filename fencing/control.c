@@ -78,6 +78,8 @@ static void reply_vm(struct fenced *f, struct control_pending *p)
 		msg_add_u64(&o, FA_GEN, v->gen);
 		msg_add_u32(&o, FA_STATE, v->state);
 		msg_add_u32(&o, FA_BACKUP, v->backup);
+		if (v->target)
+			msg_add_u32(&o, FA_TO, v->target);
 	}
 	reply(p->c, &o);
 }

@@ -299,6 +299,8 @@ struct ckpt_restore_ops {
 	/* a state's VCPU_STATE and DEVICE_STATE: load them into the target */
 	int (*state)(struct ckpt_restore *rs, const struct ckpt_record *vcpu,
 	    const struct ckpt_record *dev);
+	/* an epoch is about to be applied (its CHECKPOINT came; may be NULL) */
+	int (*applying)(struct ckpt_restore *rs, uint64_t epoch);
 	/* an epoch is applied whole: acknowledge it */
 	int (*checkpoint)(struct ckpt_restore *rs, uint64_t epoch);
 	/* END, after the state is loaded */

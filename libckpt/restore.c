@@ -134,6 +134,8 @@ static int checkpoint(struct ckpt_restore *rs, const struct ckpt_record *rec)
 	if (epoch <= rs->epoch)
 		return snprintf(rs->err, sizeof(rs->err), "epoch %llu after epoch %llu",
 		    (unsigned long long)epoch, (unsigned long long)rs->epoch), -1;
+	if (rs->ops->applying && rs->ops->applying(rs, epoch) < 0)
+		return -1;
 	for (size_t i = 0; i < rs->ep_n; i++) {
 		uint32_t n;
 		if (pages_write(rs, rs->ep[i].body, rs->ep[i].len, &n) < 0)

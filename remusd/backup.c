@@ -13,6 +13,7 @@
  * can prove the primary dead: the shadow stays paused.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,9 +26,75 @@
 
 #define TAKEOVER_RETRY_MS	20
 
+static void finish(struct prot *p, struct hv *h, int took);
+
+/*
+ * The shadow's record (DIR/NAME.shadow): what it holds, so a remusd that
+ * restarts knows whether a shadow its predecessor left is whole
+ * ("whole EPOCH GEN EPOCH_MS") or was being written ("syncing",
+ * "applying").  One
+ * pwrite of a fixed-width line, no fsync: it guards against remusd's
+ * death; the host's takes the shadow with it.
+ */
+static void mark(struct prot *p, const char *what, uint64_t epoch)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%-8s %20llu %20llu %5u\n", what, (unsigned long long)epoch,
+	    (unsigned long long)p->gen, p->epoch_ms);
+	if (p->mark_fd >= 0 && pwrite(p->mark_fd, line, (size_t)n, 0) != n)
+		log_warnx("%s: writing its shadow record: %s", p->name, strerror(errno));
+}
+
+static void mark_open(struct prot *p)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s.shadow", p->d->c.state_dir, p->name);
+	p->mark_fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (p->mark_fd < 0)
+		log_warnx("%s: %s: %s (a restarted remusd will not trust this shadow)", p->name, path,
+		    strerror(errno));
+	mark(p, "syncing", 0);
+}
+
+static void mark_drop(struct prot *p)
+{
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s.shadow", p->d->c.state_dir, p->name);
+	unlink(path);
+	if (p->mark_fd >= 0)
+		close(p->mark_fd);
+	p->mark_fd = -1;
+}
+
+int rd_shadow_record(struct remusd *d, const char *name, uint64_t *epoch, uint64_t *gen,
+    unsigned *epoch_ms)
+{
+	char path[600], line[80] = "", what[16];
+	unsigned long long e, g;
+	unsigned ms = 0;
+	snprintf(path, sizeof(path), "%s/%s.shadow", d->c.state_dir, name);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -1;
+	int ok = fgets(line, sizeof(line), f) && sscanf(line, "%15s %llu %llu %u", what, &e, &g, &ms) == 4 &&
+	    !strcmp(what, "whole") && ms >= 1 && ms <= 10000;
+	fclose(f);
+	unlink(path);
+	*epoch = ok ? e : 0;
+	*gen = ok ? g : 0;
+	*epoch_ms = ok ? ms : 0;
+	return ok;
+}
+
+static void applying(struct shadow *s, uint64_t epoch)
+{
+	mark(s->arg, "applying", epoch);
+}
+
 static void applied(struct shadow *s, uint64_t epoch)
 {
 	struct prot *p = s->arg;
+	mark(p, "whole", epoch);
 	uint64_t now = rd_now();
 	pthread_mutex_lock(&p->lock);
 	int first = p->state == RS_SYNCING;
@@ -122,8 +189,10 @@ void *backup_thread(void *arg)
 	snprintf(s.name, sizeof(s.name), "%s", p->name);
 	s.h = h;
 	s.r = a->r;
+	s.applying = applying;
 	s.applied = applied;
 	s.arg = p;
+	mark_open(p);
 	int whole = shadow_run(&s) == 0;
 	if (s.aborted) {
 		drop_shadow(h, p);
@@ -150,8 +219,33 @@ void *backup_thread(void *arg)
 out:
 	if (a->r)
 		rio_close(a->r);
-	char name[65], old[256];
+	finish(p, h, took);
+	return NULL;
+}
+
+/* a shadow a stopped remusd left whole, its primary silent: fail over (recover.c) */
+void *rd_failover_thread(void *arg)
+{
+	struct prot *p = arg;
+	char err[300];
+	struct hv *h = hv_open(p->d->c.hvd_path, err, sizeof(err));
+	int took = 0;
+	if (!h)
+		prot_set(p, RS_FAILED, "hvd: %s", err);
+	else if (!(took = take_over(p->d, p, h, p->epoch)))
+		drop_shadow(h, p);
+	finish(p, h, took);
+	return NULL;
+}
+
+/* the end of a backup's thread: its record goes, and a VM it took over is
+ * protected again, by the next host that will do */
+static void finish(struct prot *p, struct hv *h, int took)
+{
+	struct remusd *d = p->d;
+	char name[65], old[256], err[300];
 	unsigned ms = p->epoch_ms;
+	mark_drop(p);
 	pthread_mutex_lock(&p->lock);
 	snprintf(name, sizeof(name), "%s", p->name);
 	snprintf(old, sizeof(old), "%s", p->peer_name[0] ? p->peer_name : p->peer);
@@ -159,8 +253,6 @@ out:
 	pthread_mutex_unlock(&p->lock);
 	if (h)
 		h->ops->close(h);
-	/* the VM runs here now: protected again, by the next host that will do */
 	if (took && d->c.hosts && rd_protect(d, name, "auto", old, ms, err, sizeof(err)) < 0)
 		log_warnx("%s: re-protecting after the takeover: %s", name, err);
-	return NULL;
 }

@@ -76,6 +76,7 @@ struct prot *prot_new(struct remusd *d, enum rem_role role, const char *name)
 	pthread_mutex_init(&p->lock, NULL);
 	p->role = role;
 	p->fd = -1;
+	p->mark_fd = -1;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	p->state = RS_SYNCING;
 	p->since_ns = rd_now();

@@ -66,7 +66,9 @@ struct shadow {
 	uint64_t mem_size;
 	int fd, created;
 	uint64_t epoch;		/* the last epoch applied whole */
-	/* called after each epoch is applied and acknowledged (may be NULL) */
+	/* called before each epoch is applied, and after it is applied and
+	 * acknowledged (either may be NULL) */
+	void (*applying)(struct shadow *s, uint64_t epoch);
 	void (*applied)(struct shadow *s, uint64_t epoch);
 	void *arg;
 	int aborted;		/* the primary ended the protection (ABORT): err says why */

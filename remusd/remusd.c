@@ -23,12 +23,13 @@
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: remusd [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port] [-F fenced]\n"
+	fprintf(stderr, "usage: remusd [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port] [-d dir] [-F fenced]\n"
 	    "              [-c cluster.conf] [-e epoch_ms]\n"
 	    "              (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
 	    "  -s socket   control socket (default %s)\n"
 	    "  -H socket   hvd control socket (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
+	    "  -d dir      state directory: what each shadow holds (default /var/lib/tandem/remusd)\n"
 	    "  -F socket   fenced's socket: the table records each VM's backup, and a\n"
 	    "              backup resumes its shadow only once the primary is fenced;\n"
 	    "              without it a shadow never resumes by itself\n"
@@ -76,12 +77,13 @@ int main(int argc, char **argv)
 
 	snprintf(port, sizeof(port), ":%d", REMUSD_DEFAULT_PORT);
 	d.c = (struct rd_conf){ .ctl_path = REMUSD_DEFAULT_SOCK, .hvd_path = HVD_DEFAULT_SOCK,
-		.listen = port, .epoch_ms = 25 };
-	while ((c = getopt_long(argc, argv, "s:H:l:F:c:e:fvh", lo, NULL)) != -1) {
+		.listen = port, .epoch_ms = 25, .state_dir = "/var/lib/tandem/remusd" };
+	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:e:fvh", lo, NULL)) != -1) {
 		switch (c) {
 		case 's': d.c.ctl_path = optarg; break;
 		case 'H': d.c.hvd_path = optarg; break;
 		case 'l': d.c.listen = optarg; break;
+		case 'd': d.c.state_dir = optarg; break;
 		case 'F': d.c.fenced = optarg; break;
 		case 'c': d.c.hosts_path = optarg; break;
 		case 'e': d.c.epoch_ms = (unsigned)atoi(optarg); break;
@@ -121,6 +123,8 @@ int main(int argc, char **argv)
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s", d.c.ctl_path);
 	mkdir(dirname(dir), 0755);
+	if (mkdir(d.c.state_dir, 0700) < 0 && errno != EEXIST)
+		fatal("state directory %s", d.c.state_dir);
 	rd_recover(&d);
 	if (!(d.base = event_base_new()))
 		fatalx("event_base_new failed");

@@ -29,6 +29,7 @@
 struct fconf;
 struct rd_conf {
 	const char *ctl_path, *hvd_path, *listen;
+	const char *state_dir;		/* the shadows' records (backup.c) */
 	const char *fenced;		/* in a cluster: fenced's socket, else NULL */
 	const char *cert, *key, *ca, *crl;
 	const char *hosts_path;
@@ -57,6 +58,7 @@ struct prot {
 	char detail[512];
 	volatile int stop;		/* unprotect asked */
 	int fd;				/* the stream's socket (-1: none) */
+	int mark_fd;			/* backup: the shadow's record (backup.c) */
 	pthread_t thr;
 	struct prot *next;
 };
@@ -98,6 +100,13 @@ struct backup_args {
 	int fd;
 };
 void *backup_thread(void *arg);
+/* a shadow a stopped remusd left whole: the failover, from the takeover on */
+void *rd_failover_thread(void *arg);
+/* what a stopped remusd's record says of name's shadow: 1 whole at *epoch
+ * (protected at generation *gen, *epoch_ms epochs), 0 not whole, -1 no
+ * record; the record goes */
+int rd_shadow_record(struct remusd *d, const char *name, uint64_t *epoch, uint64_t *gen,
+    unsigned *epoch_ms);
 
 /* peer.c */
 int rd_peer_accept(struct remusd *d, int lfd);

@@ -76,8 +76,17 @@ static int hook_other(struct ckpt_restore *rs, const struct ckpt_record *rec)
 	return 1;
 }
 
+static int hook_applying(struct ckpt_restore *rs, uint64_t epoch)
+{
+	struct shadow *s = rs->arg;
+	if (s->applying)
+		s->applying(s, epoch);
+	return 0;
+}
+
 static const struct ckpt_restore_ops shadow_ops = {
 	.domain = hook_domain,
+	.applying = hook_applying,
 	.state = hook_state,
 	.checkpoint = hook_checkpoint,
 	.other = hook_other,

@@ -46,8 +46,8 @@ rogue() {	# rogue H CERT PORT: a second migrated in host H's namespace with CERT
 	fail "rogue migrated did not start: $(tail -3 "$L/rogue.log")"
 }
 rogue_stop() { kill "$ROGUE" 2>/dev/null || true; wait "$ROGUE" 2>/dev/null || true; rm -f "$L/rogue.sock"; ROGUE=; }
-rogue 2 h3 7448
-out=$(t 1 --json migrate a 10.77.0.2:7448) && fail "a migration to an impostor succeeded: $out"
+rogue 2 h3 7460
+out=$(t 1 --json migrate a 10.77.0.2:7460) && fail "a migration to an impostor succeeded: $out"
 echo "$out" | grep -q "certificate is h3's, but the peer must be h2" || fail "impostor destination: $out"
 running_on 1 | grep -qx a || fail "a does not run on h1 after the refused migration"
 ! "$BUILD/tandem" --host "$L/h2/hvd.sock" vm info a >/dev/null 2>&1 || fail "a domain was created behind an impostor"
@@ -55,7 +55,7 @@ rogue_stop
 log "impostor destination (h3's certificate at h2's address): $(echo "$out" | sed 's/.*"error":"\([^"]*\)".*/\1/' | cut -c1-80); a runs on h1, $(integ 1 a)"
 
 # 3. an impostor source: h1's certificate from h3's address
-rogue 3 h1 7448
+rogue 3 h1 7460
 out=$("$BUILD/tandem" --json --migrated "$L/rogue.sock" migrate c 10.77.0.2) && fail "h2 took a VM from an impostor: $out"
 for _ in $(seq 50); do grep -q "refused peer 10.77.0.3: certificate is h1's, but 10.77.0.3 is h3" "$L/h2/migrated.log" && break; sleep 0.1; done
 grep -q "refused peer 10.77.0.3: certificate is h1's, but 10.77.0.3 is h3" "$L/h2/migrated.log" ||

@@ -126,7 +126,7 @@ start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated|remusd
 	migrated) spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
 		-d "$hd/mig" -F "$hd/fenced.sock" -c "$D/cluster.conf" -l "$(addr "$h"):7447" \
 		--cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" --ca "$D/ca/ca.crt" --crl "$D/ca/crl.pem" ;;
-	remusd) spawn "$h" remusd "$BUILD/remusd/remusd" -f -v -s "$hd/remus.sock" -H "$hd/hvd.sock" \
+	remusd) spawn "$h" remusd "$BUILD/remusd/remusd" -f -v -s "$hd/remus.sock" -H "$hd/hvd.sock" -d "$hd/remus" \
 		-F "$hd/fenced.sock" -c "$D/cluster.conf" -l "$(addr "$h"):7448" \
 		--cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" --ca "$D/ca/ca.crt" --crl "$D/ca/crl.pem" ;;
 	*) die "no daemon $2" ;;
@@ -135,7 +135,7 @@ start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated|remusd
 
 start_host() {	# start_host H: corosync, fenced, hvd, migrated, remusd
 	local h=$1 hd=$D/h$1 d
-	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig"
+	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig" "$hd/remus"
 	corosync_conf "$h" >"$hd/corosync.conf"
 	for d in corosync fenced hvd migrated remusd; do start_daemon "$h" $d; done
 }
