@@ -97,6 +97,15 @@ struct hv_ops {
 	/* the same for a checkpoint of a protected VM: the pause also closes
 	 * epoch's held output (nic_hold) */
 	int (*domain_checkpoint)(struct hv *, const char *name, uint64_t epoch, struct hv_saved *);
+	/* The whole pause of an epoch in one call: as domain_checkpoint (epoch
+	 * 0: no output to close), then the dirty pages are copied into the
+	 * stage (stage_map: the k-th page of the bitmap at page k) and the
+	 * domain runs again before this returns.  st->paused_ns is how long
+	 * the guest stood. */
+	int (*domain_checkpoint_staged)(struct hv *, const char *name, uint64_t epoch,
+	    struct hv_saved *);
+	/* the stage, mapped (*size bytes, guest memory's size); log-dirty on */
+	int (*stage_map)(struct hv *, const char *name, uint8_t **p, uint64_t *size);
 	/* vCPU and device state loaded in one call, as vcpu_set then dev_set */
 	int (*state_set)(struct hv *, const char *name, const uint8_t *vcpu, size_t vcpu_len,
 	    const uint8_t *dev, size_t dev_len);
@@ -118,6 +127,7 @@ struct hv_saved {
 	uint8_t *vcpu, *dev;	/* malloc'd */
 	size_t vcpu_len, dev_len;
 	uint64_t pause_ns, peek_ns, state_ns;	/* where the call's time went inside the hypervisor */
+	uint64_t copy_ns, paused_ns;	/* staged: copying into the stage; the guest's whole pause */
 };
 void hv_saved_free(struct hv_saved *);
 

@@ -332,16 +332,18 @@ void hv_saved_free(struct hv_saved *st)
 	st->vcpu = st->dev = NULL;
 }
 
-/* a saving pause; epoch (when not 0) also closes that epoch's held output */
-static int saving_pause(struct hv *hv, const char *name, uint64_t epoch, struct hv_saved *st)
+/* a saving pause; epoch (when not 0) also closes that epoch's held output;
+ * staged, the pages go into the stage and the domain runs again */
+static int saving_pause(struct hv *hv, const char *name, uint64_t epoch, int staged,
+    struct hv_saved *st)
 {
 	struct hvd *h = (struct hvd *)hv;
 	struct msg_out o;
 
 	memset(st, 0, sizeof(*st));
 	begin(h, &o, HV_DOM_PAUSE, name);
-	msg_add_u32(&o, HA_LEASE, 1);
-	msg_add_u32(&o, HA_SAVE, 1);
+	msg_add_u32(&o, HA_LEASE, staged ? 0 : 1);
+	msg_add_u32(&o, HA_SAVE, staged ? HV_SAVE_STAGED : HV_SAVE);
 	if (epoch)
 		msg_add_u64(&o, HA_EPOCH, epoch);
 	if (call(h, &o) < 0)
@@ -349,11 +351,17 @@ static int saving_pause(struct hv *hv, const char *name, uint64_t epoch, struct 
 	if (!h->in.val[HA_BLOB] || !h->in.val[HA_DEV_BLOB] || !h->in.val[HA_COUNT])
 		return fail(h, EPROTO, "hvd's answer to a saving pause lacks the state");
 	st->dirty = msg_u64(&h->in, HA_COUNT);
-	if (h->in.vlen[HA_PHASES] == 24) {
+	size_t phl = h->in.vlen[HA_PHASES];
+	if (phl == 24 || phl == 40) {
 		st->pause_ns = le64_get(h->in.val[HA_PHASES]);
 		st->peek_ns = le64_get(h->in.val[HA_PHASES] + 8);
 		st->state_ns = le64_get(h->in.val[HA_PHASES] + 16);
 	}
+	if (phl == 40) {
+		st->copy_ns = le64_get(h->in.val[HA_PHASES] + 24);
+		st->paused_ns = le64_get(h->in.val[HA_PHASES] + 32);
+	} else if (staged)
+		return fail(h, EPROTO, "hvd's answer to a staged pause lacks its phases");
 	if (dup_attr(h, HA_BLOB, &st->vcpu, &st->vcpu_len) < 0 ||
 	    dup_attr(h, HA_DEV_BLOB, &st->dev, &st->dev_len) < 0) {
 		hv_saved_free(st);
@@ -364,14 +372,32 @@ static int saving_pause(struct hv *hv, const char *name, uint64_t epoch, struct 
 
 static int hvd_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 {
-	return saving_pause(hv, name, 0, st);
+	return saving_pause(hv, name, 0, 0, st);
 }
 
 static int hvd_checkpoint(struct hv *hv, const char *name, uint64_t epoch, struct hv_saved *st)
 {
 	if (!epoch)
 		return fail((struct hvd *)hv, EINVAL, "epochs start at 1");
-	return saving_pause(hv, name, epoch, st);
+	return saving_pause(hv, name, epoch, 0, st);
+}
+
+static int hvd_checkpoint_staged(struct hv *hv, const char *name, uint64_t epoch,
+    struct hv_saved *st)
+{
+	return saving_pause(hv, name, epoch, 1, st);
+}
+
+static int hvd_stage_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size)
+{
+	struct hvd *h = (struct hvd *)hv;
+	struct msg_out o;
+
+	begin(h, &o, HV_STAGE_MAP, name);
+	if (call(h, &o) < 0)
+		return -1;
+	*size = msg_u64(&h->in, HA_MEM);
+	return take_fd(h, (void **)p, *size, NULL);
 }
 
 static int hvd_nic_hold(struct hv *hv, const char *name, int on, uint64_t cap)
@@ -484,6 +510,8 @@ static const struct hv_ops hvd_ops = {
 	.nic_hold = hvd_nic_hold,
 	.nic_release = hvd_nic_release,
 	.domain_checkpoint = hvd_checkpoint,
+	.domain_checkpoint_staged = hvd_checkpoint_staged,
+	.stage_map = hvd_stage_map,
 	.throttle = hvd_throttle,
 	.console_attach = hvd_console,
 };

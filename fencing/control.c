@@ -13,6 +13,7 @@
 
 #include "ctlsrv.h"
 #include "fence.h"
+#include "beat.h"
 #include "fenced.h"
 #include "hv.h"
 #include "log.h"
@@ -323,6 +324,29 @@ static void fence_ask(struct fenced *f, struct ctlsrv_client *c, const struct ms
 	reply(c, &o);
 }
 
+/* a protection's peer is silent: is its host gone, or only slow? */
+static void lost(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
+{
+	const struct cf_host *h = host_arg(f, c, in);
+	struct msg_out o;
+	char why[400];
+	int gone = 0;
+	if (!h)
+		return;
+	const struct thost *t = table_host(&f->t, h->node);
+	if (t && f->synced && t->status != HS_UP) {
+		gone = 1;
+		snprintf(why, sizeof(why), "%s is %s in the table", h->name, host_status_name(t->status));
+	} else if (f->fast.beat)
+		gone = beat_lost(f->fast.beat, h->node, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "%s is a member and no heartbeats are configured", h->name);
+	msg_begin(&o, FC_OK, in->seq);
+	msg_add_u32(&o, FA_ALLOW, (uint32_t)gone);
+	msg_add_str(&o, FA_DETAIL, why);
+	reply(c, &o);
+}
+
 /*
  * The backup of a protected VM resumes its shadow only once the table says
  * the owner is fenced and this host is still its backup; the check here
@@ -455,6 +479,9 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		return;
 	case FC_TAKEOVER:
 		takeover(f, c, in);
+		return;
+	case FC_LOST:
+		lost(f, c, in);
 		return;
 	case FC_MODE:
 		if (!(h = host_arg(f, c, in)))

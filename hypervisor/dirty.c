@@ -73,6 +73,7 @@ int dirty_disable(struct vm *vm)
 		return 0;
 	if (dirty_slot_flags(vm, 0) < 0)
 		return -1;
+	stage_drop(vm);
 	munmap(vm->bitmap, vm->bitmap_len);
 	close(vm->bmfd);
 	vm->bitmap = NULL;

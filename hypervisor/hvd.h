@@ -380,6 +380,9 @@ struct vm {
 	uint64_t *bitmap;
 	size_t bitmap_len;
 	uint64_t *devdirty;	/* pages hvd's devices wrote (dirty_mark), one bit each */
+	int stagefd;		/* stage.c, -1 until STAGE_MAP */
+	uint8_t *stage;
+	uint64_t stage_warm;	/* its first pages that have been touched */
 
 	int wake_pending;	/* under lock: something for the guest, end its idle */
 	struct cpuplan cpus;	/* its threads are ordinary ones on all of them */
@@ -439,6 +442,14 @@ int dirty_disable(struct vm *vm);
 int dirty_peek_clean(struct vm *vm, uint64_t *count);
 /* hvd wrote guest memory at [gpa, gpa + len): logged as if the guest had */
 void dirty_mark(struct vm *vm, uint64_t gpa, uint64_t len);
+
+/* stage.c: stage_map -> its fd (log-dirty on; ENOTCONN otherwise); stage_copy
+ * copies the bitmap's pages in, paused, and says how many */
+int stage_map(struct vm *vm);
+void stage_drop(struct vm *vm);
+uint64_t stage_copy(struct vm *vm);
+/* after a copy of pages, running again: the next copy's pages faulted in */
+void stage_warm(struct vm *vm, uint64_t pages);
 
 /* domain.c (parent) */
 struct ctlsrv_client;

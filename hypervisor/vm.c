@@ -143,11 +143,14 @@ static int add_state(struct vm *vm, int dev, struct msg_out *o, uint16_t attr)
  * peek-and-clean and the vCPU and device state, in the same answer, with
  * where the time went since t0 (when the request came).  One round trip
  * instead of four on the downtime path of a migration or a checkpoint.
+ * With stage, the dirty pages are copied into the stage (stage.c) and the
+ * domain runs again before the answer: the guest's pause is this call's.
  * Failed, the domain stays paused (under its lease).
  */
-static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, char *err, size_t errlen)
+static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, int stage, char *err,
+    size_t errlen)
 {
-	uint64_t count, t[4] = { t0, now_ns() };
+	uint64_t count, t[6] = { t0, now_ns() };
 
 	if (dirty_peek_clean(vm, &count) < 0) {
 		snprintf(err, errlen, "%s", errno == ENOTCONN ? "log-dirty is not enabled" :
@@ -161,11 +164,40 @@ static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, char *e
 		return -1;
 	}
 	t[3] = now_ns();
-	uint8_t ph[24];
+	if (stage) {
+		if (stage_copy(vm) != count) {
+			snprintf(err, errlen, "the stage took fewer pages than the bitmap has");
+			errno = EIO;
+			return -1;
+		}
+		t[4] = now_ns();
+		if (vm_unpause(vm, err, errlen) < 0)
+			return -1;
+		t[5] = now_ns();
+		stage_warm(vm, count);
+	}
+	uint8_t ph[40];
 	for (int i = 0; i < 3; i++)
 		le64_put(ph + 8 * i, t[i + 1] - t[i]);
-	msg_add_blob(o, HA_PHASES, ph, sizeof(ph));
+	if (stage) {
+		le64_put(ph + 24, t[4] - t[3]);
+		le64_put(ph + 32, t[5] - t[0]);
+	}
+	msg_add_blob(o, HA_PHASES, ph, stage ? 40 : 24);
 	return 0;
+}
+
+/* A staged pause: only a saving one, no lease (it ends before it answers), and the stage mapped. */
+static int vm_stage_ok(struct vm *vm, const struct msg_in *m, char *err, size_t errlen)
+{
+	if (msg_u32(m, HA_SAVE) != HV_SAVE_STAGED)
+		return 0;
+	if (!msg_u32(m, HA_LEASE) && vm->stagefd >= 0)
+		return 0;
+	snprintf(err, errlen, "%s", vm->stagefd < 0 ? "no stage: STAGE_MAP first (log-dirty on)" :
+	    "a staged pause is a saving pause without a lease");
+	errno = EINVAL;
+	return -1;
 }
 
 /* A checkpoint's pause closes an epoch of held output (nic_hold.c). */
@@ -414,12 +446,14 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 		vm_info(vm, &o);
 		break;
 	case HV_DOM_PAUSE:
+		if ((r = vm_stage_ok(vm, m, err, sizeof(err))) < 0)
+			break;
 		if ((r = vm_pause(vm, err, sizeof(err))) == 0 && msg_u32(m, HA_LEASE))
 			vm->lease = HL_PAUSED;
 		if (r == 0 && msg_has(m, HA_EPOCH))	/* the frames so far are that epoch's */
 			r = vm_nic_mark(vm, msg_u64(m, HA_EPOCH), err, sizeof(err));
 		if (r == 0 && msg_u32(m, HA_SAVE))
-			r = vm_save_paused(vm, &o, t0, err, sizeof(err));
+			r = vm_save_paused(vm, &o, t0, msg_u32(m, HA_SAVE) == HV_SAVE_STAGED, err, sizeof(err));
 		break;
 	case HV_DOM_UNPAUSE:
 		if ((r = vm_unpause(vm, err, sizeof(err))) == 0)
@@ -500,6 +534,16 @@ static void vm_request(struct vm *vm, int fd, const struct msg_in *m, int *creat
 			}
 		} else
 			r = dirty_disable(vm);
+		break;
+	case HV_STAGE_MAP:
+		if ((fds[0] = stage_map(vm)) >= 0) {
+			nfds = 1;
+			msg_add_u64(&o, HA_MEM, vm->gm.size);
+		} else {
+			snprintf(err, sizeof(err), "%s", errno == ENOTCONN ? "log-dirty is not enabled" :
+			    strerror(errno));
+			r = -1;
+		}
 		break;
 	case HV_DIRTY_PEEK_CLEAN:
 		if ((r = dirty_peek_clean(vm, &count)) == 0)
@@ -586,7 +630,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* kicks go to vCPU threads */
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = vm->lfd = -1;
+	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = vm->lfd = vm->stagefd = -1;
 	vm->cpus = conf->cpus;
 	vm->ledgerfd = ledger_open(conf->state_dir);
 	for (int i = 0; i < CONS_MAX; i++)

@@ -38,6 +38,10 @@ struct rio {
 	size_t wlen, wcap;
 	uint8_t *rbuf;		/* read buffer */
 	size_t roff, rlen, rcap;
+	/* rio_set_stall: asked after every stall_ms without a byte to read */
+	unsigned stall_ms;
+	int (*stalled)(void *arg, unsigned waited_ms);
+	void *stall_arg;
 };
 
 int rio_read(struct rio *r, void *buf, size_t len);
@@ -48,6 +52,11 @@ const char *rio_error(const struct rio *r);
 /* 1 when a read would not block (data, end of stream, or an error to
  * report), 0 when nothing came within timeout_ms */
 int rio_readable(struct rio *r, int timeout_ms);
+/* While a read finds nothing to read for ms, stalled(arg, ms waited so far)
+ * says what to do: 0 wait ms more, -1 fail the read (ETIMEDOUT).  NULL:
+ * off (the transport's own timeouts only). */
+void rio_set_stall(struct rio *r, unsigned ms, int (*stalled)(void *arg, unsigned waited_ms),
+    void *arg);
 /*
  * Reads and drops what the peer still sends until it closes or has been
  * quiet for timeout_ms (at most 4 x timeout_ms in all).  After sending
@@ -264,6 +273,11 @@ struct ckpt_save {
 	int memfd;		/* the file behind mem, to skip its holes; -1: none to skip */
 	const uint64_t *bitmap;	/* where peek leaves the dirty log, bmlen bytes */
 	size_t bmlen;
+	/* set for a staged checkpoint's ckpt_save_state: the pending pages are
+	 * here, the k-th (in pfn order) at page k, copied by the hypervisor
+	 * while the guest stood; the pending set must be the bitmap they were
+	 * copied from (nothing left from before) */
+	const uint8_t *stage;
 	/* the engine's */
 	struct ckpt_batch b;
 	uint64_t npages, *pending, dirty;	/* pending: to send; dirty: how many */

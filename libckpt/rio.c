@@ -116,6 +116,14 @@ int rio_poll_in(int fd, int timeout_ms)
 	return n != 0;
 }
 
+void rio_set_stall(struct rio *r, unsigned ms, int (*stalled)(void *arg, unsigned waited_ms),
+    void *arg)
+{
+	r->stall_ms = stalled ? ms : 0;
+	r->stalled = stalled;
+	r->stall_arg = arg;
+}
+
 int rio_readable(struct rio *r, int timeout_ms)
 {
 	if (r->err || r->roff < r->rlen || !r->ops->readable)
@@ -154,6 +162,14 @@ int rio_read(struct rio *r, void *buf, size_t len)
 			len -= k;
 			r->bytes_read += k;
 			continue;
+		}
+		/* silence: the caller decides whether it is worth waiting on */
+		for (unsigned waited = 0; r->stall_ms && r->ops->readable &&
+		    r->ops->readable(r, (int)r->stall_ms) == 0;) {
+			waited += r->stall_ms;
+			if (r->stalled(r->stall_arg, waited) < 0)
+				return rio_fail(r, ETIMEDOUT, "%s: nothing came for %u ms", r->ops->name,
+				    waited);
 		}
 		/* large reads bypass the buffer */
 		int direct = !r->rcap || len >= r->rcap;

@@ -85,9 +85,9 @@ uint64_t ckpt_save_merge(struct ckpt_save *s)
  * small batch goes out at once, so the receiver applies it while the next
  * one is read.  Every CKPT_SAVE_TICK pages the caller's tick runs.
  */
-static int send_page(struct ckpt_save *s, uint64_t pfn, uint64_t left)
+static int send_page(struct ckpt_save *s, uint64_t pfn, const uint8_t *page, uint64_t left)
 {
-	if (ckpt_batch_add(&s->b, s->r, pfn, s->mem + pfn * CKPT_PAGE_SIZE) < 0 ||
+	if (ckpt_batch_add(&s->b, s->r, pfn, page) < 0 ||
 	    (s->burst && !s->b.count && rio_flush(s->r) < 0))
 		return -1;
 	s->pages_sent++;
@@ -132,8 +132,8 @@ static int send_all(struct ckpt_save *s)
 			break;
 		for (uint64_t pfn = (uint64_t)d / CKPT_PAGE_SIZE; pfn < (uint64_t)h / CKPT_PAGE_SIZE; pfn++) {
 			s->scanned++;
-			if (!ckpt_page_is_zero(s->mem + pfn * CKPT_PAGE_SIZE) &&
-			    send_page(s, pfn, s->npages - pfn) < 0)
+			const uint8_t *page = s->mem + pfn * CKPT_PAGE_SIZE;
+			if (!ckpt_page_is_zero(page) && send_page(s, pfn, page, s->npages - pfn) < 0)
 				return -1;
 		}
 		pos = h;
@@ -149,10 +149,14 @@ static void prefetch_page(const uint8_t *p)
 		__builtin_prefetch(p + k);
 }
 
-/* The pending set, emptied as it goes; each page is sent while the next is prefetched. */
+/*
+ * The pending set, emptied as it goes; each page is sent while the next is
+ * prefetched.  Pages come from guest memory, or in order from the stage.
+ */
 static int send_pending(struct ckpt_save *s)
 {
-	uint64_t prev = UINT64_MAX;
+	uint64_t prev = UINT64_MAX, k = 0;
+	const uint8_t *prev_page = NULL;
 	for (uint64_t w = 0; w < (s->npages + 63) / 64; w++) {
 		uint64_t bits = s->pending[w];
 		s->pending[w] = 0;
@@ -161,14 +165,17 @@ static int send_pending(struct ckpt_save *s)
 			bits &= bits - 1;
 			if (pfn >= s->npages)
 				break;
-			prefetch_page(s->mem + pfn * CKPT_PAGE_SIZE);
+			const uint8_t *page = s->stage ? s->stage + k++ * CKPT_PAGE_SIZE :
+			    s->mem + pfn * CKPT_PAGE_SIZE;
+			prefetch_page(page);
 			s->scanned++;
-			if (prev != UINT64_MAX && send_page(s, prev, 0) < 0)
+			if (prev != UINT64_MAX && send_page(s, prev, prev_page, 0) < 0)
 				return -1;
 			prev = pfn;
+			prev_page = page;
 		}
 	}
-	if (prev != UINT64_MAX && send_page(s, prev, 0) < 0)
+	if (prev != UINT64_MAX && send_page(s, prev, prev_page, 0) < 0)
 		return -1;
 	s->dirty = 0;
 	return ckpt_batch_flush(&s->b, s->r);

@@ -41,6 +41,7 @@ static const struct msg_policy policies[FC_MSG_COUNT] = {
 	[FC_PLAN] = { "PLAN", B(FA_HOST), B(FA_HOST), 0 },
 	[FC_FENCE_ASK] = { "FENCE_ASK", 0, 0, 0 },
 	[FC_PROTECT] = { "PROTECT", B(FA_NAME) | B(FA_HOST), B(FA_NAME), 0 },
+	[FC_LOST] = { "LOST", B(FA_HOST), B(FA_HOST), 0 },
 	[FC_TAKEOVER] = { "TAKEOVER", B(FA_NAME) | B(FA_EPOCH) | B(FA_GEN), B(FA_NAME) | B(FA_EPOCH), 0 },
 };
 

@@ -29,6 +29,8 @@ enum fence_msg {
 			 * resumes the shadow -> OWNER GEN; EAGAIN while the owner is not
 			 * fenced yet, ESRCH when this host is not (or no longer) NAME's
 			 * backup, or NAME moved on from generation GEN */
+	FC_LOST,	/* remusd: HOST -> ALLOW 1 when the cluster has lost it (its view, or
+			 * a majority of heartbeats), DETAIL why */
 	FC_MSG_COUNT
 };
 

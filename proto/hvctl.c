@@ -64,6 +64,7 @@ static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_NIC_INJECT] = { "NIC_INJECT", N | B(HA_BLOB), N | B(HA_BLOB), 0 },
 	[HV_NIC_HOLD] = { "NIC_HOLD", N | B(HA_ENABLE) | B(HA_COUNT), N | B(HA_ENABLE), 0 },
 	[HV_NIC_RELEASE] = { "NIC_RELEASE", N | B(HA_EPOCH), N | B(HA_EPOCH), 0 },
+	[HV_STAGE_MAP] = { "STAGE_MAP", N, N, 0 },
 };
 
 const struct msg_schema hvctl_schema = {

@@ -5,7 +5,8 @@
  * the same seq.  hvd relays domain requests to the domain's own process
  * over the same protocol.  File descriptors ride on the record:
  * HV_MEM_MAP -> guest memory memfd, HV_LOGDIRTY(enable) -> bitmap memfd,
- * HV_CONSOLE_ATTACH -> a stream socket to the console.
+ * HV_CONSOLE_ATTACH -> a stream socket to the console, HV_STAGE_MAP -> the
+ * stage memfd a staged checkpoint copies the dirty pages into.
  */
 #ifndef TANDEM_HVCTL_H
 #define TANDEM_HVCTL_H
@@ -40,6 +41,7 @@ enum hv_msg {
 	HV_NIC_INJECT,
 	HV_NIC_HOLD,
 	HV_NIC_RELEASE,
+	HV_STAGE_MAP,
 	HV_MSG_COUNT
 };
 
@@ -71,9 +73,12 @@ enum hv_attr {
 	HA_NET,		/* str: the NIC, "BRIDGE[,mac=XX:XX:XX:XX:XX:XX]" (docs/devices.md) */
 	HA_NIC_TAP,	/* str: the NIC's tap on the host */
 	HA_NIC_STATS,	/* blob: the NIC's counters, 10 x u64 (docs/hvd-protocol.md) */
-	HA_SAVE,	/* u32: 1 = a pause also peeks-and-cleans and returns the state */
+	HA_SAVE,	/* u32: 1 = a pause also peeks-and-cleans and returns the state;
+			 * HV_SAVE_STAGED = and copies the dirty pages into the stage
+			 * (STAGE_MAP) and resumes the domain before it answers */
 	HA_DEV_BLOB,	/* blob: device state, beside a vCPU state in HA_BLOB */
-	HA_PHASES,	/* blob: 3 x u64, ns inside hvd: pause, peek, state */
+	HA_PHASES,	/* blob: 3 x u64, ns inside hvd: pause, peek, state; a staged
+			 * checkpoint adds the copy and the guest's whole pause */
 	HA_EPOCH,	/* u64: an epoch of a protected VM (output commit) */
 	HA_NIC_HOLD,	/* blob: the NIC's output commit, 7 x u64 (docs/hvd-protocol.md) */
 	HA_ATTR_COUNT
@@ -82,6 +87,7 @@ enum hv_attr {
 /* HA_LEASE in a DOMAIN_INFO reply: what the domain holds for a client */
 enum hv_lease { HL_NONE = 0, HL_PAUSED, HL_INCOMING };
 enum dom_state { DS_PAUSED = 1, DS_RUNNING, DS_SHUTDOWN, DS_CRASHED, DS_MIGRATED, DS_STATE_COUNT };
+enum { HV_SAVE = 1, HV_SAVE_STAGED = 2 };
 enum hv_dirty_mode { HV_DIRTY_MANUAL = 0, HV_DIRTY_LEGACY = 1 };
 
 extern const struct msg_schema hvctl_schema;

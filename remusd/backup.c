@@ -108,10 +108,12 @@ static void applied(struct shadow *s, uint64_t epoch)
 	pthread_mutex_unlock(&p->lock);
 	if (first) {
 		uint64_t ms = rd_silence_ms(p->epoch_ms);
-		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
+		struct timeval tv = { PEER_STUCK_MS / 1000 + 1, 0 };	/* the hard limit */
 		setsockopt(p->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-		prot_set(p, RS_PROTECTED, "epoch %llu applied; the primary may be silent %llu ms",
-		    (unsigned long long)epoch, (unsigned long long)ms);
+		rio_set_stall(s->r, (unsigned)ms, rd_stalled, p);
+		prot_set(p, RS_PROTECTED, "epoch %llu applied; after %llu ms of silence the cluster "
+		    "is asked whether the primary is gone", (unsigned long long)epoch,
+		    (unsigned long long)ms);
 	}
 }
 
@@ -248,7 +250,7 @@ static void finish(struct prot *p, struct hv *h, int took)
 	mark_drop(p);
 	pthread_mutex_lock(&p->lock);
 	snprintf(name, sizeof(name), "%s", p->name);
-	snprintf(old, sizeof(old), "%s", p->peer_name[0] ? p->peer_name : p->peer);
+	snprintf(old, sizeof(old), "%s", prot_peer(p));
 	p->fd = -1;	/* done with p: a new protection of name may replace it */
 	pthread_mutex_unlock(&p->lock);
 	if (h)

@@ -27,7 +27,7 @@ static void add_prot(struct msg_out *o, struct prot *p, uint64_t now)
 	msg_add_str(&a, RA_NAME, p->name);
 	msg_add_u32(&a, RA_ROLE, p->role);
 	msg_add_u32(&a, RA_STATE, p->state);
-	msg_add_str(&a, RA_PEER, p->peer_name[0] ? p->peer_name : p->peer);
+	msg_add_str(&a, RA_PEER, prot_peer(p));
 	msg_add_u64(&a, RA_EPOCH, p->epoch);
 	msg_add_u32(&a, RA_EPOCH_MS, p->epoch_ms);
 	msg_add_u64(&a, RA_ACHIEVED_US, (uint64_t)(p->achieved_ns / 1e3));

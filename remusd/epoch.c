@@ -3,12 +3,15 @@
  * checkpoint per epoch, on the shared save engine (libckpt/save.c).
  *
  * An epoch: one call pauses the VM, closes the epoch's held output, peeks
- * and cleans the dirty log and takes the vCPU and device state; the dirty
- * pages and the state are then staged in memory (a plain copy, no
- * compression: the pause is what the guest feels) and the VM resumes.  Only
- * then does the epoch go to the backup, and the output it held go out once
- * the backup has acknowledged it.  Epochs never overlap: the next one
- * starts after this one's acknowledgement.
+ * and cleans the dirty log, takes the vCPU and device state, copies the
+ * dirty pages into the hypervisor's stage and resumes the VM: the pause
+ * the guest feels is that one call inside the hypervisor, with no trip to
+ * here in it.  Only then is the epoch encoded from the stage and sent to
+ * the backup, and the output it held goes out once the backup has
+ * acknowledged it.  Epoch 1, which also carries what the initial copy left
+ * pending, is staged here instead, from guest memory, between a pause and
+ * an unpause (so is every epoch on a hypervisor without a stage).  Epochs
+ * never overlap: the next one starts after this one's acknowledgement.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -133,6 +136,11 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 		return fail(p, "guest memory");
 	if (!(p->stage = rio_mem_writer()))
 		return snprintf(p->err, sizeof(p->err), "out of memory"), -1;
+	if (h->ops->stage_map && h->ops->stage_map(h, name, &p->staged_mem, &p->staged_size) < 0) {
+		log_warnx("%s: no stage in the hypervisor (%s): each epoch is staged between a "
+		    "pause and an unpause", name, hv_error(h));
+		p->staged_mem = NULL;
+	}
 	p->sv = (struct ckpt_save){ .ops = &init_ops, .arg = p, .r = peer, .mem = p->mem,
 		.mem_size = p->mem_size, .memfd = strcmp(di.backing, "hugetlb") ? p->memfd : -1,
 		.bitmap = p->bitmap, .bmlen = p->bmlen };
@@ -175,11 +183,36 @@ static int await_ack(struct primary *p, uint64_t e)
 	return r;
 }
 
+/* the whole pause in one hypervisor call; the pages wait in its stage */
+static int checkpoint_staged(struct primary *p, uint64_t e, uint64_t t0)
+{
+	struct hv *h = p->h;
+	if (h->ops->domain_checkpoint_staged(h, p->name, p->hold ? e : 0, &p->st) < 0) {
+		fail(p, "checkpoint");
+		h->ops->domain_unpause(h, p->name);	/* it may have stayed paused */
+		return -1;
+	}
+	p->call_ns = now_ns() - t0;
+	p->staged = 1;
+	if (ckpt_save_merge(&p->sv) != p->st.dirty)
+		return snprintf(p->err, sizeof(p->err), "epoch %llu: %llu pages to send, %llu staged",
+		    (unsigned long long)e, (unsigned long long)p->sv.dirty,
+		    (unsigned long long)p->st.dirty), -1;
+	p->pages = p->sv.dirty;
+	p->park_ns = p->st.pause_ns, p->peek_ns = p->st.peek_ns, p->state_ns = p->st.state_ns;
+	p->pause_ns = p->st.paused_ns;
+	p->stage_ns = p->st.copy_ns;
+	p->resume_ns = 0;
+	return 0;
+}
+
 int primary_checkpoint(struct primary *p)
 {
 	struct hv *h = p->h;
 	struct hv_saved st;
 	uint64_t e = p->epoch + 1, t0 = now_ns();
+	if (p->staged_mem && !p->sv.dirty)	/* nothing pending from before */
+		return checkpoint_staged(p, e, t0);
 	int r = p->hold ? h->ops->domain_checkpoint(h, p->name, e, &st) :
 	    h->ops->domain_suspend(h, p->name, &st);
 
@@ -189,6 +222,7 @@ int primary_checkpoint(struct primary *p)
 		return -1;
 	}
 	uint64_t t1 = now_ns();
+	p->park_ns = st.pause_ns, p->peek_ns = st.peek_ns, p->state_ns = st.state_ns;
 	ckpt_save_merge(&p->sv);
 	p->pages = p->sv.dirty;
 	rio_mem_reset(p->stage);
@@ -209,15 +243,52 @@ int primary_checkpoint(struct primary *p)
 	return 0;
 }
 
+/* a staged epoch, encoded from the stage straight onto the stream */
+static int send_staged(struct primary *p, uint64_t e, size_t *len)
+{
+	uint64_t w0 = p->peer->bytes_written;
+	p->sv.stage = p->staged_mem;
+	int r = ckpt_save_state(&p->sv, p->st.vcpu, p->st.vcpu_len, p->st.dev, p->st.dev_len,
+	    CK_CHECKPOINT, e);
+	p->sv.stage = NULL;
+	p->staged = 0;
+	hv_saved_free(&p->st);
+	*len = (size_t)(p->peer->bytes_written - w0);
+	if (r < 0)
+		return snprintf(p->err, sizeof(p->err), "sending epoch %llu: %.400s",
+		    (unsigned long long)e, p->sv.err), -1;
+	return 0;
+}
+
+int primary_encode(struct primary *p, const uint8_t **b, size_t *len)
+{
+	if (p->staged) {
+		struct rio *peer = p->peer;
+		rio_mem_reset(p->stage);
+		p->peer = p->sv.r = p->stage;
+		int r = send_staged(p, p->epoch + 1, len);
+		p->peer = p->sv.r = peer;
+		if (r < 0)
+			return -1;
+	}
+	*b = rio_mem_data(p->stage, len);
+	return 0;
+}
+
 int primary_send(struct primary *p)
 {
 	uint64_t e = p->epoch + 1, t1 = now_ns();
 	size_t len;
-	const uint8_t *b = rio_mem_data(p->stage, &len);
 
-	if (rio_write(p->peer, b, len) < 0 || rio_flush(p->peer) < 0)
-		return snprintf(p->err, sizeof(p->err), "sending epoch %llu: %s", (unsigned long long)e,
-		    rio_error(p->peer)), -1;
+	if (p->staged) {
+		if (send_staged(p, e, &len) < 0)
+			return -1;
+	} else {
+		const uint8_t *b = rio_mem_data(p->stage, &len);
+		if (rio_write(p->peer, b, len) < 0 || rio_flush(p->peer) < 0)
+			return snprintf(p->err, sizeof(p->err), "sending epoch %llu: %s",
+			    (unsigned long long)e, rio_error(p->peer)), -1;
+	}
 	if (await_ack(p, e) < 0)
 		return -1;
 	p->send_ns = now_ns() - t1;
@@ -282,4 +353,9 @@ void primary_stop(struct primary *p, int unprotect)
 	if (p->stage)
 		rio_close(p->stage);
 	p->stage = NULL;
+	if (p->staged_mem)
+		munmap(p->staged_mem, p->staged_size);
+	p->staged_mem = NULL;
+	p->staged = 0;
+	hv_saved_free(&p->st);
 }

@@ -289,7 +289,8 @@ static int protect_once(struct prot *p, struct hv *h)
 	}
 	recorded = d->c.fenced != NULL;
 	uint64_t silence = rd_silence_ms(p->epoch_ms), period = (uint64_t)p->epoch_ms * 1000000;
-	set_timeouts(p->fd, silence);
+	set_timeouts(p->fd, PEER_STUCK_MS + 1000);	/* the hard limit, writes too */
+	rio_set_stall(r, (unsigned)silence, rd_stalled, p);
 	publish(p, &pr, 0, 0);
 	p->pause_max_ns = 0;	/* epoch 1 ends the initial copy: its pause is apart */
 	p->permille = 1000;

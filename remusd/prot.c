@@ -24,6 +24,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fcall.h"
 #include "log.h"
 #include "remusd.h"
 
@@ -105,6 +106,48 @@ int rd_protect(struct remusd *d, const char *name, const char *backup, const cha
 	}
 	pthread_detach(p->thr);
 	return 0;
+}
+
+/*
+ * The other side has been silent for waited ms: is it gone?  In a cluster,
+ * the host is gone when the cluster says so (its view, or a majority of
+ * heartbeats); until then a silent peer is only slow (a loaded host, a
+ * large epoch), and the stream waits, up to PEER_STUCK_MS: a peer that is
+ * alive but says nothing that long is stuck, and the stream ends.
+ * Outside a cluster the first silence ends it.
+ */
+int rd_stalled(void *arg, unsigned waited)
+{
+	struct prot *p = arg;
+	struct remusd *d = p->d;
+	uint8_t buf[1024];
+	struct msg_in in;
+	struct msg_out o;
+	char err[400], why[400], host[256];
+	if (p->stop || !d->c.fenced || waited >= PEER_STUCK_MS)
+		return -1;
+	pthread_mutex_lock(&p->lock);
+	snprintf(host, sizeof(host), "%s", prot_peer(p));
+	pthread_mutex_unlock(&p->lock);
+	msg_begin(&o, FC_LOST, 1);
+	msg_add_str(&o, FA_HOST, host);
+	if (fcall(d->c.fenced, 2, &o, buf, sizeof(buf), &in, err, sizeof(err)) < 0)
+		return 0;	/* no answer is no evidence */
+	msg_str(&in, FA_DETAIL, why, sizeof(why));
+	if (msg_u32(&in, FA_ALLOW)) {
+		log_warnx("%s (%s): %s silent for %u ms, and gone: %s", p->name, rem_role_name(p->role),
+		    host, waited, why);
+		return -1;
+	}
+	if (waited == rd_silence_ms(p->epoch_ms) || waited % 1000 < rd_silence_ms(p->epoch_ms))
+		log_info("%s (%s): %s silent for %u ms, but %s: waiting", p->name,
+		    rem_role_name(p->role), host, waited, why);
+	return 0;
+}
+
+const char *prot_peer(const struct prot *p)
+{
+	return p->peer_name[0] ? p->peer_name : p->peer;
 }
 
 void prot_set(struct prot *p, unsigned state, const char *fmt, ...)

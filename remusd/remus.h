@@ -25,7 +25,11 @@ struct primary {
 	struct hv *h;
 	char name[65];
 	struct rio *peer;	/* to the backup; its acknowledgements come back on it */
-	struct rio *stage;	/* the epoch taken while the guest is paused */
+	struct rio *stage;	/* the epoch taken while the guest is paused (unstaged) */
+	uint8_t *staged_mem;	/* the hypervisor's stage (hv stage_map), or NULL */
+	uint64_t staged_size;
+	struct hv_saved st;	/* a staged epoch's state, until it is sent */
+	int staged;		/* the epoch taken waits in staged_mem and st */
 	struct ckpt_save sv;
 	uint8_t *mem;
 	uint64_t mem_size, *bitmap;
@@ -34,9 +38,13 @@ struct primary {
 	int hold;		/* the VM's output is held until its epoch is acknowledged */
 	uint64_t epoch;		/* the last epoch acknowledged */
 	unsigned throttle, throttle_max;	/* percent of the vCPUs' time held back (primary_pace) */
-	/* the last epoch's figures; the pause is call_ns (pause, close, peek,
-	 * state in hvd and the way there) + stage_ns + resume_ns */
+	/* the last epoch's figures.  Staged: pause_ns is the guest's pause as
+	 * the hypervisor measured it, stage_ns the copy in it, call_ns the
+	 * round trip around it, resume_ns 0.  Unstaged: the pause is call_ns
+	 * (pause, close, peek, state in hvd and the way there) + stage_ns +
+	 * resume_ns */
 	uint64_t pause_ns, call_ns, stage_ns, resume_ns, pages, bytes, send_ns;
+	uint64_t park_ns, peek_ns, state_ns;	/* inside the hypervisor: to parked, peek, state */
 	/* the initial copy's progress, 0-1000, for a progress bar (may be NULL;
 	 * set before primary_start, which keeps it) */
 	void (*progress)(void *arg, unsigned permille);
@@ -46,11 +54,15 @@ struct primary {
 /* Holds the VM's output (hold), sends the initial copy and epoch 1. */
 int primary_start(struct primary *p, struct hv *h, const char *name, struct rio *peer, int hold);
 /* One epoch: primary_checkpoint (pause, closing the epoch's held output;
- * stage the dirty pages and the state; resume), then primary_send (send
- * the staged epoch, wait for its acknowledgement, release its output). */
+ * stage the dirty pages and the state; resume: in one hypervisor call when
+ * it has a stage), then primary_send (send the staged epoch, wait for its
+ * acknowledgement, release its output). */
 int primary_epoch(struct primary *p);
 int primary_checkpoint(struct primary *p);
 int primary_send(struct primary *p);
+/* the epoch primary_checkpoint took, as the bytes primary_send would send
+ * (for a test that sends only part of it) */
+int primary_encode(struct primary *p, const uint8_t **b, size_t *len);
 /* After an epoch: throttles the guest while epochs outlast target_ns. */
 int primary_pace(struct primary *p, uint64_t target_ns);
 /* Frees this side; with unprotect the VM runs on unprotected: its held

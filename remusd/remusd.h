@@ -81,6 +81,11 @@ struct prot *prot_find(struct remusd *d, const char *name);	/* the newest */
 void prot_set(struct prot *p, unsigned state, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 int prot_active(const struct prot *p);
+/* the other side, by its certificate's name when it has one */
+const char *prot_peer(const struct prot *p);
+/* rio_set_stall's callback for a protection's stream (p): wait on, or give up */
+#define PEER_STUCK_MS	10000
+int rd_stalled(void *arg, unsigned waited_ms);
 
 /* primary.c: takes p, runs until unprotected; a lost backup is replaced
  * by the next host of the cluster that will take the shadow */

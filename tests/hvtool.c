@@ -218,11 +218,11 @@ static int do_peekcost(const char *name, int ms, int n)
  * stop-and-copy makes (pause, final peek and all state in one call, log-dirty
  * on) and the state set its destination makes, and the unpause after it.
  */
-enum { PC_PAUSE, PC_VGET, PC_VSET, PC_UNPAUSE, PC_SUSPEND, PC_SSET, PC_UNPAUSE2, PC_N };
+enum { PC_PAUSE, PC_VGET, PC_VSET, PC_UNPAUSE, PC_SUSPEND, PC_SSET, PC_UNPAUSE2, PC_STAGED, PC_N };
 static int do_pausecost(const char *name, int n)
 {
 	static const char *const key[PC_N] = { "pause", "vcpu_get", "vcpu_set", "unpause",
-		"suspend", "state_set", "unpause_after" };
+		"suspend", "state_set", "unpause_after", "staged" };
 	struct hv *h = open_hv();
 	double *in[PC_N], *e2e[PC_N];
 	uint8_t *blob;
@@ -233,8 +233,12 @@ static int do_pausecost(const char *name, int n)
 		in[k] = calloc((size_t)n, sizeof(double));
 		e2e[k] = calloc((size_t)n, sizeof(double));
 	}
+	uint8_t *stage;
+	uint64_t stage_size;
 	if (h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
 		die_hv(h, "log-dirty");
+	if (h->ops->stage_map(h, name, &stage, &stage_size) < 0)
+		die_hv(h, "stage");
 	for (int i = 0; i < n; i++) {
 		double t = now_ms(), u;
 		struct hv_saved st;
@@ -259,9 +263,18 @@ static int do_pausecost(const char *name, int n)
 		TIMED(PC_UNPAUSE2, h->ops->domain_unpause(h, name), "unpause");
 #undef TIMED
 		usleep(10000);
+		/* a staged checkpoint: the guest's pause as its domain measured it */
+		t = now_ms();
+		if (h->ops->domain_checkpoint_staged(h, name, 0, &st) < 0)
+			die_hv(h, "staged checkpoint");
+		in[PC_STAGED][i] = (double)st.paused_ns / 1e3;
+		e2e[PC_STAGED][i] = (now_ms() - t) * 1e3;
+		hv_saved_free(&st);
+		usleep(10000);
 	}
 	h->ops->logdirty(h, name, 0, 0, NULL, NULL);
 	munmap(bm, bmlen);
+	munmap(stage, stage_size);
 	for (int k = 0; k < PC_N; k++) {
 		printf("%s%s_p50_us=%.1f %s_call_p50_us=%.1f", k ? " " : "", key[k], pct(in[k], n, 50),
 		    key[k], pct(e2e[k], n, 50));
@@ -426,6 +439,76 @@ static int expect_msg_err(const char *what, struct msg_out *o)
 	return r;
 }
 
+/*
+ * A staged pause (the guest paused, peeked, its state and dirty pages
+ * copied into the stage, running again, in one call): refused before the
+ * stage exists, the domain left running; then it runs the domain again
+ * and its stage holds exactly the bitmap's pages as they were.  The domain
+ * is paused with log-dirty on; bm is its bitmap.  The failures.
+ */
+static int staged_checks(struct hv *h, const uint64_t *bm)
+{
+	struct hv_saved st;
+	struct hv_dominfo di;
+	uint8_t *stage, *mem;
+	uint64_t ssize, msize;
+	int fails = 0, memfd = -1;
+
+	if (h->ops->domain_unpause(h, "badin") < 0)
+		die_hv(h, "unpause");
+	if (h->ops->domain_checkpoint_staged(h, "badin", 0, &st) == 0 ||
+	    !strstr(hv_error(h), "STAGE_MAP")) {
+		printf("FAIL staged pause without a stage: %s\n", hv_error(h));
+		fails++;
+	} else
+		printf("ok staged pause without a stage refused: %s\n", hv_error(h));
+	if (h->ops->domain_info(h, "badin", &di) < 0 || di.state != DS_RUNNING) {
+		printf("FAIL a refused staged pause left the domain %s\n", dom_state_name(di.state));
+		fails++;
+	}
+	if (h->ops->stage_map(h, "badin", &stage, &ssize) < 0 ||
+	    h->ops->mem_map(h, "badin", &mem, &msize, &memfd) < 0)
+		die_hv(h, "stage");
+	usleep(100000);
+	if (h->ops->domain_checkpoint_staged(h, "badin", 0, &st) < 0 || !st.dirty ||
+	    !st.paused_ns || h->ops->domain_info(h, "badin", &di) < 0 || di.state != DS_RUNNING) {
+		printf("FAIL staged pause: %s (%llu dirty, domain %s)\n", hv_error(h),
+		    (unsigned long long)st.dirty, dom_state_name(di.state));
+		hv_saved_free(&st);
+		return fails + 1;
+	}
+	/* the guest ran on and rewrote some of them: pause it, peek what it
+	 * touched since, and every other staged page must be as it has it */
+	size_t words = msize / 4096 / 64;
+	uint64_t *then = malloc(words * 8), count, k = 0, wrong = 0, since = 0;
+	memcpy(then, bm, words * 8);
+	if (h->ops->domain_pause(h, "badin") < 0 || h->ops->dirty_peek_clean(h, "badin", &count) < 0)
+		die_hv(h, "pause");
+	for (uint64_t w = 0; w < words; w++)
+		for (uint64_t b = then[w]; b; b &= b - 1, k++) {
+			uint64_t pfn = w * 64 + (uint64_t)__builtin_ctzll(b);
+			if (bm[w] & (1ULL << (pfn % 64)))
+				since++;
+			else
+				wrong += memcmp(stage + k * 4096, mem + pfn * 4096, 4096) != 0;
+		}
+	free(then);
+	if (k != st.dirty || wrong || since == k) {
+		printf("FAIL staged pause: %llu pages staged for %llu dirty, %llu of those the guest "
+		    "left alone differ\n", (unsigned long long)k, (unsigned long long)st.dirty,
+		    (unsigned long long)wrong);
+		fails++;
+	} else
+		printf("ok staged pause: guest ran again after %.3f ms, %llu pages staged in bitmap "
+		    "order, each as the guest had it (%llu rewritten since)\n",
+		    (double)st.paused_ns / 1e6, (unsigned long long)k, (unsigned long long)since);
+	hv_saved_free(&st);
+	munmap(stage, ssize);
+	munmap(mem, msize);
+	close(memfd);
+	return fails;
+}
+
 static int do_badinput(const char *kernel, const char *badelf)
 {
 	struct msg_out o;
@@ -486,7 +569,7 @@ static int do_badinput(const char *kernel, const char *badelf)
 
 	/* a live domain refuses wrong-state requests and garbage state */
 	struct hv *h = open_hv();
-	if (h->ops->domain_create(h, "badin", 64ULL << 20, 1, kernel, "heartbeat=100", NULL) < 0)
+	if (h->ops->domain_create(h, "badin", 64ULL << 20, 1, kernel, "heartbeat=100 dirty=20000 wss=32", NULL) < 0)
 		die_hv(h, "create");
 	msg_begin(&o, HV_DOM_UNPAUSE, ++bad_seq);
 	msg_add_str(&o, HA_NAME, "badin");
@@ -559,8 +642,16 @@ static int do_badinput(const char *kernel, const char *badelf)
 		fails++;
 	}
 	hv_saved_free(&st);
+	fails += staged_checks(h, bm);
 	h->ops->logdirty(h, "badin", 0, 0, NULL, NULL);
 	munmap(bm, bmlen);
+	uint8_t *stage;
+	uint64_t ssize;
+	if (h->ops->stage_map(h, "badin", &stage, &ssize) == 0 || !strstr(hv_error(h), "log-dirty")) {
+		printf("FAIL a stage without log-dirty: %s\n", hv_error(h));
+		fails++;
+	} else
+		printf("ok a stage without log-dirty refused: %s\n", hv_error(h));
 
 	/* still serving, and the domain still works */
 	if (h->ops->domain_unpause(h, "badin") < 0 || h->ops->domain_info(h, "badin", &di) < 0 ||

@@ -100,8 +100,9 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	struct rio *peer = rio_fd_open(sv[0], 0);
 	double *pause = calloc((size_t)epochs, sizeof(double)), *pages = calloc((size_t)epochs, sizeof(double));
 	double *bytes = calloc((size_t)epochs, sizeof(double));
-	double *ph[3] = { calloc((size_t)epochs, sizeof(double)), calloc((size_t)epochs, sizeof(double)),
-		calloc((size_t)epochs, sizeof(double)) };
+	double *ph[6];	/* call, stage, resume; inside the hypervisor: park, peek, state */
+	for (int i = 0; i < 6; i++)
+		ph[i] = calloc((size_t)epochs, sizeof(double));
 	double t0 = now_ms();
 	if (primary_start(&p, h, name, peer, hold) < 0) {
 		fprintf(stderr, "remustool: protecting %s: %s\n", name, p.err);
@@ -121,14 +122,21 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 			return 1;
 		}
 		ph[0][n] = (double)p.call_ns / 1e6, ph[1][n] = (double)p.stage_ns / 1e6;
-		ph[2][n] = (double)p.resume_ns / 1e6;
+		ph[2][n] = (double)p.resume_ns / 1e6, ph[3][n] = (double)p.park_ns / 1e6;
+		ph[4][n] = (double)p.peek_ns / 1e6, ph[5][n] = (double)p.state_ns / 1e6;
 		pause[n] = (double)p.pause_ns / 1e6, pages[n] = (double)p.pages, bytes[n++] = (double)p.bytes;
+		if (getenv("REMUSTOOL_TRACE"))
+			fprintf(stderr, "epoch %llu pause %.3f pages %llu copy %.3f park %.3f peek %.3f state %.3f call %.3f send %.3f throttle %u\n", (unsigned long long)p.epoch, (double)p.pause_ns / 1e6, (unsigned long long)p.pages, (double)p.stage_ns / 1e6, (double)p.park_ns / 1e6, (double)p.peek_ns / 1e6, (double)p.state_ns / 1e6, (double)p.call_ns / 1e6, (double)p.send_ns / 1e6, p.throttle);
 	}
 	double achieved = n ? (now_ms() - t1) / n : 0;
 	uint64_t sent = p.epoch;
 	if (cut && primary_checkpoint(&p) == 0) {	/* one more, half sent */
 		size_t len;
-		const uint8_t *b = rio_mem_data(p.stage, &len);
+		const uint8_t *b;
+		if (primary_encode(&p, &b, &len) < 0) {
+			fprintf(stderr, "remustool: %s\n", p.err);
+			return 1;
+		}
 		rio_write(peer, b, len / 2);
 		rio_flush(peer);
 		usleep(50000);	/* let the shadow take in the half it gets */
@@ -141,8 +149,9 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	printf("epochs=%d epoch_target_ms=%d epoch_ms=%.2f\n", n, epoch_ms, achieved);
 	printf("pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f\n", pct(pause, n, 50),
 	    pct(pause, n, 99), pct(pause, n, 100));
-	printf("call_p50_ms=%.3f stage_p50_ms=%.3f resume_p50_ms=%.3f\n", pct(ph[0], n, 50),
-	    pct(ph[1], n, 50), pct(ph[2], n, 50));
+	printf("call_p50_ms=%.3f stage_p50_ms=%.3f resume_p50_ms=%.3f park_p50_ms=%.3f "
+	    "peek_p50_ms=%.3f state_p50_ms=%.3f\n", pct(ph[0], n, 50), pct(ph[1], n, 50),
+	    pct(ph[2], n, 50), pct(ph[3], n, 50), pct(ph[4], n, 50), pct(ph[5], n, 50));
 	printf("pages_p50=%.0f bytes_p50=%.0f throttle_max_pct=%u\n", pct(pages, n, 50), pct(bytes, n, 50),
 	    p.throttle_max);
 	printf("acknowledged=%llu shadow_epoch=%llu\n", (unsigned long long)sent,
@@ -163,7 +172,7 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	free(pause);
 	free(pages);
 	free(bytes);
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 6; i++)
 		free(ph[i]);
 	return rc;
 }

@@ -6,15 +6,19 @@
 # goes on from where that epoch left it (at most an epoch and its send
 # behind the primary's last, never ahead, never skipping). The same when
 # the stream breaks in the middle of an epoch: the shadow keeps the one
-# before, whole (the failure twin of the same path).
+# before, whole (the failure twin of the same path); and for a VM with two
+# vCPUs.
 . "$(dirname "$0")/../lib.sh"
 start_hvd
 RT="$BUILD/tests/remustool"
-protect_and_fail() {	# NAME EPOCHS [--cut]
+protect_and_fail() {	# NAME EPOCHS [--cut] [VCPUS]
 	local p=$1 s=$1-shadow out
-	tandem vm create "$p" --mem 256M --kernel "$GUEST" --cmdline "dirty=20000 wss=128 heartbeat=20 integrity=1" >/dev/null
+	tandem vm create "$p" --mem 256M --vcpus "${4:-1}" --kernel "$GUEST" \
+		--cmdline "dirty=20000 wss=128 heartbeat=20 integrity=1" >/dev/null
 	wait_for "$p" "^HB 5 "
 	out=$("$RT" -s "$SOCK" protect "$p" "$s" "$2" 25 ${3:-}) || fail "$p: protect/failover: $out"
+	[ "$(tandem --json vm info "$s" | sed -n 's/.*"vcpus":\([0-9]*\).*/\1/p')" = "${4:-1}" ] ||
+		fail "$s: not ${4:-1} vCPUs: $(tandem vm info "$s")"
 	echo "$out" >"$T/$p.out"
 	local ack shadow_epoch
 	ack=$(echo "$out" | sed -n 's/.*acknowledged=\([0-9]*\).*/\1/p')
@@ -40,3 +44,4 @@ protect_and_fail() {	# NAME EPOCHS [--cut]
 }
 protect_and_fail whole 80
 protect_and_fail cut 40 --cut
+protect_and_fail smp 60 "" 2	# both vCPUs' state in every epoch
