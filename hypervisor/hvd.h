@@ -342,6 +342,23 @@ void vcpu_idle(struct vcpu *v, long ns);	/* the guest asked to sleep */
 void vcpu_log_frame(struct vcpu *v, unsigned vec);	/* a guest exception's frame, logged */
 
 /* vm.c */
+/* stage.c: where a staged checkpoint copies the dirty pages */
+struct stage {
+	int fd;			/* the memfd, -1 until STAGE_MAP */
+	uint8_t *mem;
+	uint64_t warm;		/* its first pages, touched already */
+	/* a helper copies the second half of a large copy, on the core the
+	 * parked vCPU left */
+	int helper_up, job, quit;	/* job: 1 given, 0 done (under lock) */
+	pthread_t helper;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	const uint64_t *bm;	/* its part: bitmap words [w0, w1) into stage pages from k0 */
+	const uint8_t *src;
+	uint64_t w0, w1, k0, npages, copied;
+	cpu_set_t cpus;		/* the helper's: every core the domain has */
+};
+
 struct vm {
 	char name[HV_NAME_MAX + 1];
 	int kvm, fd;
@@ -380,9 +397,7 @@ struct vm {
 	uint64_t *bitmap;
 	size_t bitmap_len;
 	uint64_t *devdirty;	/* pages hvd's devices wrote (dirty_mark), one bit each */
-	int stagefd;		/* stage.c, -1 until STAGE_MAP */
-	uint8_t *stage;
-	uint64_t stage_warm;	/* its first pages that have been touched */
+	struct stage stage;	/* stage.c */
 
 	int wake_pending;	/* under lock: something for the guest, end its idle */
 	struct cpuplan cpus;	/* its threads are ordinary ones on all of them */
@@ -444,11 +459,11 @@ int dirty_peek_clean(struct vm *vm, uint64_t *count);
 void dirty_mark(struct vm *vm, uint64_t gpa, uint64_t len);
 
 /* stage.c: stage_map -> its fd (log-dirty on; ENOTCONN otherwise); stage_copy
- * copies the bitmap's pages in, paused, and says how many */
+ * copies the bitmap's pages in, paused, and says how many; stage_warm,
+ * running again after a copy of pages: the next copy's pages faulted in */
 int stage_map(struct vm *vm);
 void stage_drop(struct vm *vm);
-uint64_t stage_copy(struct vm *vm);
-/* after a copy of pages, running again: the next copy's pages faulted in */
+uint64_t stage_copy(struct vm *vm, uint64_t count);
 void stage_warm(struct vm *vm, uint64_t pages);
 
 /* domain.c (parent) */

@@ -165,7 +165,7 @@ static int vm_save_paused(struct vm *vm, struct msg_out *o, uint64_t t0, int sta
 	}
 	t[3] = now_ns();
 	if (stage) {
-		if (stage_copy(vm) != count) {
+		if (stage_copy(vm, count) != count) {
 			snprintf(err, errlen, "the stage took fewer pages than the bitmap has");
 			errno = EIO;
 			return -1;
@@ -192,9 +192,9 @@ static int vm_stage_ok(struct vm *vm, const struct msg_in *m, char *err, size_t 
 {
 	if (msg_u32(m, HA_SAVE) != HV_SAVE_STAGED)
 		return 0;
-	if (!msg_u32(m, HA_LEASE) && vm->stagefd >= 0)
+	if (!msg_u32(m, HA_LEASE) && vm->stage.fd >= 0)
 		return 0;
-	snprintf(err, errlen, "%s", vm->stagefd < 0 ? "no stage: STAGE_MAP first (log-dirty on)" :
+	snprintf(err, errlen, "%s", vm->stage.fd < 0 ? "no stage: STAGE_MAP first (log-dirty on)" :
 	    "a staged pause is a saving pause without a lease");
 	errno = EINVAL;
 	return -1;
@@ -630,7 +630,7 @@ int vm_main(int fd, const struct hvd_conf *conf)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);	/* kicks go to vCPU threads */
 	memset(vm, 0, sizeof(*vm));
-	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = vm->lfd = vm->stagefd = -1;
+	vm->kvm = vm->fd = vm->memfd = vm->logfd = vm->bmfd = vm->lfd = vm->stage.fd = -1;
 	vm->cpus = conf->cpus;
 	vm->ledgerfd = ledger_open(conf->state_dir);
 	for (int i = 0; i < CONS_MAX; i++)

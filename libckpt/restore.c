@@ -131,9 +131,11 @@ static int checkpoint(struct ckpt_restore *rs, const struct ckpt_record *rec)
 		return snprintf(rs->err, sizeof(rs->err), "CHECKPOINT in a stream that takes none"), -1;
 	if (ckpt_u64_decode(rec->body, rec->len, &epoch, rs->err, sizeof(rs->err)) < 0)
 		return -1;
-	if (epoch <= rs->epoch)
-		return snprintf(rs->err, sizeof(rs->err), "epoch %llu after epoch %llu",
-		    (unsigned long long)epoch, (unsigned long long)rs->epoch), -1;
+	/* each epoch holds the pages dirtied since the one before: a number
+	 * skipped is an epoch lost, one repeated or older is out of order */
+	if (epoch != rs->epoch + 1)
+		return snprintf(rs->err, sizeof(rs->err), "epoch %llu after epoch %llu: epochs come "
+		    "one after another", (unsigned long long)epoch, (unsigned long long)rs->epoch), -1;
 	if (rs->ops->applying && rs->ops->applying(rs, epoch) < 0)
 		return -1;
 	for (size_t i = 0; i < rs->ep_n; i++) {

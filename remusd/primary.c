@@ -93,11 +93,14 @@ struct rio *rd_connect(struct remusd *d, const char *host, uint32_t type,
 {
 	const struct cf_host *h = d->c.hosts ? conf_find(d->c.hosts, host) : NULL;
 	char spec[300], wbuf[300];
-	if (h)
-		snprintf(spec, sizeof(spec), "%s:%d", h->addr, REMUSD_DEFAULT_PORT);
+	/* HOST, ADDRESS, or either with :PORT (a port given is where it goes;
+	 * the certificate must still be that host's) */
+	const char *colon = host[0] == '[' ? strstr(host, "]:") : strrchr(host, ':');
+	int port = colon && (host[0] == '[' || strchr(host, ':') == colon);
+	if (port || !h)
+		snprintf(spec, sizeof(spec), "%s%s", host, port ? "" : ":7448");
 	else
-		snprintf(spec, sizeof(spec), "%s%s", host, strchr(host, ':') && host[0] != '[' ? "" :
-		    ":7448");
+		snprintf(spec, sizeof(spec), "%s:%d", h->addr, REMUSD_DEFAULT_PORT);
 	int fd = peer_connect(spec, err, errlen);
 	if (fd < 0)
 		return NULL;
@@ -243,8 +246,8 @@ static int next_backup(struct prot *p, const char *avoid)
 }
 
 /* One protection to p->peer: 0 ended on request, 1 the backup was lost
- * (or never reached): try another */
-static int protect_once(struct prot *p, struct hv *h)
+ * (or never reached, *reached 0): try another */
+static int protect_once(struct prot *p, struct hv *h, int *reached)
 {
 	struct remusd *d = p->d;
 	struct primary pr = { 0 };
@@ -295,6 +298,7 @@ static int protect_once(struct prot *p, struct hv *h)
 	p->pause_max_ns = 0;	/* epoch 1 ends the initial copy: its pause is apart */
 	p->permille = 1000;
 	prot_set(p, RS_PROTECTED, "epoch 1 acknowledged by %s", p->peer);
+	*reached = 1;
 	uint64_t prev = rd_now(), n = 0;
 	for (;;) {
 		if (p->stop) {
@@ -343,8 +347,19 @@ void *primary_thread(void *arg)
 		goto out;
 	}
 	snprintf(lost, sizeof(lost), "%s", p->avoid);
-	while (protect_once(p, h)) {
+	/* the backup the admin named, never reached or refused (not the host
+	 * it claims, say): that is the answer, not another host */
+	int named = strcmp(p->peer, "auto") != 0, reached = 0;
+	while (protect_once(p, h, &reached)) {
 		struct hv_dominfo di;
+		if (named && !reached) {
+			pthread_mutex_lock(&p->lock);
+			char why[512];
+			snprintf(why, sizeof(why), "%s", p->detail);
+			pthread_mutex_unlock(&p->lock);
+			prot_set(p, RS_FAILED, "%s", why);
+			break;
+		}
 		if (p->stop || !d->c.hosts || h->ops->domain_info(h, p->name, &di) < 0 ||
 		    di.state != DS_RUNNING)
 			break;	/* gone, or nowhere else to go */

@@ -2,7 +2,7 @@
  * remustool.c - Remus' two sides (remusd/epoch.c, remusd/shadow.c) on one
  * hvd, for tests and bench/remus.
  *
- *   remustool [-s SOCK] protect NAME SHADOW EPOCHS EPOCH_MS [--no-hold] [--cut]
+ *   remustool [-s SOCK] protect NAME SHADOW EPOCHS EPOCH_MS [--no-hold] [--cut|--spoil HOW]
  *   remustool memcpy MIB        this host's memcpy rate (the staging copy's floor)
  *
  * Protects running NAME into a paused shadow domain SHADOW (a thread runs
@@ -11,7 +11,11 @@
  * died: NAME is destroyed, the stream ends (with --cut, in the middle of one
  * more epoch, which the shadow must then not have), and SHADOW resumes from
  * the last epoch it acknowledged.  --no-hold lets NAME's output out at once
- * (no output commit: what a client was told may be lost).  Prints
+ * (no output commit: what a client was told may be lost).  --spoil sends
+ * one more epoch whole but bad: "flip" (a byte of it flipped), "skip"
+ * (numbered as if one had been lost on the way), "replay" (numbered as the
+ * last one again); the shadow must refuse it and keep the last good one.
+ * Prints
  * key=value lines: epoch 1's pause (the end of the initial copy), then
  * over the epochs after it the pause (p50, p99, max), dirty pages and bytes
  * (p50), the epoch length achieved, the most the guest was throttled, and
@@ -79,8 +83,34 @@ static double pct(double *v, int n, double p)
 	return n ? v[i] : 0;
 }
 
+/* one more epoch, sent whole but spoiled as how says: 0, or -1 */
+static int send_spoiled(struct primary *p, struct rio *peer, const char *how)
+{
+	const uint8_t *b;
+	size_t len;
+	uint64_t acked = p->epoch;
+	if (!strcmp(how, "skip"))
+		p->epoch++;
+	else if (!strcmp(how, "replay"))
+		p->epoch--;
+	else if (strcmp(how, "flip"))
+		return fprintf(stderr, "remustool: --spoil flip, skip or replay\n"), -1;
+	if (primary_checkpoint(p) < 0 || primary_encode(p, &b, &len) < 0)
+		return fprintf(stderr, "remustool: %s\n", p->err), -1;
+	p->epoch = acked;
+	uint8_t *copy = malloc(len);
+	memcpy(copy, b, len);
+	if (!strcmp(how, "flip"))
+		copy[len / 2] ^= 0x10;
+	rio_write(peer, copy, len);
+	rio_flush(peer);
+	free(copy);
+	usleep(100000);	/* let the shadow take it in, and refuse it */
+	return 0;
+}
+
 static int do_protect(const char *name, const char *shadow_name, int epochs, int epoch_ms,
-    int hold, int cut)
+    int hold, int cut, const char *spoil)
 {
 	int sv[2];
 	struct backup_arg ba = { 0 };
@@ -141,6 +171,8 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 		rio_flush(peer);
 		usleep(50000);	/* let the shadow take in the half it gets */
 	}
+	if (spoil && send_spoiled(&p, peer, spoil) < 0)
+		return 1;
 	/* the primary's host dies: its VM, then its stream */
 	h->ops->domain_destroy(h, name);
 	primary_stop(&p, 0);
@@ -208,15 +240,18 @@ int main(int argc, char **argv)
 	}
 	if (argc >= 6 && !strcmp(argv[1], "protect")) {
 		int hold = 1, cut = 0;
+		const char *spoil = NULL;
 		for (int i = 6; i < argc; i++) {
 			if (!strcmp(argv[i], "--no-hold"))
 				hold = 0;
 			else if (!strcmp(argv[i], "--cut"))
 				cut = 1;
+			else if (!strcmp(argv[i], "--spoil") && i + 1 < argc)
+				spoil = argv[++i];
 			else
 				goto usage;
 		}
-		return do_protect(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), hold, cut);
+		return do_protect(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), hold, cut, spoil);
 	}
 	if (argc == 3 && !strcmp(argv[1], "memcpy"))
 		return do_memcpy(atoi(argv[2]));

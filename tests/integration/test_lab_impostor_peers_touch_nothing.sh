@@ -18,7 +18,6 @@
 #     before are refused (every daemon reads the new CRL on its own).
 set -eu
 . "$(dirname "$0")/../lab/labtest.sh"
-ROGUE=
 lab_test_setup '[ -z "$ROGUE" ] || kill "$ROGUE" 2>/dev/null'	# a failure mid-test ends the rogue too
 lab_up3
 CA=$L/ca
@@ -36,17 +35,7 @@ log "h1 -> h2 with the right certificates: a runs on h2, $(integ 2 a)"
 t 2 migrate a 10.77.0.1 >/dev/null || fail "h2 -> h1 failed"
 
 # 2. an impostor destination: h3's certificate at h2's address
-rogue() {	# rogue H CERT PORT: a second migrated in host H's namespace with CERT
-	ip netns exec "$(cat "$L/prefix")-h$1" "$BUILD/migrated/migrated" -f -v -s "$L/rogue.sock" \
-		-H "$L/h$1/hvd.sock" -d "$L/rogue" -c "$L/cluster.conf" -l "10.77.0.$1:$3" \
-		--cert "$CA/$2.crt" --key "$CA/$2.key" --ca "$CA/ca.crt" --crl "$CA/crl.pem" \
-		>>"$L/rogue.log" 2>&1 &
-	ROGUE=$!	# ip netns exec execs migrated: this is its PID
-	for _ in $(seq 100); do [ -S "$L/rogue.sock" ] && return 0; sleep 0.05; done
-	fail "rogue migrated did not start: $(tail -3 "$L/rogue.log")"
-}
-rogue_stop() { kill "$ROGUE" 2>/dev/null || true; wait "$ROGUE" 2>/dev/null || true; rm -f "$L/rogue.sock"; ROGUE=; }
-rogue 2 h3 7460
+rogue migrated 2 h3 7460
 out=$(t 1 --json migrate a 10.77.0.2:7460) && fail "a migration to an impostor succeeded: $out"
 echo "$out" | grep -q "certificate is h3's, but the peer must be h2" || fail "impostor destination: $out"
 running_on 1 | grep -qx a || fail "a does not run on h1 after the refused migration"
@@ -55,7 +44,7 @@ rogue_stop
 log "impostor destination (h3's certificate at h2's address): $(echo "$out" | sed 's/.*"error":"\([^"]*\)".*/\1/' | cut -c1-80); a runs on h1, $(integ 1 a)"
 
 # 3. an impostor source: h1's certificate from h3's address
-rogue 3 h1 7460
+rogue migrated 3 h1 7460
 out=$("$BUILD/tandem" --json --migrated "$L/rogue.sock" migrate c 10.77.0.2) && fail "h2 took a VM from an impostor: $out"
 for _ in $(seq 50); do grep -q "refused peer 10.77.0.3: certificate is h1's, but 10.77.0.3 is h3" "$L/h2/migrated.log" && break; sleep 0.1; done
 grep -q "refused peer 10.77.0.3: certificate is h1's, but 10.77.0.3 is h3" "$L/h2/migrated.log" ||

@@ -6,6 +6,7 @@
 #   - powered off eight times, then
 #   - partitioned away alone: {primary} | {backup, third},
 #   - cut off by a cable pull (ten failovers in all),
+# (REMUS_POWER_OFFS sets the count: `make soak` runs 98, a hundred failovers)
 # and each time the backup's remusd resumes the shadow only once the table
 # says the old primary is fenced (TAKEOVER), the VM is protected again to
 # the third host by itself, and the old host boots back.  Over the whole
@@ -28,7 +29,8 @@ st=$(t 2 protection web)
 echo "$st" | grep -q "web  *backup  *protected  *h1 " || fail "h2's view: $st"
 log "web protected h1 -> h2 (25 ms epochs); h2 holds its shadow, the table records the backup"
 
-ip netns exec "$(cat "$L/prefix")-cl" "$NC" kv 10.77.1.10 7000 --clients 2 --duration 900 --json \
+ip netns exec "$(cat "$L/prefix")-cl" "$NC" kv 10.77.1.10 7000 --clients 2 \
+	--duration $(( 300 + ${REMUS_POWER_OFFS:-8} * 30 )) --json \
 	>"$L/nc.json" &
 NC_PIDS=$!
 probe_start

@@ -6,17 +6,22 @@
 # goes on from where that epoch left it (at most an epoch and its send
 # behind the primary's last, never ahead, never skipping). The same when
 # the stream breaks in the middle of an epoch: the shadow keeps the one
-# before, whole (the failure twin of the same path); and for a VM with two
-# vCPUs.
+# before, whole (the failure twin of the same path); when one more epoch
+# comes whole but bad (a byte flipped on the way, numbered as if one had
+# been lost, numbered as the last one again), the shadow refuses it, says
+# why, and resumes from the last good one; and for a VM with two vCPUs.
 . "$(dirname "$0")/../lib.sh"
 start_hvd
 RT="$BUILD/tests/remustool"
-protect_and_fail() {	# NAME EPOCHS [--cut] [VCPUS]
+protect_and_fail() {	# NAME EPOCHS [--cut|--spoil HOW] [VCPUS] [REFUSAL]
 	local p=$1 s=$1-shadow out
 	tandem vm create "$p" --mem 256M --vcpus "${4:-1}" --kernel "$GUEST" \
 		--cmdline "dirty=20000 wss=128 heartbeat=20 integrity=1" >/dev/null
 	wait_for "$p" "^HB 5 "
-	out=$("$RT" -s "$SOCK" protect "$p" "$s" "$2" 25 ${3:-}) || fail "$p: protect/failover: $out"
+	out=$("$RT" -s "$SOCK" protect "$p" "$s" "$2" 25 ${3:-} 2>&1) || fail "$p: protect/failover: $out"
+	if [ -n "${5:-}" ]; then
+		echo "$out" | grep -q "the backup stopped: .*$5" || fail "$p: the shadow did not refuse it: $out"
+	fi
 	[ "$(tandem --json vm info "$s" | sed -n 's/.*"vcpus":\([0-9]*\).*/\1/p')" = "${4:-1}" ] ||
 		fail "$s: not ${4:-1} vCPUs: $(tandem vm info "$s")"
 	echo "$out" >"$T/$p.out"
@@ -30,7 +35,9 @@ protect_and_fail() {	# NAME EPOCHS [--cut] [VCPUS]
 	last_p=$(last_hb "$p")
 	wait_for "$s" "^HB " 5
 	first_s=$(console "$s" | sed -n 's/^HB \([0-9]*\) .*/\1/p' | head -1)
-	[ "$first_s" -le $((last_p + 1)) ] && [ "$first_s" -ge $((last_p - 5)) ] ||
+	local behind=5	# an epoch and its send; a spoiled epoch and the 100 ms after it more
+	[ -n "${5:-}" ] && behind=12
+	[ "$first_s" -le $((last_p + 1)) ] && [ "$first_s" -ge $((last_p - behind)) ] ||
 		fail "$p: the shadow's heartbeat starts at $first_s, the primary's last was $last_p"
 	wait_for "$s" "^HB $((first_s + 5)) " 5
 	local sweep
@@ -45,3 +52,6 @@ protect_and_fail() {	# NAME EPOCHS [--cut] [VCPUS]
 protect_and_fail whole 80
 protect_and_fail cut 40 --cut
 protect_and_fail smp 60 "" 2	# both vCPUs' state in every epoch
+protect_and_fail flip 30 "--spoil flip" 1 "CRC"
+protect_and_fail skip 30 "--spoil skip" 1 "epoch 32 after epoch 30"
+protect_and_fail replay 30 "--spoil replay" 1 "epoch 30 after epoch 30"

@@ -13,6 +13,7 @@
 #                        host now; prints the verdict, fails the test if not
 #   wait_protected H S NAME  until H protects NAME (epochs acknowledged), in S s
 #   backup_of H NAME     the backup host of NAME in H's table ("" none)
+#   rogue D H CERT PORT  a second migrated/remusd on host H with CERT; rogue_stop
 #   lab_test_setup [CMD] a fresh lab directory in L, and a trap that stops the
 #                        probe, tears the lab down and runs CMD, also on failure
 BUILD=${BUILD:-$(pwd)}
@@ -127,3 +128,19 @@ wait_protected() {
 backup_of() {
 	t "$1" --json status | grep -o "\"name\":\"$2\",\"owner\"[^}]*" | sed -n 's/.*"backup":"\([^"]*\)".*/\1/p'
 }
+# rogue DAEMON H CERT PORT: a second migrated or remusd in host H's
+# namespace with CERT's certificate, listening on PORT, its control socket
+# $L/rogue.sock, its hvd H's (or ROGUE_HVD's socket); rogue_stop ends it.
+# ROGUE is its PID (for the setup's cleanup: lab_test_setup '[ -z "$ROGUE" ]
+# || kill "$ROGUE"').
+ROGUE=
+rogue() {
+	ip netns exec "$(cat "$L/prefix")-h$2" "$BUILD/$1/$1" -f -v -s "$L/rogue.sock" \
+		-H "${ROGUE_HVD:-$L/h$2/hvd.sock}" -d "$L/rogue" -c "$L/cluster.conf" -l "10.77.0.$2:$4" \
+		--cert "$L/ca/$3.crt" --key "$L/ca/$3.key" --ca "$L/ca/ca.crt" --crl "$L/ca/crl.pem" \
+		>>"$L/rogue.log" 2>&1 &
+	ROGUE=$!	# ip netns exec execs the daemon: this is its PID
+	for _ in $(seq 100); do [ -S "$L/rogue.sock" ] && return 0; sleep 0.05; done
+	fail "rogue $1 did not start: $(tail -3 "$L/rogue.log")"
+}
+rogue_stop() { kill "$ROGUE" 2>/dev/null || true; wait "$ROGUE" 2>/dev/null || true; rm -f "$L/rogue.sock"; ROGUE=; }

@@ -252,6 +252,11 @@ static void epoch_is_applied_whole_or_not_at_all(void)
 	p = remus_stream(&len, &at3, 2);
 	CHECK(restore(p, len, 1, 0, &ep, err, sizeof(err)) < 0);
 	CHECK(ep == 3 && !memcmp(back, m3, sizeof(back)) && strstr(err, "epoch 2 after epoch 3"));
+	free(p);
+	/* epoch 4 numbered 5: epoch 4 lost on the way, refused the same way */
+	p = remus_stream(&len, &at3, 5);
+	CHECK(restore(p, len, 1, 0, &ep, err, sizeof(err)) < 0);
+	CHECK(ep == 3 && !memcmp(back, m3, sizeof(back)) && strstr(err, "epoch 5 after epoch 3"));
 	/* a migration receiver takes no CHECKPOINT */
 	CHECK(restore(p, len, 0, 0, &ep, err, sizeof(err)) < 0);
 	CHECK(strstr(err, "CHECKPOINT in a stream that takes none") != NULL);
