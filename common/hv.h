@@ -12,9 +12,41 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* a domain's life, whatever the backend */
+enum hv_state {
+	HV_PAUSED = 1,
+	HV_RUNNING,
+	HV_SHUTDOWN,
+	HV_CRASHED,
+	HV_MIGRATED,	/* handed over under a tag: it never runs again here unless reclaimed */
+	HV_STATE_COUNT
+};
+const char *hv_state_name(unsigned state);
+
+/* how log-dirty re-protects pages (bench/hv measures both) */
+enum hv_log_mode {
+	HV_LOG_MANUAL = 0,	/* a peek re-protects exactly the pages it reports */
+	HV_LOG_LEGACY = 1,	/* a peek re-protects the whole memory */
+};
+
+/* what a backend can do beyond the calls every one has (struct hv's caps) */
+enum hv_cap {
+	HV_CAP_LEASE = 1 << 0,	/* a paused or incoming domain is undone if its client goes */
+	HV_CAP_STAGE = 1 << 1,	/* domain_checkpoint_staged and stage_map */
+	HV_CAP_NIC_HOLD = 1 << 2,	/* output commit: nic_hold, nic_release */
+};
+
+/* hv_dominfo.mem_flags */
+enum hv_mem_flag {
+	/* the memory file has holes a reader may skip (SEEK_DATA) and a writer
+	 * fills with pwritev without faulting (shmem); without it, memory is
+	 * reached through the mapping only (hugetlb) */
+	HV_MEM_SPARSE_FILE = 1 << 0,
+};
+
 struct hv_dominfo {
 	char name[65];
-	unsigned state;		/* enum dom_state */
+	unsigned state;		/* enum hv_state */
 	uint64_t mem;
 	uint32_t vcpus;
 	uint64_t uptime_ns;
@@ -22,7 +54,8 @@ struct hv_dominfo {
 	uint32_t pid, tsc_khz, throttle;
 	int logdirty;
 	char reason[128];
-	char backing[16];	/* guest memory: "hugetlb" or "shmem" */
+	char backing[16];	/* guest memory, for people: "hugetlb" or "shmem" */
+	unsigned mem_flags;	/* enum hv_mem_flag */
 	uint64_t tag;		/* migrated: the hand-over it belongs to */
 	char net[64];		/* the NIC, "BRIDGE,mac=..." ("" none), and its parts: */
 	char nic_bridge[16], nic_mac[18];
@@ -40,7 +73,8 @@ struct hv;
 
 struct hv_saved;
 struct hv_ops {
-	const char *name;
+	const char *name;	/* "hvd", "xen": the origin a stream's DOMAIN_HEADER names */
+	const char *guest;	/* the kind of guest whose state it saves and restores */
 	void (*close)(struct hv *);
 	/* net: the NIC, "BRIDGE[,mac=XX:XX:XX:XX:XX:XX]", or NULL for none */
 	int (*domain_create)(struct hv *, const char *name, uint64_t mem, uint32_t vcpus,
@@ -77,7 +111,8 @@ struct hv_ops {
 	 * set, *fd is the memory file too (the caller closes it); with p NULL
 	 * it is only the file. */
 	int (*mem_map)(struct hv *, const char *name, uint8_t **p, uint64_t *size, int *fd);
-	/* enable maps the shared dirty bitmap (one bit per 4 KiB page) */
+	/* enable maps the shared dirty bitmap (one bit per 4 KiB page); mode
+	 * is an enum hv_log_mode */
 	int (*logdirty)(struct hv *, const char *name, int enable, int mode,
 	    uint64_t **bitmap, size_t *len);
 	int (*dirty_peek_clean)(struct hv *, const char *name, uint64_t *count);
@@ -139,11 +174,22 @@ struct hv {
 	 * the connection is dropped (later calls fail at once: reopen); 0 waits
 	 * forever.  hv_open sets HV_TIMEOUT_MS. */
 	int timeout_ms;
+	unsigned caps;		/* enum hv_cap, set by the backend */
 };
 #define HV_TIMEOUT_MS 30000
+#define HV_DEFAULT_URI "hvd:/run/tandem/hvd.sock"
 
-/* Opens the backend at where: a path to an hvd socket (NULL: the default). */
-struct hv *hv_open(const char *where, char *err, size_t errlen);
+/*
+ * Opens the backend a URI names: "hvd:PATH" (hvd's control socket),
+ * "hvd:" or NULL (hvd at its default socket), "xen:" (this host's Xen), or
+ * a bare PATH (an hvd socket).  An unknown scheme, or a backend this build
+ * lacks, fails with the reason.
+ */
+struct hv *hv_open(const char *uri, char *err, size_t errlen);
+/* whether hv_open could open uri's backend here (without reaching it) */
+int hv_uri_check(const char *uri, char *err, size_t errlen);
+/* the backends' own openers (hv.c calls them): path NULL is the default */
+struct hv *hv_hvd_open(const char *path, char *err, size_t errlen);
 static inline const char *hv_error(const struct hv *h) { return h->err; }
 
 #endif

@@ -209,6 +209,7 @@ static int hvd_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 			*v[i] = le64_get(h->in.val[HA_NIC_HOLD] + 8 * i);
 	}
 	di->tag = msg_u64(&h->in, HA_TAG);
+	di->mem_flags = strcmp(di->backing, "hugetlb") ? HV_MEM_SPARSE_FILE : 0;
 	return 0;
 }
 
@@ -484,6 +485,7 @@ static void hvd_close(struct hv *hv)
 
 static const struct hv_ops hvd_ops = {
 	.name = "hvd",
+	.guest = "x86_64-pvh",	/* a PVH-booted ELF; the state is hvd's own (docs/hvd-protocol.md) */
 	.close = hvd_close,
 	.domain_create = hvd_create,
 	.domain_create_incoming = hvd_create_incoming,
@@ -516,7 +518,14 @@ static const struct hv_ops hvd_ops = {
 	.console_attach = hvd_console,
 };
 
-struct hv *hv_open(const char *where, char *err, size_t errlen)
+/* hvd's wire values are the interface's */
+_Static_assert((int)DS_PAUSED == (int)HV_PAUSED && (int)DS_RUNNING == (int)HV_RUNNING &&
+    (int)DS_SHUTDOWN == (int)HV_SHUTDOWN && (int)DS_CRASHED == (int)HV_CRASHED &&
+    (int)DS_MIGRATED == (int)HV_MIGRATED, "domain states");
+_Static_assert((int)HV_DIRTY_MANUAL == (int)HV_LOG_MANUAL &&
+    (int)HV_DIRTY_LEGACY == (int)HV_LOG_LEGACY, "log modes");
+
+struct hv *hv_hvd_open(const char *where, char *err, size_t errlen)
 {
 	const char *path = where && *where ? where : HVD_DEFAULT_SOCK;
 	struct hvd *h = calloc(1, sizeof(*h));
@@ -534,5 +543,6 @@ struct hv *hv_open(const char *where, char *err, size_t errlen)
 	}
 	h->hv.ops = &hvd_ops;
 	h->hv.timeout_ms = HV_TIMEOUT_MS;
+	h->hv.caps = HV_CAP_LEASE | HV_CAP_STAGE | HV_CAP_NIC_HOLD;
 	return &h->hv;
 }

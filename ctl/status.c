@@ -14,7 +14,6 @@
 #include "cluster.h"
 #include "ctl.h"
 #include "fencectl.h"
-#include "hvctl.h"
 
 static void json_members(const char *members)
 {
@@ -75,7 +74,7 @@ static void print_json(const struct cl_status *s, char (*names)[65], const struc
 	for (int i = 0; i < n; i++) {
 		printf("%s{", i ? "," : "");
 		json_kv_str(stdout, "name", names[i], 0);
-		json_kv_str(stdout, "state", dom_state_name(di[i].state), 1);
+		json_kv_str(stdout, "state", hv_state_name(di[i].state), 1);
 		printf("}");
 	}
 	printf("]");
@@ -120,7 +119,7 @@ static void print_text(const struct cl_status *s, char (*names)[65], const struc
 		printf("(no VMs in the table)\n");
 	printf("\nthis host's hvd:");
 	for (int i = 0; i < n; i++)
-		printf(" %s (%s)", names[i], dom_state_name(di[i].state));
+		printf(" %s (%s)", names[i], hv_state_name(di[i].state));
 	printf("%s\n", n ? "" : " no domains");
 }
 

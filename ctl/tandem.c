@@ -2,8 +2,8 @@
  * tandem.c - the tandem CLI: global options, then a command group.
  *
  * Global options may stand anywhere: --json (one JSON document on stdout),
- * --host SOCKET (the hvd control socket; default /run/tandem/hvd.sock, or
- * $TANDEM_HOST).
+ * --host URI (the hypervisor: hvd:SOCKET, a bare hvd SOCKET, or xen:;
+ * default hvd:/run/tandem/hvd.sock, or $TANDEM_HOST).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +14,7 @@
 static void usage(void)
 {
 	fprintf(stderr,
-	    "usage: tandem [--json] [--host HVD_SOCKET] [--migrated MIGRATED_SOCKET]\n"
+	    "usage: tandem [--json] [--host HYPERVISOR_URI] [--migrated MIGRATED_SOCKET]\n"
 	    "              [--fenced FENCED_SOCKET] [--remusd REMUSD_SOCKET] COMMAND ...\n"
 	    "\n"
 	    "  vm create NAME --kernel PATH [--mem 256M] [--vcpus 1] [--cmdline \"...\"]\n"

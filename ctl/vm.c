@@ -14,7 +14,6 @@
 
 #include "ctl.h"
 #include "fencectl.h"
-#include "hvctl.h"
 
 #ifndef GUEST_PATH
 #define GUEST_PATH "/usr/local/libexec/tandem/guest.elf"
@@ -45,7 +44,7 @@ static void info_json(const struct hv_dominfo *d, int comma)
 {
 	printf("%s{", comma ? "," : "");
 	json_kv_str(stdout, "name", d->name, 0);
-	json_kv_str(stdout, "state", dom_state_name(d->state), 1);
+	json_kv_str(stdout, "state", hv_state_name(d->state), 1);
 	json_kv_u64(stdout, "mem_bytes", d->mem, 1);
 	json_kv_str(stdout, "backing", d->backing, 1);
 	json_kv_u64(stdout, "vcpus", d->vcpus, 1);
@@ -57,7 +56,7 @@ static void info_json(const struct hv_dominfo *d, int comma)
 	json_kv_str(stdout, "console_log", d->console_log, 1);
 	if (d->reason[0])
 		json_kv_str(stdout, "reason", d->reason, 1);
-	if (d->state == DS_MIGRATED) {
+	if (d->state == HV_MIGRATED) {
 		char tag[17];
 		snprintf(tag, sizeof(tag), "%016llx", (unsigned long long)d->tag);
 		json_kv_str(stdout, "handed_over_by", tag, 1);
@@ -113,7 +112,7 @@ static int vm_list(struct ctl *c, struct hv *h)
 			info_json(&d, shown);
 		else
 			printf("%-20s %-9s %7lluM %5u %9.1fs %8u\n", d.name,
-			    dom_state_name(d.state), (unsigned long long)(d.mem >> 20), d.vcpus,
+			    hv_state_name(d.state), (unsigned long long)(d.mem >> 20), d.vcpus,
 			    (double)d.uptime_ns / 1e9, d.pid);
 		shown++;
 	}
@@ -136,12 +135,12 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 	}
 	printf("name:        %s\nstate:       %s\nmemory:      %llu MiB of %s\nvcpus:       %u\n"
 	    "uptime:      %.1f s\npid:         %u\ntsc:         %u kHz\nthrottle:    %u%%\n"
-	    "log-dirty:   %s\nconsole log: %s\n", d.name, dom_state_name(d.state),
+	    "log-dirty:   %s\nconsole log: %s\n", d.name, hv_state_name(d.state),
 	    (unsigned long long)(d.mem >> 20), d.backing, d.vcpus, (double)d.uptime_ns / 1e9,
 	    d.pid, d.tsc_khz, d.throttle, d.logdirty ? "on" : "off", d.console_log);
 	if (d.reason[0])
 		printf("reason:      %s\n", d.reason);
-	if (d.state == DS_MIGRATED)
+	if (d.state == HV_MIGRATED)
 		printf("handed over: migration %016llx (never runs here again)\n",
 		    (unsigned long long)d.tag);
 	if (d.net[0]) {

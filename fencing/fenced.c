@@ -24,6 +24,7 @@
 #include "ctlsrv.h"
 #include "fence.h"
 #include "fenced.h"
+#include "hv.h"
 #include "log.h"
 #include "wire.h"
 
@@ -301,7 +302,7 @@ int main(int argc, char **argv)
 		case 'n': check = 1; break;
 		default:
 			fprintf(stderr, "usage: fenced [-fvn] [-c config] [-s socket] [-d state-dir] "
-			    "[-H hvd-socket]\n  -n  check the config and exit\n  defaults: -c "
+			    "[-H hypervisor-uri]\n  -n  check the config and exit\n  defaults: -c "
 			    "/etc/tandem/cluster.conf -s %s -d /var/lib/tandem/fenced\n",
 			    FENCED_DEFAULT_SOCK);
 			free(cs);
@@ -310,6 +311,12 @@ int main(int argc, char **argv)
 		}
 	}
 	log_init("fenced", fg || check, verbose);
+	if (hv_uri_check(f->hvd_path, err, sizeof(err)) < 0) {
+		log_warnx("-H %s", err);
+		free(cs);
+		free(f);
+		return 2;
+	}
 	if (conf_load(&f->conf, conf, err, sizeof(err)) < 0) {
 		log_warnx("config: %s", err);
 		free(cs);

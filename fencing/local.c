@@ -25,7 +25,6 @@
 
 #include "fenced.h"
 #include "hv.h"
-#include "hvctl.h"
 #include "log.h"
 
 const char *local_watchdog(const struct fenced *f)
@@ -94,7 +93,7 @@ int local_start(struct fenced *f, const char *name, char *err, size_t errlen)
 		struct hv_dominfo d;
 		if (h->ops->domain_info(h, name, &d) == 0) {
 			log_warnx("local: VM %s: a stale %s domain is in the way: destroying it", name,
-			    dom_state_name(d.state));
+			    hv_state_name(d.state));
 			h->ops->domain_destroy(h, name);
 		}
 		r = h->ops->domain_create(h, name, v->mem, v->vcpus, v->kernel, v->cmdline, v->net);
@@ -135,7 +134,7 @@ void local_act(struct fenced *f)
 	for (int i = 0; i < n; i++) {
 		struct hv_dominfo d;
 		if (owned_here(f, names[i]) || h->ops->domain_info(h, names[i], &d) < 0 ||
-		    d.state != DS_RUNNING)
+		    d.state != HV_RUNNING)
 			continue;
 		struct tvm *v = table_vm(&f->t, names[i]);
 		if (!v) {
@@ -170,8 +169,8 @@ void local_act(struct fenced *f)
 			continue;
 		struct hv_dominfo d;
 		int there = h->ops->domain_info(h, v->name, &d) == 0 ?
-		    d.state == DS_RUNNING || d.state == DS_PAUSED ||
-		    d.state == DS_MIGRATED :	/* handed over: migrated settles it */
+		    d.state == HV_RUNNING || d.state == HV_PAUSED ||
+		    d.state == HV_MIGRATED :	/* handed over: migrated settles it */
 		    errno != ENOENT;	/* no answer is no evidence that it is gone */
 		if (there || !once(f, v, VS_RUNNING))
 			continue;

@@ -1,4 +1,5 @@
 /* body.c - encoders and checked decoders of the small record bodies. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,10 +17,10 @@ static int name_ok(const uint8_t *n, size_t len)
 	return 1;
 }
 
-/* the NIC spec: printable, no spaces, shorter than its field */
-static int net_ok(const uint8_t *n, size_t len)
+/* a NIC spec, an origin, a guest kind: printable, no spaces, shorter than cap */
+static int word_ok(const uint8_t *n, size_t len, size_t cap)
 {
-	if (len < 1 || len >= sizeof(((struct ckpt_domain *)0)->net))
+	if (len < 1 || len >= cap)
 		return 0;
 	for (size_t i = 0; i < len; i++)
 		if (n[i] <= ' ' || n[i] > '~')
@@ -27,53 +28,108 @@ static int net_ok(const uint8_t *n, size_t len)
 	return 1;
 }
 
+static void put_str(uint8_t *buf, size_t *off, const char *s, size_t n)
+{
+	le32_put(buf + *off, (uint32_t)n);
+	memcpy(buf + *off + 4, s, n);
+	*off += 4 + n;
+}
+
+/* a u32 length and its bytes at *off, 0 to cap-1 of them (min: at least) */
+static const uint8_t *get_str(const uint8_t *b, size_t len, size_t *off, size_t min, size_t cap,
+    size_t *n)
+{
+	if (len - *off < 4)
+		return NULL;
+	*n = le32_get(b + *off);
+	if (*n < min || *n >= cap || len - *off - 4 < *n)
+		return NULL;
+	const uint8_t *p = b + *off + 4;
+	*off += 4 + *n;
+	return p;
+}
+
+#define F(d, f) sizeof((d)->f)
+
 int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, size_t *len)
 {
-	size_t nl = strlen(d->name), tl = strlen(d->net);
-	if (cap < 24 + nl + tl || !name_ok((const uint8_t *)d->name, nl) ||
-	    (tl && !net_ok((const uint8_t *)d->net, tl)))
+	size_t nl = strlen(d->name), tl = strlen(d->net), ol = strlen(d->origin), gl = strlen(d->guest);
+	if (cap < 32 + nl + tl + ol + gl || !name_ok((const uint8_t *)d->name, nl) ||
+	    (tl && !word_ok((const uint8_t *)d->net, tl, F(d, net))) ||
+	    !word_ok((const uint8_t *)d->origin, ol, F(d, origin)) ||
+	    !word_ok((const uint8_t *)d->guest, gl, F(d, guest)))
 		return -1;
 	le64_put(buf, d->mem);
 	le32_put(buf + 8, d->vcpus);
 	le32_put(buf + 12, d->page_size);
-	le32_put(buf + 16, (uint32_t)nl);
-	memcpy(buf + 20, d->name, nl);
-	*len = 20 + nl;
-	if (tl) {	/* optional: a domain without a NIC ends at its name */
-		le32_put(buf + *len, (uint32_t)tl);
-		memcpy(buf + *len + 4, d->net, tl);
-		*len += 4 + tl;
-	}
+	*len = 16;
+	put_str(buf, len, d->name, nl);
+	put_str(buf, len, d->net, tl);	/* 0: no NIC */
+	put_str(buf, len, d->origin, ol);
+	put_str(buf, len, d->guest, gl);
 	return 0;
 }
 
 int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char *err, size_t errlen)
 {
-	size_t end = len >= 20 ? 20 + (size_t)le32_get(b + 16) : 0;
-	if (len < 20 || end > len || (end < len && (len - end < 4 ||
-	    len - end - 4 != le32_get(b + end) || !net_ok(b + end + 4, len - end - 4)))) {
-		snprintf(err, errlen, "DOMAIN_HEADER: %zu bytes do not match its name and NIC", len);
+	const uint8_t *name, *net, *origin, *guest;
+	size_t off = 16, nl = 0, tl = 0, ol = 0, gl = 0;
+	memset(d, 0, sizeof(*d));
+	if (len < 16 || !(name = get_str(b, len, &off, 1, F(d, name), &nl)) ||
+	    !(net = get_str(b, len, &off, 0, F(d, net), &tl)) ||
+	    !(origin = get_str(b, len, &off, 1, F(d, origin), &ol)) ||
+	    !(guest = get_str(b, len, &off, 1, F(d, guest), &gl)) || off != len) {
+		snprintf(err, errlen, "DOMAIN_HEADER: %zu bytes do not match its name, NIC, origin "
+		    "and guest", len);
 		return -1;
 	}
-	memset(d->net, 0, sizeof(d->net));
-	if (end < len)
-		memcpy(d->net, b + end + 4, len - end - 4);
+	if (!name_ok(name, nl) || (tl && !word_ok(net, tl, F(d, net))) ||
+	    !word_ok(origin, ol, F(d, origin)) || !word_ok(guest, gl, F(d, guest))) {
+		snprintf(err, errlen, "DOMAIN_HEADER: bad domain name, NIC, origin or guest");
+		return -1;
+	}
+	memcpy(d->name, name, nl);
+	memcpy(d->net, net, tl);
+	memcpy(d->origin, origin, ol);
+	memcpy(d->guest, guest, gl);
 	d->mem = le64_get(b);
 	d->vcpus = le32_get(b + 8);
 	d->page_size = le32_get(b + 12);
-	size_t nl = le32_get(b + 16);
-	if (!name_ok(b + 20, nl)) {
-		snprintf(err, errlen, "DOMAIN_HEADER: bad domain name");
-		return -1;
-	}
-	memcpy(d->name, b + 20, nl);
-	d->name[nl] = 0;
 	if (d->page_size != CKPT_PAGE_SIZE || d->vcpus < 1 || d->vcpus > 64 ||
 	    d->mem < (16ULL << 20) || d->mem > (1ULL << 40) || d->mem % CKPT_PAGE_SIZE) {
 		snprintf(err, errlen, "DOMAIN_HEADER: impossible shape (%llu bytes, %u vCPUs, "
 		    "page size %u)", (unsigned long long)d->mem, d->vcpus, d->page_size);
 		return -1;
 	}
+	return 0;
+}
+
+int ckpt_write_domain(struct rio *r, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net, const char *origin, const char *guest)
+{
+	struct ckpt_domain d = { mem, vcpus, CKPT_PAGE_SIZE, "", "", "", "" };
+	uint8_t b[256];
+	size_t len;
+	snprintf(d.name, sizeof(d.name), "%s", name);
+	snprintf(d.net, sizeof(d.net), "%s", net ? net : "");
+	snprintf(d.origin, sizeof(d.origin), "%s", origin);
+	snprintf(d.guest, sizeof(d.guest), "%s", guest);
+	if (ckpt_domain_encode(&d, b, sizeof(b), &len) < 0)
+		return rio_fail(r, EINVAL, "DOMAIN_HEADER: %s cannot be described (name, NIC, origin "
+		    "%s or guest %s)", name, origin, guest);
+	return ckpt_write_simple(r, CK_DOMAIN_HEADER, b, len);
+}
+
+int ckpt_domain_fits(const struct ckpt_domain *d, const char *backend, const char *guest,
+    char *err, size_t errlen)
+{
+	if (strcmp(d->origin, backend))
+		return snprintf(err, errlen, "%s: the stream carries %s's state (a %s guest); this "
+		    "host's backend is %s and cannot restore it", d->name, d->origin, d->guest,
+		    backend), -1;
+	if (strcmp(d->guest, guest))
+		return snprintf(err, errlen, "%s: a %s guest; %s here runs %s guests only", d->name,
+		    d->guest, backend, guest), -1;
 	return 0;
 }
 

@@ -92,7 +92,7 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* ---- record.c ---- */
 #define CKPT_MAGIC		"TNDMCKPT"
-#define CKPT_VERSION		1
+#define CKPT_VERSION		2	/* 2: DOMAIN_HEADER names its origin and guest */
 #define CKPT_F_LZ4		0x1u
 #define CKPT_FEATURES		CKPT_F_LZ4
 #define CKPT_MAX_BODY		(8u << 20)
@@ -167,6 +167,8 @@ struct ckpt_domain {
 	uint32_t vcpus, page_size;
 	char name[65];
 	char net[64];		/* the NIC, "BRIDGE,mac=XX:XX:XX:XX:XX:XX" ("" none) */
+	char origin[16];	/* the backend whose state the stream carries ("hvd", "xen") */
+	char guest[32];		/* the guest's kind ("x86_64-pvh") */
 };
 struct ckpt_round {
 	uint32_t round;
@@ -174,6 +176,13 @@ struct ckpt_round {
 };
 int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, size_t *len);
 int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char *err, size_t errlen);
+/* the DOMAIN_HEADER record of a domain name, shaped as given, onto r */
+int ckpt_write_domain(struct rio *r, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net, const char *origin, const char *guest);
+/* whether a receiver on backend (its name) that runs guests of kind guest
+ * can restore the stream d heads: else why not */
+int ckpt_domain_fits(const struct ckpt_domain *d, const char *backend, const char *guest,
+    char *err, size_t errlen);
 int ckpt_u64_decode(const uint8_t *b, size_t len, uint64_t *v, char *err, size_t errlen);
 /* PROTECT: u64 generation (the table's, 0 outside a cluster), u32 epoch
  * length in ms, u32 name length, the name (a VM name: 1-64 of [A-Za-z0-9._-]) */

@@ -68,8 +68,9 @@ int main(int argc, char **argv)
 		case CK_DOMAIN_HEADER:
 			bad = ckpt_domain_decode(rec.body, rec.len, &dom, err, sizeof(err));
 			if (!bad)
-				printf("DOMAIN_HEADER name=%s mem=%llu MiB vcpus=%u\n", dom.name,
-				    (unsigned long long)(dom.mem >> 20), dom.vcpus);
+				printf("DOMAIN_HEADER name=%s mem=%llu MiB vcpus=%u origin=%s guest=%s%s%s\n",
+				    dom.name, (unsigned long long)(dom.mem >> 20), dom.vcpus, dom.origin,
+				    dom.guest, dom.net[0] ? " nic=" : "", dom.net);
 			break;
 		case CK_PAGE_DATA: {
 			uint32_t n;

@@ -31,7 +31,6 @@
 #include <unistd.h>
 
 #include "hv.h"
-#include "hvctl.h"
 #include "log.h"
 #include "migrated.h"
 #include "tls.h"
@@ -287,7 +286,7 @@ void handed_resume(void)
 	}
 	for (int i = 0; i < n; i++) {
 		struct hv_dominfo d;
-		if (h->ops->domain_info(h, names[i], &d) < 0 || d.state != DS_MIGRATED ||
+		if (h->ops->domain_info(h, names[i], &d) < 0 || d.state != HV_MIGRATED ||
 		    handed_is(names[i], d.tag))
 			continue;
 		log_warnx("migration %s: handed over (migration %016" PRIx64 ") but never recorded "

@@ -24,7 +24,6 @@
 #include <unistd.h>
 
 #include "hv.h"
-#include "hvctl.h"
 #include "log.h"
 #include "migrated.h"
 #include "tls.h"
@@ -133,7 +132,7 @@ static void resolve(struct recv_args *a, struct hv **hp)
 		if (o == 1) {
 			struct hv_dominfo di;
 			mig_stall("recv-outcome");
-			int ran = (*hp)->ops->domain_info(*hp, m->name, &di) == 0 && di.state != DS_PAUSED;
+			int ran = (*hp)->ops->domain_info(*hp, m->name, &di) == 0 && di.state != HV_PAUSED;
 			if (!ran && hv_again(hp, (*hp)->ops->domain_unpause, m->name) < 0)
 				mig_fail(m, MS_FAILED, "committed, but unpause failed: %s", hv_error(*hp));
 			else {
@@ -151,11 +150,11 @@ static void resolve(struct recv_args *a, struct hv **hp)
 		}
 		if (o == 0) {
 			struct hv_dominfo di;
-			if ((*hp)->ops->domain_info(*hp, m->name, &di) == 0 && di.state != DS_PAUSED) {
+			if ((*hp)->ops->domain_info(*hp, m->name, &di) == 0 && di.state != HV_PAUSED) {
 				/* never destroy what runs: this is not our incoming copy */
 				journal_del(J_INDOUBT, m->name);
 				mig_fail(m, MS_FAILED, "source says not committed, but %s here is %s, "
-				    "not a paused incoming copy: left alone", m->name, dom_state_name(di.state));
+				    "not a paused incoming copy: left alone", m->name, hv_state_name(di.state));
 				return;
 			}
 			hv_again(hp, (*hp)->ops->domain_destroy, m->name);
@@ -240,14 +239,17 @@ static int hook_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
 	struct hv_dominfo di;
 
 	snprintf(m->name, sizeof(m->name), "%s", d->name);
-	log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)%s%s", d->name, x->a->peer,
-	    (unsigned long long)(d->mem >> 20), d->vcpus, d->net[0] ? ", NIC " : "", d->net);
+	log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)%s%s, %s state of a %s guest", d->name,
+	    x->a->peer, (unsigned long long)(d->mem >> 20), d->vcpus, d->net[0] ? ", NIC " : "", d->net,
+	    d->origin, d->guest);
+	if (ckpt_domain_fits(d, h->ops->name, h->ops->guest, rs->err, sizeof(rs->err)) < 0)
+		return -1;
 	if (h->ops->domain_create_incoming_leased(h, d->name, d->mem, d->vcpus, d->net) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "creating the incoming domain: %s",
 		    hv_error(h)), -1;
 	x->created = 1;
 	if (h->ops->domain_info(h, d->name, &di) < 0 ||
-	    h->ops->mem_map(h, d->name, strcmp(di.backing, "hugetlb") ? NULL : &x->rm->mem,
+	    h->ops->mem_map(h, d->name, (di.mem_flags & HV_MEM_SPARSE_FILE) ? NULL : &x->rm->mem,
 	    &x->rm->size, &x->rm->fd) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "%s", hv_error(h)), -1;
 	rs->mem = x->rm->mem;	/* hugetlb memory is written through a mapping */
@@ -576,11 +578,11 @@ int mig_confirm_answer(struct rio *r, const uint8_t *body, size_t len)
 		return -1;
 	int found = h->ops->domain_info(h, name, &di) == 0, gone = !found && errno == ENOENT;
 	h->ops->close(h);
-	if (found && di.state != DS_PAUSED && di.state != DS_MIGRATED) {
-		log_info("CONFIRM query for %s: it is %s here", name, dom_state_name(di.state));
+	if (found && di.state != HV_PAUSED && di.state != HV_MIGRATED) {
+		log_info("CONFIRM query for %s: it is %s here", name, hv_state_name(di.state));
 		return ckpt_send(r, CK_RUNNING, NULL, 0);
 	}
-	if (gone || (found && di.state == DS_MIGRATED)) {
+	if (gone || (found && di.state == HV_MIGRATED)) {
 		log_warnx("CONFIRM query for %s: not here", name);
 		return ckpt_send(r, CK_ABORT, "not here", 8);
 	}

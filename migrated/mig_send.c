@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "hv.h"
-#include "hvctl.h"
 #include "log.h"
 #include "migrated.h"
 #include "tls.h"
@@ -257,8 +256,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 
 	if (s->h->ops->domain_info(s->h, m->name, &di) < 0)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
-	if (di.state != DS_RUNNING)
-		return snprintf(err, errlen, "domain is %s, not running", dom_state_name(di.state)), -1;
+	if (di.state != HV_RUNNING)
+		return snprintf(err, errlen, "domain is %s, not running", hv_state_name(di.state)), -1;
 	if (di.hold.on)	/* remusd's epochs pause and resume it: never both at once */
 		return snprintf(err, errlen, "%s is protected (its output is held for a backup): "
 		    "unprotect it first (tandem migrate and evacuate do)", m->name), -1;
@@ -281,25 +280,19 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint8_t hello[12];
 	le64_put(hello, m->id);
 	le32_put(hello + 8, peer_listen_port());	/* where to ask OUTCOME */
-	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "", "" };
-	snprintf(d.name, sizeof(d.name), "%s", m->name);
-	snprintf(d.net, sizeof(d.net), "%s", di.net);
-	uint8_t dh[200];
-	size_t dhlen;
-	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
 	ckpt_write_simple(s->r, CK_HELLO, hello, sizeof(hello));
 	ckpt_write_header(s->r, m->lz4 ? CKPT_F_LZ4 : 0);
-	ckpt_write_simple(s->r, CK_DOMAIN_HEADER, dh, dhlen);
+	ckpt_write_domain(s->r, m->name, di.mem, di.vcpus, di.net, s->h->ops->name, s->h->ops->guest);
 
 	uint64_t count;
 	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size, &s->memfd) < 0 ||
-	    s->h->ops->logdirty(s->h, m->name, 1, HV_DIRTY_MANUAL, &s->bitmap, &s->bmlen) < 0 ||
+	    s->h->ops->logdirty(s->h, m->name, 1, HV_LOG_MANUAL, &s->bitmap, &s->bmlen) < 0 ||
 	    s->h->ops->dirty_peek_clean(s->h, m->name, &count) < 0)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 	s->sv = (struct ckpt_save){
 		.ops = &live_ops, .arg = s, .r = s->r, .mem = s->mem, .mem_size = s->mem_size,
 		/* hugetlbfs has no holes to seek */
-		.memfd = strcmp(di.backing, "hugetlb") ? s->memfd : -1,
+		.memfd = (di.mem_flags & HV_MEM_SPARSE_FILE) ? s->memfd : -1,
 		.bitmap = s->bitmap, .bmlen = s->bmlen,
 	};
 	if (ckpt_save_init(&s->sv, m->lz4) < 0)
@@ -320,7 +313,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (s->h->ops->domain_suspend(s->h, m->name, &st) < 0) {
 		struct hv_dominfo now;
 		snprintf(err, errlen, "pause: %s", hv_error(s->h));
-		s->paused = s->h->ops->domain_info(s->h, m->name, &now) == 0 && now.state == DS_PAUSED;
+		s->paused = s->h->ops->domain_info(s->h, m->name, &now) == 0 && now.state == HV_PAUSED;
 		return -1;
 	}
 	s->paused = 1;

@@ -15,14 +15,14 @@
 #include <event2/event.h>
 
 #include "ctlsrv.h"
-#include "hvctl.h"
+#include "hv.h"
 #include "log.h"
 #include "migrated.h"
 #include "tls.h"
 #include "config.h"
 
 struct event_base *migd_base;
-struct migd_conf migd_conf = { .ctl_path = MIGRATED_DEFAULT_SOCK, .hvd_path = HVD_DEFAULT_SOCK,
+struct migd_conf migd_conf = { .ctl_path = MIGRATED_DEFAULT_SOCK, .hvd_path = HV_DEFAULT_URI,
 	.listen = ":7447", .state_dir = "/var/lib/tandem" };
 static struct fconf hosts_map;
 
@@ -32,7 +32,7 @@ static void usage(void)
 	    "                [-c cluster.conf] (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
 	    "                [--control-cpu cpu]\n"
 	    "  -s socket   control socket (default %s)\n"
-	    "  -H socket   hvd control socket (default %s)\n"
+	    "  -H uri      the hypervisor: hvd:SOCKET (or a bare SOCKET), xen: (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
 	    "  -d dir      state directory (the journal of incoming migrations)\n"
 	    "  -F socket   fenced's socket: every migration goes through the cluster's\n"
@@ -45,7 +45,7 @@ static void usage(void)
 	    "  --control-cpu cpu  the core a migration runs on while its VM is paused,\n"
 	    "              shared with hvd's control: a CPU number, none, or auto (the\n"
 	    "              default: the last of its cores, when it has two)\n",
-	    MIGRATED_DEFAULT_SOCK, HVD_DEFAULT_SOCK, MIGRATED_DEFAULT_PORT);
+	    MIGRATED_DEFAULT_SOCK, HV_DEFAULT_URI, MIGRATED_DEFAULT_PORT);
 	exit(2);
 }
 
@@ -101,6 +101,8 @@ int main(int argc, char **argv)
 		exit(2);
 	}
 	log_init("migrated", migd_conf.foreground, migd_conf.verbose);
+	if (hv_uri_check(migd_conf.hvd_path, err, sizeof(err)) < 0)
+		fatalx("-H %s", err);
 	if (migd_conf.hosts_path) {
 		if (conf_load(&hosts_map, migd_conf.hosts_path, err, sizeof(err)) < 0)
 			fatalx("%s", err);

@@ -179,9 +179,9 @@ void *backup_thread(void *arg)
 	}
 	if (h->ops->domain_info(h, p->name, &di) == 0) {
 		/* a shadow an earlier protection left (paused) goes; a VM that runs stays */
-		if (di.state != DS_PAUSED) {
+		if (di.state != HV_PAUSED) {
 			snprintf(err, sizeof(err), "a domain %s is %s on this host", p->name,
-			    dom_state_name(di.state));
+			    hv_state_name(di.state));
 			prot_set(p, RS_FAILED, "%s", err);
 			ckpt_send(a->r, CK_ABORT, err, strlen(err));
 			goto out;

@@ -122,16 +122,16 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	if (h->ops->domain_info(h, name, &di) < 0)
 		return fail(p, "domain info");
-	if (di.state != DS_RUNNING)
+	if (di.state != HV_RUNNING)
 		return snprintf(p->err, sizeof(p->err), "%s is %s, not running", name,
-		    dom_state_name(di.state)), -1;
+		    hv_state_name(di.state)), -1;
 	if (hold && di.net[0]) {
 		if (h->ops->nic_hold(h, name, 1, 0) < 0)
 			return fail(p, "holding the output");
 		p->hold = 1;
 	}
 	if (h->ops->mem_map(h, name, &p->mem, &p->mem_size, &p->memfd) < 0 ||
-	    h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &p->bitmap, &p->bmlen) < 0 ||
+	    h->ops->logdirty(h, name, 1, HV_LOG_MANUAL, &p->bitmap, &p->bmlen) < 0 ||
 	    h->ops->dirty_peek_clean(h, name, &count) < 0)
 		return fail(p, "guest memory");
 	if (!(p->stage = rio_mem_writer()))
@@ -142,18 +142,13 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 		p->staged_mem = NULL;
 	}
 	p->sv = (struct ckpt_save){ .ops = &init_ops, .arg = p, .r = peer, .mem = p->mem,
-		.mem_size = p->mem_size, .memfd = strcmp(di.backing, "hugetlb") ? p->memfd : -1,
+		.mem_size = p->mem_size, .memfd = (di.mem_flags & HV_MEM_SPARSE_FILE) ? p->memfd : -1,
 		.bitmap = p->bitmap, .bmlen = p->bmlen };
 	if (ckpt_save_init(&p->sv, CKPT_LZ4_AUTO) < 0)
 		return snprintf(p->err, sizeof(p->err), "%s", p->sv.err), -1;
-	struct ckpt_domain d = { di.mem, di.vcpus, CKPT_PAGE_SIZE, "", "" };
-	snprintf(d.name, sizeof(d.name), "%s", name);
-	snprintf(d.net, sizeof(d.net), "%s", di.net);
-	uint8_t dh[200];
-	size_t dhlen;
-	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
 	if (ckpt_write_header(peer, CKPT_F_LZ4) < 0 ||
-	    ckpt_write_simple(peer, CK_DOMAIN_HEADER, dh, dhlen) < 0 || ckpt_save_live(&p->sv) < 0)
+	    ckpt_write_domain(peer, name, di.mem, di.vcpus, di.net, h->ops->name, h->ops->guest) < 0 ||
+	    ckpt_save_live(&p->sv) < 0)
 		return snprintf(p->err, sizeof(p->err), "initial copy: %.400s",
 		    p->sv.err[0] ? p->sv.err : rio_error(peer)), -1;
 	p->sv.b.lz4 = CKPT_LZ4_OFF;	/* epochs are staged while the guest waits */

@@ -361,7 +361,7 @@ void *primary_thread(void *arg)
 			break;
 		}
 		if (p->stop || !d->c.hosts || h->ops->domain_info(h, p->name, &di) < 0 ||
-		    di.state != DS_RUNNING)
+		    di.state != HV_RUNNING)
 			break;	/* gone, or nowhere else to go */
 		snprintf(lost, sizeof(lost), "%s", p->peer);
 		if (!next_backup(p, lost))

@@ -137,7 +137,7 @@ void rd_recover(struct remusd *d)
 			continue;
 		if (di.hold.on)
 			was_primary(d, h, names[i]);
-		else if (di.state == DS_PAUSED && d->c.fenced)
+		else if (di.state == HV_PAUSED && d->c.fenced)
 			was_backup(d, h, names[i]);
 	}
 	free(names);

@@ -18,7 +18,6 @@
 
 #include "ckpt.h"
 #include "hv.h"
-#include "hvctl.h"
 
 /* epoch.c */
 struct primary {

@@ -16,7 +16,7 @@
 
 #include "config.h"
 #include "ctlsrv.h"
-#include "hvctl.h"
+#include "hv.h"
 #include "log.h"
 #include "remusd.h"
 #include "tcp.h"
@@ -27,7 +27,7 @@ static void usage(void)
 	    "              [-c cluster.conf] [-e epoch_ms]\n"
 	    "              (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
 	    "  -s socket   control socket (default %s)\n"
-	    "  -H socket   hvd control socket (default %s)\n"
+	    "  -H uri      the hypervisor: hvd:SOCKET (or a bare SOCKET), xen: (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
 	    "  -d dir      state directory: what each shadow holds (default /var/lib/tandem/remusd)\n"
 	    "  -F socket   fenced's socket: the table records each VM's backup, and a\n"
@@ -39,7 +39,7 @@ static void usage(void)
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
 	    "  --crl FILE  the CA's revocation list, read again when it changes\n"
 	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n",
-	    REMUSD_DEFAULT_SOCK, HVD_DEFAULT_SOCK, REMUSD_DEFAULT_PORT);
+	    REMUSD_DEFAULT_SOCK, HV_DEFAULT_URI, REMUSD_DEFAULT_PORT);
 	exit(2);
 }
 
@@ -76,7 +76,7 @@ int main(int argc, char **argv)
 	int c;
 
 	snprintf(port, sizeof(port), ":%d", REMUSD_DEFAULT_PORT);
-	d.c = (struct rd_conf){ .ctl_path = REMUSD_DEFAULT_SOCK, .hvd_path = HVD_DEFAULT_SOCK,
+	d.c = (struct rd_conf){ .ctl_path = REMUSD_DEFAULT_SOCK, .hvd_path = HV_DEFAULT_URI,
 		.listen = port, .epoch_ms = 25, .state_dir = "/var/lib/tandem/remusd" };
 	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:e:fvh", lo, NULL)) != -1) {
 		switch (c) {
@@ -104,6 +104,8 @@ int main(int argc, char **argv)
 		exit(2);
 	}
 	log_init("remusd", d.c.foreground, d.c.verbose);
+	if (hv_uri_check(d.c.hvd_path, err, sizeof(err)) < 0)
+		fatalx("-H %s", err);
 	if (d.c.fenced && !d.c.hosts_path)
 		fatalx("-F needs -c: the table names hosts, and a backup is one of them");
 	if (d.c.hosts_path) {

@@ -24,12 +24,14 @@ static int hook_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
 	struct hv *h = s->h;
 	struct hv_dominfo di;
 
+	if (ckpt_domain_fits(d, h->ops->name, h->ops->guest, rs->err, sizeof(rs->err)) < 0)
+		return -1;
 	if (h->ops->domain_create_incoming(h, s->name, d->mem, d->vcpus, d->net[0] ? d->net : NULL) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "creating the shadow %s: %s", s->name,
 		    hv_error(h)), -1;
 	s->created = 1;
 	if (h->ops->domain_info(h, s->name, &di) < 0 ||
-	    h->ops->mem_map(h, s->name, strcmp(di.backing, "hugetlb") ? NULL : &s->mem, &s->mem_size,
+	    h->ops->mem_map(h, s->name, (di.mem_flags & HV_MEM_SPARSE_FILE) ? NULL : &s->mem, &s->mem_size,
 	    &s->fd) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "the shadow's memory: %s", hv_error(h)), -1;
 	rs->mem = s->mem;

@@ -12,8 +12,10 @@
  *   hvtool [-s SOCK] peekcost NAME MS N  peek-and-clean cost after MS of guest run
  *   hvtool [-s SOCK] pausecost NAME N    pause+unpause and vCPU get/set timings
  *   hvtool hostrate MIB                  the host's own page-write rate
- *   hvtool [-s SOCK] save NAME FILE [--hello]  a saved stream of NAME (with a HELLO
- *                                        record first: ready to feed to a receiver)
+ *   hvtool [-s SOCK] save NAME FILE [--hello] [--origin BACKEND]
+ *                                        a saved stream of NAME (with a HELLO
+ *                                        record first: ready to feed to a receiver;
+ *                                        its header naming another backend)
  *   hvtool tcprate MIB                   loopback TCP bandwidth (one stream)
  *   hvtool [-s SOCK] hold NAME on|off|close EPOCH|release EPOCH
  *                                        output commit by hand: hold the NIC's output,
@@ -136,7 +138,7 @@ static int do_dirtycheck(const char *name, int rounds, int ms)
 
 	if (h->ops->mem_map(h, name, &mem, &size, NULL) < 0)
 		die_hv(h, "mem_map");
-	if (h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
+	if (h->ops->logdirty(h, name, 1, HV_LOG_MANUAL, &bm, &bmlen) < 0)
 		die_hv(h, "logdirty on");
 	if (!(snap = malloc(size)))
 		return 1;
@@ -202,7 +204,7 @@ static int do_peekcost(const char *name, int ms, int n)
 				die_hv(h, "unpause");
 		}
 		printf("mode=%s dirty_pages=%llu peek_clean_p50_ms=%.3f peek_clean_p99_ms=%.3f\n",
-		    mode == HV_DIRTY_MANUAL ? "manual" : "legacy", (unsigned long long)count,
+		    mode == HV_LOG_MANUAL ? "manual" : "legacy", (unsigned long long)count,
 		    pct(t, n, 50), pct(t, n, 99));
 		munmap(bm, bmlen);
 		h->ops->logdirty(h, name, 0, 0, NULL, NULL);
@@ -235,7 +237,7 @@ static int do_pausecost(const char *name, int n)
 	}
 	uint8_t *stage;
 	uint64_t stage_size;
-	if (h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
+	if (h->ops->logdirty(h, name, 1, HV_LOG_MANUAL, &bm, &bmlen) < 0)
 		die_hv(h, "log-dirty");
 	if (h->ops->stage_map(h, name, &stage, &stage_size) < 0)
 		die_hv(h, "stage");
@@ -310,13 +312,13 @@ static int do_hostrate(int mib)
  * END, then running again.  With hello, the file starts like a migration
  * (HELLO record), so it can be fed to a receiver as it is.
  */
-static int do_save(const char *name, const char *file, int hello)
+static int do_save(const char *name, const char *file, int hello, const char *origin)
 {
 	struct hv *h = open_hv();
 	struct hv_dominfo di;
-	uint8_t *mem, *vs, *ds, dh[128];
+	uint8_t *mem, *vs, *ds;
 	uint64_t size;
-	size_t vlen, dlen, dhlen;
+	size_t vlen, dlen;
 	struct ckpt_batch b;
 	int fd = open(file, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	struct rio *r = fd >= 0 ? rio_fd_open(fd, 1) : NULL;
@@ -327,15 +329,13 @@ static int do_save(const char *name, const char *file, int hello)
 	    h->ops->mem_map(h, name, &mem, &size, NULL) < 0 || h->ops->vcpu_get(h, name, &vs, &vlen) < 0 ||
 	    h->ops->dev_get(h, name, &ds, &dlen) < 0)
 		die_hv(h, "save");
-	struct ckpt_domain d = { di.mem, di.vcpus, 4096, "", "" };
-	snprintf(d.name, sizeof(d.name), "%s", name);
-	ckpt_domain_encode(&d, dh, sizeof(dh), &dhlen);
 	if (hello) {
 		uint8_t hb[12] = { 1 };
 		ckpt_write_simple(r, CK_HELLO, hb, sizeof(hb));
 	}
 	ckpt_write_header(r, CKPT_F_LZ4);
-	ckpt_write_simple(r, CK_DOMAIN_HEADER, dh, dhlen);
+	ckpt_write_domain(r, name, di.mem, di.vcpus, NULL, origin ? origin : h->ops->name,
+	    h->ops->guest);
 	for (uint64_t pfn = 0; pfn < size / 4096; pfn++) {
 		const uint8_t *pg = mem + pfn * 4096;
 		if (!ckpt_page_is_zero(pg))
@@ -462,8 +462,8 @@ static int staged_checks(struct hv *h, const uint64_t *bm)
 		fails++;
 	} else
 		printf("ok staged pause without a stage refused: %s\n", hv_error(h));
-	if (h->ops->domain_info(h, "badin", &di) < 0 || di.state != DS_RUNNING) {
-		printf("FAIL a refused staged pause left the domain %s\n", dom_state_name(di.state));
+	if (h->ops->domain_info(h, "badin", &di) < 0 || di.state != HV_RUNNING) {
+		printf("FAIL a refused staged pause left the domain %s\n", hv_state_name(di.state));
 		fails++;
 	}
 	if (h->ops->stage_map(h, "badin", &stage, &ssize) < 0 ||
@@ -471,9 +471,9 @@ static int staged_checks(struct hv *h, const uint64_t *bm)
 		die_hv(h, "stage");
 	usleep(100000);
 	if (h->ops->domain_checkpoint_staged(h, "badin", 0, &st) < 0 || !st.dirty ||
-	    !st.paused_ns || h->ops->domain_info(h, "badin", &di) < 0 || di.state != DS_RUNNING) {
+	    !st.paused_ns || h->ops->domain_info(h, "badin", &di) < 0 || di.state != HV_RUNNING) {
 		printf("FAIL staged pause: %s (%llu dirty, domain %s)\n", hv_error(h),
-		    (unsigned long long)st.dirty, dom_state_name(di.state));
+		    (unsigned long long)st.dirty, hv_state_name(di.state));
 		hv_saved_free(&st);
 		return fails + 1;
 	}
@@ -615,14 +615,14 @@ static int do_badinput(const char *kernel, const char *badelf)
 		fails++;
 	} else
 		printf("ok saving pause without log-dirty refused: %s\n", hv_error(h));
-	if (h->ops->domain_info(h, "badin", &di) < 0 || di.state != DS_PAUSED) {
-		printf("FAIL a refused saving pause left the domain %s\n", dom_state_name(di.state));
+	if (h->ops->domain_info(h, "badin", &di) < 0 || di.state != HV_PAUSED) {
+		printf("FAIL a refused saving pause left the domain %s\n", hv_state_name(di.state));
 		fails++;
 	}
 	uint64_t *bm;
 	size_t bmlen;
 	if (h->ops->domain_unpause(h, "badin") < 0 ||
-	    h->ops->logdirty(h, "badin", 1, HV_DIRTY_MANUAL, &bm, &bmlen) < 0)
+	    h->ops->logdirty(h, "badin", 1, HV_LOG_MANUAL, &bm, &bmlen) < 0)
 		die_hv(h, "log-dirty");
 	usleep(100000);
 	if (h->ops->domain_suspend(h, "badin", &st) < 0 || !st.vcpu_len || !st.dev_len ||
@@ -655,7 +655,7 @@ static int do_badinput(const char *kernel, const char *badelf)
 
 	/* still serving, and the domain still works */
 	if (h->ops->domain_unpause(h, "badin") < 0 || h->ops->domain_info(h, "badin", &di) < 0 ||
-	    di.state != DS_RUNNING) {
+	    di.state != HV_RUNNING) {
 		printf("FAIL domain unusable after bad input: %s\n", hv_error(h));
 		fails++;
 	} else
@@ -680,7 +680,7 @@ static int do_hold(const char *name, const char *what, const char *epoch_s)
 	else if (!strcmp(what, "release") && epoch_s)
 		r = h->ops->nic_release(h, name, epoch);
 	else if (!strcmp(what, "close") && epoch_s) {
-		r = h->ops->logdirty(h, name, 1, HV_DIRTY_MANUAL, &bm, &bmlen);
+		r = h->ops->logdirty(h, name, 1, HV_LOG_MANUAL, &bm, &bmlen);
 		if (r == 0 && (r = h->ops->domain_checkpoint(h, name, epoch, &st)) == 0)
 			hv_saved_free(&st);
 		if (h->ops->domain_unpause(h, name) < 0 && r == 0)
@@ -716,12 +716,24 @@ int main(int argc, char **argv)
 		return do_pausecost(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "hostrate"))
 		return do_hostrate(atoi(argv[2]));
-	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "save"))
-		return do_save(argv[2], argv[3], argc == 5 && !strcmp(argv[4], "--hello"));
+	if (argc >= 4 && !strcmp(argv[1], "save")) {
+		int hello = 0;
+		const char *origin = NULL;
+		for (int i = 4; i < argc; i++) {
+			if (!strcmp(argv[i], "--hello"))
+				hello = 1;
+			else if (!strcmp(argv[i], "--origin") && i + 1 < argc)
+				origin = argv[++i];
+			else
+				goto usage;
+		}
+		return do_save(argv[2], argv[3], hello, origin);
+	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hold"))
 		return do_hold(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
 	if (argc == 3 && !strcmp(argv[1], "tcprate"))
 		return do_tcprate(atoi(argv[2]));
+usage:
 	fprintf(stderr, "usage: see the comment at the top of tests/hvtool.c\n");
 	return 2;
 }

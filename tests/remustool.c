@@ -5,6 +5,8 @@
  *   remustool [-s SOCK] protect NAME SHADOW EPOCHS EPOCH_MS [--no-hold] [--cut|--spoil HOW]
  *   remustool memcpy MIB        this host's memcpy rate (the staging copy's floor)
  *
+ * REMUSTOOL_TRACE=1 prints each epoch's figures to stderr as it goes.
+ *
  * Protects running NAME into a paused shadow domain SHADOW (a thread runs
  * the backup's side over a socket pair), epoch after epoch, EPOCH_MS apart
  * (never overlapping), EPOCHS times; then fails over as if NAME's host had

@@ -16,4 +16,14 @@ tandem vm create y --mem 3x --kernel "$GUEST" 2>/dev/null && fail "bad --mem acc
 "$BUILD/tandem" --host "$T/nothing.sock" vm list 2>"$T/err" && fail "unreachable hvd not reported"
 grep -q "cannot reach hvd" "$T/err" || fail "unclear: $(cat "$T/err")"
 tandem vm list >/dev/null || fail "hvd not serving"
-log "CLI errors clear"
+# the backend is a URI: hvd:SOCKET and a bare SOCKET reach hvd, others are refused plainly
+"$BUILD/tandem" --host "hvd:$SOCK" vm list >/dev/null || fail "hvd:$SOCK not reached"
+"$BUILD/tandem" --host "$SOCK" vm list >/dev/null || fail "a bare socket path not reached"
+"$BUILD/tandem" --host xen: vm list 2>"$T/err" && fail "xen: accepted by a build without Xen"
+grep -q "xen: this build has no Xen backend" "$T/err" || fail "unclear: $(cat "$T/err")"
+"$BUILD/tandem" --host bogus:x vm list 2>"$T/err" && fail "an unknown backend accepted"
+grep -q "no backend of that name" "$T/err" || fail "unclear: $(cat "$T/err")"
+"$BUILD/migrated/migrated" -f -H bogus:x -s "$T/m.sock" -d "$T/m" --insecure 2>"$T/err" &&
+	fail "migrated started with an unknown backend"
+grep -q "no backend of that name" "$T/err" || fail "migrated: unclear: $(cat "$T/err")"
+log "CLI errors clear; backends by URI (hvd:SOCKET, SOCKET; xen: and bogus: refused)"

@@ -21,12 +21,11 @@ set -eu
 lab_test_setup '[ -z "$ROGUE" ] || kill "$ROGUE" 2>/dev/null'	# a failure mid-test ends the rogue too
 lab_up3
 CA=$L/ca
-vm() { t "$1" vm create "$2" --mem 64M --kernel "$G" --cmdline "dirty=1000 wss=16 heartbeat=100" >/dev/null; }
-vm 1 a
-vm 3 c
-vm 2 b
+small_vm 1 a
+small_vm 3 c
+small_vm 2 b
 wait_owned 1 10 a b c >/dev/null
-for v in a b c; do for _ in $(seq 50); do grep -q READY "$L"/h*/hvd/console/$v.log 2>/dev/null && break; sleep 0.1; done; done
+wait_ready a b c
 
 # 1. the twin: the right certificates
 t 1 migrate a 10.77.0.2 >/dev/null || fail "h1 -> h2 failed: $(grep 'migration a' "$L/h1/migrated.log" | tail -2)"
@@ -83,7 +82,7 @@ AVOID=2 wait_owned 1 30 b >/dev/null
 
 # 5. revocation: h3 works, then is revoked and refused both ways
 where() { for h in 1 2 3; do running_on $h | grep -qx "$1" && echo $h; done; }
-vm 1 r
+small_vm 1 r
 wait_owned 1 10 r >/dev/null
 t 1 migrate r 10.77.0.3 >/dev/null || fail "h1 -> h3 failed before the revoke"
 t 3 migrate r 10.77.0.1 >/dev/null || fail "h3 -> h1 failed before the revoke"

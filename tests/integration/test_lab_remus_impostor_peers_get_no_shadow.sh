@@ -19,12 +19,11 @@ lab_test_setup '[ -z "$ROGUE" ] || kill "$ROGUE" 2>/dev/null; [ -z "$RHVD" ] || 
 	[ -z "$RHVD" ] || "$SRC/tests/kill-domains" "$L/rogue-hvd"'
 lab_up3
 CA=$L/ca
-vm() { t "$1" vm create "$2" --mem 64M --kernel "$G" --cmdline "dirty=1000 wss=16 heartbeat=100" >/dev/null; }
-vm 1 a
-vm 1 b
-vm 3 c
+small_vm 1 a
+small_vm 1 b
+small_vm 3 c
 wait_owned 1 10 a b >/dev/null
-for v in a b c; do for _ in $(seq 50); do grep -q READY "$L"/h*/hvd/console/$v.log 2>/dev/null && break; sleep 0.1; done; done
+wait_ready a b c
 
 # 1. the twin
 t 1 protect a --backup h2 >/dev/null || fail "protect a to h2: $(tail -3 "$L/h1/remusd.log")"

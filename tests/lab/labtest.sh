@@ -14,6 +14,8 @@
 #   wait_protected H S NAME  until H protects NAME (epochs acknowledged), in S s
 #   backup_of H NAME     the backup host of NAME in H's table ("" none)
 #   rogue D H CERT PORT  a second migrated/remusd on host H with CERT; rogue_stop
+#   small_vm H NAME      a 64 MiB guest, lightly busy, created on host H
+#   wait_ready NAME...   until each NAME's guest said READY on some host (5 s)
 #   lab_test_setup [CMD] a fresh lab directory in L, and a trap that stops the
 #                        probe, tears the lab down and runs CMD, also on failure
 BUILD=${BUILD:-$(pwd)}
@@ -144,3 +146,10 @@ rogue() {
 	fail "rogue $1 did not start: $(tail -3 "$L/rogue.log")"
 }
 rogue_stop() { kill "$ROGUE" 2>/dev/null || true; wait "$ROGUE" 2>/dev/null || true; rm -f "$L/rogue.sock"; ROGUE=; }
+small_vm() { t "$1" vm create "$2" --mem 64M --kernel "$G" --cmdline "dirty=1000 wss=16 heartbeat=100" >/dev/null; }
+wait_ready() {
+	local v
+	for v in "$@"; do
+		for _ in $(seq 50); do grep -q READY "$L"/h*/hvd/console/"$v".log 2>/dev/null && break; sleep 0.1; done
+	done
+}

@@ -24,14 +24,10 @@ static size_t make_stream(uint8_t **out, int lz4)
 {
 	struct rio *w = rio_mem_writer();
 	struct ckpt_batch b;
-	struct ckpt_domain d = { NPAGES * 4096 * 4, 1, 4096, "vm-1", "" };
-	uint8_t body[128];
 	size_t len;
 
-	d.mem = 16 << 20;
 	ckpt_write_header(w, lz4 ? CKPT_F_LZ4 : 0);
-	ckpt_domain_encode(&d, body, sizeof(body), &len);
-	ckpt_write_simple(w, CK_DOMAIN_HEADER, body, len);
+	ckpt_write_domain(w, "vm-1", 16 << 20, 1, NULL, "hvd", "x86_64-pvh");
 	struct ckpt_round rd = { 0, NPAGES, 3 };
 	uint8_t rb[24];
 	ckpt_round_encode(&rd, rb);
@@ -83,28 +79,48 @@ out:
 	return rc;
 }
 
-/* DOMAIN_HEADER with and without its NIC, and what it refuses */
+/* DOMAIN_HEADER with and without its NIC, and what it refuses; whether a
+ * receiver can restore what it heads */
 static void domain_header(void)
 {
-	struct ckpt_domain d = { 64 << 20, 2, 4096, "web-1", "vmbr0,mac=02:11:22:33:44:55" }, e;
+	struct ckpt_domain d = { 64 << 20, 2, 4096, "web-1", "vmbr0,mac=02:11:22:33:44:55", "hvd",
+		"x86_64-pvh" }, e;
 	uint8_t b[200];
 	size_t len, plain;
 	char err[200];
+	const size_t fixed = 16 + 4 + 5 + 4, nic = 27, tail = 4 + 3 + 4 + 10;
 
-	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) == 0 && len == 20 + 5 + 4 + 27);
+	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) == 0 && len == fixed + nic + tail);
 	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) == 0 && !strcmp(e.net, d.net) &&
-	    !strcmp(e.name, "web-1") && e.vcpus == 2);
-	for (size_t k = 21; k < len; k++)	/* cut anywhere past the name's first byte */
-		CHECK(ckpt_domain_decode(b, k, &e, err, sizeof(err)) < 0 || k == 25);
-	b[20 + 5 + 4 + 3] = ' ';	/* a space in the spec */
+	    !strcmp(e.name, "web-1") && e.vcpus == 2 && !strcmp(e.origin, "hvd") &&
+	    !strcmp(e.guest, "x86_64-pvh"));
+	int cut_ok = 0;
+	for (size_t k = 0; k < len; k++)	/* cut anywhere: refused */
+		cut_ok += ckpt_domain_decode(b, k, &e, err, sizeof(err)) == 0;
+	CHECK(cut_ok == 0);
+	b[fixed + 3] = ' ';	/* a space in the NIC spec */
 	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) < 0);
 	d.net[0] = 0;
-	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &plain) == 0 && plain == 25);
+	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &plain) == 0 && plain == fixed + tail);
 	CHECK(ckpt_domain_decode(b, plain, &e, err, sizeof(err)) == 0 && !e.net[0]);
+	b[fixed + 4] = 0;	/* nothing printable as the origin */
+	CHECK(ckpt_domain_decode(b, plain, &e, err, sizeof(err)) < 0);
 	memset(d.net, 'a', sizeof(d.net) - 1);
 	d.net[sizeof(d.net) - 1] = 0;	/* 63 bytes: the longest */
 	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) == 0);
 	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) == 0);
+	d.origin[0] = 0;
+	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) < 0);	/* no origin: not a header */
+
+	/* who may restore it: the same backend and guest kind (the twin), no other */
+	CHECK(ckpt_domain_fits(&e, "hvd", "x86_64-pvh", err, sizeof(err)) == 0);
+	snprintf(e.origin, sizeof(e.origin), "xen");
+	CHECK(ckpt_domain_fits(&e, "hvd", "x86_64-pvh", err, sizeof(err)) < 0 &&
+	    strstr(err, "carries xen's state") && strstr(err, "backend is hvd"));
+	snprintf(e.origin, sizeof(e.origin), "hvd");
+	snprintf(e.guest, sizeof(e.guest), "x86_64-pv");
+	CHECK(ckpt_domain_fits(&e, "hvd", "x86_64-pvh", err, sizeof(err)) < 0 &&
+	    strstr(err, "a x86_64-pv guest"));
 }
 
 int main(void)
@@ -209,11 +225,12 @@ int main(void)
 	size_t len = make_stream(&s, 1);
 	struct rio *r;
 	uint32_t f;
-	s[8] = 2;	/* version */
+	s[8] = 1;	/* version 1: DOMAIN_HEADER without origin and guest */
 	r = rio_mem_reader(s, len);
-	CHECK(ckpt_read_header(r, &f) < 0 && strstr(rio_error(r), "version 2"));
+	CHECK(ckpt_read_header(r, &f) < 0 && strstr(rio_error(r), "stream version 1, this build "
+	    "reads version 2"));
 	rio_close(r);
-	s[8] = 1;
+	s[8] = CKPT_VERSION;
 	s[12] = 0x80;	/* unknown feature */
 	r = rio_mem_reader(s, len);
 	CHECK(ckpt_read_header(r, &f) < 0 && strstr(rio_error(r), "unknown features"));

@@ -71,12 +71,8 @@ static void save_init(struct ckpt_save *s, struct rio *w, int lz4)
 
 static void header(struct rio *w)
 {
-	struct ckpt_domain d = { 16 << 20, 1, PS, "vm-1", "" };	/* the smallest guest a stream names */
-	uint8_t body[128];
-	size_t len;
-	ckpt_write_header(w, CKPT_F_LZ4);
-	ckpt_domain_encode(&d, body, sizeof(body), &len);
-	ckpt_write_simple(w, CK_DOMAIN_HEADER, body, len);
+	ckpt_write_header(w, CKPT_F_LZ4);	/* the smallest guest a stream names */
+	ckpt_write_domain(w, "vm-1", 16 << 20, 1, NULL, "hvd", "x86_64-pvh");
 }
 
 /* a "suspend": the guest's last writes, the last peek, the state */
