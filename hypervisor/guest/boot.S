@@ -158,7 +158,21 @@ long_entry:
 	mov	$0x40000000, %eax
 	xor	%ecx, %ecx
 	cpuid
-	cmp	$0x40000010, %eax
+	/* Xen ("XenVMMXenVMM"): its console is the debug port, its TSC rate
+	 * is leaf 0x40000003's ECX */
+	cmp	$0x566e6558, %ebx
+	jne	5f
+	cmp	$0x65584d4d, %ecx
+	jne	5f
+	cmp	$0x4d4d566e, %edx
+	jne	5f
+	movl	$1, boot_on_xen(%rip)
+	mov	$0x40000003, %eax
+	xor	%ecx, %ecx
+	cpuid
+	mov	%ecx, boot_tsc_khz(%rip)
+	jmp	4f
+5:	cmp	$0x40000010, %eax
 	jb	4f
 	mov	$0x40000010, %eax
 	xor	%ecx, %ecx
@@ -215,6 +229,9 @@ isr_common:
 	.balign	4
 boot_tsc_khz:
 	.long	0				/* CPUID 0x40000010 EAX, 0 if absent */
+	.globl	boot_on_xen
+boot_on_xen:
+	.long	0				/* 1: running as a Xen PVH domU */
 	.balign 16
 gdt:
 	.quad	0

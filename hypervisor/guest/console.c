@@ -1,5 +1,7 @@
 /*
- * console.c - output and input on the 16550 UART at 0x3f8.
+ * console.c - output and input on the 16550 UART at 0x3f8, or, as a Xen
+ * PVH domU (which has no UART), output on Xen's debug port 0xe9, which
+ * Xen prints on its own console a line at a time ("(d1) ..."); no input.
  *
  * Every port access is a VM exit (~125 us on kvm_pvm), so output does not
  * poll the line status before each byte: hvd's UART and QEMU's both accept
@@ -8,14 +10,16 @@
 #include <stdarg.h>
 #include "guest.h"
 
+extern uint32_t boot_on_xen;
+
 void con_putc(char c)
 {
-	outb(PORT_UART, (uint8_t)c);
+	outb(boot_on_xen ? PORT_XEN_DEBUG : PORT_UART, (uint8_t)c);
 }
 
 int con_getc(void)
 {
-	if (!(inb(PORT_UART + 5) & 1))
+	if (boot_on_xen || !(inb(PORT_UART + 5) & 1))
 		return -1;
 	return inb(PORT_UART);
 }

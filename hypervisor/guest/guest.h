@@ -7,6 +7,7 @@
 
 #define PAGE_SIZE	4096UL
 #define PORT_UART	0x3f8
+#define PORT_XEN_DEBUG	0xe9	/* Xen's debug console, for HVM and PVH guests */
 #define PORT_EXIT	0x501	/* isa-debug-exit on QEMU, guest exit on hvd */
 #define PORT_IDLE	0x510	/* hvd: sleep for N microseconds (ignored elsewhere) */
 

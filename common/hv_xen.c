@@ -1,0 +1,283 @@
+/*
+ * hv_xen.c - the hv interface on a Xen host: libxenctrl for the domains,
+ * xenstore for their names.  Run in dom0 (or a toolstack domain), as root.
+ *
+ * What it does so far: list, info, pause, unpause, destroy of the domUs
+ * that xl (libxl) created; Domain-0 is never one of them.  Every other call
+ * (creating domains, guest memory, log-dirty, state, the hand-over, output
+ * commit) fails with EOPNOTSUPP and says so: migration and protection on
+ * Xen need them (docs/xen-tier.md says what is left).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <xenctrl.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#include "hv.h"
+
+#define XEN_MAX_DOMAINS	1024
+
+struct xen {
+	struct hv hv;
+	xentoollog_logger *quiet;	/* libxenctrl's own messages: our errors say it */
+	xc_interface *xc;
+	struct xs_handle *xs;
+};
+
+static int fail(struct hv *hv, int e, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(hv->err, sizeof(hv->err), fmt, ap);
+	va_end(ap);
+	errno = e;
+	return -1;
+}
+
+/* a domain's name from xenstore, "" when it has none */
+static void dom_name(struct xen *x, uint32_t domid, char *name, size_t len)
+{
+	char path[64];
+	unsigned n = 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	char *v = xs_read(x->xs, XBT_NULL, path, &n);
+	snprintf(name, len, "%.*s", v ? (int)n : 0, v ? v : "");
+	free(v);
+}
+
+/* the domains but Domain-0: *n of them in a malloc'd array */
+static int dom_all(struct xen *x, xc_domaininfo_t **out, int *n)
+{
+	xc_domaininfo_t *d = calloc(XEN_MAX_DOMAINS, sizeof(*d));
+	if (!d)
+		return fail(&x->hv, ENOMEM, "out of memory");
+	int k = xc_domain_getinfolist(x->xc, 1, XEN_MAX_DOMAINS, d);
+	if (k < 0) {
+		int e = errno;
+		free(d);
+		return fail(&x->hv, e, "xen: listing the domains: %s", strerror(e));
+	}
+	*out = d;
+	*n = k;
+	return 0;
+}
+
+/* the domain called name */
+static int dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
+{
+	xc_domaininfo_t *d;
+	int n;
+	char nm[65];
+	if (dom_all(x, &d, &n) < 0)
+		return -1;
+	for (int i = 0; i < n; i++) {
+		dom_name(x, d[i].domain, nm, sizeof(nm));
+		if (!strcmp(nm, name)) {
+			*info = d[i];
+			free(d);
+			return 0;
+		}
+	}
+	free(d);
+	return fail(&x->hv, ENOENT, "no domain named %s", name);
+}
+
+static unsigned dom_state(const xc_domaininfo_t *d)
+{
+	unsigned why = (d->flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+	if (d->flags & XEN_DOMINF_dying)
+		return HV_SHUTDOWN;
+	if (d->flags & XEN_DOMINF_shutdown)
+		return why == SHUTDOWN_crash ? HV_CRASHED : HV_SHUTDOWN;
+	return d->flags & XEN_DOMINF_paused ? HV_PAUSED : HV_RUNNING;
+}
+
+static int xen_list(struct hv *hv, char (**names)[65], int *n)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t *d;
+	int k;
+	if (dom_all(x, &d, &k) < 0)
+		return -1;
+	*names = calloc((size_t)k + 1, sizeof(**names));
+	if (!*names) {
+		free(d);
+		return fail(hv, ENOMEM, "out of memory");
+	}
+	*n = 0;
+	for (int i = 0; i < k; i++) {
+		dom_name(x, d[i].domain, (*names)[*n], sizeof((*names)[*n]));
+		if ((*names)[*n][0])	/* one being built has no name yet */
+			(*n)++;
+	}
+	free(d);
+	return 0;
+}
+
+static int xen_info(struct hv *hv, const char *name, struct hv_dominfo *di)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	memset(di, 0, sizeof(*di));
+	snprintf(di->name, sizeof(di->name), "%s", name);
+	di->state = dom_state(&d);
+	di->mem = (uint64_t)d.tot_pages * XC_PAGE_SIZE;
+	di->vcpus = d.max_vcpu_id + 1;
+	di->pid = d.domain;	/* what identifies it on this host: its domid */
+	snprintf(di->backing, sizeof(di->backing), "xen");
+	if (di->state == HV_CRASHED)
+		snprintf(di->reason, sizeof(di->reason), "the guest crashed");
+	return 0;
+}
+
+static int by_name(struct hv *hv, const char *name, int (*op)(xc_interface *, uint32_t),
+    const char *what)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	if (op(x->xc, d.domain) < 0) {
+		int e = errno;
+		return fail(hv, e, "xen: %s %s (domain %u): %s", what, name, d.domain, strerror(e));
+	}
+	return 0;
+}
+
+static int xen_pause(struct hv *hv, const char *n)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, n, &d) < 0)
+		return -1;
+	if (dom_state(&d) != HV_RUNNING)
+		return fail(hv, EBUSY, "domain is %s, not running", hv_state_name(dom_state(&d)));
+	return by_name(hv, n, xc_domain_pause, "pausing");
+}
+
+static int xen_unpause(struct hv *hv, const char *n)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, n, &d) < 0)
+		return -1;
+	if (dom_state(&d) != HV_PAUSED)
+		return fail(hv, EBUSY, "domain is %s, not paused", hv_state_name(dom_state(&d)));
+	return by_name(hv, n, xc_domain_unpause, "unpausing");
+}
+
+static int xen_destroy(struct hv *hv, const char *n)
+{
+	return by_name(hv, n, xc_domain_destroy, "destroying");
+}
+
+static void xen_close(struct hv *hv)
+{
+	struct xen *x = (struct xen *)hv;
+	xs_close(x->xs);
+	xc_interface_close(x->xc);
+	xtl_logger_destroy(x->quiet);
+	free(x);
+}
+
+/* what this backend cannot do yet: one answer, by the name of the call
+ * (the arguments go unread) */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#define NOT_YET(fn, what, ...) \
+	static int fn(struct hv *hv, __VA_ARGS__) \
+	{ return fail(hv, EOPNOTSUPP, "xen: %s is not supported on the Xen backend yet", what); }
+NOT_YET(xen_create, "creating a domain (use xl create)", const char *a, uint64_t b, uint32_t c,
+    const char *d, const char *e, const char *f)
+NOT_YET(xen_create_incoming, "an incoming domain", const char *a, uint64_t b, uint32_t c,
+    const char *d)
+NOT_YET(xen_keep, "keeping an incoming domain", const char *a)
+NOT_YET(xen_tagged, "the hand-over", const char *a, uint64_t b)
+NOT_YET(xen_release, "the hand-over", const char *a, uint64_t b, uint8_t **c, size_t *d)
+NOT_YET(xen_mem_map, "mapping guest memory", const char *a, uint8_t **b, uint64_t *c, int *d)
+NOT_YET(xen_logdirty, "log-dirty", const char *a, int b, int c, uint64_t **d, size_t *e)
+NOT_YET(xen_peek, "log-dirty", const char *a, uint64_t *b)
+NOT_YET(xen_blob_get, "the vCPU and device state", const char *a, uint8_t **b, size_t *c)
+NOT_YET(xen_blob_set, "the vCPU and device state", const char *a, const uint8_t *b, size_t c)
+NOT_YET(xen_suspend, "a saving pause", const char *a, struct hv_saved *b)
+NOT_YET(xen_checkpoint, "a checkpoint", const char *a, uint64_t b, struct hv_saved *c)
+NOT_YET(xen_state_set, "the vCPU and device state", const char *a, const uint8_t *b, size_t c,
+    const uint8_t *d, size_t e)
+NOT_YET(xen_throttle, "the throttle", const char *a, unsigned b)
+NOT_YET(xen_frames, "the NIC's frames", const char *a, const uint8_t *b, size_t c)
+NOT_YET(xen_hold, "output commit", const char *a, int b, uint64_t c)
+NOT_YET(xen_release_epoch, "output commit", const char *a, uint64_t b)
+NOT_YET(xen_stage, "the stage", const char *a, uint8_t **b, uint64_t *c)
+NOT_YET(xen_console, "the console (use xl console)", const char *a)
+#pragma GCC diagnostic pop
+
+static const struct hv_ops xen_ops = {
+	.name = "xen",
+	.guest = "x86_64-pvh",
+	.close = xen_close,
+	.domain_create = xen_create,
+	.domain_create_incoming = xen_create_incoming,
+	.domain_create_incoming_leased = xen_create_incoming,
+	.domain_keep = xen_keep,
+	.domain_list = xen_list,
+	.domain_info = xen_info,
+	.domain_pause = xen_pause,
+	.domain_handover = xen_tagged,
+	.domain_reclaim = xen_tagged,
+	.domain_release = xen_release,
+	.domain_unpause = xen_unpause,
+	.domain_destroy = xen_destroy,
+	.mem_map = xen_mem_map,
+	.logdirty = xen_logdirty,
+	.dirty_peek_clean = xen_peek,
+	.vcpu_get = xen_blob_get,
+	.vcpu_set = xen_blob_set,
+	.dev_get = xen_blob_get,
+	.dev_set = xen_blob_set,
+	.domain_suspend = xen_suspend,
+	.domain_checkpoint = xen_checkpoint,
+	.domain_checkpoint_staged = xen_checkpoint,
+	.stage_map = xen_stage,
+	.state_set = xen_state_set,
+	.throttle = xen_throttle,
+	.nic_inject = xen_frames,
+	.nic_hold = xen_hold,
+	.nic_release = xen_release_epoch,
+	.console_attach = xen_console,
+};
+
+struct hv *hv_xen_open(char *err, size_t errlen)
+{
+	struct xen *x = calloc(1, sizeof(*x));
+	if (!x) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	x->quiet = (xentoollog_logger *)xtl_createlogger_stdiostream(stderr, XTL_CRITICAL, 0);
+	if (!(x->xc = xc_interface_open(x->quiet, x->quiet, 0))) {
+		snprintf(err, errlen, "xen: cannot open the hypervisor interface (%s): is this "
+		    "dom0 of a Xen host, and are you root?", strerror(errno));
+		xtl_logger_destroy(x->quiet);
+		free(x);
+		return NULL;
+	}
+	if (!(x->xs = xs_open(0))) {
+		snprintf(err, errlen, "xen: cannot reach xenstore (%s): is xenstored running?",
+		    strerror(errno));
+		xc_interface_close(x->xc);
+		xtl_logger_destroy(x->quiet);
+		free(x);
+		return NULL;
+	}
+	x->hv.ops = &xen_ops;
+	x->hv.timeout_ms = HV_TIMEOUT_MS;
+	x->hv.caps = 0;
+	return &x->hv;
+}

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Runs in the Xen tier's dom0 (xen-tier.sh run), with guest.elf beside it:
+# the workload guest, the very ELF hvd boots, boots unchanged as a Xen PVH
+# domU. Its console is Xen's debug port, which Xen prints as "(dN) ..."
+# lines (xl dmesg). It must print its banner, beat, pass its integrity
+# sweeps while dirtying memory, stand still while paused and go on after.
+fail() { echo "RESULT FAIL $*"; xl dmesg | grep "(d[0-9]*)" | tail -15; exit 1; }
+lines() { xl dmesg | grep -c "(d[0-9]*) $1"; }
+cat >/tmp/tg.cfg <<CFG
+name = "tg"
+type = "pvh"
+kernel = "/mnt/host/guest.elf"
+cmdline = "heartbeat=250 dirty=500 wss=8 integrity=3"
+memory = 64
+vcpus = 1
+on_crash = "preserve"
+CFG
+xl info | grep -E "^(xen_version|virt_caps)"
+t0=$(cut -d. -f1 /proc/uptime)
+xl create /tmp/tg.cfg || fail "xl create"
+for _ in $(seq 300); do [ "$(lines 'INTEGRITY OK')" -ge 2 ] && break; sleep 1; done
+xl dmesg | grep "(d[0-9]*)" | head -3
+[ "$(lines 'tandem-guest: ram=')" -ge 1 ] || fail "no banner from the guest"
+[ "$(lines 'INTEGRITY OK')" -ge 2 ] || fail "fewer than two integrity sweeps"
+[ "$(lines 'INTEGRITY FAIL')" = 0 ] || fail "an integrity sweep failed"
+echo "RESULT booted: banner, $(lines 'HB ') heartbeats, $(lines 'INTEGRITY OK') sweeps OK in $(( $(cut -d. -f1 /proc/uptime) - t0 )) s"
+xl pause tg || fail "xl pause"
+a=$(lines 'HB ')
+sleep 5
+b=$(lines 'HB ')
+[ "$a" = "$b" ] || fail "it beat while paused ($a -> $b)"
+xl unpause tg || fail "xl unpause"
+for _ in $(seq 60); do [ "$(lines 'HB ')" -gt "$b" ] && break; sleep 1; done
+[ "$(lines 'HB ')" -gt "$b" ] || fail "no heartbeat after the unpause"
+echo "RESULT paused: no heartbeat in 5 s; unpaused: it beats again"
+xl destroy tg || fail "xl destroy"
+echo "RESULT PASS"
