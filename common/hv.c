@@ -37,9 +37,8 @@ static int parse(const char *uri, enum backend *b, const char **path, char *err,
 		return 0;
 	if (k == 3 && !strncmp(uri, "xen", 3)) {
 		*b = B_XEN;
-#ifdef HAVE_XEN
-		return 0;
-#endif
+		if (hv_xen_built)
+			return 0;
 		snprintf(err, errlen, "%s this build has no Xen backend (libxenctrl)", uri);
 	} else
 		snprintf(err, errlen, "'%s': no backend of that name (hvd:SOCKET or xen:)", uri);
@@ -60,9 +59,5 @@ struct hv *hv_open(const char *uri, char *err, size_t errlen)
 	const char *path;
 	if (parse(uri, &b, &path, err, errlen) < 0)
 		return NULL;
-#ifdef HAVE_XEN
-	if (b == B_XEN)
-		return hv_xen_open(err, errlen);
-#endif
-	return hv_hvd_open(path, err, errlen);
+	return b == B_XEN ? hv_xen_open(err, errlen) : hv_hvd_open(path, err, errlen);
 }

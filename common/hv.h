@@ -190,7 +190,8 @@ struct hv *hv_open(const char *uri, char *err, size_t errlen);
 int hv_uri_check(const char *uri, char *err, size_t errlen);
 /* the backends' own openers (hv.c calls them): path NULL is the default */
 struct hv *hv_hvd_open(const char *path, char *err, size_t errlen);
-struct hv *hv_xen_open(char *err, size_t errlen);	/* built with libxenctrl only */
+struct hv *hv_xen_open(char *err, size_t errlen);
+extern const int hv_xen_built;	/* 1: hv_xen.c (libxenctrl), 0: hv_noxen.c */
 static inline const char *hv_error(const struct hv *h) { return h->err; }
 
 #endif

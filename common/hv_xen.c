@@ -22,6 +22,8 @@
 
 #define XEN_MAX_DOMAINS	1024
 
+const int hv_xen_built = 1;
+
 struct xen {
 	struct hv hv;
 	xentoollog_logger *quiet;	/* libxenctrl's own messages: our errors say it */
