@@ -25,6 +25,7 @@ xl dmesg | grep "(d[0-9]*)" | head -3
 [ "$(lines 'INTEGRITY FAIL')" = 0 ] || fail "an integrity sweep failed"
 echo "RESULT booted: banner, $(lines 'HB ') heartbeats, $(lines 'INTEGRITY OK') sweeps OK in $(( $(cut -d. -f1 /proc/uptime) - t0 )) s"
 xl pause tg || fail "xl pause"
+sleep 1	# what it wrote before the pause has reached Xen's console
 a=$(lines 'HB ')
 sleep 5
 b=$(lines 'HB ')
