@@ -117,7 +117,7 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	int sv[2];
 	struct backup_arg ba = { 0 };
 	struct shadow *sp = &ba.s;
-	struct primary p;
+	struct primary p = { 0 };	/* primary_start keeps its progress hook: none */
 	pthread_t t;
 
 	if (epochs < 2 || epochs > 100000 || epoch_ms < 1 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
