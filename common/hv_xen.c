@@ -3,18 +3,23 @@
  * xenstore for their names.  Run in dom0 (or a toolstack domain), as root.
  *
  * What it does so far: list, info, pause, unpause, destroy of the domUs
- * that xl (libxl) created; Domain-0 is never one of them.  Every other call
- * (creating domains, guest memory, log-dirty, state, the hand-over, output
- * commit) fails with EOPNOTSUPP and says so: migration and protection on
- * Xen need them (docs/xen-tier.md says what is left).
+ * that xl (libxl) created (Domain-0 is never one of them); their memory,
+ * mapped whole through foreign mappings; log-dirty through the shadow ops
+ * (CLEAN is Xen's peek-and-clean) into a bitmap in a memfd, as hvd's; the
+ * HVM context as the vCPU state.  Every other call (creating domains, the
+ * hand-over, the throttle, output commit) fails with EOPNOTSUPP and says so
+ * (docs/xen-tier.md says what is left).
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <sys/mman.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <xenctrl.h>
+#include <xenforeignmemory.h>
 #include <xenstore.h>
 #include <xentoollog.h>
 
@@ -24,11 +29,23 @@
 
 const int hv_xen_built = 1;
 
+#define XEN_LOGDIRTY_MAX	16	/* domains with log-dirty on through one handle */
+
+/* a domain's log-dirty bitmap: ours mapped here, the caller's its own mapping */
+struct xen_log {
+	uint32_t domid;
+	int fd;
+	uint64_t *bm, npages;
+	size_t len;
+};
+
 struct xen {
 	struct hv hv;
 	xentoollog_logger *quiet;	/* libxenctrl's own messages: our errors say it */
 	xc_interface *xc;
 	struct xs_handle *xs;
+	xenforeignmemory_handle *fm;
+	struct xen_log log[XEN_LOGDIRTY_MAX];
 };
 
 static int fail(struct hv *hv, int e, const char *fmt, ...)
@@ -50,6 +67,18 @@ static void dom_name(struct xen *x, uint32_t domid, char *name, size_t len)
 	char *v = xs_read(x->xs, XBT_NULL, path, &n);
 	snprintf(name, len, "%.*s", v ? (int)n : 0, v ? v : "");
 	free(v);
+}
+
+/* the guest's RAM in pages: xenstore's memory/static-max (KiB) */
+static uint64_t dom_ram_pages(struct xen *x, uint32_t domid)
+{
+	char path[64];
+	unsigned n = 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/memory/static-max", domid);
+	char *v = xs_read(x->xs, XBT_NULL, path, &n);
+	uint64_t kib = v ? strtoull(v, NULL, 10) : 0;
+	free(v);
+	return kib / 4;
 }
 
 /* the domains but Domain-0: *n of them in a malloc'd array */
@@ -180,9 +209,186 @@ static int xen_destroy(struct hv *hv, const char *n)
 	return by_name(hv, n, xc_domain_destroy, "destroying");
 }
 
+/* maps the guest's RAM whole (pfns 0 up to its size); a hole in it fails */
+static int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, int *fd)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	if (!p)
+		return fail(hv, EOPNOTSUPP, "xen: guest memory is no file here, only a mapping");
+	uint64_t n = dom_ram_pages(x, d.domain);
+	if (!n)
+		return fail(hv, EIO, "xen: %s: no memory size in xenstore", name);
+	xen_pfn_t *pfns = malloc(n * sizeof(*pfns));
+	int *errs = calloc(n, sizeof(*errs));
+	if (!pfns || !errs) {
+		free(pfns);
+		free(errs);
+		return fail(hv, ENOMEM, "out of memory");
+	}
+	for (uint64_t i = 0; i < n; i++)
+		pfns[i] = i;
+	void *m = xenforeignmemory_map(x->fm, d.domain, PROT_READ | PROT_WRITE, n, pfns, errs);
+	int e = errno;
+	uint64_t hole = n;
+	for (uint64_t i = 0; m && i < n && hole == n; i++)
+		if (errs[i])
+			hole = i;
+	free(pfns);
+	free(errs);
+	if (!m)
+		return fail(hv, e, "xen: mapping %s's memory: %s", name, strerror(e));
+	if (hole < n) {
+		munmap(m, n * XC_PAGE_SIZE);
+		return fail(hv, EFAULT, "xen: %s's memory has a hole at pfn 0x%llx", name,
+		    (unsigned long long)hole);
+	}
+	*p = m;
+	*size = n * XC_PAGE_SIZE;
+	if (fd)
+		*fd = -1;
+	return 0;
+}
+
+static struct xen_log *log_of(struct xen *x, uint32_t domid)
+{
+	for (int i = 0; i < XEN_LOGDIRTY_MAX; i++)
+		if (x->log[i].bm && x->log[i].domid == domid)
+			return &x->log[i];
+	return NULL;
+}
+
+static void log_drop(struct xen_log *l)
+{
+	munmap(l->bm, l->len);
+	close(l->fd);
+	memset(l, 0, sizeof(*l));
+}
+
+static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, uint64_t **bitmap,
+    size_t *len)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	(void)mode;	/* Xen re-protects the pages a CLEAN reports: MANUAL's meaning */
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	struct xen_log *l = log_of(x, d.domain);
+	if (!enable) {
+		if (l)
+			log_drop(l);
+		if (xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0) < 0 &&
+		    errno != EINVAL)
+			return fail(hv, errno, "xen: log-dirty off for %s: %s", name, strerror(errno));
+		return 0;
+	}
+	if (l)
+		log_drop(l);
+	for (int i = 0; i < XEN_LOGDIRTY_MAX && !l; i++)
+		if (!x->log[i].bm)
+			l = &x->log[i];
+	if (!l)
+		return fail(hv, EMFILE, "xen: log-dirty is on for %d domains already", XEN_LOGDIRTY_MAX);
+	if (xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0) < 0) {
+		int e = errno;
+		return fail(hv, e, "xen: log-dirty for %s: %s%s", name, strerror(e), e == EOPNOTSUPP ?
+		    " (a PV guest on a hypervisor without shadow paging: it cannot be live-migrated "
+		    "on this hypervisor)" : "");
+	}
+	l->domid = d.domain;
+	l->npages = dom_ram_pages(x, d.domain);
+	l->len = (l->npages + 63) / 64 * 8;
+	if ((l->fd = memfd_create("tandem-xen-dirty", MFD_CLOEXEC)) < 0 ||
+	    ftruncate(l->fd, (off_t)l->len) < 0 ||
+	    (l->bm = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_SHARED, l->fd, 0)) == MAP_FAILED) {
+		int e = errno;
+		if (l->fd >= 0)
+			close(l->fd);
+		memset(l, 0, sizeof(*l));
+		xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
+		return fail(hv, e, "xen: the dirty bitmap: %s", strerror(e));
+	}
+	void *theirs = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_SHARED, l->fd, 0);
+	if (theirs == MAP_FAILED)
+		return fail(hv, errno, "xen: the dirty bitmap: %s", strerror(errno));
+	*bitmap = theirs;
+	*len = l->len;
+	return 0;
+}
+
+/* CLEAN: the pages dirtied since the last one, now clean and protected again */
+static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	struct xen_log *l = log_of(x, d.domain);
+	if (!l)
+		return fail(hv, ENOTCONN, "log-dirty is not enabled");
+	DECLARE_HYPERCALL_BUFFER(unsigned long, bm);
+	size_t hpages = (l->len + XC_PAGE_SIZE - 1) / XC_PAGE_SIZE;
+	if (!(bm = xc_hypercall_buffer_alloc_pages(x->xc, bm, hpages)))
+		return fail(hv, ENOMEM, "xen: no hypercall buffer for the bitmap");
+	long long r = xc_logdirty_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_CLEAN,
+	    HYPERCALL_BUFFER(bm), l->npages, 0, NULL);
+	int e = errno;
+	if (r >= 0)
+		memcpy(l->bm, bm, l->len);
+	xc_hypercall_buffer_free_pages(x->xc, bm, hpages);
+	if (r < 0)
+		return fail(hv, e, "xen: peek-and-clean of %s: %s", name, strerror(e));
+	uint64_t n = 0;
+	for (size_t i = 0; i < l->len / 8; i++)
+		n += (uint64_t)__builtin_popcountll(l->bm[i]);
+	*count = n;
+	return 0;
+}
+
+/* the vCPU state: the HVM context record, as Xen saves it */
+static int xen_vcpu_get(struct hv *hv, const char *name, uint8_t **blob, size_t *len)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	int n = xc_domain_hvm_getcontext(x->xc, d.domain, NULL, 0);
+	if (n <= 0)
+		return fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
+		    strerror(errno));
+	if (!(*blob = malloc((size_t)n)))
+		return fail(hv, ENOMEM, "out of memory");
+	if ((n = xc_domain_hvm_getcontext(x->xc, d.domain, *blob, (uint32_t)n)) <= 0) {
+		free(*blob);
+		return fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
+		    strerror(errno));
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+/* a PVH domain has no emulated devices: its device state is empty */
+static int xen_dev_get(struct hv *hv, const char *name, uint8_t **blob, size_t *len)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	if (!(*blob = malloc(1)))
+		return fail(hv, ENOMEM, "out of memory");
+	*len = 0;
+	return 0;
+}
+
 static void xen_close(struct hv *hv)
 {
 	struct xen *x = (struct xen *)hv;
+	for (int i = 0; i < XEN_LOGDIRTY_MAX; i++)
+		if (x->log[i].bm)
+			log_drop(&x->log[i]);
+	xenforeignmemory_close(x->fm);
 	xs_close(x->xs);
 	xc_interface_close(x->xc);
 	xtl_logger_destroy(x->quiet);
@@ -203,10 +409,6 @@ NOT_YET(xen_create_incoming, "an incoming domain", const char *a, uint64_t b, ui
 NOT_YET(xen_keep, "keeping an incoming domain", const char *a)
 NOT_YET(xen_tagged, "the hand-over", const char *a, uint64_t b)
 NOT_YET(xen_release, "the hand-over", const char *a, uint64_t b, uint8_t **c, size_t *d)
-NOT_YET(xen_mem_map, "mapping guest memory", const char *a, uint8_t **b, uint64_t *c, int *d)
-NOT_YET(xen_logdirty, "log-dirty", const char *a, int b, int c, uint64_t **d, size_t *e)
-NOT_YET(xen_peek, "log-dirty", const char *a, uint64_t *b)
-NOT_YET(xen_blob_get, "the vCPU and device state", const char *a, uint8_t **b, size_t *c)
 NOT_YET(xen_blob_set, "the vCPU and device state", const char *a, const uint8_t *b, size_t c)
 NOT_YET(xen_suspend, "a saving pause", const char *a, struct hv_saved *b)
 NOT_YET(xen_checkpoint, "a checkpoint", const char *a, uint64_t b, struct hv_saved *c)
@@ -239,9 +441,9 @@ static const struct hv_ops xen_ops = {
 	.mem_map = xen_mem_map,
 	.logdirty = xen_logdirty,
 	.dirty_peek_clean = xen_peek,
-	.vcpu_get = xen_blob_get,
+	.vcpu_get = xen_vcpu_get,
 	.vcpu_set = xen_blob_set,
-	.dev_get = xen_blob_get,
+	.dev_get = xen_dev_get,
 	.dev_set = xen_blob_set,
 	.domain_suspend = xen_suspend,
 	.domain_checkpoint = xen_checkpoint,
@@ -273,6 +475,14 @@ struct hv *hv_xen_open(char *err, size_t errlen)
 	if (!(x->xs = xs_open(0))) {
 		snprintf(err, errlen, "xen: cannot reach xenstore (%s): is xenstored running?",
 		    strerror(errno));
+		xc_interface_close(x->xc);
+		xtl_logger_destroy(x->quiet);
+		free(x);
+		return NULL;
+	}
+	if (!(x->fm = xenforeignmemory_open(x->quiet, 0))) {
+		snprintf(err, errlen, "xen: cannot open foreign memory mapping (%s)", strerror(errno));
+		xs_close(x->xs);
 		xc_interface_close(x->xc);
 		xtl_logger_destroy(x->quiet);
 		free(x);

@@ -246,7 +246,7 @@ static int next_backup(struct prot *p, const char *avoid)
 }
 
 /* One protection to p->peer: 0 ended on request, 1 the backup was lost
- * (or never reached, *reached 0): try another */
+ * (or never reached or not the host it claims: *reached 0): try another */
 static int protect_once(struct prot *p, struct hv *h, int *reached)
 {
 	struct remusd *d = p->d;
@@ -275,6 +275,7 @@ static int protect_once(struct prot *p, struct hv *h, int *reached)
 		prot_set(p, RS_UNPROTECTED, "cannot reach the backup %s: %s", p->peer, err);
 		goto out;
 	}
+	*reached = 1;	/* it is the host it claims; losing it now is losing a backup */
 	log_info("%s: protecting to %s (%s), %u ms epochs: the initial copy", p->name, p->peer,
 	    p->peer_name[0] ? p->peer_name : "not authenticated", p->epoch_ms);
 	pr.progress = progress;
@@ -298,7 +299,6 @@ static int protect_once(struct prot *p, struct hv *h, int *reached)
 	p->pause_max_ns = 0;	/* epoch 1 ends the initial copy: its pause is apart */
 	p->permille = 1000;
 	prot_set(p, RS_PROTECTED, "epoch 1 acknowledged by %s", p->peer);
-	*reached = 1;
 	uint64_t prev = rd_now(), n = 0;
 	for (;;) {
 		if (p->stop) {
@@ -347,8 +347,8 @@ void *primary_thread(void *arg)
 		goto out;
 	}
 	snprintf(lost, sizeof(lost), "%s", p->avoid);
-	/* the backup the admin named, never reached or refused (not the host
-	 * it claims, say): that is the answer, not another host */
+	/* the backup the admin named, unreachable or not the host it claims:
+	 * that is the answer, not another host (one lost later is replaced) */
 	int named = strcmp(p->peer, "auto") != 0, reached = 0;
 	while (protect_once(p, h, &reached)) {
 		struct hv_dominfo di;

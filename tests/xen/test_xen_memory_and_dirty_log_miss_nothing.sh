@@ -1,0 +1,20 @@
+#!/bin/bash
+# On a real Xen, the Xen backend maps a busy PVH domU's memory and its
+# log-dirty misses no page the guest changed (hvtool dirtycheck: every page
+# whose bytes changed between two pauses has its bit); a saved stream of the
+# domU passes ckpt-verify and names xen as its origin
+# (tests/xen/dom0-xen-memory-and-dirty-log.sh runs in dom0). Part of
+# `make check-xen`; needs a build with libxenctrl.
+set -u
+SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+BUILD=${BUILD:-$(pwd)}
+ldd "$BUILD/tests/hvtool" | grep -q libxenctrl || { echo "FAIL: built without Xen (configure --with-xen)" >&2; exit 1; }
+out=$("$SRC/tests/xen/xen-tier.sh" run "$SRC/tests/xen/dom0-xen-memory-and-dirty-log.sh" \
+	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tests/hvtool" "$BUILD/ckpt-verify")
+rc=$?
+echo "$out" | grep -a "RESULT" | sed 's/^/  /'
+if [ $rc != 0 ] || ! echo "$out" | grep -q "RESULT PASS"; then
+	echo "$out" | tail -40 | sed 's/^/    /'
+	echo "FAIL: memory and log-dirty on Xen (status $rc)" >&2
+	exit 1
+fi
