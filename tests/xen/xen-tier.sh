@@ -11,7 +11,8 @@
 #                           boots Xen, runs SCRIPT as root in dom0 with FILEs
 #                           beside it in /mnt/host, prints what it printed and
 #                           Xen's console, then powers off; exits with the
-#                           script's status (124 if it never finished)
+#                           script's status (124 if it never finished); a
+#                           failed run's console stays in $XEN_TIER_DIR
 #   xen-tier.sh shell       boots Xen with a dom0 shell on this terminal
 # Knobs: XEN_TIER_DIR, XEN_TIER_MEM (MiB, 3072), XEN_TIER_TIMEOUT (s, 900).
 set -euo pipefail
@@ -119,6 +120,8 @@ run() {
 	fi
 	tr -d '\r' <"$share/serial.log"
 	rc=$(tr -d '\r' <"$share/serial.log" | sed -n 's/.*DOM0-AUTORUN-DONE rc=\([0-9]*\).*/\1/p' | tail -1)
+	# a failure's whole console stays for a look
+	[ "${rc:-124}" = 0 ] || cp "$share/serial.log" "$D/failed-$(basename "$script" .sh)-$(date +%H%M%S).log"
 	return "${rc:-124}"
 }
 
@@ -126,5 +129,5 @@ case ${1:-} in
 prepare) prepare ;;
 run) shift; [ $# -ge 1 ] || die "run SCRIPT [FILE...]"; run "$@" ;;
 shell) share=$(mktemp -d /tmp/tandem-xen.XXXXXX); boot "$share" "" ;;
-*) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
