@@ -4,20 +4,11 @@
 # domU. Its console is Xen's debug port, which Xen prints as "(dN) ..."
 # lines (xl dmesg). It must print its banner, beat, pass its integrity
 # sweeps while dirtying memory, stand still while paused and go on after.
-fail() { echo "RESULT FAIL $*"; xl dmesg | grep "(d[0-9]*)" | tail -15; exit 1; }
+. /mnt/host/dom0-lib.sh
 lines() { xl dmesg | grep -c "(d[0-9]*) $1"; }
-cat >/tmp/tg.cfg <<CFG
-name = "tg"
-type = "pvh"
-kernel = "/mnt/host/guest.elf"
-cmdline = "heartbeat=250 dirty=500 wss=8 integrity=3"
-memory = 64
-vcpus = 1
-on_crash = "preserve"
-CFG
 xl info | grep -E "^(xen_version|virt_caps)"
 t0=$(cut -d. -f1 /proc/uptime)
-xl create /tmp/tg.cfg || fail "xl create"
+pvh_guest tg 1 "heartbeat=250 dirty=500 wss=8 integrity=3"
 for _ in $(seq 300); do [ "$(lines 'INTEGRITY OK')" -ge 2 ] && break; sleep 1; done
 xl dmesg | grep "(d[0-9]*)" | head -3
 [ "$(lines 'tandem-guest: ram=')" -ge 1 ] || fail "no banner from the guest"

@@ -3,18 +3,10 @@
 # on the Xen backend (--host xen:) sees, pauses, unpauses and destroys a
 # domU that xl created, each step checked against xl's own view; what the
 # backend cannot do yet, and what is wrong, it says plainly.
-T=/mnt/host/tandem
-fail() { echo "RESULT FAIL $*"; exit 1; }
+. /mnt/host/dom0-lib.sh
+T=$D/tandem
 xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 {print $5}'; }	# r, b, p, ...
-cat >/tmp/tg.cfg <<CFG
-name = "tg"
-type = "pvh"
-kernel = "/mnt/host/guest.elf"
-cmdline = "heartbeat=500 dirty=100 wss=4"
-memory = 64
-vcpus = 2
-CFG
-xl create /tmp/tg.cfg || fail "xl create"
+pvh_guest tg 2 "heartbeat=500 dirty=100 wss=4"
 out=$($T --host xen: vm list) || fail "vm list: $out"
 echo "$out" | grep -q "^tg " || fail "vm list does not show tg: $out"
 echo "$out" | grep -q "Domain-0" && fail "vm list shows Domain-0: $out"

@@ -4,17 +4,8 @@
 # mapped (foreign mappings) and its log-dirty (Xen's shadow CLEAN) misses no
 # page the guest changed, round after round; a saved stream of it (its pages,
 # its HVM context) is whole per ckpt-verify and names xen as its origin.
-D=/mnt/host
-fail() { echo "RESULT FAIL $*"; exit 1; }
-cat >/tmp/tg.cfg <<CFG
-name = "tg"
-type = "pvh"
-kernel = "$D/guest.elf"
-cmdline = "heartbeat=500 dirty=2000 wss=8"
-memory = 64
-vcpus = 1
-CFG
-xl create /tmp/tg.cfg || fail "xl create"
+. /mnt/host/dom0-lib.sh
+pvh_guest tg 1 "heartbeat=500 dirty=2000 wss=8"
 for _ in $(seq 60); do xl dmesg | grep -q "(d[0-9]*) HB 2 " && break; sleep 1; done
 out=$($D/hvtool -s xen: dirtycheck tg 5 300 2>&1) || fail "dirtycheck: $out"
 echo "$out" | tail -1

@@ -13,6 +13,9 @@
 #                           Xen's console, then powers off; exits with the
 #                           script's status (124 if it never finished); a
 #                           failed run's console stays in $XEN_TIER_DIR
+#   xen-tier.sh check WHAT SCRIPT [FILE...]
+#                           run, for a test: prints the script's RESULT lines,
+#                           and on failure its last 40 lines and "FAIL: WHAT"
 #   xen-tier.sh shell       boots Xen with a dom0 shell on this terminal
 # Knobs: XEN_TIER_DIR, XEN_TIER_MEM (MiB, 3072), XEN_TIER_TIMEOUT (s, 900).
 set -euo pipefail
@@ -109,6 +112,7 @@ run() {
 	trap 'rm -rf "$SHARE"' EXIT
 	local share=$SHARE
 	install -m 755 "$script" "$share/autorun"
+	cp "$SRC/tests/xen/dom0-lib.sh" "$share/"
 	for f in "$@"; do cp "$f" "$share/"; done
 	set +e
 	(boot "$share" "autorun=/mnt/host/autorun") </dev/null >"$share/serial.log" 2>&1 &
@@ -125,8 +129,30 @@ run() {
 	return "${rc:-124}"
 }
 
+check() {	# check WHAT SCRIPT [FILE...]
+	local what=$1 out rc f
+	shift
+	for f in "${@:2}"; do	# our programs must speak xen:
+		case ${f##*/} in
+		tandem | hvtool) ldd "$f" | grep -q libxenctrl ||
+			die "$f was built without the Xen backend (configure --with-xen)" ;;
+		esac
+	done
+	set +e
+	out=$(run "$@")
+	rc=$?
+	set -e
+	echo "$out" | grep -a "RESULT" | sed 's/^/  /'
+	if [ $rc != 0 ] || ! echo "$out" | grep -q "RESULT PASS"; then
+		echo "$out" | tail -40 | sed 's/^/    /'
+		echo "FAIL: $what (status $rc)" >&2
+		exit 1
+	fi
+}
+
 case ${1:-} in
 prepare) prepare ;;
+check) shift; [ $# -ge 2 ] || die "check WHAT SCRIPT [FILE...]"; check "$@" ;;
 run) shift; [ $# -ge 1 ] || die "run SCRIPT [FILE...]"; run "$@" ;;
 shell) share=$(mktemp -d /tmp/tandem-xen.XXXXXX); boot "$share" "" ;;
 *) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
