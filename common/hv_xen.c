@@ -6,8 +6,9 @@
  * that xl (libxl) created (Domain-0 is never one of them); their memory,
  * mapped whole through foreign mappings; log-dirty through the shadow ops
  * (CLEAN is Xen's peek-and-clean) into a bitmap in a memfd, as hvd's; the
- * HVM context as the vCPU state.  Every other call (creating domains, the
- * hand-over, the throttle, output commit) fails with EOPNOTSUPP and says so
+ * HVM context as the vCPU state, got and loaded; the saving pause made of
+ * those.  Every other call (creating domains, the hand-over, the throttle,
+ * output commit) fails with EOPNOTSUPP and says so
  * (docs/xen-tier.md says what is left).
  */
 #include <errno.h>
@@ -382,6 +383,65 @@ static int xen_dev_get(struct hv *hv, const char *name, uint8_t **blob, size_t *
 	return 0;
 }
 
+/* loads an HVM context record into the paused domain */
+static int xen_vcpu_set(struct hv *hv, const char *name, const uint8_t *blob, size_t len)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	if (dom_state(&d) != HV_PAUSED)
+		return fail(hv, EBUSY, "domain must be paused to load state");
+	if (!len || len > UINT32_MAX)
+		return fail(hv, EINVAL, "xen: an HVM context of %zu bytes", len);
+	uint8_t *copy = malloc(len);	/* the call takes it writable */
+	if (!copy)
+		return fail(hv, ENOMEM, "out of memory");
+	memcpy(copy, blob, len);
+	int r = xc_domain_hvm_setcontext(x->xc, d.domain, copy, (uint32_t)len);
+	int e = errno;
+	free(copy);
+	if (r < 0)
+		return fail(hv, e, "xen: loading the HVM context of %s: %s", name, strerror(e));
+	return 0;
+}
+
+/* the device state of a PVH domain is empty: only an empty one loads */
+static int xen_dev_set(struct hv *hv, const char *name, const uint8_t *blob, size_t len)
+{
+	(void)blob;
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (dom_find(x, name, &d) < 0)
+		return -1;
+	return len ? fail(hv, EINVAL, "xen: %zu bytes of device state for a domain that has no "
+	    "emulated devices", len) : 0;
+}
+
+static int xen_state_set(struct hv *hv, const char *name, const uint8_t *vcpu, size_t vlen,
+    const uint8_t *dev, size_t dlen)
+{
+	return xen_dev_set(hv, name, dev, dlen) < 0 ? -1 : xen_vcpu_set(hv, name, vcpu, vlen);
+}
+
+/*
+ * A saving pause, as the calls it stands for: pause, the final
+ * peek-and-clean, the HVM context (no lease: a Xen domain paused for a
+ * client that went away stays paused; see docs/xen-tier.md).
+ */
+static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (xen_pause(hv, name) < 0 || xen_peek(hv, name, &st->dirty) < 0)
+		return -1;
+	if (xen_vcpu_get(hv, name, &st->vcpu, &st->vcpu_len) < 0 ||
+	    xen_dev_get(hv, name, &st->dev, &st->dev_len) < 0) {
+		hv_saved_free(st);
+		return -1;
+	}
+	return 0;
+}
+
 static void xen_close(struct hv *hv)
 {
 	struct xen *x = (struct xen *)hv;
@@ -409,11 +469,7 @@ NOT_YET(xen_create_incoming, "an incoming domain", const char *a, uint64_t b, ui
 NOT_YET(xen_keep, "keeping an incoming domain", const char *a)
 NOT_YET(xen_tagged, "the hand-over", const char *a, uint64_t b)
 NOT_YET(xen_release, "the hand-over", const char *a, uint64_t b, uint8_t **c, size_t *d)
-NOT_YET(xen_blob_set, "the vCPU and device state", const char *a, const uint8_t *b, size_t c)
-NOT_YET(xen_suspend, "a saving pause", const char *a, struct hv_saved *b)
 NOT_YET(xen_checkpoint, "a checkpoint", const char *a, uint64_t b, struct hv_saved *c)
-NOT_YET(xen_state_set, "the vCPU and device state", const char *a, const uint8_t *b, size_t c,
-    const uint8_t *d, size_t e)
 NOT_YET(xen_throttle, "the throttle", const char *a, unsigned b)
 NOT_YET(xen_frames, "the NIC's frames", const char *a, const uint8_t *b, size_t c)
 NOT_YET(xen_hold, "output commit", const char *a, int b, uint64_t c)
@@ -442,9 +498,9 @@ static const struct hv_ops xen_ops = {
 	.logdirty = xen_logdirty,
 	.dirty_peek_clean = xen_peek,
 	.vcpu_get = xen_vcpu_get,
-	.vcpu_set = xen_blob_set,
+	.vcpu_set = xen_vcpu_set,
 	.dev_get = xen_dev_get,
-	.dev_set = xen_blob_set,
+	.dev_set = xen_dev_set,
 	.domain_suspend = xen_suspend,
 	.domain_checkpoint = xen_checkpoint,
 	.domain_checkpoint_staged = xen_checkpoint,

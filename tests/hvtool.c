@@ -4,6 +4,8 @@
  *   hvtool [-s SOCK] copy SRC DST        state copy on one host: pause SRC, load its
  *                                        memory, vCPU and device state into a new
  *                                        incoming DST, destroy SRC, unpause DST
+ *   hvtool [-s SOCK] reload NAME ROUNDS  saving pause, the state loaded back, run
+ *                                        again (half a vCPU state refused first)
  *   hvtool [-s SOCK] dirtycheck NAME ROUNDS MS
  *                                        compares peek-and-clean bitmaps with full
  *                                        memory snapshots: no false negatives allowed
@@ -124,6 +126,43 @@ static int do_copy(const char *src, const char *dst)
 	munmap(dm, dsz);
 	free(vs);
 	free(ds);
+	h->ops->close(h);
+	return 0;
+}
+
+/*
+ * ROUNDS times: a saving pause (pause, peek, state), the same state loaded
+ * back, the domain run again; each time, first, half of the vCPU state must
+ * be refused (and change nothing).  Needs log-dirty, which it turns on.
+ */
+static int do_reload(const char *name, int rounds)
+{
+	struct hv *h = open_hv();
+	struct hv_saved st;
+	uint64_t *bm;
+	size_t bmlen;
+	int refused = 0;
+
+	if (h->ops->logdirty(h, name, 1, HV_LOG_MANUAL, &bm, &bmlen) < 0)
+		die_hv(h, "log-dirty");
+	for (int r = 0; r < rounds; r++) {
+		if (h->ops->domain_suspend(h, name, &st) < 0)
+			die_hv(h, "saving pause");
+		if (h->ops->state_set(h, name, st.vcpu, st.vcpu_len / 2, st.dev, st.dev_len) == 0) {
+			fprintf(stderr, "hvtool: half a vCPU state loaded\n");
+			return 1;
+		}
+		refused++;
+		if (h->ops->state_set(h, name, st.vcpu, st.vcpu_len, st.dev, st.dev_len) < 0)
+			die_hv(h, "state set");
+		hv_saved_free(&st);
+		if (h->ops->domain_unpause(h, name) < 0)
+			die_hv(h, "unpause");
+		usleep(200000);
+	}
+	h->ops->logdirty(h, name, 0, 0, NULL, NULL);
+	munmap(bm, bmlen);
+	printf("reloaded=%d half_states_refused=%d last_error=\"%s\"\n", rounds, refused, hv_error(h));
 	h->ops->close(h);
 	return 0;
 }
@@ -731,6 +770,8 @@ int main(int argc, char **argv)
 	}
 	if ((argc == 4 || argc == 5) && !strcmp(argv[1], "hold"))
 		return do_hold(argv[2], argv[3], argc == 5 ? argv[4] : NULL);
+	if (argc == 4 && !strcmp(argv[1], "reload"))
+		return do_reload(argv[2], atoi(argv[3]));
 	if (argc == 3 && !strcmp(argv[1], "tcprate"))
 		return do_tcprate(atoi(argv[2]));
 usage:

@@ -15,3 +15,13 @@ on_crash = "preserve"
 CFG
 	xl create "/tmp/$1.cfg" || fail "xl create $1"
 }
+# xl_state NAME: its state letters in xl's list (r, b, p, s, c, d), "" when
+# it is not listed; xl's list is asked a few times, as it can fail in passing
+xl_state() {
+	local out
+	for _ in 1 2 3 4 5; do
+		out=$(xl list 2>/dev/null) && break
+		sleep 0.5
+	done
+	echo "$out" | awk -v n="$1" '$1 == n {print $5}'
+}

@@ -5,7 +5,6 @@
 # backend cannot do yet, and what is wrong, it says plainly.
 . /mnt/host/dom0-lib.sh
 T=$D/tandem
-xl_state() { xl list "$1" 2>/dev/null | awk 'NR == 2 {print $5}'; }	# r, b, p, ...
 pvh_guest tg 2 "heartbeat=500 dirty=100 wss=4"
 out=$($T --host xen: vm list) || fail "vm list: $out"
 echo "$out" | grep -q "^tg " || fail "vm list does not show tg: $out"
@@ -28,6 +27,6 @@ err=$($T --host xen: vm create x --kernel /mnt/host/guest.elf 2>&1) && fail "vm 
 echo "$err" | grep -q "not supported on the Xen backend yet" || fail "unclear: $err"
 echo "RESULT refused plainly: $err"
 $T --host xen: vm destroy tg >/dev/null || fail "vm destroy"
-for _ in $(seq 20); do xl list tg >/dev/null 2>&1 || break; sleep 0.5; done
-xl list tg >/dev/null 2>&1 && fail "tg still exists after vm destroy"
+for _ in $(seq 20); do [ -z "$(xl_state tg)" ] && break; sleep 0.5; done
+[ -z "$(xl_state tg)" ] || fail "tg still exists after vm destroy"
 echo "RESULT PASS"

@@ -2,7 +2,8 @@
 # On a real Xen, the Xen backend maps a busy PVH domU's memory and its
 # log-dirty misses no page the guest changed (hvtool dirtycheck: every page
 # whose bytes changed between two pauses has its bit); a saved stream of the
-# domU passes ckpt-verify and names xen as its origin
+# domU passes ckpt-verify and names xen as its origin; its HVM context loads
+# back after a saving pause, and it runs on whole
 # (tests/xen/dom0-xen-memory-and-dirty-log.sh runs in dom0). Part of
 # `make check-xen`; needs a build with libxenctrl.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
