@@ -34,6 +34,7 @@ const int hv_xen_built = 1;
 
 /* a domain's log-dirty bitmap: ours mapped here, the caller's its own mapping */
 struct xen_log {
+	char name[65];		/* the domain's, when log-dirty went on */
 	uint32_t domid;
 	int fd;
 	uint64_t *bm, npages;
@@ -169,13 +170,17 @@ static int xen_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	return 0;
 }
 
-static int by_name(struct hv *hv, const char *name, int (*op)(xc_interface *, uint32_t),
-    const char *what)
+/* op on the domain called name, which must be in state need (0: any) */
+static int by_name(struct hv *hv, const char *name, unsigned need,
+    int (*op)(xc_interface *, uint32_t), const char *what)
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
 	if (dom_find(x, name, &d) < 0)
 		return -1;
+	if (need && dom_state(&d) != need)
+		return fail(hv, EBUSY, "domain is %s, not %s", hv_state_name(dom_state(&d)),
+		    hv_state_name(need));
 	if (op(x->xc, d.domain) < 0) {
 		int e = errno;
 		return fail(hv, e, "xen: %s %s (domain %u): %s", what, name, d.domain, strerror(e));
@@ -185,29 +190,17 @@ static int by_name(struct hv *hv, const char *name, int (*op)(xc_interface *, ui
 
 static int xen_pause(struct hv *hv, const char *n)
 {
-	struct xen *x = (struct xen *)hv;
-	xc_domaininfo_t d;
-	if (dom_find(x, n, &d) < 0)
-		return -1;
-	if (dom_state(&d) != HV_RUNNING)
-		return fail(hv, EBUSY, "domain is %s, not running", hv_state_name(dom_state(&d)));
-	return by_name(hv, n, xc_domain_pause, "pausing");
+	return by_name(hv, n, HV_RUNNING, xc_domain_pause, "pausing");
 }
 
 static int xen_unpause(struct hv *hv, const char *n)
 {
-	struct xen *x = (struct xen *)hv;
-	xc_domaininfo_t d;
-	if (dom_find(x, n, &d) < 0)
-		return -1;
-	if (dom_state(&d) != HV_PAUSED)
-		return fail(hv, EBUSY, "domain is %s, not paused", hv_state_name(dom_state(&d)));
-	return by_name(hv, n, xc_domain_unpause, "unpausing");
+	return by_name(hv, n, HV_PAUSED, xc_domain_unpause, "unpausing");
 }
 
 static int xen_destroy(struct hv *hv, const char *n)
 {
-	return by_name(hv, n, xc_domain_destroy, "destroying");
+	return by_name(hv, n, 0, xc_domain_destroy, "destroying");
 }
 
 /* maps the guest's RAM whole (pfns 0 up to its size); a hole in it fails */
@@ -299,6 +292,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 		    "on this hypervisor)" : "");
 	}
 	l->domid = d.domain;
+	snprintf(l->name, sizeof(l->name), "%s", name);
 	l->npages = dom_ram_pages(x, d.domain);
 	l->len = (l->npages + 63) / 64 * 8;
 	if ((l->fd = memfd_create("tandem-xen-dirty", MFD_CLOEXEC)) < 0 ||
@@ -323,17 +317,20 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
 {
 	struct xen *x = (struct xen *)hv;
-	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
-		return -1;
-	struct xen_log *l = log_of(x, d.domain);
+	struct xen_log *l = NULL;
+	/* by the name log-dirty went on under, without a search of every
+	 * domain: peeks are on a migration's and an epoch's path; a domain
+	 * gone since fails the CLEAN */
+	for (int i = 0; i < XEN_LOGDIRTY_MAX && !l; i++)
+		if (x->log[i].bm && !strcmp(x->log[i].name, name))
+			l = &x->log[i];
 	if (!l)
 		return fail(hv, ENOTCONN, "log-dirty is not enabled");
 	DECLARE_HYPERCALL_BUFFER(unsigned long, bm);
 	size_t hpages = (l->len + XC_PAGE_SIZE - 1) / XC_PAGE_SIZE;
 	if (!(bm = xc_hypercall_buffer_alloc_pages(x->xc, bm, hpages)))
 		return fail(hv, ENOMEM, "xen: no hypercall buffer for the bitmap");
-	long long r = xc_logdirty_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_CLEAN,
+	long long r = xc_logdirty_control(x->xc, l->domid, XEN_DOMCTL_SHADOW_OP_CLEAN,
 	    HYPERCALL_BUFFER(bm), l->npages, 0, NULL);
 	int e = errno;
 	if (r >= 0)
