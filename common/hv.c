@@ -61,3 +61,12 @@ struct hv *hv_open(const char *uri, char *err, size_t errlen)
 		return NULL;
 	return b == B_XEN ? hv_xen_open(err, errlen) : hv_hvd_open(path, err, errlen);
 }
+
+int hv_collect(struct hv *h)
+{
+	h->post = 0;
+	if (!h->posted)
+		return 0;
+	h->posted = 0;
+	return h->ops->collect(h);
+}

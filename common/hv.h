@@ -34,6 +34,7 @@ enum hv_cap {
 	HV_CAP_LEASE = 1 << 0,	/* a paused or incoming domain is undone if its client goes */
 	HV_CAP_STAGE = 1 << 1,	/* domain_checkpoint_staged and stage_map */
 	HV_CAP_NIC_HOLD = 1 << 2,	/* output commit: nic_hold, nic_release */
+	HV_CAP_POST = 1 << 3,	/* hv_post and collect */
 };
 
 /* hv_dominfo.mem_flags */
@@ -144,6 +145,8 @@ struct hv_ops {
 	/* vCPU and device state loaded in one call, as vcpu_set then dev_set */
 	int (*state_set)(struct hv *, const char *name, const uint8_t *vcpu, size_t vcpu_len,
 	    const uint8_t *dev, size_t dev_len);
+	/* the answer to a call posted with hv_post (HV_CAP_POST) */
+	int (*collect)(struct hv *);
 	int (*throttle)(struct hv *, const char *name, unsigned pct);
 	/* a frame list from domain_release, delivered to the running VM's NIC */
 	int (*nic_inject)(struct hv *, const char *name, const uint8_t *frames, size_t len);
@@ -175,6 +178,8 @@ struct hv {
 	 * forever.  hv_open sets HV_TIMEOUT_MS. */
 	int timeout_ms;
 	unsigned caps;		/* enum hv_cap, set by the backend */
+	int post;		/* hv_post: the next call is posted */
+	int posted;		/* a posted call's answer is still to be read */
 };
 #define HV_TIMEOUT_MS 30000
 #define HV_DEFAULT_URI "hvd:/run/tandem/hvd.sock"
@@ -193,5 +198,16 @@ struct hv *hv_hvd_open(const char *path, char *err, size_t errlen);
 struct hv *hv_xen_open(char *err, size_t errlen);
 extern const int hv_xen_built;	/* 1: hv_xen.c (libxenctrl), 0: hv_noxen.c */
 static inline const char *hv_error(const struct hv *h) { return h->err; }
+/*
+ * Posting: hv_post(h) before a call whose answer says only whether it
+ * worked makes that call return once its request is sent, where the backend
+ * can (HV_CAP_POST), so the caller works while the hypervisor does (a
+ * migration's destination writes the last pages while its state loads);
+ * hv_collect(h) then waits for the answer.  A later call collects (and
+ * drops) an answer still pending first.  Elsewhere the call runs whole and
+ * hv_collect returns 0.
+ */
+static inline void hv_post(struct hv *h) { h->post = 1; }
+int hv_collect(struct hv *h);
 
 #endif

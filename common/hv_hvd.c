@@ -24,6 +24,7 @@ struct hvd {
 	uint8_t *buf;
 	struct msg_in in;
 	int fds[SOCK_MAXFDS], nfds;
+	uint32_t posted_seq;	/* hv.posted: the request whose answer is still to be read */
 };
 
 static int fail(struct hvd *h, int e, const char *fmt, ...)
@@ -36,11 +37,22 @@ static int fail(struct hvd *h, int e, const char *fmt, ...)
 	return -1;
 }
 
-/* Sends o (freed here), reads the reply into h->in; HV_ERR becomes -1. */
-static int call(struct hvd *h, struct msg_out *o)
-{
-	char err[512];
+static int answer(struct hvd *h);
 
+/* Sends o (freed here); a posted request's answer is collected (and
+ * dropped: its caller gave up on it) first, so replies stay in order. */
+static int send_req(struct hvd *h, struct msg_out *o)
+{
+	if (h->hv.posted) {
+		h->hv.posted = 0;
+		char keep[sizeof(h->hv.err)];
+		memcpy(keep, h->hv.err, sizeof(keep));
+		uint32_t seq = h->seq;
+		h->seq = h->posted_seq;
+		(void)answer(h);
+		h->seq = seq;
+		memcpy(h->hv.err, keep, sizeof(keep));
+	}
 	for (int i = 0; i < h->nfds; i++)
 		close(h->fds[i]);
 	h->nfds = 0;
@@ -50,6 +62,14 @@ static int call(struct hvd *h, struct msg_out *o)
 		return fail(h, e, "sending request to hvd: %s", strerror(e));
 	}
 	msg_free(o);
+	return 0;
+}
+
+/* Reads the reply to request h->seq into h->in; HV_ERR becomes -1. */
+static int answer(struct hvd *h)
+{
+	char err[512];
+
 	if (h->hv.timeout_ms > 0) {	/* a stuck domain must not freeze the caller */
 		struct pollfd p = { h->fd, POLLIN, 0 };
 		int r;
@@ -78,6 +98,25 @@ static int call(struct hvd *h, struct msg_out *o)
 		return fail(h, EPROTO, "unexpected reply type %u", h->in.type);
 	h->hv.elapsed_ns = msg_u64(&h->in, HA_ELAPSED_NS);
 	return 0;
+}
+
+/* One request, one reply; posted (hv_post), only the request. */
+static int call(struct hvd *h, struct msg_out *o)
+{
+	int post = h->hv.post;
+	h->hv.post = 0;
+	if (send_req(h, o) < 0)
+		return -1;
+	if (!post)
+		return answer(h);
+	h->hv.posted = 1;
+	h->posted_seq = h->seq;
+	return 0;
+}
+
+static int hvd_collect(struct hv *hv)
+{
+	return answer((struct hvd *)hv);
 }
 
 static void begin(struct hvd *h, struct msg_out *o, uint16_t type, const char *name)
@@ -508,6 +547,7 @@ static const struct hv_ops hvd_ops = {
 	.dev_set = hvd_dev_set,
 	.domain_suspend = hvd_suspend,
 	.state_set = hvd_state_set,
+	.collect = hvd_collect,
 	.nic_inject = hvd_nic_inject,
 	.nic_hold = hvd_nic_hold,
 	.nic_release = hvd_nic_release,
@@ -543,6 +583,6 @@ struct hv *hv_hvd_open(const char *where, char *err, size_t errlen)
 	}
 	h->hv.ops = &hvd_ops;
 	h->hv.timeout_ms = HV_TIMEOUT_MS;
-	h->hv.caps = HV_CAP_LEASE | HV_CAP_STAGE | HV_CAP_NIC_HOLD;
+	h->hv.caps = HV_CAP_LEASE | HV_CAP_STAGE | HV_CAP_NIC_HOLD | HV_CAP_POST;
 	return &h->hv;
 }

@@ -2,13 +2,14 @@
  * hv_xen.c - the hv interface on a Xen host: libxenctrl for the domains,
  * xenstore for their names.  Run in dom0 (or a toolstack domain), as root.
  *
- * What it does so far: list, info, pause, unpause, destroy of the domUs
- * that xl (libxl) created (Domain-0 is never one of them); their memory,
- * mapped whole through foreign mappings; log-dirty through the shadow ops
- * (CLEAN is Xen's peek-and-clean) into a bitmap in a memfd, as hvd's; the
- * HVM context as the vCPU state, got and loaded; the saving pause made of
- * those.  Every other call (creating domains, the hand-over, the throttle,
- * output commit) fails with EOPNOTSUPP and says so
+ * What it does: list, info, pause, unpause, destroy of the domUs (Domain-0
+ * is never one of them); their memory, mapped whole through foreign
+ * mappings; log-dirty through the shadow ops (CLEAN is Xen's
+ * peek-and-clean) into a bitmap in a memfd, as hvd's; the HVM context as
+ * the vCPU state, got and loaded; the saving pause made of those.  The
+ * incoming domain, the hand-over and the throttle are hv_xen_dom.c's.
+ * Every other call (creating a guest from a kernel, checkpoints, output
+ * commit, the console) fails with EOPNOTSUPP and says so
  * (docs/xen-tier.md says what is left).
  */
 #include <errno.h>
@@ -19,38 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xenctrl.h>
-#include <xenforeignmemory.h>
-#include <xenstore.h>
-#include <xentoollog.h>
 
-#include "hv.h"
-
-#define XEN_MAX_DOMAINS	1024
+#include "hv_xen.h"
 
 const int hv_xen_built = 1;
 
-#define XEN_LOGDIRTY_MAX	16	/* domains with log-dirty on through one handle */
-
-/* a domain's log-dirty bitmap: ours mapped here, the caller's its own mapping */
-struct xen_log {
-	char name[65];		/* the domain's, when log-dirty went on */
-	uint32_t domid;
-	int fd;
-	uint64_t *bm, npages;
-	size_t len;
-};
-
-struct xen {
-	struct hv hv;
-	xentoollog_logger *quiet;	/* libxenctrl's own messages: our errors say it */
-	xc_interface *xc;
-	struct xs_handle *xs;
-	xenforeignmemory_handle *fm;
-	struct xen_log log[XEN_LOGDIRTY_MAX];
-};
-
-static int fail(struct hv *hv, int e, const char *fmt, ...)
+int xen_fail(struct hv *hv, int e, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -60,8 +35,7 @@ static int fail(struct hv *hv, int e, const char *fmt, ...)
 	return -1;
 }
 
-/* a domain's name from xenstore, "" when it has none */
-static void dom_name(struct xen *x, uint32_t domid, char *name, size_t len)
+void xen_dom_name(struct xen *x, uint32_t domid, char *name, size_t len)
 {
 	char path[64];
 	unsigned n = 0;
@@ -71,8 +45,7 @@ static void dom_name(struct xen *x, uint32_t domid, char *name, size_t len)
 	free(v);
 }
 
-/* the guest's RAM in pages: xenstore's memory/static-max (KiB) */
-static uint64_t dom_ram_pages(struct xen *x, uint32_t domid)
+uint64_t xen_ram_pages(struct xen *x, uint32_t domid)
 {
 	char path[64];
 	unsigned n = 0;
@@ -83,33 +56,44 @@ static uint64_t dom_ram_pages(struct xen *x, uint32_t domid)
 	return kib / 4;
 }
 
+int xen_dom_byid(struct xen *x, uint32_t domid, xc_domaininfo_t *info)
+{
+	if (xc_domain_getinfolist(x->xc, domid, 1, info) != 1 || info->domain != domid)
+		return xen_fail(&x->hv, ENOENT, "domain %u is gone", domid);
+	return 0;
+}
+
 /* the domains but Domain-0: *n of them in a malloc'd array */
 static int dom_all(struct xen *x, xc_domaininfo_t **out, int *n)
 {
 	xc_domaininfo_t *d = calloc(XEN_MAX_DOMAINS, sizeof(*d));
 	if (!d)
-		return fail(&x->hv, ENOMEM, "out of memory");
+		return xen_fail(&x->hv, ENOMEM, "out of memory");
 	int k = xc_domain_getinfolist(x->xc, 1, XEN_MAX_DOMAINS, d);
 	if (k < 0) {
 		int e = errno;
 		free(d);
-		return fail(&x->hv, e, "xen: listing the domains: %s", strerror(e));
+		return xen_fail(&x->hv, e, "xen: listing the domains: %s", strerror(e));
 	}
 	*out = d;
 	*n = k;
 	return 0;
 }
 
-/* the domain called name */
-static int dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
+int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
 {
 	xc_domaininfo_t *d;
 	int n;
 	char nm[65];
+	uint32_t id;
+	uint64_t tag;
+	struct xen_in *in = xen_incoming(x, name);
+	if (in)
+		return xen_dom_byid(x, in->domid, info);
 	if (dom_all(x, &d, &n) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
-		dom_name(x, d[i].domain, nm, sizeof(nm));
+		xen_dom_name(x, d[i].domain, nm, sizeof(nm));
 		if (!strcmp(nm, name)) {
 			*info = d[i];
 			free(d);
@@ -117,16 +101,21 @@ static int dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
 		}
 	}
 	free(d);
-	return fail(&x->hv, ENOENT, "no domain named %s", name);
+	if (xen_handed(x, name, &id, &tag) == 0 && xen_dom_byid(x, id, info) == 0)
+		return 0;
+	return xen_fail(&x->hv, ENOENT, "no domain named %s", name);
 }
 
-static unsigned dom_state(const xc_domaininfo_t *d)
+unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d)
 {
 	unsigned why = (d->flags >> XEN_DOMINF_shutdownshift) & XEN_DOMINF_shutdownmask;
+	uint64_t tag;
 	if (d->flags & XEN_DOMINF_dying)
 		return HV_SHUTDOWN;
 	if (d->flags & XEN_DOMINF_shutdown)
 		return why == SHUTDOWN_crash ? HV_CRASHED : HV_SHUTDOWN;
+	if (xen_handed_id(x, d->domain, &tag) == 0)
+		return HV_MIGRATED;
 	return d->flags & XEN_DOMINF_paused ? HV_PAUSED : HV_RUNNING;
 }
 
@@ -140,11 +129,11 @@ static int xen_list(struct hv *hv, char (**names)[65], int *n)
 	*names = calloc((size_t)k + 1, sizeof(**names));
 	if (!*names) {
 		free(d);
-		return fail(hv, ENOMEM, "out of memory");
+		return xen_fail(hv, ENOMEM, "out of memory");
 	}
 	*n = 0;
 	for (int i = 0; i < k; i++) {
-		dom_name(x, d[i].domain, (*names)[*n], sizeof((*names)[*n]));
+		xen_dom_name(x, d[i].domain, (*names)[*n], sizeof((*names)[*n]));
 		if ((*names)[*n][0])	/* one being built has no name yet */
 			(*n)++;
 	}
@@ -156,51 +145,73 @@ static int xen_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
 	memset(di, 0, sizeof(*di));
 	snprintf(di->name, sizeof(di->name), "%s", name);
-	di->state = dom_state(&d);
-	di->mem = (uint64_t)d.tot_pages * XC_PAGE_SIZE;
+	di->state = xen_dom_state(x, &d);
+	/* its RAM (what a stream carries and an incoming copy is built with);
+	 * the pages it holds beyond it are Xen's */
+	uint64_t ram = xen_ram_pages(x, d.domain);
+	di->mem = (ram ? ram : d.tot_pages) * XC_PAGE_SIZE;
 	di->vcpus = d.max_vcpu_id + 1;
 	di->pid = d.domain;	/* what identifies it on this host: its domid */
+	xen_handed_id(x, d.domain, &di->tag);
 	snprintf(di->backing, sizeof(di->backing), "xen");
 	if (di->state == HV_CRASHED)
 		snprintf(di->reason, sizeof(di->reason), "the guest crashed");
 	return 0;
 }
 
-/* op on the domain called name, which must be in state need (0: any) */
+/* op on the domain called name, which must be in state need (0: any); *id its domid */
 static int by_name(struct hv *hv, const char *name, unsigned need,
-    int (*op)(xc_interface *, uint32_t), const char *what)
+    int (*op)(xc_interface *, uint32_t), const char *what, uint32_t *id)
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
-	if (need && dom_state(&d) != need)
-		return fail(hv, EBUSY, "domain is %s, not %s", hv_state_name(dom_state(&d)),
+	if (need && xen_dom_state(x, &d) != need)
+		return xen_fail(hv, EBUSY, "domain is %s, not %s", hv_state_name(xen_dom_state(x, &d)),
 		    hv_state_name(need));
+	if (id)
+		*id = d.domain;
 	if (op(x->xc, d.domain) < 0) {
 		int e = errno;
-		return fail(hv, e, "xen: %s %s (domain %u): %s", what, name, d.domain, strerror(e));
+		return xen_fail(hv, e, "xen: %s %s (domain %u): %s", what, name, d.domain, strerror(e));
 	}
 	return 0;
 }
 
 static int xen_pause(struct hv *hv, const char *n)
 {
-	return by_name(hv, n, HV_RUNNING, xc_domain_pause, "pausing");
+	return by_name(hv, n, HV_RUNNING, xc_domain_pause, "pausing", NULL);
 }
 
+static int no_op(xc_interface *xc, uint32_t domid)
+{
+	(void)xc;
+	(void)domid;
+	return 0;
+}
+
+/* an incoming domain takes its own name before it first runs */
 static int xen_unpause(struct hv *hv, const char *n)
 {
-	return by_name(hv, n, HV_PAUSED, xc_domain_unpause, "unpausing");
+	struct xen *x = (struct xen *)hv;
+	struct xen_in *in = xen_incoming(x, n);
+	if (in && (by_name(hv, n, HV_PAUSED, no_op, "", NULL) < 0 || xen_incoming_named(x, in) < 0))
+		return -1;
+	return by_name(hv, n, HV_PAUSED, xc_domain_unpause, "unpausing", NULL);
 }
 
 static int xen_destroy(struct hv *hv, const char *n)
 {
-	return by_name(hv, n, 0, xc_domain_destroy, "destroying");
+	uint32_t id;
+	if (by_name(hv, n, 0, xc_domain_destroy, "destroying", &id) < 0)
+		return -1;
+	xen_forget((struct xen *)hv, id);
+	return 0;
 }
 
 /* maps the guest's RAM whole (pfns 0 up to its size); a hole in it fails */
@@ -208,19 +219,19 @@ static int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *s
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
 	if (!p)
-		return fail(hv, EOPNOTSUPP, "xen: guest memory is no file here, only a mapping");
-	uint64_t n = dom_ram_pages(x, d.domain);
+		return xen_fail(hv, EOPNOTSUPP, "xen: guest memory is no file here, only a mapping");
+	uint64_t n = xen_ram_pages(x, d.domain);
 	if (!n)
-		return fail(hv, EIO, "xen: %s: no memory size in xenstore", name);
+		return xen_fail(hv, EIO, "xen: %s: no memory size in xenstore", name);
 	xen_pfn_t *pfns = malloc(n * sizeof(*pfns));
 	int *errs = calloc(n, sizeof(*errs));
 	if (!pfns || !errs) {
 		free(pfns);
 		free(errs);
-		return fail(hv, ENOMEM, "out of memory");
+		return xen_fail(hv, ENOMEM, "out of memory");
 	}
 	for (uint64_t i = 0; i < n; i++)
 		pfns[i] = i;
@@ -233,10 +244,10 @@ static int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *s
 	free(pfns);
 	free(errs);
 	if (!m)
-		return fail(hv, e, "xen: mapping %s's memory: %s", name, strerror(e));
+		return xen_fail(hv, e, "xen: mapping %s's memory: %s", name, strerror(e));
 	if (hole < n) {
 		munmap(m, n * XC_PAGE_SIZE);
-		return fail(hv, EFAULT, "xen: %s's memory has a hole at pfn 0x%llx", name,
+		return xen_fail(hv, EFAULT, "xen: %s's memory has a hole at pfn 0x%llx", name,
 		    (unsigned long long)hole);
 	}
 	*p = m;
@@ -267,7 +278,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
 	(void)mode;	/* Xen re-protects the pages a CLEAN reports: MANUAL's meaning */
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
 	struct xen_log *l = log_of(x, d.domain);
 	if (!enable) {
@@ -275,7 +286,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 			log_drop(l);
 		if (xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0) < 0 &&
 		    errno != EINVAL)
-			return fail(hv, errno, "xen: log-dirty off for %s: %s", name, strerror(errno));
+			return xen_fail(hv, errno, "xen: log-dirty off for %s: %s", name, strerror(errno));
 		return 0;
 	}
 	if (l)
@@ -284,16 +295,16 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 		if (!x->log[i].bm)
 			l = &x->log[i];
 	if (!l)
-		return fail(hv, EMFILE, "xen: log-dirty is on for %d domains already", XEN_LOGDIRTY_MAX);
+		return xen_fail(hv, EMFILE, "xen: log-dirty is on for %d domains already", XEN_LOGDIRTY_MAX);
 	if (xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_ENABLE_LOGDIRTY, NULL, 0) < 0) {
 		int e = errno;
-		return fail(hv, e, "xen: log-dirty for %s: %s%s", name, strerror(e), e == EOPNOTSUPP ?
+		return xen_fail(hv, e, "xen: log-dirty for %s: %s%s", name, strerror(e), e == EOPNOTSUPP ?
 		    " (a PV guest on a hypervisor without shadow paging: it cannot be live-migrated "
 		    "on this hypervisor)" : "");
 	}
 	l->domid = d.domain;
 	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->npages = dom_ram_pages(x, d.domain);
+	l->npages = xen_ram_pages(x, d.domain);
 	l->len = (l->npages + 63) / 64 * 8;
 	if ((l->fd = memfd_create("tandem-xen-dirty", MFD_CLOEXEC)) < 0 ||
 	    ftruncate(l->fd, (off_t)l->len) < 0 ||
@@ -303,11 +314,11 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 			close(l->fd);
 		memset(l, 0, sizeof(*l));
 		xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
-		return fail(hv, e, "xen: the dirty bitmap: %s", strerror(e));
+		return xen_fail(hv, e, "xen: the dirty bitmap: %s", strerror(e));
 	}
 	void *theirs = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_SHARED, l->fd, 0);
 	if (theirs == MAP_FAILED)
-		return fail(hv, errno, "xen: the dirty bitmap: %s", strerror(errno));
+		return xen_fail(hv, errno, "xen: the dirty bitmap: %s", strerror(errno));
 	*bitmap = theirs;
 	*len = l->len;
 	return 0;
@@ -325,11 +336,11 @@ static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
 		if (x->log[i].bm && !strcmp(x->log[i].name, name))
 			l = &x->log[i];
 	if (!l)
-		return fail(hv, ENOTCONN, "log-dirty is not enabled");
+		return xen_fail(hv, ENOTCONN, "log-dirty is not enabled");
 	DECLARE_HYPERCALL_BUFFER(unsigned long, bm);
 	size_t hpages = (l->len + XC_PAGE_SIZE - 1) / XC_PAGE_SIZE;
 	if (!(bm = xc_hypercall_buffer_alloc_pages(x->xc, bm, hpages)))
-		return fail(hv, ENOMEM, "xen: no hypercall buffer for the bitmap");
+		return xen_fail(hv, ENOMEM, "xen: no hypercall buffer for the bitmap");
 	long long r = xc_logdirty_control(x->xc, l->domid, XEN_DOMCTL_SHADOW_OP_CLEAN,
 	    HYPERCALL_BUFFER(bm), l->npages, 0, NULL);
 	int e = errno;
@@ -337,7 +348,7 @@ static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
 		memcpy(l->bm, bm, l->len);
 	xc_hypercall_buffer_free_pages(x->xc, bm, hpages);
 	if (r < 0)
-		return fail(hv, e, "xen: peek-and-clean of %s: %s", name, strerror(e));
+		return xen_fail(hv, e, "xen: peek-and-clean of %s: %s", name, strerror(e));
 	uint64_t n = 0;
 	for (size_t i = 0; i < l->len / 8; i++)
 		n += (uint64_t)__builtin_popcountll(l->bm[i]);
@@ -350,17 +361,17 @@ static int xen_vcpu_get(struct hv *hv, const char *name, uint8_t **blob, size_t 
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
 	int n = xc_domain_hvm_getcontext(x->xc, d.domain, NULL, 0);
 	if (n <= 0)
-		return fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
+		return xen_fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
 		    strerror(errno));
 	if (!(*blob = malloc((size_t)n)))
-		return fail(hv, ENOMEM, "out of memory");
+		return xen_fail(hv, ENOMEM, "out of memory");
 	if ((n = xc_domain_hvm_getcontext(x->xc, d.domain, *blob, (uint32_t)n)) <= 0) {
 		free(*blob);
-		return fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
+		return xen_fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
 		    strerror(errno));
 	}
 	*len = (size_t)n;
@@ -372,10 +383,10 @@ static int xen_dev_get(struct hv *hv, const char *name, uint8_t **blob, size_t *
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
 	if (!(*blob = malloc(1)))
-		return fail(hv, ENOMEM, "out of memory");
+		return xen_fail(hv, ENOMEM, "out of memory");
 	*len = 0;
 	return 0;
 }
@@ -385,21 +396,21 @@ static int xen_vcpu_set(struct hv *hv, const char *name, const uint8_t *blob, si
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
-	if (dom_state(&d) != HV_PAUSED)
-		return fail(hv, EBUSY, "domain must be paused to load state");
+	if (xen_dom_state(x, &d) != HV_PAUSED)
+		return xen_fail(hv, EBUSY, "domain must be paused to load state");
 	if (!len || len > UINT32_MAX)
-		return fail(hv, EINVAL, "xen: an HVM context of %zu bytes", len);
+		return xen_fail(hv, EINVAL, "xen: an HVM context of %zu bytes", len);
 	uint8_t *copy = malloc(len);	/* the call takes it writable */
 	if (!copy)
-		return fail(hv, ENOMEM, "out of memory");
+		return xen_fail(hv, ENOMEM, "out of memory");
 	memcpy(copy, blob, len);
 	int r = xc_domain_hvm_setcontext(x->xc, d.domain, copy, (uint32_t)len);
 	int e = errno;
 	free(copy);
 	if (r < 0)
-		return fail(hv, e, "xen: loading the HVM context of %s: %s", name, strerror(e));
+		return xen_fail(hv, e, "xen: loading the HVM context of %s: %s", name, strerror(e));
 	return 0;
 }
 
@@ -409,9 +420,9 @@ static int xen_dev_set(struct hv *hv, const char *name, const uint8_t *blob, siz
 	(void)blob;
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
-	return len ? fail(hv, EINVAL, "xen: %zu bytes of device state for a domain that has no "
+	return len ? xen_fail(hv, EINVAL, "xen: %zu bytes of device state for a domain that has no "
 	    "emulated devices", len) : 0;
 }
 
@@ -442,6 +453,7 @@ static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 static void xen_close(struct hv *hv)
 {
 	struct xen *x = (struct xen *)hv;
+	xen_incoming_close(x);
 	for (int i = 0; i < XEN_LOGDIRTY_MAX; i++)
 		if (x->log[i].bm)
 			log_drop(&x->log[i]);
@@ -458,16 +470,10 @@ static void xen_close(struct hv *hv)
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #define NOT_YET(fn, what, ...) \
 	static int fn(struct hv *hv, __VA_ARGS__) \
-	{ return fail(hv, EOPNOTSUPP, "xen: %s is not supported on the Xen backend yet", what); }
+	{ return xen_fail(hv, EOPNOTSUPP, "xen: %s is not supported on the Xen backend yet", what); }
 NOT_YET(xen_create, "creating a domain (use xl create)", const char *a, uint64_t b, uint32_t c,
     const char *d, const char *e, const char *f)
-NOT_YET(xen_create_incoming, "an incoming domain", const char *a, uint64_t b, uint32_t c,
-    const char *d)
-NOT_YET(xen_keep, "keeping an incoming domain", const char *a)
-NOT_YET(xen_tagged, "the hand-over", const char *a, uint64_t b)
-NOT_YET(xen_release, "the hand-over", const char *a, uint64_t b, uint8_t **c, size_t *d)
 NOT_YET(xen_checkpoint, "a checkpoint", const char *a, uint64_t b, struct hv_saved *c)
-NOT_YET(xen_throttle, "the throttle", const char *a, unsigned b)
 NOT_YET(xen_frames, "the NIC's frames", const char *a, const uint8_t *b, size_t c)
 NOT_YET(xen_hold, "output commit", const char *a, int b, uint64_t c)
 NOT_YET(xen_release_epoch, "output commit", const char *a, uint64_t b)
@@ -481,13 +487,13 @@ static const struct hv_ops xen_ops = {
 	.close = xen_close,
 	.domain_create = xen_create,
 	.domain_create_incoming = xen_create_incoming,
-	.domain_create_incoming_leased = xen_create_incoming,
+	.domain_create_incoming_leased = xen_create_incoming_leased,
 	.domain_keep = xen_keep,
 	.domain_list = xen_list,
 	.domain_info = xen_info,
 	.domain_pause = xen_pause,
-	.domain_handover = xen_tagged,
-	.domain_reclaim = xen_tagged,
+	.domain_handover = xen_handover,
+	.domain_reclaim = xen_reclaim,
 	.domain_release = xen_release,
 	.domain_unpause = xen_unpause,
 	.domain_destroy = xen_destroy,

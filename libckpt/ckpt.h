@@ -319,9 +319,12 @@ struct ckpt_restore_ops {
 	 * memory) or rs->fd (its memory file, written with pwritev); it may
 	 * lower rs->npages (the header's) to the memory it found. */
 	int (*domain)(struct ckpt_restore *rs, const struct ckpt_domain *d);
-	/* a state's VCPU_STATE and DEVICE_STATE: load them into the target */
+	/* a state's VCPU_STATE and DEVICE_STATE: load them into the target; a
+	 * live migration's last state may be left loading (the records are not
+	 * kept) if state_wait is given, which END calls before the end hook */
 	int (*state)(struct ckpt_restore *rs, const struct ckpt_record *vcpu,
 	    const struct ckpt_record *dev);
+	int (*state_wait)(struct ckpt_restore *rs);
 	/* an epoch is about to be applied (its CHECKPOINT came; may be NULL) */
 	int (*applying)(struct ckpt_restore *rs, uint64_t epoch);
 	/* an epoch is applied whole: acknowledge it */

@@ -200,6 +200,11 @@ static int handle(struct ckpt_restore *rs, struct ckpt_record *rec, int *done)
 	case CK_END:
 		if (!rs->loaded && state_load(rs) < 0)
 			return -1;
+		if (rs->ops->state_wait && rs->ops->state_wait(rs) < 0) {
+			if (!rs->err[0])
+				snprintf(rs->err, sizeof(rs->err), "loading the state failed");
+			return -1;
+		}
 		*done = 1;
 		return rs->ops->end ? rs->ops->end(rs) : 0;
 	default:

@@ -5,7 +5,8 @@
  * neither is recorded:
  *   1. hvd hands the paused source over under the migration's id: it can
  *      never run again here (no lease resumes it) unless reclaimed with
- *      that id;
+ *      that id (the sender asks for it while the destination loads, and
+ *      passes *handed HANDED_LOCAL once it is done);
  *   2. without a cluster, the hand-over record prepared before round 0
  *      says committed (handed.c: one byte in place, no sync, journal.c says
  *      why): the point of no return.  In a cluster the tag in hvd and the
@@ -61,7 +62,8 @@ int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errle
 		errno = ECANCELED;
 		goto out;
 	}
-	if (h->ops->domain_handover(h, m->name, m->id) < 0) {
+	/* the caller may have handed it over already, while the destination loaded */
+	if (*handed != HANDED_LOCAL && h->ops->domain_handover(h, m->name, m->id) < 0) {
 		snprintf(err, errlen, "hand-over: %s", hv_error(h));
 		goto out;
 	}

@@ -229,6 +229,7 @@ struct recv_ctx {
 	struct recv_mem *rm;
 	int created, kept;
 	uint64_t t_sync, b_sync, apply_sync;	/* at the last SYNC */
+	uint64_t t_final, t_posted, t_end, apply_final;	/* the paused part's milestones */
 };
 
 static int hook_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
@@ -282,8 +283,11 @@ static int hook_round(struct ckpt_restore *rs, const struct ckpt_round *rd)
 	pthread_mutex_lock(&m->lock);
 	m->round = rd->round;
 	pthread_mutex_unlock(&m->lock);
-	if (!rd->left)	/* stop and copy: the VM is paused */
+	if (!rd->left) {	/* stop and copy: the VM is paused */
 		mig_urgent(rd->pages <= URGENT_PAGES);
+		x->t_final = mig_now();
+		x->apply_final = rs->apply_ns;
+	}
 	return 0;
 }
 
@@ -293,7 +297,25 @@ static int hook_state(struct ckpt_restore *rs, const struct ckpt_record *vcpu,
     const struct ckpt_record *dev)
 {
 	struct recv_ctx *x = rs->arg;
-	return load_state(x->h, x->a->m->name, vcpu, dev, rs->err, sizeof(rs->err));
+	if (!rs->final)
+		return load_state(x->h, x->a->m->name, vcpu, dev, rs->err, sizeof(rs->err));
+	/* the last state: the hypervisor loads it while the pages are written */
+	hv_post(x->h);
+	if (x->h->ops->state_set(x->h, x->a->m->name, vcpu->body, vcpu->len, dev->body,
+	    dev->len) == 0) {
+		x->t_posted = mig_now();
+		return 0;
+	}
+	return snprintf(rs->err, sizeof(rs->err), "loading state: %s", hv_error(x->h)), -1;
+}
+
+static int hook_state_wait(struct ckpt_restore *rs)
+{
+	struct recv_ctx *x = rs->arg;
+	x->t_end = mig_now();
+	if (hv_collect(x->h) == 0)
+		return 0;
+	return snprintf(rs->err, sizeof(rs->err), "loading state: %s", hv_error(x->h)), -1;
 }
 
 static int hook_end(struct ckpt_restore *rs)
@@ -305,8 +327,15 @@ static int hook_end(struct ckpt_restore *rs)
 	    (unsigned long long)(x->a->r->bytes_read - x->b_sync),
 	    (double)(rs->apply_ns - x->apply_sync) / 1e6);
 	mig_stall("recv-end");
+	uint64_t t_loaded = mig_now();
 	if (ckpt_send(x->a->r, CK_READY, NULL, 0) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "%s", rio_error(x->a->r)), -1;
+	uint64_t t_ready = mig_now();
+	log_debug("migration %s in: paused part: state posted +%.3f ms, END +%.3f, loaded +%.3f, "
+	    "READY sent +%.3f; pages applied in %.3f ms, state inside hvd %.3f", m->name,
+	    (double)(x->t_posted - x->t_final) / 1e6, (double)(x->t_end - x->t_final) / 1e6,
+	    (double)(t_loaded - x->t_final) / 1e6, (double)(t_ready - x->t_final) / 1e6,
+	    (double)(rs->apply_ns - x->apply_final) / 1e6, (double)x->h->elapsed_ns / 1e6);
 	return 0;
 }
 
@@ -344,6 +373,7 @@ static int hook_other(struct ckpt_restore *rs, const struct ckpt_record *rec)
 static const struct ckpt_restore_ops live_ops = {
 	.domain = hook_domain,
 	.state = hook_state,
+	.state_wait = hook_state_wait,
 	.end = hook_end,
 	.round = hook_round,
 	.applied = hook_applied,

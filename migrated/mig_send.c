@@ -8,13 +8,17 @@
  *     so); each round, round 0 too, ends with a SYNC round trip
  *   stop and copy: leased pause, last peek, vCPU and device state, the last
  *     dirty pages, END
- *   commit: wait READY; mig_commit (commit.c: the point of no return);
- *     COMMIT; wait RUNNING; destroy the source copy
+ *   commit: the hand-over to hvd asked for (posted) while READY is waited
+ *     for; mig_commit (commit.c: the point of no return); COMMIT; wait
+ *     RUNNING; destroy the source copy
  *
  * Before the hand-over every failure resumes the VM here (and hvd does it
- * too if this process dies: the pause is leased).  After it, the VM belongs
- * to the destination; if RUNNING never comes, the source copy stays in
- * state "migrated" (never runs) and the destination resolves with OUTCOME.
+ * too if this process dies: the pause is leased); after it and before the
+ * point of no return, the copy is reclaimed and resumed (here, or by a
+ * restarted migrated from its record or the table).  After the point of no
+ * return the VM belongs to the destination; if RUNNING never comes, the
+ * source copy stays in state "migrated" (never runs) and the destination
+ * resolves with OUTCOME.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -333,9 +337,22 @@ static int run(struct sender *s, char *err, size_t errlen)
 	ppr_add(s, s->sv.pages_sent - before);
 	uint64_t t_sent = mig_now();
 	mig_set_phase(m, "commit");
-	if (expect(s, CK_READY, err, errlen) < 0)
-		return -1;
+	/*
+	 * The hand-over (step 1 of the commit, commit.c) is asked for now and
+	 * done while the destination loads: it is not the point of no return,
+	 * and until that point a handed-over copy is taken back (reclaimed) as a
+	 * paused one is resumed, by rollback here or by a restarted migrated.
+	 */
+	hv_post(s->h);
+	int posted = s->h->ops->domain_handover(s->h, m->name, m->id) == 0;
+	int ready = expect(s, CK_READY, err, errlen);
 	uint64_t t_ready = mig_now();
+	if (posted && hv_collect(s->h) == 0)
+		s->handed = HANDED_LOCAL;
+	else if (ready == 0)	/* not handed over: still paused under the lease */
+		return snprintf(err, errlen, "hand-over: %s", hv_error(s->h)), -1;
+	if (ready < 0)
+		return -1;
 	mig_stall("send-ready");
 
 	if (mig_commit(m, s->h, &s->handed, err, errlen) < 0)	/* the point of no return */

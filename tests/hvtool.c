@@ -133,7 +133,11 @@ static int do_copy(const char *src, const char *dst)
 /*
  * ROUNDS times: a saving pause (pause, peek, state), the same state loaded
  * back, the domain run again; each time, first, half of the vCPU state must
- * be refused (and change nothing).  Needs log-dirty, which it turns on.
+ * be refused (and change nothing).  Where the backend can post (hv_post),
+ * the rounds take turns: the half state posted, its refusal read at
+ * hv_collect; posted and then overtaken by the whole state's load (the
+ * pending answer dropped, the next answer the load's own); the whole state
+ * posted and collected.  Needs log-dirty, which it turns on.
  */
 static int do_reload(const char *name, int rounds)
 {
@@ -141,20 +145,35 @@ static int do_reload(const char *name, int rounds)
 	struct hv_saved st;
 	uint64_t *bm;
 	size_t bmlen;
-	int refused = 0;
+	int refused = 0, posted = 0;
 
 	if (h->ops->logdirty(h, name, 1, HV_LOG_MANUAL, &bm, &bmlen) < 0)
 		die_hv(h, "log-dirty");
 	for (int r = 0; r < rounds; r++) {
+		int turn = (h->caps & HV_CAP_POST) ? r % 3 : -1;
 		if (h->ops->domain_suspend(h, name, &st) < 0)
 			die_hv(h, "saving pause");
-		if (h->ops->state_set(h, name, st.vcpu, st.vcpu_len / 2, st.dev, st.dev_len) == 0) {
-			fprintf(stderr, "hvtool: half a vCPU state loaded\n");
+		if (turn == 0 || turn == 1)
+			hv_post(h);
+		int half = h->ops->state_set(h, name, st.vcpu, st.vcpu_len / 2, st.dev, st.dev_len);
+		if (turn == 0)
+			half = half < 0 ? half : hv_collect(h);
+		if (half == 0 && turn != 1) {
+			fprintf(stderr, "hvtool: round %d: half a vCPU state loaded%s\n", r, turn == 0 ? " (posted)" : "");
 			return 1;
 		}
-		refused++;
-		if (h->ops->state_set(h, name, st.vcpu, st.vcpu_len, st.dev, st.dev_len) < 0)
-			die_hv(h, "state set");
+		refused += turn != 1;	/* turn 1's answer is never read */
+		if (turn == 2)
+			hv_post(h);
+		if (h->ops->state_set(h, name, st.vcpu, st.vcpu_len, st.dev, st.dev_len) < 0 ||
+		    (turn == 2 && hv_collect(h) < 0))
+			die_hv(h, turn == 2 ? "state set (posted)" : turn == 1 ?
+			    "state set after a posted one" : "state set");
+		if (hv_collect(h) != 0) {
+			fprintf(stderr, "hvtool: an answer left to collect after the load\n");
+			return 1;
+		}
+		posted += turn >= 0;
 		hv_saved_free(&st);
 		if (h->ops->domain_unpause(h, name) < 0)
 			die_hv(h, "unpause");
@@ -162,7 +181,8 @@ static int do_reload(const char *name, int rounds)
 	}
 	h->ops->logdirty(h, name, 0, 0, NULL, NULL);
 	munmap(bm, bmlen);
-	printf("reloaded=%d half_states_refused=%d last_error=\"%s\"\n", rounds, refused, hv_error(h));
+	printf("reloaded=%d half_states_refused=%d posted=%d last_error=\"%s\"\n", rounds, refused,
+	    posted, hv_error(h));
 	h->ops->close(h);
 	return 0;
 }

@@ -1,0 +1,88 @@
+/*
+ * hv_xen.h - what the Xen backend's files share (hv_xen.c: domains, memory,
+ * log-dirty and state; hv_xen_dom.c: the domains Tandem makes and hands
+ * over itself).  Not an interface: the daemons see only hv.h.
+ */
+#ifndef TANDEM_HV_XEN_H
+#define TANDEM_HV_XEN_H
+
+#include <stdint.h>
+#include <xenctrl.h>
+#include <xenforeignmemory.h>
+#include <xenstore.h>
+#include <xentoollog.h>
+
+#include "hv.h"
+
+#define XEN_MAX_DOMAINS		1024
+#define XEN_LOGDIRTY_MAX	16	/* domains with log-dirty on through one handle */
+#define XEN_INCOMING_MAX	16	/* incoming domains one handle builds at once */
+
+/* a domain's log-dirty bitmap: ours mapped here, the caller's its own mapping */
+struct xen_log {
+	char name[65];		/* the domain's, when log-dirty went on */
+	uint32_t domid;
+	int fd;
+	uint64_t *bm, npages;
+	size_t len;
+};
+
+/*
+ * An incoming domain this handle built.  Until it first runs it is named
+ * NAME--incoming in xenstore (on one host the source may still be NAME, as
+ * with xl migrate to localhost) and found by NAME through this handle only.
+ */
+struct xen_in {
+	char name[65];
+	uint32_t domid;
+	int leased;		/* destroyed when the handle closes, unless kept */
+};
+
+struct xen {
+	struct hv hv;
+	xentoollog_logger *quiet;	/* libxenctrl's own messages: our errors say it */
+	xc_interface *xc;
+	struct xs_handle *xs;
+	xenforeignmemory_handle *fm;
+	struct xen_log log[XEN_LOGDIRTY_MAX];
+	struct xen_in in[XEN_INCOMING_MAX];
+};
+
+int xen_fail(struct hv *hv, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* a domain's name from xenstore, "" when it has none */
+void xen_dom_name(struct xen *x, uint32_t domid, char *name, size_t len);
+/* the guest's RAM in pages: xenstore's memory/static-max (KiB) */
+uint64_t xen_ram_pages(struct xen *x, uint32_t domid);
+/* one domain's info by its id: 0, or -1 (ENOENT) when it is gone */
+int xen_dom_byid(struct xen *x, uint32_t domid, xc_domaininfo_t *info);
+/*
+ * The domain a name means through this handle: an incoming one it built,
+ * else the domain xenstore calls so, else one handed over under that name
+ * (renamed NAME--migrated, see hv_xen_dom.c).
+ */
+int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info);
+unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d);
+
+/* hv_xen_dom.c */
+struct xen_in *xen_incoming(struct xen *x, const char *name);
+/* the domain handed over as name: its id and tag, or -1 (ENOENT) */
+int xen_handed(struct xen *x, const char *name, uint32_t *domid, uint64_t *tag);
+/* whether domid is handed over (and its tag) */
+int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag);
+/* before an incoming domain first runs: its own name back (EEXIST while
+ * another domain has it) */
+int xen_incoming_named(struct xen *x, struct xen_in *in);
+/* the handle closes: incoming domains still leased go */
+void xen_incoming_close(struct xen *x);
+void xen_forget(struct xen *x, uint32_t domid);
+int xen_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net);
+int xen_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net);
+int xen_keep(struct hv *hv, const char *name);
+int xen_handover(struct hv *hv, const char *name, uint64_t tag);
+int xen_reclaim(struct hv *hv, const char *name, uint64_t tag);
+int xen_release(struct hv *hv, const char *name, uint64_t tag, uint8_t **late, size_t *late_len);
+int xen_throttle(struct hv *hv, const char *name, unsigned pct);
+
+#endif

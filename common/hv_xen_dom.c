@@ -1,0 +1,400 @@
+/*
+ * hv_xen_dom.c - the domains the Xen backend builds and hands over itself.
+ *
+ * An incoming domain (a migration's destination) is built with libxenctrl
+ * alone, as xl builds a type="pvh" guest without its devices: an HVM
+ * container with hardware paging and only the local APIC emulated, its
+ * vCPUs, its paging pool, its RAM populated from pfn 0 (2 MiB extents where
+ * they fit), and in xenstore its name, NAME--incoming until it first runs
+ * (on one host the source is still NAME, as with xl migrate to localhost),
+ * and memory/static-max.  It gets no xenstore ring, console ring or
+ * device model: the guests Tandem carries on Xen write their console to
+ * port 0xe9 (Xen's debug console, `xl dmesg`) and use no PV devices.  Until
+ * it first runs it is found by NAME only through the handle that built it.
+ *
+ * Xen has no leases.  A leased incoming domain is destroyed when the handle
+ * that built it closes without keeping it; a process that dies leaves it
+ * paused, recorded under /tandem/built/DOMID for whoever cleans up.
+ *
+ * The hand-over, without hvd's tags: in one xenstore transaction the paused
+ * source is renamed NAME--migrated and recorded as /tandem/handed/NAME
+ * ("DOMID TAG") and /tandem/handed-dom/DOMID (NAME).  While recorded it is
+ * in state migrated and this backend never unpauses it (xl can: an admin's
+ * `xl unpause` of a NAME--migrated domain is the one way round it); reclaim
+ * under the same tag renames it back, paused, and drops the record; release
+ * under the same tag destroys it.  Another tag changes nothing (ESTALE).
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hv_xen.h"
+
+#define IN_SUFFIX	"--incoming"
+#define AWAY_SUFFIX	"--migrated"
+#define XS_RETRIES	8	/* a transaction another writer ended first is tried again */
+
+struct xen_in *xen_incoming(struct xen *x, const char *name)
+{
+	for (int i = 0; i < XEN_INCOMING_MAX; i++)
+		if (x->in[i].domid && !strcmp(x->in[i].name, name))
+			return &x->in[i];
+	return NULL;
+}
+
+static int xs_put(struct xen *x, xs_transaction_t t, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int xs_put(struct xen *x, xs_transaction_t t, const char *path, const char *fmt, ...)
+{
+	char v[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(v, sizeof(v), fmt, ap);
+	va_end(ap);
+	return xs_write(x->xs, t, path, v, (unsigned)strlen(v)) ? 0 : -1;
+}
+
+/* the value at path, "" when there is none */
+static void xs_get(struct xen *x, const char *path, char *out, size_t len)
+{
+	unsigned n = 0;
+	char *v = xs_read(x->xs, XBT_NULL, path, &n);
+	snprintf(out, len, "%.*s", v ? (int)n : 0, v ? v : "");
+	free(v);
+}
+
+int xen_handed(struct xen *x, const char *name, uint32_t *domid, uint64_t *tag)
+{
+	char path[128], v[64];
+	unsigned long long t;
+	snprintf(path, sizeof(path), "/tandem/handed/%s", name);
+	xs_get(x, path, v, sizeof(v));
+	if (sscanf(v, "%u %llx", domid, &t) != 2)
+		return errno = ENOENT, -1;
+	*tag = t;
+	return 0;
+}
+
+int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag)
+{
+	char path[64], name[65];
+	uint32_t id;
+	snprintf(path, sizeof(path), "/tandem/handed-dom/%u", domid);
+	xs_get(x, path, name, sizeof(name));
+	if (!name[0] || xen_handed(x, name, &id, tag) < 0 || id != domid)
+		return errno = ENOENT, -1;
+	return 0;
+}
+
+/* whether a domain other than but is called name in xenstore */
+static int name_taken(struct xen *x, const char *name, uint32_t but)
+{
+	xc_domaininfo_t d[XEN_MAX_DOMAINS / 8];
+	char nm[65];
+	int n = xc_domain_getinfolist(x->xc, 1, XEN_MAX_DOMAINS / 8, d);
+	for (int i = 0; i < n; i++) {
+		if (d[i].domain == but)
+			continue;
+		xen_dom_name(x, d[i].domain, nm, sizeof(nm));
+		if (!strcmp(nm, name))
+			return 1;
+	}
+	return 0;
+}
+
+void xen_forget(struct xen *x, uint32_t domid)
+{
+	char path[128], v[65];
+	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
+	xs_get(x, path, v, sizeof(v));
+	if (v[0]) {	/* ours: nobody else cleans its xenstore */
+		xs_rm(x->xs, XBT_NULL, path);
+		snprintf(path, sizeof(path), "/local/domain/%u", domid);
+		xs_rm(x->xs, XBT_NULL, path);
+	}
+	snprintf(path, sizeof(path), "/tandem/handed-dom/%u", domid);
+	xs_get(x, path, v, sizeof(v));
+	if (v[0]) {
+		xs_rm(x->xs, XBT_NULL, path);
+		snprintf(path, sizeof(path), "/tandem/handed/%s", v);
+		xs_rm(x->xs, XBT_NULL, path);
+	}
+	for (int i = 0; i < XEN_INCOMING_MAX; i++)
+		if (x->in[i].domid == domid)
+			memset(&x->in[i], 0, sizeof(x->in[i]));
+}
+
+/* the paging pool xl gives such a guest: 1 MiB per vCPU and 8 KiB per MiB of RAM */
+static uint64_t paging_pool(uint64_t mem, uint32_t vcpus)
+{
+	return (4ULL * (256 * vcpus + 2 * (mem >> 20))) << 10;
+}
+
+/* RAM from pfn 0: 2 MiB extents, then 4 KiB pages for the rest */
+static int populate(struct xen *x, uint32_t domid, uint64_t npages)
+{
+	uint64_t big = npages / 512, small = npages % 512;
+	xen_pfn_t *pfns = malloc((big > small ? big : small) * sizeof(*pfns) + 1);
+	if (!pfns)
+		return xen_fail(&x->hv, ENOMEM, "out of memory");
+	for (uint64_t i = 0; i < big; i++)
+		pfns[i] = i * 512;
+	int r = big ? xc_domain_populate_physmap_exact(x->xc, domid, big, 9, 0, pfns) : 0;
+	for (uint64_t i = 0; i < small; i++)
+		pfns[i] = big * 512 + i;
+	if (r == 0 && small)
+		r = xc_domain_populate_physmap_exact(x->xc, domid, small, 0, 0, pfns);
+	int e = errno;
+	free(pfns);
+	return r < 0 ? xen_fail(&x->hv, e, "xen: populating %llu pages: %s",
+	    (unsigned long long)npages, strerror(e)) : 0;
+}
+
+static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, const char *net,
+    int leased)
+{
+	struct xen *x = (struct xen *)hv;
+	struct xen_in *slot = NULL;
+	char nm[65], path[128];
+	uint32_t domid = 0;
+
+	if (net && *net)
+		return xen_fail(hv, EOPNOTSUPP, "xen: a NIC (%s) is not supported on the Xen backend yet",
+		    net);
+	if (strlen(name) + strlen(IN_SUFFIX) >= sizeof(nm) || !*name)
+		return xen_fail(hv, ENAMETOOLONG, "xen: a domain name of 1 to %zu characters",
+		    sizeof(nm) - 1 - strlen(IN_SUFFIX));
+	if (!mem || mem % (1 << 20) || !vcpus || vcpus > 128)
+		return xen_fail(hv, EINVAL, "xen: %llu bytes and %u vCPUs: whole MiB and 1 to 128 vCPUs",
+		    (unsigned long long)mem, vcpus);
+	snprintf(nm, sizeof(nm), "%s" IN_SUFFIX, name);
+	if (xen_incoming(x, name) || name_taken(x, nm, 0))
+		return xen_fail(hv, EEXIST, "xen: an incoming %s exists already", name);
+	for (int i = 0; i < XEN_INCOMING_MAX && !slot; i++)
+		if (!x->in[i].domid)
+			slot = &x->in[i];
+	if (!slot)
+		return xen_fail(hv, EMFILE, "xen: %d incoming domains at once already", XEN_INCOMING_MAX);
+
+	struct xen_domctl_createdomain cfg = {
+		.flags = XEN_DOMCTL_CDF_hvm | XEN_DOMCTL_CDF_hap,
+		.max_vcpus = vcpus,
+		.max_evtchn_port = 1023,
+		.max_grant_frames = -1,
+		.max_maptrack_frames = -1,
+		.grant_opts = XEN_DOMCTL_GRANT_version(1),
+		.arch = { .emulation_flags = XEN_X86_EMU_LAPIC },	/* PVH */
+	};
+	if (xc_domain_create(x->xc, &domid, &cfg) < 0)
+		return xen_fail(hv, errno, "xen: creating the incoming %s: %s", name, strerror(errno));
+	const char *what = "its vCPUs";	/* the createdomain limit allocates none */
+	if (xc_domain_max_vcpus(x->xc, domid, vcpus) < 0)
+		goto fail;
+	what = "its paging pool";
+	if (xc_set_paging_mempool_size(x->xc, domid, paging_pool(mem, vcpus)) < 0)
+		goto fail;
+	what = "its memory limit";
+	if (xc_domain_setmaxmem(x->xc, domid, mem / 1024 + 1024) < 0)
+		goto fail;
+	if (populate(x, domid, mem / XC_PAGE_SIZE) < 0) {
+		char keep[sizeof(hv->err)];
+		snprintf(keep, sizeof(keep), "%s", hv->err);
+		xc_domain_destroy(x->xc, domid);
+		return xen_fail(hv, ENOMEM, "%s", keep);
+	}
+	for (int tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(x->xs);
+		char p2[128];
+		snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+		snprintf(p2, sizeof(p2), "/local/domain/%u/memory/static-max", domid);
+		int ok = t != XBT_NULL && xs_put(x, t, path, "%s", nm) == 0 &&
+		    xs_put(x, t, p2, "%llu", (unsigned long long)(mem / 1024)) == 0;
+		snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
+		ok = ok && xs_put(x, t, path, "%u", domid) == 0;
+		snprintf(path, sizeof(path), "/tandem/built/%u", domid);
+		ok = ok && xs_put(x, t, path, "%s", name) == 0;
+		if (t != XBT_NULL && xs_transaction_end(x->xs, t, !ok) && ok)
+			break;
+		if (!ok || errno != EAGAIN || tries == XS_RETRIES) {
+			what = "its xenstore entries";
+			goto fail;
+		}
+	}
+	snprintf(slot->name, sizeof(slot->name), "%s", name);
+	slot->domid = domid;
+	slot->leased = leased;
+	return 0;
+fail: {
+		int e = errno;
+		xc_domain_destroy(x->xc, domid);
+		xen_forget(x, domid);
+		return xen_fail(hv, e, "xen: the incoming %s (domain %u): %s: %s", name, domid, what,
+		    strerror(e));
+	}
+}
+
+int xen_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net)
+{
+	return create(hv, name, mem, vcpus, net, 0);
+}
+
+int xen_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net)
+{
+	return create(hv, name, mem, vcpus, net, 1);
+}
+
+int xen_keep(struct hv *hv, const char *name)
+{
+	struct xen_in *in = xen_incoming((struct xen *)hv, name);
+	if (!in)
+		return xen_fail(hv, ENOENT, "xen: no incoming domain %s built here", name);
+	in->leased = 0;
+	return 0;
+}
+
+void xen_incoming_close(struct xen *x)
+{
+	for (int i = 0; i < XEN_INCOMING_MAX; i++)
+		if (x->in[i].domid && x->in[i].leased) {
+			uint32_t id = x->in[i].domid;
+			xc_domain_destroy(x->xc, id);
+			xen_forget(x, id);
+		}
+}
+
+int xen_incoming_named(struct xen *x, struct xen_in *in)
+{
+	char path[64];
+	if (name_taken(x, in->name, in->domid))
+		return xen_fail(&x->hv, EEXIST, "xen: another domain is called %s: the incoming one "
+		    "stays %s" IN_SUFFIX, in->name, in->name);
+	snprintf(path, sizeof(path), "/local/domain/%u/name", in->domid);
+	if (xs_put(x, XBT_NULL, path, "%s", in->name) < 0)
+		return xen_fail(&x->hv, errno, "xen: naming %s: %s", in->name, strerror(errno));
+	memset(in, 0, sizeof(*in));	/* found by its name from now on */
+	return 0;
+}
+
+/* the hand-over's record and the name in one transaction: set (on) or dropped */
+static int handed_set(struct xen *x, const char *name, uint32_t domid, uint64_t tag, int on)
+{
+	char p1[128], p2[64], p3[64];
+	snprintf(p1, sizeof(p1), "/tandem/handed/%s", name);
+	snprintf(p2, sizeof(p2), "/tandem/handed-dom/%u", domid);
+	snprintf(p3, sizeof(p3), "/local/domain/%u/name", domid);
+	for (int tries = 0;; tries++) {
+		xs_transaction_t t = xs_transaction_start(x->xs);
+		int ok = t != XBT_NULL;
+		if (ok && on)
+			ok = xs_put(x, t, p1, "%u %016llx", domid, (unsigned long long)tag) == 0 &&
+			    xs_put(x, t, p2, "%s", name) == 0 &&
+			    xs_put(x, t, p3, "%s" AWAY_SUFFIX, name) == 0;
+		else if (ok)
+			ok = xs_rm(x->xs, t, p1) && xs_rm(x->xs, t, p2) && xs_put(x, t, p3, "%s", name) == 0;
+		if (t != XBT_NULL && xs_transaction_end(x->xs, t, !ok) && ok)
+			return 0;
+		if (!ok || errno != EAGAIN || tries == XS_RETRIES)
+			return xen_fail(&x->hv, errno ? errno : EIO, "xen: the hand-over record of %s: %s",
+			    name, strerror(errno ? errno : EIO));
+	}
+}
+
+int xen_handover(struct hv *hv, const char *name, uint64_t tag)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	uint32_t id;
+	uint64_t t;
+	if (xen_handed(x, name, &id, &t) == 0 && xen_dom_byid(x, id, &d) == 0)
+		return t == tag ? 0 : xen_fail(hv, ESTALE, "xen: %s is handed over under another tag",
+		    name);
+	if (xen_dom_find(x, name, &d) < 0)
+		return -1;
+	if (xen_dom_state(x, &d) != HV_PAUSED)
+		return xen_fail(hv, EBUSY, "domain is %s, not paused",
+		    hv_state_name(xen_dom_state(x, &d)));
+	if (strlen(name) + strlen(AWAY_SUFFIX) >= 65)
+		return xen_fail(hv, ENAMETOOLONG, "xen: %s is too long a name to hand over", name);
+	return handed_set(x, name, d.domain, tag, 1);
+}
+
+/* the domain handed over as name under tag */
+static int handed_under(struct xen *x, const char *name, uint64_t tag, xc_domaininfo_t *d)
+{
+	uint32_t id;
+	uint64_t t;
+	if (xen_handed(x, name, &id, &t) < 0 || xen_dom_byid(x, id, d) < 0)
+		return xen_fail(&x->hv, ENOENT, "xen: %s is not handed over here", name);
+	if (t != tag)
+		return xen_fail(&x->hv, ESTALE, "xen: %s is handed over under another tag", name);
+	return 0;
+}
+
+int xen_reclaim(struct hv *hv, const char *name, uint64_t tag)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (handed_under(x, name, tag, &d) < 0)
+		return -1;
+	if (name_taken(x, name, d.domain))
+		return xen_fail(hv, EEXIST, "xen: another domain is called %s now: %s" AWAY_SUFFIX
+		    " stays handed over", name, name);
+	return handed_set(x, name, d.domain, tag, 0);
+}
+
+int xen_release(struct hv *hv, const char *name, uint64_t tag, uint8_t **late, size_t *late_len)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	if (late)
+		*late = NULL;
+	if (late_len)
+		*late_len = 0;	/* no NIC: nothing reaches it late */
+	if (handed_under(x, name, tag, &d) < 0)
+		return -1;
+	if (xc_domain_destroy(x->xc, d.domain) < 0)
+		return xen_fail(hv, errno, "xen: destroying the handed-over %s (domain %u): %s", name,
+		    d.domain, strerror(errno));
+	xen_forget(x, d.domain);
+	return 0;
+}
+
+/*
+ * The throttle as the scheduler's cap: pct of the domain's time taken
+ * away, so a cap of (100 - pct) % of a CPU per vCPU (0: no cap).
+ */
+int xen_throttle(struct hv *hv, const char *name, unsigned pct)
+{
+	struct xen *x = (struct xen *)hv;
+	xc_domaininfo_t d;
+	int sched;
+	if (pct > 99)
+		return xen_fail(hv, EINVAL, "throttle share must be 0..99 percent");
+	if (xen_dom_find(x, name, &d) < 0)
+		return -1;
+	unsigned vcpus = d.max_vcpu_id + 1;
+	uint16_t cap = pct ? (uint16_t)((100 - pct) * vcpus) : 0;
+	int r;
+	if (xc_sched_id(x->xc, &sched) < 0)
+		return xen_fail(hv, errno, "xen: the scheduler: %s", strerror(errno));
+	if (sched == XEN_SCHEDULER_CREDIT2) {
+		struct xen_domctl_sched_credit2 s;
+		r = xc_sched_credit2_domain_get(x->xc, d.domain, &s);
+		s.cap = cap;
+		r = r < 0 ? r : xc_sched_credit2_domain_set(x->xc, d.domain, &s);
+	} else if (sched == XEN_SCHEDULER_CREDIT) {
+		struct xen_domctl_sched_credit s;
+		r = xc_sched_credit_domain_get(x->xc, d.domain, &s);
+		s.cap = cap;
+		r = r < 0 ? r : xc_sched_credit_domain_set(x->xc, d.domain, &s);
+	} else
+		return xen_fail(hv, EOPNOTSUPP, "xen: throttling needs the credit or credit2 "
+		    "scheduler (this host runs scheduler %d)", sched);
+	if (r < 0)
+		return xen_fail(hv, errno, "xen: capping %s at %u%%: %s", name, cap, strerror(errno));
+	return 0;
+}
