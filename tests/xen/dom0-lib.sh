@@ -25,3 +25,45 @@ xl_state() {
 	done
 	echo "$out" | awk -v n="$1" '$1 == n {print $5}'
 }
+# ---- the guest's console, drained as it comes (Xen's ring is small) ----
+CON=/tmp/console
+console_drain() {	# from now on Xen's console lines gather in $CON
+	(while :; do xl dmesg -c >>$CON 2>/dev/null; sleep 1; done) &
+	DRAIN=$!
+	trap 'kill $DRAIN 2>/dev/null' EXIT
+}
+# guest: the guests' lines so far, without Xen's "(dN) " (nor a timestamp)
+guest() { xl dmesg -c >>$CON 2>/dev/null; sed -n 's/^\(\[ *[0-9.]*\] \)\{0,1\}(d[0-9]*) //p' $CON; }
+sweeps_ok() { guest | grep -c "^INTEGRITY OK"; }
+beats() {	# beats: the heartbeat went up by exactly 1 across every copy
+	guest | awk '/^HB [0-9]+ / { n = $2 + 0; if (seen && n != prev + 1) { print "gap: " prev " -> " n; bad = 1 }
+		prev = n; seen = 1; count++ } END { if (!seen) { print "no heartbeats"; exit 1 }
+		print count " heartbeats, last " prev; exit bad }'
+}
+sweeps() {	# sweeps N: N more integrity sweeps pass, and none ever failed
+	local before=$(sweeps_ok)
+	for _ in $(seq 90); do [ "$(sweeps_ok)" -ge $((before + $1)) ] && break; sleep 1; done
+	[ "$(sweeps_ok)" -ge $((before + $1)) ] || fail "no integrity sweeps ($before before)"
+	guest | grep -q "^INTEGRITY FAIL" && fail "an integrity sweep failed"
+	return 0
+}
+one() {	# one NAME: exactly one domain NAME, running, and no copy under another name
+	local l=$(xl list 2>/dev/null)
+	[ "$(echo "$l" | awk -v n="$1" '$1 == n' | wc -l)" = 1 ] || fail "$1 is not listed once: $l"
+	echo "$l" | grep -q -- "$1--" && fail "a copy of $1 is left: $l"
+	case $(xl_state "$1") in *p*) fail "$1 is paused: $l" ;; esac
+	return 0
+}
+# start_migrateds: two migrated daemons on the Xen backend, a on port 7101
+# (/run/a.mig) and b on 7102, with the test CA's files beside the script
+start_migrateds() {
+	export LD_LIBRARY_PATH=$D/lib	# what dom0's Debian lacks (libevent)
+	for h in a b; do
+		[ $h = a ] && port=7101 || port=7102
+		mkdir -p /tmp/$h.state
+		$D/migrated -f -v -s /run/$h.mig -H xen: -d /tmp/$h.state -l 127.0.0.1:$port \
+			--cert $D/host-$h.crt --key $D/host-$h.key --ca $D/ca.crt >/tmp/$h.log 2>&1 &
+	done
+	for _ in $(seq 100); do [ -S /run/a.mig ] && [ -S /run/b.mig ] && break; sleep 0.2; done
+	[ -S /run/b.mig ] || fail "migrated did not start: $(cat /tmp/a.log /tmp/b.log)"
+}

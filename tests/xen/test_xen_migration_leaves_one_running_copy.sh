@@ -9,11 +9,7 @@ SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$(pwd)}
 T=$(mktemp -d /tmp/tandem-xen-mig.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-"$SRC/ctl/tandem-ca" init "$T/ca" >/dev/null
-for h in a b; do "$SRC/ctl/tandem-ca" issue "$T/ca" "host-$h" --ip 127.0.0.1 >/dev/null; done
-# dom0's Debian has the rest of what migrated links
-mkdir -p "$T/lib"
-cp -L "$(ldd "$BUILD/migrated/migrated" | awk '/libevent/ {print $3}')" "$T/lib/"
+files=$("$SRC/tests/xen/xen-tier.sh" mig-files "$T" "$BUILD/migrated/migrated")
+# shellcheck disable=SC2086
 "$SRC/tests/xen/xen-tier.sh" check "live migration on Xen" "$SRC/tests/xen/dom0-tandem-migrates-on-xen.sh" \
-	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/migrated/migrated" "$BUILD/tests/hvtool" \
-	"$T/ca/ca.crt" "$T/ca/host-a.crt" "$T/ca/host-a.key" "$T/ca/host-b.crt" "$T/ca/host-b.key" "$T/lib"
+	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/migrated/migrated" "$BUILD/tests/hvtool" $files

@@ -17,7 +17,12 @@
 #                           run, for a test: prints the script's RESULT lines,
 #                           and on failure its last 40 lines and "FAIL: WHAT"
 #   xen-tier.sh shell       boots Xen with a dom0 shell on this terminal
-# Knobs: XEN_TIER_DIR, XEN_TIER_MEM (MiB, 3072), XEN_TIER_TIMEOUT (s, 900).
+#   xen-tier.sh mig-files DIR MIGRATED
+#                           what two migrated daemons in dom0 need beside them
+#                           (a test CA's certificates for hosts a and b, the
+#                           libraries dom0 lacks), made in DIR; prints the FILEs
+# Knobs: XEN_TIER_DIR, XEN_TIER_MEM (MiB, 3072), XEN_TIER_TIMEOUT (s, 900),
+# XEN_TIER_XEN_ARGS (more for Xen's command line).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 D=${XEN_TIER_DIR:-/var/cache/tandem-xen}
@@ -99,7 +104,7 @@ boot() {	# boot SHARE EXTRA-DOM0-ARGS: Xen and dom0 under TCG, serial on stdout
 		-display none -serial stdio -monitor none -no-reboot \
 		-virtfs "local,path=$1,mount_tag=hostshare,security_model=none,id=hs" \
 		-kernel "$D/xen.elf" \
-		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all" \
+		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all ${XEN_TIER_XEN_ARGS:-}" \
 		-initrd "$D/vmlinux console=hvc0 earlyprintk=xen loglevel=4 $2,$D/dom0.cpio"
 }
 
@@ -150,10 +155,20 @@ check() {	# check WHAT SCRIPT [FILE...]
 	fi
 }
 
+mig_files() {	# mig_files DIR MIGRATED
+	local dir=$1 h
+	"$SRC/ctl/tandem-ca" init "$dir/ca" >/dev/null
+	for h in a b; do "$SRC/ctl/tandem-ca" issue "$dir/ca" "host-$h" --ip 127.0.0.1 >/dev/null; done
+	mkdir -p "$dir/lib"	# dom0's Debian has the rest of what migrated links
+	cp -L "$(ldd "$2" | awk '/libevent/ {print $3}')" "$dir/lib/"
+	echo "$dir/ca/ca.crt $dir/ca/host-a.crt $dir/ca/host-a.key $dir/ca/host-b.crt $dir/ca/host-b.key $dir/lib"
+}
+
 case ${1:-} in
 prepare) prepare ;;
+mig-files) [ $# = 3 ] || die "mig-files DIR MIGRATED"; mig_files "$2" "$3" ;;
 check) shift; [ $# -ge 2 ] || die "check WHAT SCRIPT [FILE...]"; check "$@" ;;
 run) shift; [ $# -ge 1 ] || die "run SCRIPT [FILE...]"; run "$@" ;;
 shell) share=$(mktemp -d /tmp/tandem-xen.XXXXXX); boot "$share" "" ;;
-*) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
