@@ -80,27 +80,37 @@ static int dom_all(struct xen *x, xc_domaininfo_t **out, int *n)
 	return 0;
 }
 
-int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
+int xen_dom_named(struct xen *x, const char *name, uint32_t but, xc_domaininfo_t *info)
 {
 	xc_domaininfo_t *d;
 	int n;
 	char nm[65];
-	uint32_t id;
-	uint64_t tag;
-	struct xen_in *in = xen_incoming(x, name);
-	if (in)
-		return xen_dom_byid(x, in->domid, info);
 	if (dom_all(x, &d, &n) < 0)
 		return -1;
 	for (int i = 0; i < n; i++) {
+		if (d[i].domain == but)
+			continue;
 		xen_dom_name(x, d[i].domain, nm, sizeof(nm));
 		if (!strcmp(nm, name)) {
-			*info = d[i];
+			if (info)
+				*info = d[i];
 			free(d);
 			return 0;
 		}
 	}
 	free(d);
+	return xen_fail(&x->hv, ENOENT, "no domain named %s", name);
+}
+
+int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
+{
+	uint32_t id;
+	uint64_t tag;
+	struct xen_in *in = xen_incoming(x, name);
+	if (in)
+		return xen_dom_byid(x, in->domid, info);
+	if (xen_dom_named(x, name, 0, info) == 0)
+		return 0;
 	if (xen_handed(x, name, &id, &tag) == 0 && xen_dom_byid(x, id, info) == 0)
 		return 0;
 	return xen_fail(&x->hv, ENOENT, "no domain named %s", name);

@@ -61,6 +61,8 @@ int xen_dom_byid(struct xen *x, uint32_t domid, xc_domaininfo_t *info);
  * (renamed NAME--migrated, see hv_xen_dom.c).
  */
 int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info);
+/* the domain xenstore calls name, other than domid but (0: any; info may be NULL) */
+int xen_dom_named(struct xen *x, const char *name, uint32_t but, xc_domaininfo_t *info);
 unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d);
 
 /* hv_xen_dom.c */

@@ -91,17 +91,7 @@ int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag)
 /* whether a domain other than but is called name in xenstore */
 static int name_taken(struct xen *x, const char *name, uint32_t but)
 {
-	xc_domaininfo_t d[XEN_MAX_DOMAINS / 8];
-	char nm[65];
-	int n = xc_domain_getinfolist(x->xc, 1, XEN_MAX_DOMAINS / 8, d);
-	for (int i = 0; i < n; i++) {
-		if (d[i].domain == but)
-			continue;
-		xen_dom_name(x, d[i].domain, nm, sizeof(nm));
-		if (!strcmp(nm, name))
-			return 1;
-	}
-	return 0;
+	return xen_dom_named(x, name, but, NULL) == 0;
 }
 
 void xen_forget(struct xen *x, uint32_t domid)
@@ -132,13 +122,13 @@ static uint64_t paging_pool(uint64_t mem, uint32_t vcpus)
 	return (4ULL * (256 * vcpus + 2 * (mem >> 20))) << 10;
 }
 
-/* RAM from pfn 0: 2 MiB extents, then 4 KiB pages for the rest */
+/* RAM from pfn 0: 2 MiB extents, then 4 KiB pages for the rest; -1 with errno */
 static int populate(struct xen *x, uint32_t domid, uint64_t npages)
 {
 	uint64_t big = npages / 512, small = npages % 512;
 	xen_pfn_t *pfns = malloc((big > small ? big : small) * sizeof(*pfns) + 1);
 	if (!pfns)
-		return xen_fail(&x->hv, ENOMEM, "out of memory");
+		return errno = ENOMEM, -1;
 	for (uint64_t i = 0; i < big; i++)
 		pfns[i] = i * 512;
 	int r = big ? xc_domain_populate_physmap_exact(x->xc, domid, big, 9, 0, pfns) : 0;
@@ -148,8 +138,8 @@ static int populate(struct xen *x, uint32_t domid, uint64_t npages)
 		r = xc_domain_populate_physmap_exact(x->xc, domid, small, 0, 0, pfns);
 	int e = errno;
 	free(pfns);
-	return r < 0 ? xen_fail(&x->hv, e, "xen: populating %llu pages: %s",
-	    (unsigned long long)npages, strerror(e)) : 0;
+	errno = e;
+	return r;
 }
 
 static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, const char *net,
@@ -198,12 +188,9 @@ static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
 	what = "its memory limit";
 	if (xc_domain_setmaxmem(x->xc, domid, mem / 1024 + 1024) < 0)
 		goto fail;
-	if (populate(x, domid, mem / XC_PAGE_SIZE) < 0) {
-		char keep[sizeof(hv->err)];
-		snprintf(keep, sizeof(keep), "%s", hv->err);
-		xc_domain_destroy(x->xc, domid);
-		return xen_fail(hv, ENOMEM, "%s", keep);
-	}
+	what = "its RAM";
+	if (populate(x, domid, mem / XC_PAGE_SIZE) < 0)
+		goto fail;
 	for (int tries = 0;; tries++) {
 		xs_transaction_t t = xs_transaction_start(x->xs);
 		char p2[128];

@@ -297,16 +297,11 @@ static int hook_state(struct ckpt_restore *rs, const struct ckpt_record *vcpu,
     const struct ckpt_record *dev)
 {
 	struct recv_ctx *x = rs->arg;
-	if (!rs->final)
-		return load_state(x->h, x->a->m->name, vcpu, dev, rs->err, sizeof(rs->err));
 	/* the last state: the hypervisor loads it while the pages are written */
-	hv_post(x->h);
-	if (x->h->ops->state_set(x->h, x->a->m->name, vcpu->body, vcpu->len, dev->body,
-	    dev->len) == 0) {
-		x->t_posted = mig_now();
-		return 0;
-	}
-	return snprintf(rs->err, sizeof(rs->err), "loading state: %s", hv_error(x->h)), -1;
+	if (rs->final)
+		hv_post(x->h);
+	x->t_posted = mig_now();
+	return load_state(x->h, x->a->m->name, vcpu, dev, rs->err, sizeof(rs->err));
 }
 
 static int hook_state_wait(struct ckpt_restore *rs)

@@ -18,7 +18,7 @@ pvh_guest bx 1 "heartbeat=10 dirty=$RATE wss=16 integrity=5"
 for _ in $(seq 60); do guest | grep -q "^HB 20 " && break; sleep 1; done
 start_migrateds
 # hb: "N SECONDS" per heartbeat line, from Xen's stamps
-hb() { xl dmesg -c >>$CON 2>/dev/null; sed -n 's/^\[ *\([0-9.]*\)\] (d[0-9]*) HB \([0-9]*\) .*/\2 \1/p' $CON; }
+hb() { xl dmesg -c >>$CON 2>/dev/null; sed -n 's/^(d[0-9]*) \[ *\([0-9.]*\)\] HB \([0-9]*\) .*/\2 \1/p' $CON; }
 last_hb() { hb | tail -1 | cut -d' ' -f1; }
 # gap FROM TO: the longest interval between heartbeats FROM..TO, in ms, less the period
 gap() { hb | awk -v a="$1" -v b="$2" '$1 >= a && $1 <= b { if (p != "") { d = $2 - p; if (d > m) m = d } p = $2 }

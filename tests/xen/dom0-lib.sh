@@ -33,7 +33,7 @@ console_drain() {	# from now on Xen's console lines gather in $CON
 	trap 'kill $DRAIN 2>/dev/null' EXIT
 }
 # guest: the guests' lines so far, without Xen's "(dN) " (nor a timestamp)
-guest() { xl dmesg -c >>$CON 2>/dev/null; sed -n 's/^\(\[ *[0-9.]*\] \)\{0,1\}(d[0-9]*) //p' $CON; }
+guest() { xl dmesg -c >>$CON 2>/dev/null; sed -n 's/^(d[0-9]*) \(\[ *[0-9.]*\] \)\{0,1\}//p' $CON; }
 sweeps_ok() { guest | grep -c "^INTEGRITY OK"; }
 beats() {	# beats: the heartbeat went up by exactly 1 across every copy
 	guest | awk '/^HB [0-9]+ / { n = $2 + 0; if (seen && n != prev + 1) { print "gap: " prev " -> " n; bad = 1 }
