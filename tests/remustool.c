@@ -24,6 +24,7 @@
  * the shadow's epoch.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -235,6 +236,9 @@ static int do_memcpy(int mib)
 
 int main(int argc, char **argv)
 {
+	/* a shadow that refuses an epoch closes its end mid-epoch: the primary's
+	 * write then fails with EPIPE (as in remusd), it must not kill the run */
+	signal(SIGPIPE, SIG_IGN);
 	if (argc > 2 && !strcmp(argv[1], "-s")) {
 		sock_path = argv[2];
 		argc -= 2;
