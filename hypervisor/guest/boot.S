@@ -10,6 +10,11 @@
  * RFLAGS from hardware on every exit from ring 3, so IOPL=3 does not stick
  * there, but its instruction emulator honours the bitmap, as hardware does.  Exceptions print their
  * vector on the UART and report to the exit port 0x501, then halt.
+ *
+ * On Xen (a PVH domU) it also asks Xen for the hypercall page and opens one
+ * gate to ring 0 for ring 3, vector 0x82: Xen refuses hypercalls made from
+ * ring 3 of an HVM container, so xen.c makes them through this gate (RAX =
+ * hypercall number, RDI/RSI/RDX = arguments, RAX = result).
  */
 #define KCODE 0x08
 #define KDATA 0x10
@@ -19,6 +24,7 @@
 #define IOBM_BYTES 256				/* ports 0-2047 */
 #define PD_PAGES 64				/* RAM mapped up to 64 GiB */
 #define TSS_LIMIT (104 + IOBM_BYTES)
+#define XEN_GATE 0x82				/* ring 3's way to Xen's hypercalls */
 
 	.section .note.Xen, "a"
 	.balign 4
@@ -171,6 +177,31 @@ long_entry:
 	xor	%ecx, %ecx
 	cpuid
 	mov	%ecx, boot_tsc_khz(%rip)
+	/* the hypercall page: its address written to the MSR leaf 0x40000002
+	 * names (EBX); Xen fills the page with one 32-byte stub per call */
+	mov	$0x40000002, %eax
+	xor	%ecx, %ecx
+	cpuid
+	mov	%ebx, %ecx
+	lea	hypercall_page(%rip), %rax
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+	/* the gate: an interrupt gate of DPL 3 (0xee) */
+	lea	xen_gate(%rip), %rax
+	mov	%rax, %rbx
+	and	$0xffff, %ebx
+	or	$(KCODE << 16), %rbx
+	mov	%rax, %rdx
+	shr	$16, %rdx
+	shl	$48, %rdx
+	or	%rdx, %rbx
+	mov	$0x0000ee0000000000, %rdx
+	or	%rdx, %rbx
+	lea	idt(%rip), %rdi
+	mov	%rbx, XEN_GATE * 16(%rdi)
+	shr	$32, %rax
+	mov	%rax, XEN_GATE * 16 + 8(%rdi)
 	jmp	4f
 5:	cmp	$0x40000010, %eax
 	jb	4f
@@ -224,6 +255,14 @@ isr_common:
 3:	hlt
 	jmp	3b
 
+	/* int $XEN_GATE from ring 3: the hypercall RAX through Xen's page */
+xen_gate:
+	shl	$5, %rax
+	lea	hypercall_page(%rip), %rcx
+	add	%rcx, %rax
+	call	*%rax
+	iretq
+
 	.section .data
 	.globl	boot_tsc_khz
 	.balign	4
@@ -245,7 +284,7 @@ gdt_ptr:
 	.word	gdt_end - gdt - 1
 	.quad	gdt
 idt_ptr:
-	.word	32 * 16 - 1
+	.word	256 * 16 - 1
 	.quad	idt
 
 	.section .bss
@@ -253,7 +292,9 @@ idt_ptr:
 pml4:	.skip 4096
 pdpt:	.skip 4096
 pd:	.skip PD_PAGES * 4096
-idt:	.skip 32 * 16
+hypercall_page:
+	.skip 4096				/* Xen's: filled when asked for */
+idt:	.skip 256 * 16
 	.balign 16
 tss:	.skip 104 + IOBM_BYTES + 1		/* zero bits: ports allowed */
 	.balign 16

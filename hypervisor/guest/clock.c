@@ -4,8 +4,14 @@
  * The frequency comes from the hypervisor leaf 0x40000010 (EAX = TSC kHz),
  * which hvd fills in and boot.S reads in ring 0; a tsc_khz= command line
  * value overrides it, and 2 GHz is the guess when neither exists.  Waiting
- * uses hvd's idle port so an idle guest does not burn a host core; on other
- * hypervisors the port write is ignored and the loop spins.
+ * uses hvd's idle port so an idle guest does not burn a host core.  On Xen
+ * it spins on PAUSE, counted, without reading the TSC: Xen traps RDTSC (and
+ * the idle port's write) there, and a vCPU that exits for them tens of
+ * thousands of times a second was seen, under nested (TCG) SVM, to die now
+ * and then of a triple fault, Xen's fetch of the trapped instruction
+ * answered with a page fault its delivery could not survive.  The count per
+ * microsecond is measured on the first wait; a wait spins at most 2 ms
+ * before the loop looks at the clock again.
  */
 #include "guest.h"
 
@@ -35,8 +41,29 @@ uint32_t clock_idle_us(uint64_t deadline)
 	return us <= IDLE_MIN_US ? 0 : us > 1000000 ? 1000000 : (uint32_t)us;
 }
 
+#define SPIN_MAX_US 2000
+
+static void spin(uint64_t n)
+{
+	while (n--)
+		__asm__ volatile("pause");
+}
+
 void clock_idle(uint32_t us)
 {
-	if (us)
+	static uint64_t spins_per_us;
+
+	if (!us)
+		return;
+	if (!boot_on_xen) {
 		outl(PORT_IDLE, us);
+		return;
+	}
+	if (!spins_per_us) {
+		uint64_t t0 = rdtsc();
+		spin(10000);
+		uint64_t dt = (rdtsc() - t0) / (tsc_hz / 1000000);
+		spins_per_us = dt ? 10000 / dt + 1 : 1000;
+	}
+	spin((uint64_t)(us < SPIN_MAX_US ? us : SPIN_MAX_US) * spins_per_us);
 }

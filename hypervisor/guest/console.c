@@ -10,8 +10,6 @@
 #include <stdarg.h>
 #include "guest.h"
 
-extern uint32_t boot_on_xen;
-
 void con_putc(char c)
 {
 	outb(boot_on_xen ? PORT_XEN_DEBUG : PORT_UART, (uint8_t)c);

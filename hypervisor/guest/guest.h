@@ -93,6 +93,11 @@ int net_poll(void);
 void net_announce(void);
 void net_report(void);
 
+/* xen.c: as a Xen PVH domU, the toolstack's control/shutdown requests
+ * (suspend, poweroff, reboot) answered; call every few milliseconds */
+extern uint32_t boot_on_xen;
+void xen_poll(void);
+
 /* lib.c */
 void *memset(void *d, int c, size_t n);
 void *memcpy(void *d, const void *s, size_t n);

@@ -9,7 +9,8 @@
  * With net= it also serves the network (net.c): every pass of the loop
  * takes what the NIC received, and the guest's idle ends when a frame
  * arrives; every 10 ms it looks whether the NIC asks it to announce itself
- * (after a migration).
+ * (after a migration).  As a Xen domU it answers xl's requests there too
+ * (xen.c).
  */
 #include "guest.h"
 
@@ -165,6 +166,8 @@ void guest_main(const struct hvm_start_info *si)
 				con_printf("HB-NOW %lu\n", heartbeat);
 			else if (c == 'n' && net)
 				net_report();
+			if (boot_on_xen)
+				xen_poll();
 			if (net && vn_announce_wanted()) {
 				net_announce();
 				vn_flush();

@@ -27,13 +27,16 @@ xl_state() {
 }
 # ---- the guest's console, drained as it comes (Xen's ring is small) ----
 CON=/tmp/console
+# con_take: what Xen's ring holds moved to $CON, one taker at a time (two
+# "xl dmesg -c" at once both read the same lines, and a line counted twice)
+con_take() { flock $CON.lock sh -c "xl dmesg -c >>$CON 2>/dev/null"; }
 console_drain() {	# from now on Xen's console lines gather in $CON
-	(while :; do xl dmesg -c >>$CON 2>/dev/null; sleep 1; done) &
+	(while :; do con_take; sleep 1; done) &
 	DRAIN=$!
 	trap 'kill $DRAIN 2>/dev/null' EXIT
 }
 # guest: the guests' lines so far, without Xen's "(dN) " (nor a timestamp)
-guest() { xl dmesg -c >>$CON 2>/dev/null; sed -n 's/^(d[0-9]*) \(\[ *[0-9.]*\] \)\{0,1\}//p' $CON; }
+guest() { con_take; sed -n 's/^(d[0-9]*) \(\[ *[0-9.]*\] \)\{0,1\}//p' $CON; }
 sweeps_ok() { guest | grep -c "^INTEGRITY OK"; }
 beats() {	# beats: the heartbeat went up by exactly 1 across every copy
 	guest | awk '/^HB [0-9]+ / { n = $2 + 0; if (seen && n != prev + 1) { print "gap: " prev " -> " n; bad = 1 }
