@@ -124,7 +124,10 @@ unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d)
 		return HV_SHUTDOWN;
 	if (d->flags & XEN_DOMINF_shutdown)
 		return why == SHUTDOWN_crash ? HV_CRASHED : HV_SHUTDOWN;
-	if (xen_handed_id(x, d->domain, &tag) == 0)
+	/* only a paused domain can be handed over; one built here and not yet
+	 * run was never handed (a look-up in xenstore saved on hot paths) */
+	if (d->flags & XEN_DOMINF_paused && !xen_incoming_id(x, d->domain) &&
+	    xen_handed_id(x, d->domain, &tag) == 0)
 		return HV_MIGRATED;
 	return d->flags & XEN_DOMINF_paused ? HV_PAUSED : HV_RUNNING;
 }
@@ -210,9 +213,14 @@ static int xen_unpause(struct hv *hv, const char *n)
 {
 	struct xen *x = (struct xen *)hv;
 	struct xen_in *in = xen_incoming(x, n);
-	if (in && (by_name(hv, n, HV_PAUSED, no_op, "", NULL) < 0 || xen_incoming_named(x, in) < 0))
+	uint32_t id;
+	if (!in)
+		return by_name(hv, n, HV_PAUSED, xc_domain_unpause, "unpausing", NULL);
+	if (by_name(hv, n, HV_PAUSED, no_op, "", &id) < 0 || xen_incoming_named(x, in) < 0)
 		return -1;
-	return by_name(hv, n, HV_PAUSED, xc_domain_unpause, "unpausing", NULL);
+	if (xc_domain_unpause(x->xc, id) < 0)	/* by its id: it was just found */
+		return xen_fail(hv, errno, "xen: unpausing %s (domain %u): %s", n, id, strerror(errno));
+	return 0;
 }
 
 static int xen_destroy(struct hv *hv, const char *n)
@@ -275,8 +283,10 @@ static struct xen_log *log_of(struct xen *x, uint32_t domid)
 	return NULL;
 }
 
-static void log_drop(struct xen_log *l)
+static void log_drop(struct xen *x, struct xen_log *l)
 {
+	if (l->hpages)
+		xc__hypercall_buffer_free_pages(x->xc, &l->hb, l->hpages);
 	munmap(l->bm, l->len);
 	close(l->fd);
 	memset(l, 0, sizeof(*l));
@@ -293,14 +303,14 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	struct xen_log *l = log_of(x, d.domain);
 	if (!enable) {
 		if (l)
-			log_drop(l);
+			log_drop(x, l);
 		if (xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0) < 0 &&
 		    errno != EINVAL)
 			return xen_fail(hv, errno, "xen: log-dirty off for %s: %s", name, strerror(errno));
 		return 0;
 	}
 	if (l)
-		log_drop(l);
+		log_drop(x, l);
 	for (int i = 0; i < XEN_LOGDIRTY_MAX && !l; i++)
 		if (!x->log[i].bm)
 			l = &x->log[i];
@@ -326,6 +336,14 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 		xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
 		return xen_fail(hv, e, "xen: the dirty bitmap: %s", strerror(e));
 	}
+	l->hb = (xc_hypercall_buffer_t){ .ubuf = (void *)-1 };	/* no bounce: used in place */
+	l->hpages = (int)((l->len + XC_PAGE_SIZE - 1) / XC_PAGE_SIZE);
+	if (!xc__hypercall_buffer_alloc_pages(x->xc, &l->hb, l->hpages)) {
+		l->hpages = 0;
+		log_drop(x, l);
+		xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
+		return xen_fail(hv, ENOMEM, "xen: no hypercall buffer for the dirty bitmap");
+	}
 	void *theirs = mmap(NULL, l->len, PROT_READ | PROT_WRITE, MAP_SHARED, l->fd, 0);
 	if (theirs == MAP_FAILED)
 		return xen_fail(hv, errno, "xen: the dirty bitmap: %s", strerror(errno));
@@ -334,31 +352,25 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	return 0;
 }
 
-/* CLEAN: the pages dirtied since the last one, now clean and protected again */
-static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
+/* the log-dirty entry of a name, without a search of every domain: peeks
+ * and the saving pause are on a migration's and an epoch's path; a domain
+ * gone since fails the hypercall that follows */
+static struct xen_log *log_named(struct xen *x, const char *name)
 {
-	struct xen *x = (struct xen *)hv;
-	struct xen_log *l = NULL;
-	/* by the name log-dirty went on under, without a search of every
-	 * domain: peeks are on a migration's and an epoch's path; a domain
-	 * gone since fails the CLEAN */
-	for (int i = 0; i < XEN_LOGDIRTY_MAX && !l; i++)
+	for (int i = 0; i < XEN_LOGDIRTY_MAX; i++)
 		if (x->log[i].bm && !strcmp(x->log[i].name, name))
-			l = &x->log[i];
-	if (!l)
-		return xen_fail(hv, ENOTCONN, "log-dirty is not enabled");
-	DECLARE_HYPERCALL_BUFFER(unsigned long, bm);
-	size_t hpages = (l->len + XC_PAGE_SIZE - 1) / XC_PAGE_SIZE;
-	if (!(bm = xc_hypercall_buffer_alloc_pages(x->xc, bm, hpages)))
-		return xen_fail(hv, ENOMEM, "xen: no hypercall buffer for the bitmap");
-	long long r = xc_logdirty_control(x->xc, l->domid, XEN_DOMCTL_SHADOW_OP_CLEAN,
-	    HYPERCALL_BUFFER(bm), l->npages, 0, NULL);
-	int e = errno;
-	if (r >= 0)
-		memcpy(l->bm, bm, l->len);
-	xc_hypercall_buffer_free_pages(x->xc, bm, hpages);
+			return &x->log[i];
+	return NULL;
+}
+
+/* CLEAN: the pages dirtied since the last one, now clean and protected again */
+static int log_clean(struct xen *x, struct xen_log *l, uint64_t *count)
+{
+	long long r = xc_logdirty_control(x->xc, l->domid, XEN_DOMCTL_SHADOW_OP_CLEAN, &l->hb,
+	    l->npages, 0, NULL);
 	if (r < 0)
-		return xen_fail(hv, e, "xen: peek-and-clean of %s: %s", name, strerror(e));
+		return xen_fail(&x->hv, errno, "xen: peek-and-clean of %s: %s", l->name, strerror(errno));
+	memcpy(l->bm, l->hb.hbuf, l->len);
 	uint64_t n = 0;
 	for (size_t i = 0; i < l->len / 8; i++)
 		n += (uint64_t)__builtin_popcountll(l->bm[i]);
@@ -366,26 +378,69 @@ static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
 	return 0;
 }
 
-/* the vCPU state: the HVM context record, as Xen saves it */
+static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
+{
+	struct xen *x = (struct xen *)hv;
+	struct xen_log *l = log_named(x, name);
+	if (!l)
+		return xen_fail(hv, ENOTCONN, "log-dirty is not enabled");
+	return log_clean(x, l, count);
+}
+
+/*
+ * The vCPU state on Xen: the TSC's information (as xl's X86_TSC_INFO
+ * record carries it: mode, elapsed time, guest kHz, incarnation), so the
+ * guest's clock keeps its rate and mode on another host, then the HVM
+ * context record as Xen saves it.  Little-endian, as Xen's own records.
+ */
+#define TSC_MAGIC "XENTSC1"
+struct xen_vcpu_head {
+	char magic[8];
+	uint32_t tsc_mode, gtsc_khz, incarnation, zero;
+	uint64_t elapsed_nsec;
+};
+#define TSC_MODE_MAX 2		/* default, always emulate, never emulate */
+
+/* (one getcontext call when the context is the size the last one was) */
+static int vcpu_get(struct xen *x, uint32_t domid, const char *name, uint8_t **blob, size_t *len)
+{
+	struct xen_vcpu_head h = { TSC_MAGIC, 0, 0, 0, 0, 0 };
+	const size_t hl = sizeof(h);
+	uint32_t want = x->ctx_len;
+	int n = -1;
+	*blob = NULL;
+	if (xc_domain_get_tsc_info(x->xc, domid, &h.tsc_mode, &h.elapsed_nsec, &h.gtsc_khz,
+	    &h.incarnation) < 0)
+		return xen_fail(&x->hv, errno, "xen: the TSC of %s: %s", name, strerror(errno));
+	for (int tries = 0; n < 0 && tries < 2; tries++) {
+		if (!want && (n = xc_domain_hvm_getcontext(x->xc, domid, NULL, 0)) <= 0)
+			break;
+		want = want ? want : (uint32_t)n;
+		free(*blob);
+		if (!(*blob = malloc(hl + want)))
+			return xen_fail(&x->hv, ENOMEM, "out of memory");
+		if ((n = xc_domain_hvm_getcontext(x->xc, domid, *blob + hl, want)) <= 0)
+			n = -1, want = 0;	/* it grew: ask its size */
+	}
+	if (n <= 0) {
+		int e = errno ? errno : EIO;
+		free(*blob);
+		*blob = NULL;
+		return xen_fail(&x->hv, e, "xen: the HVM context of %s: %s", name, strerror(e));
+	}
+	memcpy(*blob, &h, hl);
+	x->ctx_len = want;
+	*len = hl + (size_t)n;
+	return 0;
+}
+
 static int xen_vcpu_get(struct hv *hv, const char *name, uint8_t **blob, size_t *len)
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
 	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
-	int n = xc_domain_hvm_getcontext(x->xc, d.domain, NULL, 0);
-	if (n <= 0)
-		return xen_fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
-		    strerror(errno));
-	if (!(*blob = malloc((size_t)n)))
-		return xen_fail(hv, ENOMEM, "out of memory");
-	if ((n = xc_domain_hvm_getcontext(x->xc, d.domain, *blob, (uint32_t)n)) <= 0) {
-		free(*blob);
-		return xen_fail(hv, errno ? errno : EIO, "xen: the HVM context of %s: %s", name,
-		    strerror(errno));
-	}
-	*len = (size_t)n;
-	return 0;
+	return vcpu_get(x, d.domain, name, blob, len);
 }
 
 /* a PVH domain has no emulated devices: its device state is empty */
@@ -401,21 +456,35 @@ static int xen_dev_get(struct hv *hv, const char *name, uint8_t **blob, size_t *
 	return 0;
 }
 
-/* loads an HVM context record into the paused domain */
+/* loads the TSC's information and the HVM context record into the paused
+ * domain, in the order Xen's own restore does; a blob that is not one is
+ * refused before Xen sees it, a context Xen refuses leaves the TSC set (on
+ * a domain that then never runs: an incoming one is destroyed) */
 static int xen_vcpu_set(struct hv *hv, const char *name, const uint8_t *blob, size_t len)
 {
 	struct xen *x = (struct xen *)hv;
+	struct xen_vcpu_head h;
 	xc_domaininfo_t d;
 	if (xen_dom_find(x, name, &d) < 0)
 		return -1;
 	if (xen_dom_state(x, &d) != HV_PAUSED)
 		return xen_fail(hv, EBUSY, "domain must be paused to load state");
-	if (!len || len > UINT32_MAX)
-		return xen_fail(hv, EINVAL, "xen: an HVM context of %zu bytes", len);
+	if (len <= sizeof(h) || len - sizeof(h) > UINT32_MAX)
+		return xen_fail(hv, EINVAL, "xen: a vCPU state of %zu bytes", len);
+	memcpy(&h, blob, sizeof(h));
+	/* (a kHz of 0 is Xen's own answer for a native TSC: the host's rate) */
+	if (memcmp(h.magic, TSC_MAGIC, sizeof(h.magic)) || h.zero || h.tsc_mode > TSC_MODE_MAX)
+		return xen_fail(hv, EINVAL, "xen: not a Xen vCPU state (bad TSC header: mode %u)",
+		    h.tsc_mode);
+	if (xc_domain_set_tsc_info(x->xc, d.domain, h.tsc_mode, h.elapsed_nsec, h.gtsc_khz,
+	    h.incarnation) < 0)
+		return xen_fail(hv, errno, "xen: the TSC of %s (mode %u, %u kHz): %s", name, h.tsc_mode,
+		    h.gtsc_khz, strerror(errno));
+	len -= sizeof(h);
 	uint8_t *copy = malloc(len);	/* the call takes it writable */
 	if (!copy)
 		return xen_fail(hv, ENOMEM, "out of memory");
-	memcpy(copy, blob, len);
+	memcpy(copy, blob + sizeof(h), len);
 	int r = xc_domain_hvm_setcontext(x->xc, d.domain, copy, (uint32_t)len);
 	int e = errno;
 	free(copy);
@@ -445,18 +514,37 @@ static int xen_state_set(struct hv *hv, const char *name, const uint8_t *vcpu, s
 /*
  * A saving pause, as the calls it stands for: pause, the final
  * peek-and-clean, the HVM context (no lease: a Xen domain paused for a
- * client that went away stays paused; see docs/xen-tier.md).
+ * client that went away stays paused; see docs/xen-tier.md).  On a
+ * migration's path log-dirty is on, and its entry names the domain: no
+ * search by name, no xenstore; a PVH domain's device state is empty.
  */
 static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 {
+	struct xen *x = (struct xen *)hv;
+	struct xen_log *l = log_named(x, name);
+	xc_domaininfo_t d;
 	memset(st, 0, sizeof(*st));
-	if (xen_pause(hv, name) < 0 || xen_peek(hv, name, &st->dirty) < 0)
-		return -1;
-	if (xen_vcpu_get(hv, name, &st->vcpu, &st->vcpu_len) < 0 ||
-	    xen_dev_get(hv, name, &st->dev, &st->dev_len) < 0) {
-		hv_saved_free(st);
-		return -1;
+	if (!l) {	/* not on a migration's path: the calls themselves */
+		if (xen_pause(hv, name) < 0 || xen_peek(hv, name, &st->dirty) < 0 ||
+		    xen_vcpu_get(hv, name, &st->vcpu, &st->vcpu_len) < 0)
+			return -1;
+	} else {
+		if (xen_dom_byid(x, l->domid, &d) < 0)
+			return -1;
+		if (xen_dom_state(x, &d) != HV_RUNNING)
+			return xen_fail(hv, EBUSY, "domain is %s, not running",
+			    hv_state_name(xen_dom_state(x, &d)));
+		if (xc_domain_pause(x->xc, l->domid) < 0)
+			return xen_fail(hv, errno, "xen: pausing %s (domain %u): %s", name, l->domid,
+			    strerror(errno));
+		if (log_clean(x, l, &st->dirty) < 0 || vcpu_get(x, l->domid, name, &st->vcpu, &st->vcpu_len) < 0)
+			return -1;
 	}
+	if (!(st->dev = malloc(1))) {
+		hv_saved_free(st);
+		return xen_fail(hv, ENOMEM, "out of memory");
+	}
+	st->dev_len = 0;
 	return 0;
 }
 
@@ -466,7 +554,7 @@ static void xen_close(struct hv *hv)
 	xen_incoming_close(x);
 	for (int i = 0; i < XEN_LOGDIRTY_MAX; i++)
 		if (x->log[i].bm)
-			log_drop(&x->log[i]);
+			log_drop(x, &x->log[i]);
 	xenforeignmemory_close(x->fm);
 	xs_close(x->xs);
 	xc_interface_close(x->xc);

@@ -25,6 +25,8 @@ struct xen_log {
 	int fd;
 	uint64_t *bm, npages;
 	size_t len;
+	xc_hypercall_buffer_t hb;	/* Xen's copy of the bitmap, kept: a peek allocates nothing */
+	int hpages;
 };
 
 /*
@@ -46,6 +48,7 @@ struct xen {
 	xenforeignmemory_handle *fm;
 	struct xen_log log[XEN_LOGDIRTY_MAX];
 	struct xen_in in[XEN_INCOMING_MAX];
+	uint32_t ctx_len;	/* the last HVM context's size: one call gets the next */
 };
 
 int xen_fail(struct hv *hv, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -67,6 +70,8 @@ unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d);
 
 /* hv_xen_dom.c */
 struct xen_in *xen_incoming(struct xen *x, const char *name);
+/* whether domid is an incoming domain this handle built and has not run */
+int xen_incoming_id(struct xen *x, uint32_t domid);
 /* the domain handed over as name: its id and tag, or -1 (ENOENT) */
 int xen_handed(struct xen *x, const char *name, uint32_t *domid, uint64_t *tag);
 /* whether domid is handed over (and its tag) */
@@ -76,6 +81,7 @@ int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag);
 int xen_incoming_named(struct xen *x, struct xen_in *in);
 /* the handle closes: incoming domains still leased go */
 void xen_incoming_close(struct xen *x);
+/* a domain destroyed by id: its xenstore and this handle's records of it go */
 void xen_forget(struct xen *x, uint32_t domid);
 int xen_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
     const char *net);

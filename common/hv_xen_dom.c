@@ -44,6 +44,14 @@ struct xen_in *xen_incoming(struct xen *x, const char *name)
 	return NULL;
 }
 
+int xen_incoming_id(struct xen *x, uint32_t domid)
+{
+	for (int i = 0; i < XEN_INCOMING_MAX; i++)
+		if (x->in[i].domid == domid)
+			return 1;
+	return 0;
+}
+
 static int xs_put(struct xen *x, xs_transaction_t t, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 static int xs_put(struct xen *x, xs_transaction_t t, const char *path, const char *fmt, ...)
@@ -97,13 +105,19 @@ static int name_taken(struct xen *x, const char *name, uint32_t but)
 void xen_forget(struct xen *x, uint32_t domid)
 {
 	char path[128], v[65];
+	char vm[128];
 	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
-	xs_get(x, path, v, sizeof(v));
-	if (v[0]) {	/* ours: nobody else cleans its xenstore */
-		xs_rm(x->xs, XBT_NULL, path);
-		snprintf(path, sizeof(path), "/local/domain/%u", domid);
-		xs_rm(x->xs, XBT_NULL, path);
-	}
+	xs_rm(x->xs, XBT_NULL, path);
+	/* its xenstore, as libxl's destroy leaves it (nobody else cleans it
+	 * after a destroy by id): the domain's tree, its /vm entry, xl's record */
+	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
+	xs_get(x, path, vm, sizeof(vm));
+	if (!strncmp(vm, "/vm/", 4))
+		xs_rm(x->xs, XBT_NULL, vm);
+	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	xs_rm(x->xs, XBT_NULL, path);
+	snprintf(path, sizeof(path), "/libxl/%u", domid);
+	xs_rm(x->xs, XBT_NULL, path);
 	snprintf(path, sizeof(path), "/tandem/handed-dom/%u", domid);
 	xs_get(x, path, v, sizeof(v));
 	if (v[0]) {

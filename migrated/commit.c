@@ -92,7 +92,5 @@ int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errle
 	r = 0;
 out:
 	pthread_mutex_unlock(&m->commit_lock);
-	if (r == 0)
-		log_info("migration %s: handed over to %s (point of no return)", m->name, m->dest);
-	return r;
+	return r;	/* the caller says it, once COMMIT is on its way */
 }

@@ -335,6 +335,10 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (r < 0)
 		return snprintf(err, errlen, "%s", s->sv.err), -1;
 	ppr_add(s, s->sv.pages_sent - before);
+	/* on the wire before the hand-over: a backend that cannot post it
+	 * (Xen: a xenstore transaction) does it while the destination loads */
+	if (rio_flush(s->r) < 0)
+		return snprintf(err, errlen, "sending the last state: %s", rio_error(s->r)), -1;
 	uint64_t t_sent = mig_now();
 	mig_set_phase(m, "commit");
 	/*
@@ -360,6 +364,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 	uint64_t t_handed = mig_now();
 	mig_stall("send-handed");
 	ckpt_write_simple(s->r, CK_COMMIT, NULL, 0);
+	rio_flush(s->r);	/* a failure is expect's to report */
+	log_info("migration %s: handed over to %s (point of no return)", m->name, m->dest);
 	int confirmed = expect(s, CK_RUNNING, err, errlen) == 0;	/* expect flushes COMMIT */
 	uint64_t t_run = mig_now();
 	uint64_t downtime = t_run - tp;	/* paused here until it runs there */

@@ -9,7 +9,8 @@
 # heartbeats around the migration, less one period, is how long the guest
 # stood.  Prints one "RESULT ROW tool downtime_ms self_ms total_ms bytes" line per
 # migration (self_ms: what the tool says its downtime was, - for xl), then
-# the guest's heartbeat and integrity.
+# the guest's heartbeat and integrity; after each tandem row a "RESULT PHASES"
+# line, tandem's downtime in its phases (us).
 . /mnt/host/dom0-lib.sh
 . $D/bench.conf
 T=$D/tandem
@@ -28,18 +29,21 @@ settle() {	# until two heartbeats came after the migration
 	for _ in $(seq 100); do [ "$(last_hb)" -ge $((k + 2)) ] && return 0; sleep 0.1; done
 	fail "no heartbeats after the migration"
 }
+# xl's receiver, counting what it is sent (dd's tally on its stderr)
+printf '#!/bin/bash\ndd bs=64k 2>/tmp/xl.dd | xl migrate-receive\n' >/tmp/xl-recv
+chmod +x /tmp/xl-recv
 # xl first: xl migrate needs the domain's libxl record, which xl's own
 # receiver writes and a domain tandem built does not have
 for i in $(seq "$RUNS"); do
 	k=$(last_hb)
 	t0=$(date +%s%N)
-	xl migrate -s "" bx "bash -c 'tee >(wc -c >/tmp/xl.bytes) | xl migrate-receive'" >/tmp/xl.out 2>&1 ||
+	xl migrate -s "" bx /tmp/xl-recv >/tmp/xl.out 2>&1 ||
 		fail "xl migrate: $(tail -5 /tmp/xl.out)"
 	t1=$(date +%s%N)
 	one bx
 	settle
 	sleep 1
-	echo "RESULT ROW xl $(gap "$k" "$(last_hb)") - $(( (t1 - t0) / 1000000 )) $(cat /tmp/xl.bytes 2>/dev/null || echo -)"
+	echo "RESULT ROW xl $(gap "$k" "$(last_hb)") - $(( (t1 - t0) / 1000000 )) $(sed -n 's/^\([0-9]*\) bytes.*/\1/p' /tmp/xl.dd)"
 done
 from=a port=7102
 for i in $(seq "$RUNS"); do
@@ -51,8 +55,11 @@ for i in $(seq "$RUNS"); do
 	sleep 1
 	f() { echo "$res" | sed -n "s/.*\"$1\":\([0-9.]*\).*/\1/p"; }
 	echo "RESULT ROW tandem $(gap "$k" "$(last_hb)") $(f downtime_ms) $(f total_ms) $(f bytes_sent)"
+	echo "RESULT PHASES $(echo "$res" | sed -n 's/.*"downtime_phases_us":{\([^}]*\)}.*/\1/p' | tr -d '"')"
 	[ $from = a ] && { from=b port=7101; } || { from=a port=7102; }
 done
+# where the destination's paused part went, as its migrated logs it
+grep -h "paused part" /tmp/a.log /tmp/b.log | sed 's/.*paused part: /RESULT DEST /'
 sweeps 1
 r=$(beats) || fail "heartbeat: $r"
 echo "RESULT heartbeat $r; integrity OK ($(sweeps_ok) sweeps)"

@@ -9,7 +9,7 @@
 # new domain where it beats on with its memory whole, and xl shutdown
 # (control/shutdown "poweroff") ends it.
 . /mnt/host/dom0-lib.sh
-console_drain	# Xen's ring is small: its lines gather in $CON
+console_drain	# Xen's ring fills: its lines gather in $CON
 lines() { con_take; grep -c "(d[0-9]*) $1" $CON; }
 xl info | grep -E "^(xen_version|virt_caps)"
 t0=$(cut -d. -f1 /proc/uptime)

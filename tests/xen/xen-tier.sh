@@ -15,7 +15,9 @@
 #                           failed run's console stays in $XEN_TIER_DIR
 #   xen-tier.sh check WHAT SCRIPT [FILE...]
 #                           run, for a test: prints the script's RESULT lines,
-#                           and on failure its last 40 lines and "FAIL: WHAT"
+#                           and on failure its last 40 lines and "FAIL: WHAT";
+#                           a run whose domU died of a triple fault (nested
+#                           SVM's, see below) is run once more
 #   xen-tier.sh shell       boots Xen with a dom0 shell on this terminal
 #   xen-tier.sh mig-files DIR MIGRATED
 #                           what two migrated daemons in dom0 need beside them
@@ -104,7 +106,7 @@ boot() {	# boot SHARE EXTRA-DOM0-ARGS: Xen and dom0 under TCG, serial on stdout
 		-display none -serial stdio -monitor none -no-reboot \
 		-virtfs "local,path=$1,mount_tag=hostshare,security_model=none,id=hs" \
 		-kernel "$D/xen.elf" \
-		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all ${XEN_TIER_XEN_ARGS:-}" \
+		-append "console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=2 loglvl=all guest_loglvl=all conring_size=4M ${XEN_TIER_XEN_ARGS:-}" \
 		-initrd "$D/vmlinux console=hvc0 earlyprintk=xen loglevel=4 $2,$D/dom0.cpio"
 }
 
@@ -146,6 +148,17 @@ check() {	# check WHAT SCRIPT [FILE...]
 	set +e
 	out=$(run "$@")
 	rc=$?
+	# QEMU's TCG emulates SVM without NRIP saving: Xen reads a trapped
+	# instruction from guest memory to step over it, and now and then that
+	# ends in a triple fault of the domU at an instruction that cannot fault
+	# (docs/xen-tier.md). Such a run is tried once more, and says so.
+	if [ $rc != 0 ] && grep -aq "d[0-9]*v[0-9]* Triple fault" <<<"$out"; then	# (not echo | grep -q: pipefail)
+		echo "$out" | grep -a "RESULT" | sed 's/^/  (first run) /'
+		echo "  the domU died of nested SVM's triple fault (Xen's console: $(grep -a -m1 -A4 "Triple fault" <<<"$out" |
+			grep -a -m1 -o "RIP: *[0-9a-f:]*\[<[0-9a-f]*>\]")): running it again"
+		out=$(run "$@")
+		rc=$?
+	fi
 	set -e
 	echo "$out" | grep -a "RESULT" | sed 's/^/  /'
 	if [ $rc != 0 ] || ! echo "$out" | grep -q "RESULT PASS"; then
