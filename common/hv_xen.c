@@ -232,12 +232,23 @@ static int xen_destroy(struct hv *hv, const char *n)
 	return 0;
 }
 
+/* a PV guest's memory is not reached by pfn, its vCPU state is no HVM
+ * context, and this hypervisor has no shadow paging for its log-dirty: the
+ * backend moves HVM containers (PVH) only, and says so first */
+static int hvm_only(struct hv *hv, const xc_domaininfo_t *d, const char *name)
+{
+	if (d->flags & XEN_DOMINF_hvm_guest)
+		return 0;
+	return xen_fail(hv, EOPNOTSUPP, "xen: %s (domain %u) is a PV guest: this guest cannot be "
+	    "live-migrated on this hypervisor (the Xen backend moves PVH guests)", name, d->domain);
+}
+
 /* maps the guest's RAM whole (pfns 0 up to its size); a hole in it fails */
 static int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, int *fd)
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (xen_dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0 || hvm_only(hv, &d, name) < 0)
 		return -1;
 	if (!p)
 		return xen_fail(hv, EOPNOTSUPP, "xen: guest memory is no file here, only a mapping");
@@ -298,7 +309,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
 	(void)mode;	/* Xen re-protects the pages a CLEAN reports: MANUAL's meaning */
-	if (xen_dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0 || (enable && hvm_only(hv, &d, name) < 0))
 		return -1;
 	struct xen_log *l = log_of(x, d.domain);
 	if (!enable) {
@@ -368,6 +379,8 @@ static int log_clean(struct xen *x, struct xen_log *l, uint64_t *count)
 {
 	long long r = xc_logdirty_control(x->xc, l->domid, XEN_DOMCTL_SHADOW_OP_CLEAN, &l->hb,
 	    l->npages, 0, NULL);
+	if (r < 0 && errno == ESRCH)
+		return xen_fail(&x->hv, errno, "xen: %s is gone: domain %u was destroyed", l->name, l->domid);
 	if (r < 0)
 		return xen_fail(&x->hv, errno, "xen: peek-and-clean of %s: %s", l->name, strerror(errno));
 	memcpy(l->bm, l->hb.hbuf, l->len);
@@ -438,7 +451,7 @@ static int xen_vcpu_get(struct hv *hv, const char *name, uint8_t **blob, size_t 
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (xen_dom_find(x, name, &d) < 0)
+	if (xen_dom_find(x, name, &d) < 0 || hvm_only(hv, &d, name) < 0)
 		return -1;
 	return vcpu_get(x, d.domain, name, blob, len);
 }
@@ -531,6 +544,8 @@ static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 	} else {
 		if (xen_dom_byid(x, l->domid, &d) < 0)
 			return -1;
+		if (d.flags & XEN_DOMINF_dying)	/* held only by our mappings */
+			return xen_fail(hv, ESRCH, "xen: %s is gone: domain %u was destroyed", name, l->domid);
 		if (xen_dom_state(x, &d) != HV_RUNNING)
 			return xen_fail(hv, EBUSY, "domain is %s, not running",
 			    hv_state_name(xen_dom_state(x, &d)));

@@ -253,6 +253,19 @@ static void rollback(struct sender *s, const char *why)
 		log_info("migration %s: source resumed", m->name);
 }
 
+/* after a rollback, what is true of the source copy (not what should be) */
+static const char *where_left(struct sender *s, char *buf, size_t len)
+{
+	struct hv_dominfo di;
+	if (s->h->ops->domain_info(s->h, s->m->name, &di) < 0)
+		snprintf(buf, len, "the VM is gone from this host (%.200s)", hv_error(s->h));
+	else if (di.state == HV_RUNNING)
+		snprintf(buf, len, "the VM keeps running on this host");
+	else
+		snprintf(buf, len, "the VM is %s on this host", hv_state_name(di.state));
+	return buf;
+}
+
 static int run(struct sender *s, char *err, size_t errlen)
 {
 	struct mig *m = s->m;
@@ -451,7 +464,9 @@ void *mig_send_thread(void *arg)
 	if (failed && s.handed < HANDED_DOUBT) {
 		rollback(&s, err);
 		handed_unprepare(s.m->name, s.m->id);
-		mig_fail(s.m, s.m->cancel ? MS_CANCELLED : MS_FAILED, "%s; the VM keeps running on this host", err);
+		char left[300];
+		mig_fail(s.m, s.m->cancel ? MS_CANCELLED : MS_FAILED, "%s; %s", err, where_left(&s, left,
+		    sizeof(left)));
 	}
 	if (s.mem)
 		munmap(s.mem, s.mem_size);
