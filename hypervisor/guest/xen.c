@@ -14,6 +14,9 @@
  * suspend returns (resumed in a new domain, or the suspend was cancelled)
  * the ring and the event channel are found again from the parameters and
  * the watch is set anew, as xenstored forgets the old domain's watches.
+ * A ring that reads as garbage (the guest moved, live, into a domain that
+ * has none: Tandem's own incoming domains get no xenstore) is looked for
+ * again the same way, and without one the guest stops asking.
  *
  * Hypercalls go through boot.S's gate (int 0x82) to the hypercall page:
  * Xen takes none from ring 3.
@@ -134,8 +137,9 @@ static int xs_take(struct xs_hdr *h, char *body, uint32_t max)
 	char *hp = (char *)h;
 	for (uint32_t i = 0; i < sizeof(*h); i++)
 		hp[i] = r->rsp[(cons + i) % RING_SIZE];
-	if (h->len > RING_SIZE - sizeof(*h)) {	/* a broken ring: drop it all */
+	if (h->len > RING_SIZE - sizeof(*h)) {	/* a broken ring: look for it again */
 		r->rsp_cons = r->rsp_prod;
+		xs.state = XS_FIND;
 		return 0;
 	}
 	if (avail < sizeof(*h) + h->len)
