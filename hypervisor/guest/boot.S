@@ -140,17 +140,8 @@ long_entry:
 	lea	isr_table(%rip), %rax
 	lea	idt(%rip), %rdi
 	xor	%ecx, %ecx
-2:	mov	%rax, %rbx
-	and	$0xffff, %ebx
-	or	$(KCODE << 16), %rbx
-	mov	%rax, %rdx
-	shr	$16, %rdx
-	shl	$48, %rdx
-	or	%rdx, %rbx
-	mov	$0x00008e0000000000, %rdx
-	or	%rdx, %rbx
-	mov	%rbx, (%rdi)
-	movq	$0, 8(%rdi)
+2:	mov	$0x8e00, %r8d			/* present, ring 0, interrupt gate */
+	call	set_gate
 	add	$16, %rax
 	add	$16, %rdi
 	inc	%ecx
@@ -187,21 +178,11 @@ long_entry:
 	mov	%rax, %rdx
 	shr	$32, %rdx
 	wrmsr
-	/* the gate: an interrupt gate of DPL 3 (0xee) */
+	/* the gate: an interrupt gate of DPL 3 */
 	lea	xen_gate(%rip), %rax
-	mov	%rax, %rbx
-	and	$0xffff, %ebx
-	or	$(KCODE << 16), %rbx
-	mov	%rax, %rdx
-	shr	$16, %rdx
-	shl	$48, %rdx
-	or	%rdx, %rbx
-	mov	$0x0000ee0000000000, %rdx
-	or	%rdx, %rbx
-	lea	idt(%rip), %rdi
-	mov	%rbx, XEN_GATE * 16(%rdi)
-	shr	$32, %rax
-	mov	%rax, XEN_GATE * 16 + 8(%rdi)
+	lea	idt + XEN_GATE * 16(%rip), %rdi
+	mov	$0xee00, %r8d
+	call	set_gate
 	jmp	4f
 5:	cmp	$0x40000010, %eax
 	jb	4f
@@ -220,6 +201,25 @@ long_entry:
 	lea	guest_main(%rip), %rax
 	push	%rax
 	iretq
+
+	/* set_gate: the IDT entry at RDI for the handler at RAX, type and
+	 * DPL in R8 (0x8e00, 0xee00); clobbers RBX and RDX */
+set_gate:
+	mov	%rax, %rbx
+	and	$0xffff, %ebx
+	or	$(KCODE << 16), %rbx
+	mov	%rax, %rdx
+	shr	$16, %rdx
+	shl	$48, %rdx
+	or	%rdx, %rbx
+	mov	%r8, %rdx
+	shl	$32, %rdx
+	or	%rdx, %rbx
+	mov	%rbx, (%rdi)
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	mov	%rdx, 8(%rdi)
+	ret
 
 	.balign 16
 isr_table:
