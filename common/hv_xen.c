@@ -374,13 +374,19 @@ static struct xen_log *log_named(struct xen *x, const char *name)
 	return NULL;
 }
 
+/* a domain destroyed under us: Xen keeps it dying while we map it */
+static int gone(struct xen *x, const char *name, uint32_t domid)
+{
+	return xen_fail(&x->hv, ESRCH, "xen: %s is gone: domain %u was destroyed", name, domid);
+}
+
 /* CLEAN: the pages dirtied since the last one, now clean and protected again */
 static int log_clean(struct xen *x, struct xen_log *l, uint64_t *count)
 {
 	long long r = xc_logdirty_control(x->xc, l->domid, XEN_DOMCTL_SHADOW_OP_CLEAN, &l->hb,
 	    l->npages, 0, NULL);
 	if (r < 0 && errno == ESRCH)
-		return xen_fail(&x->hv, errno, "xen: %s is gone: domain %u was destroyed", l->name, l->domid);
+		return gone(x, l->name, l->domid);
 	if (r < 0)
 		return xen_fail(&x->hv, errno, "xen: peek-and-clean of %s: %s", l->name, strerror(errno));
 	memcpy(l->bm, l->hb.hbuf, l->len);
@@ -538,14 +544,14 @@ static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 	xc_domaininfo_t d;
 	memset(st, 0, sizeof(*st));
 	if (!l) {	/* not on a migration's path: the calls themselves */
-		if (xen_pause(hv, name) < 0 || xen_peek(hv, name, &st->dirty) < 0 ||
+		if (xen_dom_find(x, name, &d) < 0 || hvm_only(hv, &d, name) < 0 || xen_pause(hv, name) < 0 || xen_peek(hv, name, &st->dirty) < 0 ||
 		    xen_vcpu_get(hv, name, &st->vcpu, &st->vcpu_len) < 0)
 			return -1;
 	} else {
 		if (xen_dom_byid(x, l->domid, &d) < 0)
 			return -1;
 		if (d.flags & XEN_DOMINF_dying)	/* held only by our mappings */
-			return xen_fail(hv, ESRCH, "xen: %s is gone: domain %u was destroyed", name, l->domid);
+			return gone(x, name, l->domid);
 		if (xen_dom_state(x, &d) != HV_RUNNING)
 			return xen_fail(hv, EBUSY, "domain is %s, not running",
 			    hv_state_name(xen_dom_state(x, &d)));

@@ -317,7 +317,6 @@ static int hook_end(struct ckpt_restore *rs)
 {
 	struct recv_ctx *x = rs->arg;
 	struct mig *m = x->a->m;
-	uint64_t t_end_seen = mig_now();
 	mig_stall("recv-end");
 	uint64_t t_loaded = mig_now();
 	if (ckpt_send(x->a->r, CK_READY, NULL, 0) < 0)
@@ -325,7 +324,7 @@ static int hook_end(struct ckpt_restore *rs)
 	uint64_t t_ready = mig_now();
 	/* said once READY is on its way: the source waits for it paused */
 	log_debug("migration %s in: final part: %.2f ms from SYNC to END, %llu bytes, "
-	    "%.2f ms applying pages", m->name, (double)(t_end_seen - x->t_sync) / 1e6,
+	    "%.2f ms applying pages", m->name, (double)(x->t_end - x->t_sync) / 1e6,
 	    (unsigned long long)(x->a->r->bytes_read - x->b_sync),
 	    (double)(rs->apply_ns - x->apply_sync) / 1e6);
 	log_debug("migration %s in: paused part: state posted +%.3f ms, END +%.3f, loaded +%.3f, "

@@ -258,7 +258,8 @@ static const char *where_left(struct sender *s, char *buf, size_t len)
 {
 	struct hv_dominfo di;
 	if (s->h->ops->domain_info(s->h, s->m->name, &di) < 0)
-		snprintf(buf, len, "the VM is gone from this host (%.200s)", hv_error(s->h));
+		snprintf(buf, len, errno == ENOENT ? "the VM is gone from this host (%.200s)" :
+		    "the VM's state on this host cannot be read (%.200s)", hv_error(s->h));
 	else if (di.state == HV_RUNNING)
 		snprintf(buf, len, "the VM keeps running on this host");
 	else
