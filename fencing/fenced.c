@@ -26,6 +26,8 @@
 #include "fenced.h"
 #include "hv.h"
 #include "log.h"
+#include "notify.h"
+#include "version.h"
 #include "wire.h"
 
 struct corosync {
@@ -270,58 +272,139 @@ static void try_connect(evutil_socket_t fd, short ev, void *arg)
 	event_add(f->cs->vq_ev, NULL);
 }
 
+/* SIGHUP: a fresh parse; fence levels and the fence-timeout, storm-share
+ * and self-fence timers are applied (levels only while no fencing runs:
+ * a running one walks them by index), the rest is kept until a restart and
+ * named. */
+static void reload(struct fenced *f)
+{
+	struct fconf *n = malloc(sizeof(*n));
+	char err[512], what[256];
+	notify("RELOADING=1");
+	if (!n || conf_load(n, f->conf.path, err, sizeof(err)) < 0) {
+		log_warnx("reload refused, the running configuration is kept: %s",
+		    n ? err : "out of memory");
+		goto done;
+	}
+	unsigned g = conf_changed(&f->conf, n), applied = 0;
+	if (g & CFG_LEVELS && fence_running(f->fencer))
+		log_warnx("reload: fence levels kept: a fencing is running (send SIGHUP again once "
+		    "it ends)");
+	else if (g & CFG_LEVELS) {
+		memcpy(f->conf.levels, n->levels, sizeof(n->levels));
+		f->conf.nlevels = n->nlevels;
+		applied |= CFG_LEVELS;
+	}
+	if (g & CFG_TIMERS) {
+		f->conf.fence_timeout_ms = n->fence_timeout_ms;
+		f->conf.storm_pct = n->storm_pct;
+		f->conf.self_fence_ms = n->self_fence_ms;	/* the next inquorate spell */
+		applied |= CFG_TIMERS;
+	}
+	conf_group_names(applied, what, sizeof(what));
+	log_info("reload: %s: applied %s (%zu fence levels, fence-timeout %u ms, storm-share %u%%, "
+	    "self-fence %u ms)", f->conf.path, what, f->conf.nlevels, f->conf.fence_timeout_ms,
+	    f->conf.storm_pct, f->conf.self_fence_ms);
+	g &= ~applied & (CFG_HOSTS | CFG_WATCHDOG | CFG_HEARTBEAT | CFG_HYPERVISOR | CFG_FENCED);
+	if (g) {
+		conf_group_names(g, what, sizeof(what));
+		log_warnx("reload: kept until fenced restarts: %s", what);
+	}
+done:
+	free(n);
+	notify("READY=1");
+}
+
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
 {
 	struct fenced *f = arg;
 	(void)ev;
+	if (sig == SIGHUP) {
+		reload(f);
+		return;
+	}
+	notify("STOPPING=1");
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopbreak(f->base);
 }
 
+static void __attribute__((noreturn)) usage(FILE *out, int code)
+{
+	fprintf(out, "usage: fenced [-fvn] [-c config] [-s socket] [-d state-dir] [-H hypervisor]\n"
+	    "  -c config  tandem.conf (default %s): the cluster's hosts, fence\n"
+	    "             levels and timers, heartbeat, watchdog, hypervisor and the\n"
+	    "             fenced statement; options win over it\n"
+	    "  -n         check the configuration and exit\n"
+	    "  -s socket  control socket (default %s)\n"
+	    "  -d dir     the durable table (default /var/lib/tandem/fenced)\n"
+	    "  -H uri     the hypervisor whose VMs this host runs (default %s)\n"
+	    "  -f         stay in the foreground, log to stderr;  -v  debug logging\n"
+	    "  --help, --version\n"
+	    "SIGHUP reads the configuration again: fence levels and timers apply at once,\n"
+	    "the rest at the next start.  See fenced(8).\n", CONF_DEFAULT_PATH,
+	    FENCED_DEFAULT_SOCK, HV_DEFAULT_URI);
+	exit(code);
+}
+
 int main(int argc, char **argv)
 {
-	const char *path = FENCED_DEFAULT_SOCK, *conf = "/etc/tandem/cluster.conf";
+	static const struct option lo[] = {
+		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
+	};
+	const char *path = NULL, *conf = CONF_DEFAULT_PATH, *state = NULL, *hv = NULL;
 	struct fenced *f = calloc(1, sizeof(*f));
 	struct corosync *cs = calloc(1, sizeof(*cs));
 	if (!f || !cs)
 		fatalx("out of memory");
 	f->cs = cs;
-	f->state_dir = "/var/lib/tandem/fenced";
 	int fg = 0, verbose = 0, check = 0, c;
-	char err[512];
+	char err[512], uri[300];
 
-	f->hvd_path = NULL;
-	while ((c = getopt(argc, argv, "s:c:d:H:fvnh")) != -1) {
+	while ((c = getopt_long(argc, argv, "s:c:d:H:fvnh", lo, NULL)) != -1) {
 		switch (c) {
-		case 'd': f->state_dir = optarg; break;
+		case 'd': state = optarg; break;
 		case 's': path = optarg; break;
 		case 'c': conf = optarg; break;
-		case 'H': f->hvd_path = optarg; break;
+		case 'H': hv = optarg; break;
 		case 'f': fg = 1; break;
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
-		default:
-			fprintf(stderr, "usage: fenced [-fvn] [-c config] [-s socket] [-d state-dir] "
-			    "[-H hypervisor-uri]\n  -n  check the config and exit\n  defaults: -c "
-			    "/etc/tandem/cluster.conf -s %s -d /var/lib/tandem/fenced\n",
-			    FENCED_DEFAULT_SOCK);
-			free(cs);
-			free(f);
-			return 2;
+		case 'h': usage(stdout, 0);
+		case 'V': print_version("fenced");
+		default: usage(stderr, 2);
 		}
 	}
+	if (optind != argc)
+		usage(stderr, 2);
 	log_init("fenced", fg || check, verbose);
-	if (hv_uri_check(f->hvd_path, err, sizeof(err)) < 0) {
-		log_warnx("-H %s", err);
-		free(cs);
-		free(f);
-		return 2;
-	}
 	if (conf_load(&f->conf, conf, err, sizeof(err)) < 0) {
 		log_warnx("config: %s", err);
 		free(cs);
 		free(f);
 		return 1;
+	}
+	if (!f->conf.nhosts) {
+		log_warnx("config: %s: no host lines: fenced needs the cluster's hosts", conf);
+		free(cs);
+		free(f);
+		return 1;
+	}
+	for (size_t i = 0; i < f->conf.nlevels; i++)
+		if (access(f->conf.levels[i].agent, X_OK) < 0) {
+			log_warnx("config: %s: fence-level %d: %s: %s (install the agent, or fix the "
+			    "path)", conf, f->conf.levels[i].n, f->conf.levels[i].agent, strerror(errno));
+			free(cs);
+			free(f);
+			return 1;
+		}
+	path = conf_or(path, f->conf.fenced.socket, FENCED_DEFAULT_SOCK);
+	f->state_dir = conf_or(state, f->conf.fenced.state, "/var/lib/tandem/fenced");
+	f->hvd_path = conf_or(hv, conf_hv_uri(&f->conf, uri, sizeof(uri)), NULL);
+	if (hv_uri_check(f->hvd_path, err, sizeof(err)) < 0) {
+		log_warnx("-H %s", err);
+		free(cs);
+		free(f);
+		return 2;
 	}
 	if (check) {
 		printf("%s: %zu hosts, %zu fence levels: ok\n", conf, f->conf.nhosts, f->conf.nlevels);
@@ -371,12 +454,15 @@ int main(int argc, char **argv)
 	f->cs->retry_ev = evtimer_new(f->base, try_connect, f);
 	struct event *s1 = evsignal_new(f->base, SIGTERM, on_signal, f);
 	struct event *s2 = evsignal_new(f->base, SIGINT, on_signal, f);
+	struct event *s3 = evsignal_new(f->base, SIGHUP, on_signal, f);
 	event_add(s1, NULL);
 	event_add(s2, NULL);
+	event_add(s3, NULL);
 	log_info("fenced: control %s, %zu hosts, %zu fence levels, self-fence %u ms, storm-share "
 	    "%u%%, state %s", path, f->conf.nhosts, f->conf.nlevels, f->conf.self_fence_ms,
 	    f->conf.storm_pct, mb_state_name(f->mb.state));
 	try_connect(-1, 0, f);
+	notify("READY=1\nSTATUS=%zu hosts, %zu fence levels", f->conf.nhosts, f->conf.nlevels);
 	event_base_dispatch(f->base);
 	if (f->cs->connected) {
 		event_free(f->cs->cpg_ev);
@@ -391,6 +477,7 @@ int main(int argc, char **argv)
 	event_free(f->cs->retry_ev);
 	event_free(s1);
 	event_free(s2);
+	event_free(s3);
 	sync_shutdown(f);
 	event_free(f->coord.retry_ev);
 	event_base_free(f->base);

@@ -3,8 +3,8 @@
  *
  * The parent serves the control socket (control.c) and keeps the domains
  * (domain.c); with -D it is instead the process of one domain (vm.c).
- * Signals are handled inside the event loop.  Stopping hvd (SIGTERM, SIGINT,
- * SIGHUP) leaves its domains running: the next hvd on the same state
+ * Signals are handled inside the event loop.  Stopping hvd (SIGTERM, SIGINT)
+ * leaves its domains running (SIGHUP reads tandem.conf again): the next hvd on the same state
  * directory adopts them, so an upgrade or a crash of hvd is no VM outage.
  * One hvd per state directory and per socket: a lock on STATE/hvd.lock is
  * held for the daemon's life, and a socket some daemon answers is never
@@ -23,18 +23,25 @@
 #include <unistd.h>
 #include <event2/event.h>
 
+#include "config.h"
 #include "ctlsrv.h"
 #include "hvd.h"
 #include "log.h"
+#include "notify.h"
 #include "sock.h"
+#include "version.h"
 
 struct event_base *hvd_base;
 static struct hvd_conf conf = { .sock_path = HVD_DEFAULT_SOCK, .state_dir = "/var/lib/tandem",
 	.backing = MB_AUTO };
+static struct fconf file;		/* tandem.conf as loaded, for reloads */
 
-static void usage(void)
+static void __attribute__((noreturn)) usage(FILE *out, int code)
 {
-	fprintf(stderr, "usage: hvd [-fv] [-s socket] [-d state_dir] [-m backing] [--control-cpu cpu]\n"
+	fprintf(out, "usage: hvd [-fvn] [-c config] [-s socket] [-d state_dir] [-m backing] [--control-cpu cpu]\n"
+	    "  -c config     tandem.conf (default %s, if it exists): its hvd,\n"
+	    "                hypervisor and control-cpu statements; options win over it\n"
+	    "  -n            check the configuration and exit\n"
 	    "  -s socket     control socket (default %s)\n"
 	    "  -d state_dir  console logs and state (default /var/lib/tandem)\n"
 	    "  -m backing    guest memory: hugetlb (2 MiB pages from the kernel's pool,\n"
@@ -44,8 +51,49 @@ static void usage(void)
 	    "                none, or auto (default: the last of its cores, when it has\n"
 	    "                two); guests run on all of them\n"
 	    "  -f            stay in the foreground, log to stderr\n"
-	    "  -v            verbose (debug) logging\n", HVD_DEFAULT_SOCK);
-	exit(2);
+	    "  -v            verbose (debug) logging\n"
+	    "  --help, --version\n"
+	    "SIGTERM and SIGINT stop hvd and leave its VMs running for the next hvd;\n"
+	    "SIGHUP reads the configuration again.  See hvd(8).\n", CONF_DEFAULT_PATH,
+	    HVD_DEFAULT_SOCK);
+	exit(code);
+}
+
+static int parse_backing(const char *s, enum mem_backing *b)
+{
+	if (!strcmp(s, "auto"))
+		*b = MB_AUTO;
+	else if (!strcmp(s, "hugetlb"))
+		*b = MB_HUGETLB;
+	else if (!strcmp(s, "shmem"))
+		*b = MB_SHMEM;
+	else
+		return -1;
+	return 0;
+}
+
+/* SIGHUP: hvd applies nothing live (its socket, state directory and
+ * backing are fixed for its life); it says whether the file is good and
+ * what would change at the next start. */
+static void reload(void)
+{
+	struct fconf *n = malloc(sizeof(*n));
+	char err[512], what[256];
+	notify("RELOADING=1");
+	if (!file.path[0])
+		log_info("reload: no configuration file was read at start; nothing to read");
+	else if (!n || conf_load(n, file.path, err, sizeof(err)) < 0)
+		log_warnx("reload refused, the running configuration is kept: %s",
+		    n ? err : "out of memory");
+	else {
+		conf_group_names(conf_changed(&file, n) & (CFG_HVD | CFG_HYPERVISOR | CFG_CPU), what,
+		    sizeof(what));
+		log_info("reload: %s is good; changed for hvd: %s%s", file.path, what,
+		    strcmp(what, "nothing") ? " (kept until hvd restarts: its VMs run on through "
+		    "the restart)" : "");
+	}
+	free(n);
+	notify("READY=1");
 }
 
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
@@ -56,6 +104,11 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 		domain_reap();
 		return;
 	}
+	if (sig == SIGHUP) {
+		reload();
+		return;
+	}
+	notify("STOPPING=1");
 	log_info("signal %d: stopping; the domains run on until the next hvd adopts them", (int)sig);
 	unlink(conf.sock_path);
 	event_base_loopbreak(hvd_base);
@@ -94,42 +147,57 @@ static int lock_state_dir(void)
 
 int main(int argc, char **argv)
 {
-	int c, domfd = -1;
-	const char *cpu = NULL;
+	int c, domfd = -1, check = 0;
+	const char *cpu = NULL, *cfpath = NULL, *sock = NULL, *state = NULL, *backing = NULL;
+	char err[512];
 
 	static const struct option lo[] = {
-		{ "control-cpu", 1, NULL, 'P' }, { NULL, 0, NULL, 0 },
+		{ "control-cpu", 1, NULL, 'P' }, { "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
-	while ((c = getopt_long(argc, argv, "s:d:fvqD:m:h", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:ns:d:fvqD:m:h", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': conf.sock_path = optarg; break;
-		case 'd': conf.state_dir = optarg; break;
+		case 'c': cfpath = optarg; break;
+		case 'n': check = 1; break;
+		case 's': sock = optarg; break;
+		case 'd': state = optarg; break;
 		case 'f': conf.foreground = 1; break;
 		case 'v': conf.verbose = 1; break;
 		case 'q': break;
 		case 'D': domfd = atoi(optarg); break;
 		case 'P': cpu = optarg; break;
-		case 'm':
-			if (!strcmp(optarg, "auto"))
-				conf.backing = MB_AUTO;
-			else if (!strcmp(optarg, "hugetlb"))
-				conf.backing = MB_HUGETLB;
-			else if (!strcmp(optarg, "shmem"))
-				conf.backing = MB_SHMEM;
-			else {
-				fprintf(stderr, "hvd: -m %s: backing is auto, hugetlb or shmem\n", optarg);
-				exit(2);
-			}
-			break;
-		default: usage();
+		case 'm': backing = optarg; break;
+		case 'h': usage(stdout, 0);
+		case 'V': print_version("hvd");
+		default: usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
-	char err[200];
-	if (cpuplan_parse(&conf.cpus, cpu, err, sizeof(err)) < 0) {
+		usage(stderr, 2);
+	if (domfd < 0 && conf_load_default(&file, cfpath, err, sizeof(err)) < 0) {
+		fprintf(stderr, "hvd: %s\n", err);
+		exit(1);
+	}
+	conf.sock_path = conf_or(sock, conf_hvd_socket(&file), HVD_DEFAULT_SOCK);
+	conf.state_dir = conf_or(state, file.hvd.state, "/var/lib/tandem");
+	backing = conf_or(backing, file.backing, "auto");
+	if (parse_backing(backing, &conf.backing) < 0) {
+		fprintf(stderr, "hvd: backing %s: auto, hugetlb or shmem\n", backing);
+		exit(2);
+	}
+	if (file.hypervisor[0] && !conf_hvd_socket(&file) && !sock) {
+		fprintf(stderr, "hvd: %s: hypervisor %s is not hvd: this host runs no hvd\n",
+		    file.path, file.hypervisor);
+		exit(1);
+	}
+	if (cpuplan_parse(&conf.cpus, conf_or(cpu, file.control_cpu, NULL), err, sizeof(err)) < 0) {
 		fprintf(stderr, "hvd: %s\n", err);
 		exit(2);
+	}
+	if (check) {
+		printf("%s: ok: hvd on %s, state in %s, %s memory\n", file.path[0] ? file.path :
+		    "(no configuration file)", conf.sock_path, conf.state_dir, backing);
+		exit(0);
 	}
 	log_init("hvd", conf.foreground, conf.verbose);
 	cpuplan_control(&conf.cpus);	/* the domain processes' control too */
@@ -160,7 +228,9 @@ int main(int argc, char **argv)
 		sigev[i] = evsignal_new(hvd_base, sigs[i], on_signal, NULL);
 		event_add(sigev[i], NULL);
 	}
-	log_info("%s listening on %s, state in %s", HVD_VERSION, conf.sock_path, conf.state_dir);
+	log_info("%s listening on %s, state in %s%s%s", HVD_VERSION, conf.sock_path, conf.state_dir,
+	    file.path[0] ? ", configuration " : "", file.path);
+	notify("READY=1\nSTATUS=serving %s", conf.sock_path);
 	event_base_dispatch(hvd_base);
 	ctlsrv_shutdown();
 	for (size_t i = 0; i < 4; i++)

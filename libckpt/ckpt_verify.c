@@ -5,30 +5,42 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "ckpt.h"
+#include "version.h"
 
-static void usage(void)
+static void __attribute__((noreturn)) usage(FILE *out, int code)
 {
-	fprintf(stderr, "usage: ckpt-verify [-v] FILE|-\n");
-	exit(2);
+	fprintf(out, "usage: ckpt-verify [-v] FILE|-\n"
+	    "Checks a saved checkpoint stream (a file, or - for standard input) and prints\n"
+	    "its records; -v prints every record.  Exit 0: valid and complete; 1: the\n"
+	    "offset and the reason it is not.  See ckpt-verify(1).\n");
+	exit(code);
 }
 
 int main(int argc, char **argv)
 {
+	static const struct option lo[] = {
+		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
+	};
 	int verbose = 0, c;
-	while ((c = getopt(argc, argv, "vh")) != -1) {
+	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
 		if (c == 'v')
 			verbose = 1;
+		else if (c == 'h')
+			usage(stdout, 0);
+		else if (c == 'V')
+			print_version("ckpt-verify");
 		else
-			usage();
+			usage(stderr, 2);
 	}
 	if (optind + 1 != argc)
-		usage();
+		usage(stderr, 2);
 	const char *path = argv[optind];
 	int fd = strcmp(path, "-") ? open(path, O_RDONLY) : 0;
 	if (fd < 0) {

@@ -18,41 +18,77 @@
 #include "hv.h"
 #include "log.h"
 #include "migrated.h"
+#include "notify.h"
 #include "tls.h"
 #include "config.h"
+#include "version.h"
 
 struct event_base *migd_base;
 struct migd_conf migd_conf = { .ctl_path = MIGRATED_DEFAULT_SOCK, .hvd_path = HV_DEFAULT_URI,
 	.listen = ":7447", .state_dir = "/var/lib/tandem" };
 static struct fconf hosts_map;
 
-static void usage(void)
+static void __attribute__((noreturn)) usage(FILE *out, int code)
 {
-	fprintf(stderr, "usage: migrated [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port] [-d dir] [-F fenced]\n"
-	    "                [-c cluster.conf] (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
+	fprintf(out, "usage: migrated [-fvn] [-c config] [-s socket] [-H hypervisor] [-l [addr]:port] [-d dir]\n"
+	    "                [-F fenced] (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
 	    "                [--control-cpu cpu]\n"
+	    "  -c config   tandem.conf (default %s, if it exists): the cluster's\n"
+	    "              hosts (a peer's certificate must name the host its address\n"
+	    "              belongs to), tls, hypervisor, control-cpu and the migrated\n"
+	    "              statement; options win over it\n"
+	    "  -n          check the configuration and exit\n"
 	    "  -s socket   control socket (default %s)\n"
 	    "  -H uri      the hypervisor: hvd:SOCKET (or a bare SOCKET), xen: (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
 	    "  -d dir      state directory (the journal of incoming migrations)\n"
 	    "  -F socket   fenced's socket: every migration goes through the cluster's\n"
 	    "              ownership table (begin, commit, resolve)\n"
-	    "  -c file     the cluster's hosts (cluster.conf): a peer's certificate must\n"
-	    "              name the host its address belongs to\n"
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
 	    "  --crl FILE  the CA's revocation list (tandem-ca revoke), read again when it changes\n"
 	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n"
 	    "  --control-cpu cpu  the core a migration runs on while its VM is paused,\n"
 	    "              shared with hvd's control: a CPU number, none, or auto (the\n"
-	    "              default: the last of its cores, when it has two)\n",
-	    MIGRATED_DEFAULT_SOCK, HV_DEFAULT_URI, MIGRATED_DEFAULT_PORT);
-	exit(2);
+	    "              default: the last of its cores, when it has two)\n"
+	    "  -f          stay in the foreground, log to stderr;  -v  debug logging\n"
+	    "  --help, --version\n"
+	    "SIGHUP reads the configuration again.  See migrated(8).\n",
+	    CONF_DEFAULT_PATH, MIGRATED_DEFAULT_SOCK, HV_DEFAULT_URI, MIGRATED_DEFAULT_PORT);
+	exit(code);
+}
+
+/* SIGHUP: migrated's settings are fixed for its life (migrations in flight
+ * read the hosts from other threads); it says whether the file is good and
+ * what would change at the next start. */
+static void reload(void)
+{
+	struct fconf *n = malloc(sizeof(*n));
+	char err[512], what[256];
+	notify("RELOADING=1");
+	if (!hosts_map.path[0])
+		log_info("reload: no configuration file was read at start; nothing to read");
+	else if (!n || conf_load(n, hosts_map.path, err, sizeof(err)) < 0)
+		log_warnx("reload refused, the running configuration is kept: %s",
+		    n ? err : "out of memory");
+	else {
+		conf_group_names(conf_changed(&hosts_map, n) & (CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR |
+		    CFG_CPU | CFG_MIGRATED), what, sizeof(what));
+		log_info("reload: %s is good; changed for migrated: %s%s", hosts_map.path, what,
+		    strcmp(what, "nothing") ? " (kept until migrated restarts)" : "");
+	}
+	free(n);
+	notify("READY=1");
 }
 
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
 {
 	(void)ev;
 	(void)arg;
+	if (sig == SIGHUP) {
+		reload();
+		return;
+	}
+	notify("STOPPING=1");
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopbreak(migd_base);
 }
@@ -69,54 +105,79 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' }, { "ca", 1, NULL, 'A' },
 		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { "control-cpu", 1, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
+		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
-	int c;
-	const char *cpu = NULL;
-	char err[512];
+	int c, check = 0;
+	const char *cpu = NULL, *cfpath = NULL, *ctl = NULL, *hv = NULL, *listen = NULL, *state = NULL;
+	char err[512], uri[300], port[16];
+	struct migd_conf *m = &migd_conf;
 
-	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:fvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:nfvh", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': migd_conf.ctl_path = optarg; break;
-		case 'H': migd_conf.hvd_path = optarg; break;
-		case 'l': migd_conf.listen = optarg; break;
-		case 'd': migd_conf.state_dir = optarg; break;
-		case 'F': migd_conf.fenced = optarg; break;
-		case 'f': migd_conf.foreground = 1; break;
-		case 'v': migd_conf.verbose = 1; break;
-		case 'C': migd_conf.cert = optarg; break;
-		case 'K': migd_conf.key = optarg; break;
-		case 'A': migd_conf.ca = optarg; break;
-		case 'I': migd_conf.insecure = 1; break;
-		case 'R': migd_conf.crl = optarg; break;
-		case 'c': migd_conf.hosts_path = optarg; break;
+		case 's': ctl = optarg; break;
+		case 'H': hv = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'd': state = optarg; break;
+		case 'F': m->fenced = optarg; break;
+		case 'f': m->foreground = 1; break;
+		case 'v': m->verbose = 1; break;
+		case 'C': m->cert = optarg; break;
+		case 'K': m->key = optarg; break;
+		case 'A': m->ca = optarg; break;
+		case 'I': m->insecure = 1; break;
+		case 'R': m->crl = optarg; break;
+		case 'c': cfpath = optarg; break;
+		case 'n': check = 1; break;
 		case 'P': cpu = optarg; break;
-		default: usage();
+		case 'h': usage(stdout, 0);
+		case 'V': print_version("migrated");
+		default: usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
-	if (cpuplan_parse(&migd_conf.cpus, cpu, err, sizeof(err)) < 0) {
+		usage(stderr, 2);
+	if (conf_load_default(&hosts_map, cfpath, err, sizeof(err)) < 0) {
+		fprintf(stderr, "migrated: %s\n", err);
+		exit(1);
+	}
+	snprintf(port, sizeof(port), ":%d", MIGRATED_DEFAULT_PORT);
+	m->ctl_path = conf_or(ctl, hosts_map.migrated.socket, MIGRATED_DEFAULT_SOCK);
+	m->hvd_path = conf_or(hv, conf_hv_uri(&hosts_map, uri, sizeof(uri)), HV_DEFAULT_URI);
+	m->listen = conf_or(listen, hosts_map.migrated.listen, port);
+	m->state_dir = conf_or(state, hosts_map.migrated.state, "/var/lib/tandem");
+	if (!m->cert && !m->key && !m->ca && !m->insecure) {
+		m->insecure = hosts_map.tls.insecure;
+		m->cert = conf_or(NULL, hosts_map.tls.cert, NULL);
+		m->key = conf_or(NULL, hosts_map.tls.key, NULL);
+		m->ca = conf_or(NULL, hosts_map.tls.ca, NULL);
+		m->crl = conf_or(m->crl, hosts_map.tls.crl, NULL);
+	}
+	if (hosts_map.nhosts) {
+		m->hosts_path = hosts_map.path;
+		m->hosts = &hosts_map;
+	}
+	if (cpuplan_parse(&m->cpus, conf_or(cpu, hosts_map.control_cpu, NULL), err, sizeof(err)) < 0) {
 		fprintf(stderr, "migrated: %s\n", err);
 		exit(2);
 	}
-	log_init("migrated", migd_conf.foreground, migd_conf.verbose);
-	if (hv_uri_check(migd_conf.hvd_path, err, sizeof(err)) < 0)
+	log_init("migrated", m->foreground || check, m->verbose);
+	if (hv_uri_check(m->hvd_path, err, sizeof(err)) < 0)
 		fatalx("-H %s", err);
-	if (migd_conf.hosts_path) {
-		if (conf_load(&hosts_map, migd_conf.hosts_path, err, sizeof(err)) < 0)
+	if (!m->insecure) {
+		if (!m->cert || !m->key || !m->ca)
+			fatalx("peers authenticate with TLS: give --cert, --key and --ca, or a tls "
+			    "statement in tandem.conf (make them with tandem-ca), or --insecure for a "
+			    "test setup");
+		if (tls_init(m->cert, m->key, m->ca, m->crl, err, sizeof(err)) < 0)
 			fatalx("%s", err);
-		migd_conf.hosts = &hosts_map;
-	}
-	if (!migd_conf.insecure) {
-		if (!migd_conf.cert || !migd_conf.key || !migd_conf.ca)
-			fatalx("peers authenticate with TLS: give --cert, --key and --ca "
-			    "(make them with tandem-ca), or --insecure for a test setup");
-		if (tls_init(migd_conf.cert, migd_conf.key, migd_conf.ca, migd_conf.crl, err,
-		    sizeof(err)) < 0)
-			fatalx("%s", err);
-	} else
+	} else if (!check)
 		log_warnx("--insecure: peers are not authenticated and traffic is not encrypted");
+	if (check) {
+		printf("%s: ok: migrated on %s, peers on %s (%s), %zu hosts, hypervisor %s\n",
+		    hosts_map.path[0] ? hosts_map.path : "(no configuration file)", m->ctl_path,
+		    m->listen, m->insecure ? "insecure" : "TLS", hosts_map.nhosts, m->hvd_path);
+		exit(0);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	srand((unsigned)getpid() ^ (unsigned)mig_now());
 	char dir[512];
@@ -137,16 +198,20 @@ int main(int argc, char **argv)
 	event_add(pev, NULL);
 	event_add(s1, NULL);
 	event_add(s2, NULL);
+	struct event *s3 = evsignal_new(migd_base, SIGHUP, on_signal, NULL);
+	event_add(s3, NULL);
 	log_info("migrated listening on %s (port %u, %s), control %s, hvd %s", migd_conf.listen,
 	    peer_listen_port(), migd_conf.insecure ? "insecure" : "TLS", migd_conf.ctl_path,
 	    migd_conf.hvd_path);
 	mig_recv_resume();
 	handed_resume();
+	notify("READY=1\nSTATUS=listening on %s", migd_conf.listen);
 	event_base_dispatch(migd_base);
 	ctlsrv_shutdown();
 	event_free(pev);
 	event_free(s1);
 	event_free(s2);
+	event_free(s3);
 	event_base_free(migd_base);
 	close(lfd);
 	unlink(migd_conf.ctl_path);

@@ -18,14 +18,21 @@
 #include "ctlsrv.h"
 #include "hv.h"
 #include "log.h"
+#include "notify.h"
 #include "remusd.h"
 #include "tcp.h"
+#include "version.h"
 
-static void usage(void)
+static void __attribute__((noreturn)) usage(FILE *out, int code)
 {
-	fprintf(stderr, "usage: remusd [-fv] [-s socket] [-H hvd_socket] [-l [addr]:port] [-d dir] [-F fenced]\n"
-	    "              [-c cluster.conf] [-e epoch_ms]\n"
+	fprintf(out, "usage: remusd [-fvn] [-c config] [-s socket] [-H hypervisor] [-l [addr]:port] [-d dir]\n"
+	    "              [-F fenced] [-e epoch_ms]\n"
 	    "              (--cert FILE --key FILE --ca FILE [--crl FILE] | --insecure)\n"
+	    "  -c config   tandem.conf (default %s, if it exists): the cluster's\n"
+	    "              hosts (a peer's certificate must name the host its address\n"
+	    "              belongs to), tls, hypervisor and the remusd statement;\n"
+	    "              options win over it\n"
+	    "  -n          check the configuration and exit\n"
 	    "  -s socket   control socket (default %s)\n"
 	    "  -H uri      the hypervisor: hvd:SOCKET (or a bare SOCKET), xen: (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
@@ -33,20 +40,60 @@ static void usage(void)
 	    "  -F socket   fenced's socket: the table records each VM's backup, and a\n"
 	    "              backup resumes its shadow only once the primary is fenced;\n"
 	    "              without it a shadow never resumes by itself\n"
-	    "  -c file     the cluster's hosts (cluster.conf): a peer's certificate must\n"
-	    "              name the host its address belongs to\n"
 	    "  -e ms       the epoch of a protection that names none (default 25)\n"
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
 	    "  --crl FILE  the CA's revocation list, read again when it changes\n"
-	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n",
-	    REMUSD_DEFAULT_SOCK, HV_DEFAULT_URI, REMUSD_DEFAULT_PORT);
-	exit(2);
+	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n"
+	    "  -f          stay in the foreground, log to stderr;  -v  debug logging\n"
+	    "  --help, --version\n"
+	    "SIGHUP reads the configuration again.  See remusd(8).\n",
+	    CONF_DEFAULT_PATH, REMUSD_DEFAULT_SOCK, HV_DEFAULT_URI, REMUSD_DEFAULT_PORT);
+	exit(code);
 }
+
+/* SIGHUP: the epoch of protections asked from now on is applied; the rest is
+ * fixed for remusd's life (protections in flight read it from their own
+ * threads), and it says what would change at the next start. */
+static int epoch_flag;		/* -e given: it wins over the file */
+
+static void reload(struct remusd *d, struct fconf *run)
+{
+	struct fconf *n = malloc(sizeof(*n));
+	char err[512], what[256];
+	notify("RELOADING=1");
+	if (!run->path[0])
+		log_info("reload: no configuration file was read at start; nothing to read");
+	else if (!n || conf_load(n, run->path, err, sizeof(err)) < 0)
+		log_warnx("reload refused, the running configuration is kept: %s",
+		    n ? err : "out of memory");
+	else {
+		unsigned g = conf_changed(run, n) & (CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR | CFG_REMUSD);
+		if (n->epoch_ms && n->epoch_ms != run->epoch_ms && !epoch_flag) {
+			d->c.epoch_ms = n->epoch_ms;	/* read by control.c, on this loop */
+			log_info("reload: the default epoch is now %u ms (protections asked from now on)",
+			    n->epoch_ms);
+			run->epoch_ms = n->epoch_ms;
+			g = conf_changed(run, n) & (CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR | CFG_REMUSD);
+		}
+		conf_group_names(g, what, sizeof(what));
+		log_info("reload: %s is good; changed for remusd: %s%s", run->path, what,
+		    strcmp(what, "nothing") ? " (kept until remusd restarts)" : "");
+	}
+	free(n);
+	notify("READY=1");
+}
+
+static struct fconf hosts;
 
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
 {
 	struct remusd *d = arg;
 	(void)ev;
+	if (sig == SIGHUP) {
+		reload(d, &hosts);
+		return;
+	}
+	notify("STOPPING=1");
 	log_info("signal %d: stopping", (int)sig);
 	event_base_loopbreak(d->base);
 }
@@ -68,25 +115,25 @@ int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
 		{ "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' }, { "ca", 1, NULL, 'A' },
-		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { NULL, 0, NULL, 0 },
+		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { "help", 0, NULL, 'h' },
+		{ "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
 	};
 	static struct remusd d = { .lock = PTHREAD_MUTEX_INITIALIZER, .gate = GATE_INIT };
-	static struct fconf hosts;
-	char err[512], port[16];
-	int c;
+	const char *cfpath = NULL, *ctl = NULL, *hv = NULL, *listen = NULL, *state = NULL;
+	char err[512], port[16], uri[300];
+	int c, check = 0, epoch = 0;
 
 	snprintf(port, sizeof(port), ":%d", REMUSD_DEFAULT_PORT);
-	d.c = (struct rd_conf){ .ctl_path = REMUSD_DEFAULT_SOCK, .hvd_path = HV_DEFAULT_URI,
-		.listen = port, .epoch_ms = 25, .state_dir = "/var/lib/tandem/remusd" };
-	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:e:fvh", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:H:l:d:F:c:e:nfvh", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': d.c.ctl_path = optarg; break;
-		case 'H': d.c.hvd_path = optarg; break;
-		case 'l': d.c.listen = optarg; break;
-		case 'd': d.c.state_dir = optarg; break;
+		case 's': ctl = optarg; break;
+		case 'H': hv = optarg; break;
+		case 'l': listen = optarg; break;
+		case 'd': state = optarg; break;
 		case 'F': d.c.fenced = optarg; break;
-		case 'c': d.c.hosts_path = optarg; break;
-		case 'e': d.c.epoch_ms = (unsigned)atoi(optarg); break;
+		case 'c': cfpath = optarg; break;
+		case 'e': epoch = atoi(optarg); break;
+		case 'n': check = 1; break;
 		case 'f': d.c.foreground = 1; break;
 		case 'v': d.c.verbose = 1; break;
 		case 'C': d.c.cert = optarg; break;
@@ -94,33 +141,59 @@ int main(int argc, char **argv)
 		case 'A': d.c.ca = optarg; break;
 		case 'I': d.c.insecure = 1; break;
 		case 'R': d.c.crl = optarg; break;
-		default: usage();
+		case 'h': usage(stdout, 0);
+		case 'V': print_version("remusd");
+		default: usage(stderr, 2);
 		}
 	}
 	if (optind != argc)
-		usage();
-	if (d.c.epoch_ms < 5 || d.c.epoch_ms > 10000) {
-		fprintf(stderr, "remusd: -e %u: an epoch is 5 to 10000 ms\n", d.c.epoch_ms);
+		usage(stderr, 2);
+	if (conf_load_default(&hosts, cfpath, err, sizeof(err)) < 0) {
+		fprintf(stderr, "remusd: %s\n", err);
+		exit(1);
+	}
+	d.c.ctl_path = conf_or(ctl, hosts.remusd.socket, REMUSD_DEFAULT_SOCK);
+	d.c.hvd_path = conf_or(hv, conf_hv_uri(&hosts, uri, sizeof(uri)), HV_DEFAULT_URI);
+	d.c.listen = conf_or(listen, hosts.remusd.listen, port);
+	d.c.state_dir = conf_or(state, hosts.remusd.state, "/var/lib/tandem/remusd");
+	epoch_flag = epoch != 0;
+	d.c.epoch_ms = epoch ? (unsigned)epoch : hosts.epoch_ms ? hosts.epoch_ms : 25;
+	if (!d.c.cert && !d.c.key && !d.c.ca && !d.c.insecure) {
+		d.c.insecure = hosts.tls.insecure;
+		d.c.cert = conf_or(NULL, hosts.tls.cert, NULL);
+		d.c.key = conf_or(NULL, hosts.tls.key, NULL);
+		d.c.ca = conf_or(NULL, hosts.tls.ca, NULL);
+		d.c.crl = conf_or(d.c.crl, hosts.tls.crl, NULL);
+	}
+	if (epoch && (epoch < 5 || epoch > 10000)) {
+		fprintf(stderr, "remusd: -e %d: an epoch is 5 to 10000 ms\n", epoch);
 		exit(2);
 	}
-	log_init("remusd", d.c.foreground, d.c.verbose);
+	log_init("remusd", d.c.foreground || check, d.c.verbose);
 	if (hv_uri_check(d.c.hvd_path, err, sizeof(err)) < 0)
 		fatalx("-H %s", err);
-	if (d.c.fenced && !d.c.hosts_path)
-		fatalx("-F needs -c: the table names hosts, and a backup is one of them");
-	if (d.c.hosts_path) {
-		if (conf_load(&hosts, d.c.hosts_path, err, sizeof(err)) < 0)
-			fatalx("%s", err);
+	if (hosts.nhosts) {
+		d.c.hosts_path = hosts.path;
 		d.c.hosts = &hosts;
 	}
+	if (d.c.fenced && !d.c.hosts)
+		fatalx("-F needs the cluster's hosts (-c tandem.conf with host lines): the table "
+		    "names hosts, and a backup is one of them");
 	if (!d.c.insecure) {
 		if (!d.c.cert || !d.c.key || !d.c.ca)
-			fatalx("peers authenticate with TLS: give --cert, --key and --ca "
-			    "(make them with tandem-ca), or --insecure for a test setup");
+			fatalx("peers authenticate with TLS: give --cert, --key and --ca, or a tls "
+			    "statement in tandem.conf (make them with tandem-ca), or --insecure for a "
+			    "test setup");
 		if (tls_init(d.c.cert, d.c.key, d.c.ca, d.c.crl, err, sizeof(err)) < 0)
 			fatalx("%s", err);
-	} else
+	} else if (!check)
 		log_warnx("--insecure: peers are not authenticated and traffic is not encrypted");
+	if (check) {
+		printf("%s: ok: remusd on %s, peers on %s (%s), %zu hosts, epoch %u ms, hypervisor %s\n",
+		    hosts.path[0] ? hosts.path : "(no configuration file)", d.c.ctl_path, d.c.listen,
+		    d.c.insecure ? "insecure" : "TLS", hosts.nhosts, d.c.epoch_ms, d.c.hvd_path);
+		exit(0);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	char dir[512];
 	snprintf(dir, sizeof(dir), "%s", d.c.ctl_path);
@@ -144,6 +217,9 @@ int main(int argc, char **argv)
 	event_add(l.ev, NULL);
 	event_add(s1, NULL);
 	event_add(s2, NULL);
+	struct event *s3 = evsignal_new(d.base, SIGHUP, on_signal, &d);
+	event_add(s3, NULL);
+	notify("READY=1\nSTATUS=listening on %s", d.c.listen);
 	log_info("remusd listening on %s (port %u, %s), control %s, hvd %s%s%s", d.c.listen,
 	    peer_listen_port(), d.c.insecure ? "insecure" : "TLS", d.c.ctl_path, d.c.hvd_path,
 	    d.c.fenced ? ", fenced " : ", no cluster", d.c.fenced ? d.c.fenced : "");
@@ -152,6 +228,7 @@ int main(int argc, char **argv)
 	event_free(l.ev);
 	event_free(s1);
 	event_free(s2);
+	event_free(s3);
 	event_base_free(d.base);
 	close(lfd);
 	unlink(d.c.ctl_path);

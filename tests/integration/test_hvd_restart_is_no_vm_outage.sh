@@ -1,5 +1,5 @@
 #!/bin/bash
-# hvd stopped (SIGTERM, SIGHUP) or crashed (SIGKILL) is no VM outage: its
+# hvd stopped (SIGTERM, SIGINT) or crashed (SIGKILL) is no VM outage: its
 # domain processes run on, and the next hvd on the same state directory
 # adopts them with their state, console and dirty log.
 #  - a busy VM and a paused one: `tandem vm list` is the same before and
@@ -22,7 +22,7 @@ on a vm pause idle >/dev/null
 list() { on a --json vm list | sed 's/"uptime_s":[0-9.]*,*//g'; }
 before=$(list)
 pid_busy=$(on a --json vm info busy | sed 's/.*"pid":\([0-9]*\).*/\1/')
-for sig in TERM HUP KILL; do
+for sig in TERM INT KILL; do
 	stop_host_hvd a $sig
 	hb0=$(hconsole a busy | grep -c '^HB ')
 	sleep 1
@@ -35,7 +35,7 @@ done
 grep -q "domain idle: adopted: process [0-9]*, paused$" "$T/a.hvd.log" || fail "idle not adopted paused"
 on a vm console busy --send h --wait 1000 | grep -q "^HB " || fail "console does not answer"
 hb=$(hb_continuous "$T/a/console/busy.log") || fail "heartbeat: $hb"
-log "hvd stopped by TERM, HUP, KILL and restarted: busy and idle adopted, vm list unchanged; $hb; $(integrity a busy)"
+log "hvd stopped by TERM, INT, KILL and restarted: busy and idle adopted, vm list unchanged; $hb; $(integrity a busy)"
 
 # one hvd per state directory and per socket
 out=$("$BUILD/hvd" -f -s "$T/other.sock" -d "$T/a" 2>&1) && fail "second hvd on a's state dir started"
