@@ -17,7 +17,9 @@ TOP=$(pwd)
 PKGS="build-essential autoconf automake libtool pkg-config
  libevent-dev libssl-dev zlib1g-dev liblz4-dev
  libcorosync-common-dev libcpg-dev libquorum-dev libvotequorum-dev libcmap-dev corosync
- libxen-dev clang libclang-rt-14-dev iproute2 procps openssl"
+ libxen-dev clang libclang-rt-14-dev iproute2 procps openssl
+ python3 python3-prometheus-client fence-agents resource-agents libxml2-utils bash-completion
+ man-db groff-base systemd"
 
 deps() {
 	missing=""

@@ -277,6 +277,25 @@ static int st_kv(struct cf_parse *p, char **w, int n, struct kv *kv, size_t nkv,
 
 #define KV(k, field) { k, field, sizeof(field) }
 
+/* "[ADDR]:PORT", a port 1-65535 after the last colon */
+static int addr_port_ok(const char *s)
+{
+	const char *c = strrchr(s, ':');
+	char *e;
+	unsigned long port = c ? strtoul(c + 1, &e, 10) : 0;
+	return c && c[1] && !*e && port && port < 65536;
+}
+
+/* a daemon's listen= and metrics= */
+static int st_addrs(struct cf_parse *p, const char *stmt, const struct cf_daemon *d)
+{
+	if (d->listen[0] && !addr_port_ok(d->listen))
+		return BAD(p, "%s listen=%s: [ADDRESS]:PORT, e.g. :7447", stmt, d->listen);
+	if (d->metrics[0] && (!addr_port_ok(d->metrics) || d->metrics[0] == ':'))
+		return BAD(p, "%s metrics=%s: ADDRESS:PORT, e.g. 127.0.0.1:9470", stmt, d->metrics);
+	return 0;
+}
+
 static int st_tls(struct cf_parse *p, char **w, int n)
 {
 	struct fconf *c = p->c;
@@ -297,20 +316,25 @@ static int st_hvd(struct cf_parse *p, char **w, int n)
 {
 	struct fconf *c = p->c;
 	struct kv kv[] = { KV("socket", c->hvd.socket), KV("state", c->hvd.state),
-		KV("backing", c->backing) };
-	if (st_kv(p, w, n, kv, 3, "[socket=PATH] [state=DIR] [backing=auto|hugetlb|shmem]") < 0)
+		KV("backing", c->backing), KV("metrics", c->hvd.metrics) };
+	if (st_kv(p, w, n, kv, 4, "[socket=PATH] [state=DIR] [backing=auto|hugetlb|shmem] "
+	    "[metrics=ADDR:PORT]") < 0)
 		return -1;
 	if (c->backing[0] && strcmp(c->backing, "auto") && strcmp(c->backing, "hugetlb") &&
 	    strcmp(c->backing, "shmem"))
 		return BAD(p, "hvd backing=%s: auto, hugetlb or shmem", c->backing);
-	return 0;
+	return st_addrs(p, "hvd", &c->hvd);
 }
 
 static int st_migrated(struct cf_parse *p, char **w, int n)
 {
 	struct cf_daemon *d = &p->c->migrated;
-	struct kv kv[] = { KV("socket", d->socket), KV("listen", d->listen), KV("state", d->state) };
-	return st_kv(p, w, n, kv, 3, "[socket=PATH] [listen=[ADDR]:PORT] [state=DIR]");
+	struct kv kv[] = { KV("socket", d->socket), KV("listen", d->listen), KV("state", d->state),
+		KV("metrics", d->metrics) };
+	if (st_kv(p, w, n, kv, 4, "[socket=PATH] [listen=[ADDR]:PORT] [state=DIR] "
+	    "[metrics=ADDR:PORT]") < 0)
+		return -1;
+	return st_addrs(p, "migrated", d);
 }
 
 static int st_remusd(struct cf_parse *p, char **w, int n)
@@ -318,19 +342,22 @@ static int st_remusd(struct cf_parse *p, char **w, int n)
 	struct cf_daemon *d = &p->c->remusd;
 	char epoch[16] = "";
 	struct kv kv[] = { KV("socket", d->socket), KV("listen", d->listen), KV("state", d->state),
-		KV("epoch", epoch) };
-	if (st_kv(p, w, n, kv, 4, "[socket=PATH] [listen=[ADDR]:PORT] [state=DIR] [epoch=MS]") < 0)
+		KV("epoch", epoch), KV("metrics", d->metrics) };
+	if (st_kv(p, w, n, kv, 5, "[socket=PATH] [listen=[ADDR]:PORT] [state=DIR] [epoch=MS] "
+	    "[metrics=ADDR:PORT]") < 0)
 		return -1;
 	if (epoch[0] && (parse_u32(epoch, 10000, &p->c->epoch_ms) < 0 || p->c->epoch_ms < 5))
 		return BAD(p, "remusd epoch=%s: an epoch is 5 to 10000 ms", epoch);
-	return 0;
+	return st_addrs(p, "remusd", d);
 }
 
 static int st_fenced(struct cf_parse *p, char **w, int n)
 {
 	struct cf_daemon *d = &p->c->fenced;
-	struct kv kv[] = { KV("socket", d->socket), KV("state", d->state) };
-	return st_kv(p, w, n, kv, 2, "[socket=PATH] [state=DIR]");
+	struct kv kv[] = { KV("socket", d->socket), KV("state", d->state), KV("metrics", d->metrics) };
+	if (st_kv(p, w, n, kv, 3, "[socket=PATH] [state=DIR] [metrics=ADDR:PORT]") < 0)
+		return -1;
+	return st_addrs(p, "fenced", d);
 }
 
 static const struct {

@@ -23,10 +23,10 @@
  *   hypervisor URI                          hvd:SOCKET or xen:
  *   tls cert=FILE key=FILE ca=FILE [crl=FILE] | tls insecure
  *   control-cpu CPU|none|auto
- *   hvd [socket=PATH] [state=DIR] [backing=auto|hugetlb|shmem]
- *   migrated [socket=PATH] [listen=[ADDR]:PORT] [state=DIR]
- *   remusd [socket=PATH] [listen=[ADDR]:PORT] [state=DIR] [epoch=MS]
- *   fenced [socket=PATH] [state=DIR]
+ *   hvd [socket=PATH] [state=DIR] [backing=auto|hugetlb|shmem] [metrics=ADDR:PORT]
+ *   migrated [socket=PATH] [listen=[ADDR]:PORT] [state=DIR] [metrics=ADDR:PORT]
+ *   remusd [socket=PATH] [listen=[ADDR]:PORT] [state=DIR] [epoch=MS] [metrics=ADDR:PORT]
+ *   fenced [socket=PATH] [state=DIR] [metrics=ADDR:PORT]
  *
  * An empty string in the struct means "not set": the daemon's default, or
  * its command line, decides.  A daemon's command line wins over the file.
@@ -60,6 +60,7 @@ struct cf_level {
 /* one daemon's own statement */
 struct cf_daemon {
 	char socket[CF_PATH_MAX], state[CF_PATH_MAX], listen[128];
+	char metrics[128];		/* ADDR:PORT of its OpenMetrics endpoint */
 };
 
 struct fconf {

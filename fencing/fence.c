@@ -16,10 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fence.h"
 #include "log.h"
+#include "metrics.h"
 
 struct job {
 	struct fencer *fr;
@@ -31,6 +33,7 @@ struct job {
 	size_t len;
 	int timed_out;
 	int settled;		/* another host fenced it meanwhile: no further level */
+	struct timespec start;
 	struct event *timer, *rd;
 	struct job *next;
 };
@@ -42,7 +45,12 @@ struct fencer {
 	void *arg;
 	struct job *jobs;
 	struct event *chld_ev;
+	/* what the metrics endpoint shows */
+	uint64_t fenced_ok, fenced_failed, by_other;
+	struct mhist duration;
 };
+
+static const double duration_le[] = { 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120 };
 
 static const char *base_name(const char *p)
 {
@@ -96,6 +104,39 @@ static void job_free(struct job *j)
 	if (j->out >= 0)
 		close(j->out);
 	free(j);
+}
+
+/* the job's end: counted, freed, reported */
+static void finish(struct job *j, int ok, const char *method, const char *detail)
+{
+	struct fencer *fr = j->fr;
+	uint32_t node = j->node;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double secs = (double)(now.tv_sec - j->start.tv_sec) + (now.tv_nsec - j->start.tv_nsec) / 1e9;
+	if (!ok)
+		fr->fenced_failed++;
+	else if (!strcmp(method, "other-host"))
+		fr->by_other++;
+	else
+		fr->fenced_ok++;
+	mhist_observe(&fr->duration, secs);
+	job_free(j);
+	fr->done(fr->arg, node, ok, method, detail);
+}
+
+void fence_render(const struct fencer *fr, struct mtext *t)
+{
+	mt_family(t, "tandem_fence_actions", "counter", NULL,
+	    "Fencings this host ran, by result (other-host: fenced by another meanwhile).");
+	mt_sample(t, "tandem_fence_actions_total", "result=\"confirmed\"", (double)fr->fenced_ok);
+	mt_sample(t, "tandem_fence_actions_total", "result=\"other-host\"", (double)fr->by_other);
+	mt_sample(t, "tandem_fence_actions_total", "result=\"failed\"", (double)fr->fenced_failed);
+	mt_family(t, "tandem_fence_running", "gauge", NULL, "Fencings running now.");
+	mt_sample(t, "tandem_fence_running", "", fence_running(fr));
+	mt_family(t, "tandem_fence_duration_seconds", "histogram", "seconds",
+	    "From the first level to confirmation or failure.");
+	mt_hist(t, "tandem_fence_duration_seconds", "", &fr->duration);
 }
 
 static void next_level(struct job *j);
@@ -155,10 +196,7 @@ static void finished(struct job *j, int status)
 	if (ok) {
 		log_info("fence node %u: level %d %s confirmed: %s", j->node, j->fr->conf->levels[j->level].n,
 		    method, line);
-		uint32_t node = j->node;
-		struct fencer *fr = j->fr;
-		job_free(j);
-		fr->done(fr->arg, node, 1, method, line);
+		finish(j, 1, method, line);
 		return;
 	}
 	char why[300];
@@ -255,8 +293,7 @@ static void next_level(struct job *j)
 		uint32_t node = j->node;
 		log_info("fence node %u (%s): fenced by another host meanwhile: no further level",
 		    node, h->name);
-		job_free(j);
-		fr->done(fr->arg, node, 1, "other-host", "fenced by another host meanwhile");
+		finish(j, 1, "other-host", "fenced by another host meanwhile");
 		return;
 	}
 	for (; j->level < fr->conf->nlevels; j->level++) {
@@ -268,9 +305,7 @@ static void next_level(struct job *j)
 			return;
 		log_warnx("fence node %u: cannot start %s: %s", j->node, l->agent, strerror(errno));
 	}
-	uint32_t node = j->node;
-	job_free(j);
-	fr->done(fr->arg, node, 0, "none", "every fence level failed");
+	finish(j, 0, "none", "every fence level failed");
 }
 
 struct fencer *fence_init(struct event_base *b, const struct fconf *c, fence_done_fn done,
@@ -283,6 +318,7 @@ struct fencer *fence_init(struct event_base *b, const struct fconf *c, fence_don
 	fr->conf = c;
 	fr->done = done;
 	fr->arg = arg;
+	mhist_init(&fr->duration, duration_le, sizeof(duration_le) / sizeof(duration_le[0]));
 	fr->chld_ev = evsignal_new(b, SIGCHLD, on_sigchld, fr);
 	event_add(fr->chld_ev, NULL);
 	return fr;
@@ -327,6 +363,7 @@ int fence_start(struct fencer *fr, uint32_t node)
 	j->fr = fr;
 	j->node = node;
 	j->out = -1;
+	clock_gettime(CLOCK_MONOTONIC, &j->start);
 	j->timer = evtimer_new(fr->base, on_timeout, j);
 	j->next = fr->jobs;
 	fr->jobs = j;

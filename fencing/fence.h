@@ -26,6 +26,9 @@ int fence_busy(const struct fencer *fr, uint32_t node);
 void fence_settled(struct fencer *fr, uint32_t node);
 /* how many hosts are being fenced now */
 int fence_running(const struct fencer *fr);
+/* its counts and durations, for the metrics endpoint */
+struct mtext;
+void fence_render(const struct fencer *fr, struct mtext *t);
 void fence_shutdown(struct fencer *fr);
 
 #endif

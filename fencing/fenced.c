@@ -26,6 +26,7 @@
 #include "fenced.h"
 #include "hv.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "version.h"
 #include "wire.h"
@@ -338,6 +339,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	    "  -s socket  control socket (default %s)\n"
 	    "  -d dir     the durable table (default /var/lib/tandem/fenced)\n"
 	    "  -H uri     the hypervisor whose VMs this host runs (default %s)\n"
+	    "  --metrics addr:port  serve OpenMetrics at http://addr:port/metrics\n"
 	    "  -f         stay in the foreground, log to stderr;  -v  debug logging\n"
 	    "  --help, --version\n"
 	    "SIGHUP reads the configuration again: fence levels and timers apply at once,\n"
@@ -349,9 +351,11 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
+		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { "metrics", 1, NULL, 'M' },
+		{ NULL, 0, NULL, 0 },
 	};
 	const char *path = NULL, *conf = CONF_DEFAULT_PATH, *state = NULL, *hv = NULL;
+	const char *metrics = NULL;
 	struct fenced *f = calloc(1, sizeof(*f));
 	struct corosync *cs = calloc(1, sizeof(*cs));
 	if (!f || !cs)
@@ -369,6 +373,7 @@ int main(int argc, char **argv)
 		case 'f': fg = 1; break;
 		case 'v': verbose = 1; break;
 		case 'n': check = 1; break;
+		case 'M': metrics = optarg; break;
 		case 'h': usage(stdout, 0);
 		case 'V': print_version("fenced");
 		default: usage(stderr, 2);
@@ -400,6 +405,7 @@ int main(int argc, char **argv)
 	path = conf_or(path, f->conf.fenced.socket, FENCED_DEFAULT_SOCK);
 	f->state_dir = conf_or(state, f->conf.fenced.state, "/var/lib/tandem/fenced");
 	f->hvd_path = conf_or(hv, conf_hv_uri(&f->conf, uri, sizeof(uri)), NULL);
+	metrics = conf_or(metrics, f->conf.fenced.metrics, NULL);
 	if (hv_uri_check(f->hvd_path, err, sizeof(err)) < 0) {
 		log_warnx("-H %s", err);
 		free(cs);
@@ -451,6 +457,9 @@ int main(int argc, char **argv)
 	if (!f->conf.nlevels)
 		log_warnx("config: no fence-level: a lost host can never be fenced, so its VMs are "
 		    "never restarted");
+	struct metrics_srv *msrv = NULL;
+	if (metrics && !(msrv = metrics_listen(f->base, metrics, stats_render, f, err, sizeof(err))))
+		fatalx("%s", err);
 	f->cs->retry_ev = evtimer_new(f->base, try_connect, f);
 	struct event *s1 = evsignal_new(f->base, SIGTERM, on_signal, f);
 	struct event *s2 = evsignal_new(f->base, SIGINT, on_signal, f);
@@ -470,6 +479,7 @@ int main(int argc, char **argv)
 		cpg_finalize(f->cs->cpg);
 		votequorum_finalize(f->cs->vq);
 	}
+	metrics_close(msrv);
 	fence_shutdown(f->fencer);
 	fast_shutdown(f);
 	local_shutdown(f);

@@ -14,6 +14,7 @@
  *   beat.c     direct heartbeats among the hosts (their own thread)
  *   fast.c     a protected VM's takeover on heartbeat evidence, before the
  *              view: fencing at once, the table following
+ *   stats.c    what the OpenMetrics endpoint shows
  *
  * The daemon's state is one struct fenced, passed to every part; sync.c
  * reports events (enum sync_event) that fenced.c hands to coord.c, local.c
@@ -128,6 +129,10 @@ struct fenced {
 	struct fast_state fast;
 	struct control_pending *pend;	/* control.c: requests waiting on their delivery */
 };
+
+/* stats.c: the OpenMetrics endpoint's text (metrics_render_fn, arg: f) */
+struct mtext;
+void stats_render(struct mtext *t, void *arg);
 
 /* fenced.c */
 void fenced_event(struct fenced *f, enum sync_event ev, const char *name);

@@ -26,6 +26,7 @@
 #include "ctlsrv.h"
 #include "hvd.h"
 #include "log.h"
+#include "metrics.h"
 #include "sock.h"
 
 struct pending {
@@ -105,6 +106,31 @@ void domain_init(const struct hvd_conf *conf)
 	dconf = conf;
 	ledger_fd = ledger_open(conf->state_dir);
 	domain_adopt_all();
+}
+
+/* the OpenMetrics endpoint's text (metrics_render_fn) */
+void domain_render(struct mtext *t, void *arg)
+{
+	const struct domain *d;
+	unsigned n = 0, adopted = 0, leased = 0, incoming = 0;
+	(void)arg;
+	TAILQ_FOREACH(d, &domains, entry) {
+		n++;
+		adopted += d->adopted != 0;
+		leased += d->lease != NULL;
+		incoming += d->creator != NULL;
+	}
+	mt_family(t, "tandem_hvd_domains", "gauge", NULL, "Domains this hvd runs.");
+	mt_sample(t, "tandem_hvd_domains", "", n);
+	mt_family(t, "tandem_hvd_domains_adopted", "gauge", NULL,
+	    "Of them, adopted from an earlier hvd.");
+	mt_sample(t, "tandem_hvd_domains_adopted", "", adopted);
+	mt_family(t, "tandem_hvd_domains_leased", "gauge", NULL,
+	    "Of them, paused under a migration's lease.");
+	mt_sample(t, "tandem_hvd_domains_leased", "", leased);
+	mt_family(t, "tandem_hvd_domains_incoming", "gauge", NULL,
+	    "Of them, incoming copies not yet committed.");
+	mt_sample(t, "tandem_hvd_domains_incoming", "", incoming);
 }
 
 static struct domain *domain_find(const char *name)

@@ -27,6 +27,7 @@
 #include "ctlsrv.h"
 #include "hvd.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "sock.h"
 #include "version.h"
@@ -50,6 +51,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	    "  --control-cpu cpu  the core hvd's control threads share: a CPU number,\n"
 	    "                none, or auto (default: the last of its cores, when it has\n"
 	    "                two); guests run on all of them\n"
+	    "  --metrics addr:port  serve OpenMetrics at http://addr:port/metrics\n"
 	    "  -f            stay in the foreground, log to stderr\n"
 	    "  -v            verbose (debug) logging\n"
 	    "  --help, --version\n"
@@ -149,11 +151,12 @@ int main(int argc, char **argv)
 {
 	int c, domfd = -1, check = 0;
 	const char *cpu = NULL, *cfpath = NULL, *sock = NULL, *state = NULL, *backing = NULL;
+	const char *metrics = NULL;
 	char err[512];
 
 	static const struct option lo[] = {
 		{ "control-cpu", 1, NULL, 'P' }, { "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' },
-		{ NULL, 0, NULL, 0 },
+		{ "metrics", 1, NULL, 'M' }, { NULL, 0, NULL, 0 },
 	};
 	while ((c = getopt_long(argc, argv, "c:ns:d:fvqD:m:h", lo, NULL)) != -1) {
 		switch (c) {
@@ -167,6 +170,7 @@ int main(int argc, char **argv)
 		case 'D': domfd = atoi(optarg); break;
 		case 'P': cpu = optarg; break;
 		case 'm': backing = optarg; break;
+		case 'M': metrics = optarg; break;
 		case 'h': usage(stdout, 0);
 		case 'V': print_version("hvd");
 		default: usage(stderr, 2);
@@ -181,6 +185,7 @@ int main(int argc, char **argv)
 	conf.sock_path = conf_or(sock, conf_hvd_socket(&file), HVD_DEFAULT_SOCK);
 	conf.state_dir = conf_or(state, file.hvd.state, "/var/lib/tandem");
 	backing = conf_or(backing, file.backing, "auto");
+	metrics = conf_or(metrics, file.hvd.metrics, NULL);
 	if (parse_backing(backing, &conf.backing) < 0) {
 		fprintf(stderr, "hvd: backing %s: auto, hugetlb or shmem\n", backing);
 		exit(2);
@@ -222,6 +227,10 @@ int main(int argc, char **argv)
 	domain_init(&conf);
 	if (control_init(conf.sock_path) < 0)
 		fatal("control socket %s", conf.sock_path);
+	struct metrics_srv *msrv = NULL;
+	if (metrics && !(msrv = metrics_listen(hvd_base, metrics, domain_render, NULL, err,
+	    sizeof(err))))
+		fatalx("%s", err);
 	int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGCHLD };
 	struct event *sigev[4];
 	for (size_t i = 0; i < 4; i++) {
@@ -233,6 +242,7 @@ int main(int argc, char **argv)
 	notify("READY=1\nSTATUS=serving %s", conf.sock_path);
 	event_base_dispatch(hvd_base);
 	ctlsrv_shutdown();
+	metrics_close(msrv);
 	for (size_t i = 0; i < 4; i++)
 		event_free(sigev[i]);
 	event_base_free(hvd_base);

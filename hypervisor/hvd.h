@@ -472,6 +472,8 @@ void domain_init(const struct hvd_conf *conf);
 void domain_request(struct ctlsrv_client *c, const struct msg_in *m, const uint8_t *buf, size_t len);
 void domain_reap(void);
 void domain_client_gone(struct ctlsrv_client *c);
+struct mtext;
+void domain_render(struct mtext *t, void *arg);	/* the OpenMetrics endpoint */
 
 /* control.c */
 int control_init(const char *path);

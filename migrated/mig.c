@@ -152,10 +152,34 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...)
 		va_end(ap);
 		m->state = state;
 		m->total_ns = mig_now() - m->start_ns;
-	}
-	pthread_mutex_unlock(&m->lock);
+		pthread_mutex_unlock(&m->lock);
+		stats_end(migd_conf.stats, m);
+	} else
+		pthread_mutex_unlock(&m->lock);
 	log_warnx("migration %s %s %s: %s", m->name, m->dir == MIG_OUT ? "out" : "in",
 	    mig_state_name(state), m->error);
+}
+
+void mig_done(struct mig *m)
+{
+	pthread_mutex_lock(&m->lock);
+	int first = m->state == MS_RUNNING;
+	m->state = MS_DONE;
+	if (!m->total_ns)
+		m->total_ns = mig_now() - m->start_ns;
+	pthread_mutex_unlock(&m->lock);
+	if (first)
+		stats_end(migd_conf.stats, m);
+}
+
+void mig_running(unsigned *out, unsigned *in)
+{
+	*out = *in = 0;
+	pthread_mutex_lock(&reg_lock);
+	for (struct mig *m = migs; m; m = m->next)
+		if (m->state == MS_RUNNING)
+			(*(m->dir == MIG_OUT ? out : in))++;
+	pthread_mutex_unlock(&reg_lock);
 }
 
 /*

@@ -140,9 +140,7 @@ static void resolve(struct recv_args *a, struct hv **hp)
 				if (confirm)
 					ckpt_send(confirm, CK_RUNNING, NULL, 0);
 				journal_del(J_INDOUBT, m->name);
-				pthread_mutex_lock(&m->lock);
-				m->state = MS_DONE;
-				pthread_mutex_unlock(&m->lock);
+				mig_done(m);
 				mig_set_phase(m, "running");
 			}
 			rio_close(confirm);
@@ -471,10 +469,7 @@ void *mig_recv_thread(void *arg)
 	mig_stall("recv-running");
 	ckpt_send(a->r, CK_RUNNING, NULL, 0);
 	journal_del(J_INDOUBT, m->name);	/* after RUNNING: a stale entry only costs a query */
-	pthread_mutex_lock(&m->lock);
-	m->state = MS_DONE;
-	m->total_ns = mig_now() - m->start_ns;
-	pthread_mutex_unlock(&m->lock);
+	mig_done(m);
 	mig_set_phase(m, "running");
 	late_frames(a, h);
 done:

@@ -434,8 +434,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 	m->dirty_left = 0;
 	m->round = s->sv.round + 1;	/* rounds sent, the last one too */
 	snprintf(m->pages_per_round, sizeof(m->pages_per_round), "%s", s->ppr);
-	m->state = MS_DONE;
 	pthread_mutex_unlock(&m->lock);
+	mig_done(m);
 	mig_set_phase(m, "done");
 	log_info("migration %s: done: downtime %.2f ms, total %.0f ms, %u rounds, %llu pages, "
 	    "%llu bytes", m->name, (double)m->downtime_ns / 1e6, (double)m->total_ns / 1e6,

@@ -17,6 +17,7 @@
 #include "ctlsrv.h"
 #include "hv.h"
 #include "log.h"
+#include "metrics.h"
 #include "migrated.h"
 #include "notify.h"
 #include "tls.h"
@@ -50,6 +51,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	    "  --control-cpu cpu  the core a migration runs on while its VM is paused,\n"
 	    "              shared with hvd's control: a CPU number, none, or auto (the\n"
 	    "              default: the last of its cores, when it has two)\n"
+	    "  --metrics addr:port  serve OpenMetrics at http://addr:port/metrics\n"
 	    "  -f          stay in the foreground, log to stderr;  -v  debug logging\n"
 	    "  --help, --version\n"
 	    "SIGHUP reads the configuration again.  See migrated(8).\n",
@@ -105,10 +107,11 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' }, { "ca", 1, NULL, 'A' },
 		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { "control-cpu", 1, NULL, 'P' },
-		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
+		{ "help", 0, NULL, 'h' }, { "version", 0, NULL, 'V' }, { "metrics", 1, NULL, 'M' },
+		{ NULL, 0, NULL, 0 },
 	};
 	int c, check = 0;
-	const char *cpu = NULL, *cfpath = NULL, *ctl = NULL, *hv = NULL, *listen = NULL, *state = NULL;
+	const char *metrics = NULL, *cpu = NULL, *cfpath = NULL, *ctl = NULL, *hv = NULL, *listen = NULL, *state = NULL;
 	char err[512], uri[300], port[16];
 	struct migd_conf *m = &migd_conf;
 
@@ -129,6 +132,7 @@ int main(int argc, char **argv)
 		case 'c': cfpath = optarg; break;
 		case 'n': check = 1; break;
 		case 'P': cpu = optarg; break;
+		case 'M': metrics = optarg; break;
 		case 'h': usage(stdout, 0);
 		case 'V': print_version("migrated");
 		default: usage(stderr, 2);
@@ -145,6 +149,7 @@ int main(int argc, char **argv)
 	m->hvd_path = conf_or(hv, conf_hv_uri(&hosts_map, uri, sizeof(uri)), HV_DEFAULT_URI);
 	m->listen = conf_or(listen, hosts_map.migrated.listen, port);
 	m->state_dir = conf_or(state, hosts_map.migrated.state, "/var/lib/tandem");
+	m->metrics = conf_or(metrics, hosts_map.migrated.metrics, NULL);
 	if (!m->cert && !m->key && !m->ca && !m->insecure) {
 		m->insecure = hosts_map.tls.insecure;
 		m->cert = conf_or(NULL, hosts_map.tls.cert, NULL);
@@ -187,6 +192,12 @@ int main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	if (control_init(migd_conf.ctl_path) < 0)
 		fatal("control socket %s", migd_conf.ctl_path);
+	if (!(migd_conf.stats = stats_new()))
+		fatalx("out of memory");
+	struct metrics_srv *msrv = NULL;
+	if (migd_conf.metrics && !(msrv = metrics_listen(migd_base, migd_conf.metrics, stats_render,
+	    migd_conf.stats, err, sizeof(err))))
+		fatalx("%s", err);
 	int lfd = peer_listen(migd_conf.listen);
 	if (lfd < 0)
 		fatal("peer listener %s", migd_conf.listen);
@@ -200,14 +211,15 @@ int main(int argc, char **argv)
 	event_add(s2, NULL);
 	struct event *s3 = evsignal_new(migd_base, SIGHUP, on_signal, NULL);
 	event_add(s3, NULL);
-	log_info("migrated listening on %s (port %u, %s), control %s, hvd %s", migd_conf.listen,
+	log_info("migrated listening on %s (port %u, %s), control %s, hvd %s%s%s", migd_conf.listen,
 	    peer_listen_port(), migd_conf.insecure ? "insecure" : "TLS", migd_conf.ctl_path,
-	    migd_conf.hvd_path);
+	    migd_conf.hvd_path, msrv ? ", metrics on " : "", msrv ? migd_conf.metrics : "");
 	mig_recv_resume();
 	handed_resume();
 	notify("READY=1\nSTATUS=listening on %s", migd_conf.listen);
 	event_base_dispatch(migd_base);
 	ctlsrv_shutdown();
+	metrics_close(msrv);
 	event_free(pev);
 	event_free(s1);
 	event_free(s2);

@@ -27,6 +27,8 @@ struct migd_conf {
 	const struct fconf *hosts;	/* loaded from it, or NULL */
 	int insecure, foreground, verbose;
 	struct cpuplan cpus;		/* where a paused VM's migration runs (mig_urgent) */
+	const char *metrics;		/* ADDR:PORT of the OpenMetrics endpoint, or NULL */
+	struct mig_stats *stats;	/* stats.c: what it serves */
 };
 extern struct migd_conf migd_conf;
 
@@ -57,6 +59,16 @@ void conv_init(struct conv *c, const struct conv_opts *o);
 enum conv_action conv_decide(struct conv *c, uint64_t round_ns, uint64_t round_pages,
     uint64_t dirty_pages, uint64_t elapsed_ns);
 unsigned conv_next_throttle(unsigned cur);
+
+/* stats.c: the figures of every migration, for the OpenMetrics endpoint */
+struct mig_stats;
+struct mtext;
+struct mig;
+struct mig_stats *stats_new(void);
+/* a migration has ended (done, failed or cancelled): counted once */
+void stats_end(struct mig_stats *st, const struct mig *m);
+/* metrics_render_fn: arg is the struct mig_stats */
+void stats_render(struct mtext *t, void *arg);
 
 /* mig.c: one migration's shared record */
 enum mig_dir { MIG_OUT, MIG_IN };
@@ -100,6 +112,10 @@ enum handed { HANDED_NONE, HANDED_LOCAL, HANDED_DOUBT, HANDED_COMMITTED };
 int mig_commit(struct mig *m, struct hv *h, int *handed, char *err, size_t errlen);
 void mig_set_phase(struct mig *m, const char *phase);
 void mig_fail(struct mig *m, unsigned state, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* the migration succeeded: MS_DONE, its total time, counted in the stats */
+void mig_done(struct mig *m);
+/* outgoing and incoming migrations running now */
+void mig_running(unsigned *out, unsigned *in);
 uint64_t mig_now(void);
 /* the calling thread ahead of every ordinary one, on the control core, while the
  * VM is paused (on), or back (cpuplan.c) */

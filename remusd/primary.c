@@ -151,6 +151,8 @@ static void publish(struct prot *p, const struct primary *pr, uint64_t start_ns,
 		p->pause_max_ns = pr->pause_ns;
 	p->bytes += pr->bytes;
 	p->throttle = pr->throttle;
+	if (pr->epoch > 1)	/* epoch 1 closes the initial copy */
+		rd_stats_epoch(p->d->stats, pr->pause_ns, pr->send_ns, pr->bytes);
 	if (prev_ns) {
 		double len = (double)(start_ns - prev_ns);
 		p->achieved_ns = p->achieved_ns ? 0.9 * p->achieved_ns + 0.1 * len : len;

@@ -18,6 +18,7 @@
 #include "ctlsrv.h"
 #include "hv.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
 #include "remusd.h"
 #include "tcp.h"
@@ -44,6 +45,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
 	    "  --crl FILE  the CA's revocation list, read again when it changes\n"
 	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n"
+	    "  --metrics addr:port  serve OpenMetrics at http://addr:port/metrics\n"
 	    "  -f          stay in the foreground, log to stderr;  -v  debug logging\n"
 	    "  --help, --version\n"
 	    "SIGHUP reads the configuration again.  See remusd(8).\n",
@@ -116,10 +118,10 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "cert", 1, NULL, 'C' }, { "key", 1, NULL, 'K' }, { "ca", 1, NULL, 'A' },
 		{ "insecure", 0, NULL, 'I' }, { "crl", 1, NULL, 'R' }, { "help", 0, NULL, 'h' },
-		{ "version", 0, NULL, 'V' }, { NULL, 0, NULL, 0 },
+		{ "version", 0, NULL, 'V' }, { "metrics", 1, NULL, 'M' }, { NULL, 0, NULL, 0 },
 	};
 	static struct remusd d = { .lock = PTHREAD_MUTEX_INITIALIZER, .gate = GATE_INIT };
-	const char *cfpath = NULL, *ctl = NULL, *hv = NULL, *listen = NULL, *state = NULL;
+	const char *metrics = NULL, *cfpath = NULL, *ctl = NULL, *hv = NULL, *listen = NULL, *state = NULL;
 	char err[512], port[16], uri[300];
 	int c, check = 0, epoch = 0;
 
@@ -141,6 +143,7 @@ int main(int argc, char **argv)
 		case 'A': d.c.ca = optarg; break;
 		case 'I': d.c.insecure = 1; break;
 		case 'R': d.c.crl = optarg; break;
+		case 'M': metrics = optarg; break;
 		case 'h': usage(stdout, 0);
 		case 'V': print_version("remusd");
 		default: usage(stderr, 2);
@@ -156,6 +159,7 @@ int main(int argc, char **argv)
 	d.c.hvd_path = conf_or(hv, conf_hv_uri(&hosts, uri, sizeof(uri)), HV_DEFAULT_URI);
 	d.c.listen = conf_or(listen, hosts.remusd.listen, port);
 	d.c.state_dir = conf_or(state, hosts.remusd.state, "/var/lib/tandem/remusd");
+	d.c.metrics = conf_or(metrics, hosts.remusd.metrics, NULL);
 	epoch_flag = epoch != 0;
 	d.c.epoch_ms = epoch ? (unsigned)epoch : hosts.epoch_ms ? hosts.epoch_ms : 25;
 	if (!d.c.cert && !d.c.key && !d.c.ca && !d.c.insecure) {
@@ -200,11 +204,17 @@ int main(int argc, char **argv)
 	mkdir(dirname(dir), 0755);
 	if (mkdir(d.c.state_dir, 0700) < 0 && errno != EEXIST)
 		fatal("state directory %s", d.c.state_dir);
+	if (!(d.stats = rd_stats_new()))
+		fatalx("out of memory");
 	rd_recover(&d);
 	if (!(d.base = event_base_new()))
 		fatalx("event_base_new failed");
 	if (rd_control_init(&d) < 0)
 		fatal("control socket %s", d.c.ctl_path);
+	struct metrics_srv *msrv = NULL;
+	if (d.c.metrics && !(msrv = metrics_listen(d.base, d.c.metrics, rd_stats_render, &d, err,
+	    sizeof(err))))
+		fatalx("%s", err);
 	int lfd = peer_listen(d.c.listen);
 	if (lfd < 0)
 		fatal("peer listener %s", d.c.listen);
@@ -225,6 +235,7 @@ int main(int argc, char **argv)
 	    d.c.fenced ? ", fenced " : ", no cluster", d.c.fenced ? d.c.fenced : "");
 	event_base_dispatch(d.base);
 	ctlsrv_shutdown();
+	metrics_close(msrv);
 	event_free(l.ev);
 	event_free(s1);
 	event_free(s2);

@@ -36,6 +36,7 @@ struct rd_conf {
 	const struct fconf *hosts;	/* cluster.conf, or NULL */
 	int insecure, foreground, verbose;
 	unsigned epoch_ms;		/* the default epoch */
+	const char *metrics;		/* ADDR:PORT of the OpenMetrics endpoint, or NULL */
 };
 
 struct prot {
@@ -69,7 +70,16 @@ struct remusd {
 	struct gate gate;
 	pthread_mutex_t lock;		/* the list */
 	struct prot *list;
+	struct rd_stats *stats;		/* stats.c: for the OpenMetrics endpoint */
 };
+
+/* stats.c */
+struct rd_stats;
+struct mtext;
+struct rd_stats *rd_stats_new(void);
+void rd_stats_epoch(struct rd_stats *st, uint64_t pause_ns, uint64_t ack_ns, uint64_t bytes);
+void rd_stats_state(struct rd_stats *st, unsigned state);	/* a protection entered it */
+void rd_stats_render(struct mtext *t, void *arg);	/* arg: the struct remusd */
 
 /* prot.c */
 uint64_t rd_now(void);

@@ -87,9 +87,10 @@ hb_continuous() {
 # ---- two hosts on loopback: hvd + migrated each, TLS with a test CA ----
 # start_hosts: hosts a and b; $T/a.hvd $T/a.mig, port $PORT_A; same for b.
 # HVD_ARGS_a and HVD_ARGS_b: more arguments for each host's hvd.
-start_migrated() {	# start_migrated HOST PORT [extra args]
+start_migrated() {	# start_migrated HOST PORT [extra args] (and $MIG_ARGS_HOST)
 	local h=$1 port=$2
 	shift 2
+	eval "set -- \"\$@\" \${MIG_ARGS_$h:-}"
 	"$BUILD/migrated/migrated" -f -v -s "$T/$h.mig" -H "$T/$h.hvd" -d "$T/$h.state" -l "127.0.0.1:$port" "$@" \
 		>>"$T/$h.mig.log" 2>&1 &
 	eval "MIG_$h=$!"

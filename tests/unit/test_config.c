@@ -99,7 +99,8 @@ int main(void)
 	    "tls cert=/c key=/k ca=/a crl=/r\ncontrol-cpu 1\n"
 	    "hvd socket=/s/h state=/v backing=shmem\nmigrated socket=/s/m listen=:1 state=/m\n"
 	    "remusd socket=/s/r listen=1.2.3.4:5 state=/r epoch=10\n"
-	    "fenced socket=/s/f state=/f   # a comment\n", err, sizeof(err)) == 0);
+	    "fenced socket=/s/f state=/f metrics=127.0.0.1:9473  # a comment\n", err, sizeof(err)) == 0);
+	CHECK(!strcmp(c.fenced.metrics, "127.0.0.1:9473"));
 	CHECK(c.nhosts == 2 && c.hosts[0].mem == 2ULL << 30 && c.hosts[1].mem > 0);
 	CHECK(c.nlevels == 2 && c.levels[0].n == 1 && c.levels[0].hosts == 1 && c.levels[1].nargs == 1);
 	CHECK(c.fence_timeout_ms == 500 && c.storm_pct == 30 && c.self_fence_ms == 900);
@@ -137,6 +138,9 @@ int main(void)
 	CHECK(refused("hvd colour=red\n", "unknown 'colour=red'"));
 	CHECK(refused("migrated listen=\n", "listen '' is empty or too long"));
 	CHECK(refused("remusd epoch=4\n", "an epoch is 5 to 10000 ms"));
+	CHECK(refused("remusd listen=7448\n", "remusd listen=7448: [ADDRESS]:PORT"));
+	CHECK(refused("fenced metrics=:9470\n", "fenced metrics=:9470: ADDRESS:PORT"));
+	CHECK(refused("hvd metrics=127.0.0.1:70000\n", "hvd metrics=127.0.0.1:70000: ADDRESS:PORT"));
 	CHECK(refused("fenced socket=/a socket=/b\n", "fenced socket= given twice"));
 	char longline[5000];
 	memset(longline, 'x', sizeof(longline) - 2);
@@ -155,7 +159,7 @@ int main(void)
 	    "tls cert=/c key=/k ca=/a crl=/r\ncontrol-cpu 1\n"
 	    "hvd socket=/s/h state=/v backing=shmem\nmigrated socket=/s/m listen=:1 state=/m\n"
 	    "remusd socket=/s/r listen=1.2.3.4:5 state=/r epoch=20\n"
-	    "fenced socket=/s/f state=/f\n", err, sizeof(err)) == 0);
+	    "fenced socket=/s/f state=/f metrics=127.0.0.1:9473\n", err, sizeof(err)) == 0);
 	CHECK(conf_changed(&c, &d) == (CFG_TIMERS | CFG_REMUSD));
 	CHECK(conf_changed(&c, &c) == 0);
 	d = c;
