@@ -37,9 +37,7 @@ static int parse(const char *uri, enum backend *b, const char **path, char *err,
 		return 0;
 	if (k == 3 && !strncmp(uri, "xen", 3)) {
 		*b = B_XEN;
-		if (hv_xen_built)
-			return 0;
-		snprintf(err, errlen, "%s this build has no Xen backend (libxenctrl)", uri);
+		return hv_xen_available(err, errlen);
 	} else
 		snprintf(err, errlen, "'%s': no backend of that name (hvd:SOCKET or xen:)", uri);
 	errno = EPROTONOSUPPORT;

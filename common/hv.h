@@ -195,8 +195,11 @@ struct hv *hv_open(const char *uri, char *err, size_t errlen);
 int hv_uri_check(const char *uri, char *err, size_t errlen);
 /* the backends' own openers (hv.c calls them): path NULL is the default */
 struct hv *hv_hvd_open(const char *path, char *err, size_t errlen);
+/* hv_xenmod.c: the Xen backend, loaded from its module (hv_xen.so) */
 struct hv *hv_xen_open(char *err, size_t errlen);
-extern const int hv_xen_built;	/* 1: hv_xen.c (libxenctrl), 0: hv_noxen.c */
+int hv_xen_available(char *err, size_t errlen);	/* 0, or -1 with why */
+/* hv_xen.c: the module's entry */
+struct hv *hv_xen_module_open(char *err, size_t errlen);
 static inline const char *hv_error(const struct hv *h) { return h->err; }
 /*
  * Posting: hv_post(h) before a call whose answer says only whether it

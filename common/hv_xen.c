@@ -10,7 +10,8 @@
  * incoming domain, the hand-over and the throttle are hv_xen_dom.c's.
  * Every other call (creating a guest from a kernel, checkpoints, output
  * commit, the console) fails with EOPNOTSUPP and says so
- * (docs/xen-tier.md says what is left).
+ * (docs/xen-tier.md says what is left).  Built as the module hv_xen.so
+ * (hv_xenmod.c loads it); only hv_xen_module_open is visible.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -23,7 +24,6 @@
 
 #include "hv_xen.h"
 
-const int hv_xen_built = 1;
 
 int xen_fail(struct hv *hv, int e, const char *fmt, ...)
 {
@@ -635,7 +635,8 @@ static const struct hv_ops xen_ops = {
 	.console_attach = xen_console,
 };
 
-struct hv *hv_xen_open(char *err, size_t errlen)
+__attribute__((visibility("default")))
+struct hv *hv_xen_module_open(char *err, size_t errlen)
 {
 	struct xen *x = calloc(1, sizeof(*x));
 	if (!x) {

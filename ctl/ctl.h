@@ -26,6 +26,8 @@ void json_kv_f(FILE *f, const char *k, double v, int comma);
 int parse_size(const char *s, uint64_t *out);
 void ctl_fail(const struct ctl *c, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 struct hv *ctl_hv(const struct ctl *c);
+/* wall-clock milliseconds as local "YYYY-MM-DD HH:MM:SS.mmm" */
+void fmt_time(uint64_t ms, char *out, size_t cap);
 
 /* util.c: a client of a daemon's control socket (migrated, fenced) */
 struct dclient {
@@ -73,6 +75,9 @@ void cl_status(const struct ctl *c, struct dclient *d, struct cl_status *s);
 void cl_vms(const struct ctl *c, const struct msg_in *in, struct cl_status *s);
 const struct cl_host *cl_host(const struct cl_status *s, uint32_t node);
 const char *cl_host_name(const struct cl_status *s, uint32_t node);
+
+/* events.c */
+int cmd_events(struct ctl *c, int argc, char **argv);
 
 /* fence.c */
 int cmd_fence(struct ctl *c, int argc, char **argv);

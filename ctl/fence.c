@@ -11,15 +11,6 @@
 #include "ctl.h"
 #include "fencectl.h"
 
-static void fmt_time(uint64_t ms, char *out, size_t cap)
-{
-	time_t t = (time_t)(ms / 1000);
-	struct tm tm;
-	localtime_r(&t, &tm);
-	size_t n = strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
-	snprintf(out + n, cap - n, ".%03u", (unsigned)(ms % 1000));
-}
-
 static int history(struct ctl *c, struct dclient *d)
 {
 	static struct cl_status s;

@@ -45,6 +45,7 @@ static const struct command {
 	{ "evacuate", cmd_evacuate, "evacuate HOST [--dry-run] [--parallel N]" },
 	{ "mode", cmd_mode, "mode HOST active|draining|maintenance" },
 	{ "fence", cmd_fence, "fence HOST\nfence history" },
+	{ "events", cmd_events, "events [--follow]" },
 	{ "help", cmd_help, "help" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

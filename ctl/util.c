@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "sock.h"
@@ -79,4 +80,13 @@ void dc_call(const struct ctl *c, struct dclient *d, struct msg_out *o)
 		ctl_fail(c, "bad reply from %s: %s", d->daemon, err);
 	if (d->in.type == d->err_type)
 		ctl_fail(c, "%s", msg_str(&d->in, d->errmsg_attr, err, sizeof(err)));
+}
+
+void fmt_time(uint64_t ms, char *out, size_t cap)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	localtime_r(&t, &tm);
+	size_t n = strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(out + n, cap - n, ".%03u", (unsigned)(ms % 1000));
 }

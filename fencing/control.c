@@ -229,6 +229,32 @@ static void history(struct fenced *f, struct ctlsrv_client *c, const struct msg_
 	reply(c, &o);
 }
 
+/* the events after SEQ, at most EV_BATCH a reply (the CLI asks again) */
+#define EV_BATCH	128
+static void events(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
+{
+	uint64_t since = msg_has(in, FA_SEQ) ? msg_u64(in, FA_SEQ) : 0, s = since, last = since;
+	struct msg_out o;
+	msg_begin(&o, FC_OK, in->seq);
+	if (f->events.next > EV_MAX && s < f->events.next - EV_MAX)
+		s = f->events.next - EV_MAX;	/* older ones are gone */
+	for (size_t n = 0; ++s <= f->events.next && n < EV_BATCH; n++) {
+		const struct ev_rec *r = events_get(f, s);
+		struct msg_out a;
+		msg_begin_attrs(&a);
+		msg_add_u64(&a, FA_SEQ, r->seq);
+		msg_add_u64(&a, FA_TIME, r->time_ms);
+		msg_add_str(&a, FA_KIND, r->kind);
+		msg_add_str(&a, FA_NAME, r->name);
+		msg_add_str(&a, FA_DETAIL, r->detail);
+		msg_add_blob(&o, FA_EVENT, a.buf, a.len);
+		msg_free(&a);
+		last = r->seq;
+	}
+	msg_add_u64(&o, FA_SEQ, last);
+	reply(c, &o);
+}
+
 static void plan(struct fenced *f, struct ctlsrv_client *c, const struct msg_in *in)
 {
 	const struct cf_host *h = host_arg(f, c, in);
@@ -414,6 +440,9 @@ static void request(struct ctlsrv_client *c, const struct msg_in *in, const uint
 		return;
 	case FC_PLAN:
 		plan(f, c, in);
+		return;
+	case FC_EVENTS:
+		events(f, c, in);
 		return;
 	case FC_FENCE:
 		fence(f, c, in);

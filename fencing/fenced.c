@@ -43,6 +43,7 @@ void fenced_event(struct fenced *f, enum sync_event ev, const char *name)
 {
 	switch (ev) {
 	case SE_SETTLED:
+		events_check(f);
 		coord_act(f);
 		fast_flush(f);
 		local_act(f);
@@ -52,6 +53,7 @@ void fenced_event(struct fenced *f, enum sync_event ev, const char *name)
 		local_forget(f, name);
 		break;
 	case SE_RING:
+		events_check(f);
 		coord_act(f);
 		fast_flush(f);
 		break;
@@ -62,6 +64,7 @@ void fenced_event(struct fenced *f, enum sync_event ev, const char *name)
 static void on_fence_done(void *arg, uint32_t node, int ok, const char *method, const char *detail)
 {
 	struct fenced *f = arg;
+	events_fence(f, node, ok, method, detail);
 	coord_fence_done(f, node, ok, method, detail);
 	fast_fence_done(f, node, ok);
 	control_fence_done(f, node, ok, method, detail);
@@ -150,6 +153,7 @@ static void on_confchg(cpg_handle_t h, const struct cpg_name *g, const struct cp
 		sync_view(f, f->mb.members, f->mb.n);
 	if (f->mb.state != was)
 		local_membership(f);
+	events_check(f);
 }
 
 static void on_deliver(cpg_handle_t h, const struct cpg_name *g, uint32_t nodeid, uint32_t pid,
@@ -191,6 +195,7 @@ static void on_quorum(votequorum_handle_t h, uint64_t ctx, uint32_t quorate, uin
 		sync_quorum(f, f->mb.state == MB_QUORATE);
 		local_membership(f);
 	}
+	events_check(f);
 }
 
 static void disconnect(struct fenced *f, const char *why);
@@ -489,6 +494,7 @@ int main(int argc, char **argv)
 	event_free(s2);
 	event_free(s3);
 	sync_shutdown(f);
+	events_free(f);
 	event_free(f->coord.retry_ev);
 	event_base_free(f->base);
 	unlink(path);

@@ -15,6 +15,7 @@
  *   fast.c     a protected VM's takeover on heartbeat evidence, before the
  *              view: fencing at once, the table following
  *   stats.c    what the OpenMetrics endpoint shows
+ *   events.c   the cluster's events for tandem events
  *
  * The daemon's state is one struct fenced, passed to every part; sync.c
  * reports events (enum sync_event) that fenced.c hands to coord.c, local.c
@@ -98,6 +99,34 @@ struct corosync;	/* fenced.c: the connection to corosync */
 struct fencer;		/* fence.c: the fence levels being run */
 
 /* what sync.c reports; fenced.c hands each to the parts it concerns */
+struct fenced;
+
+/* events.c: the cluster's events, numbered, for tandem events */
+#define EV_MAX	512
+struct ev_rec {
+	uint64_t seq, time_ms;		/* time: wall clock */
+	char kind[16];			/* vm, host, membership, fence, table */
+	char name[T_NAME_MAX + 1];	/* the VM or host it is about */
+	char detail[256];
+};
+struct events {
+	struct ev_rec ring[EV_MAX];
+	uint64_t next;			/* the last seq given (0: none yet) */
+	struct table *last;		/* the table as last told */
+	int have, have_mb;
+	unsigned mbstate;
+	uint32_t members[MB_MAX_NODES];
+	size_t nmembers;
+};
+void events_add(struct fenced *f, const char *kind, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* what changed in the table and the membership since the last call */
+void events_check(struct fenced *f);
+void events_fence(struct fenced *f, uint32_t node, int ok, const char *method, const char *detail);
+/* record seq, or NULL when it is not (or no longer) in the ring */
+const struct ev_rec *events_get(const struct fenced *f, uint64_t seq);
+void events_free(struct fenced *f);
+
 enum sync_event {
 	SE_SETTLED,	/* deliveries applied and saved: act on the table */
 	SE_FORGET,	/* a VM name was claimed anew or removed: its generations start over */
@@ -128,6 +157,7 @@ struct fenced {
 	struct local_state local;
 	struct fast_state fast;
 	struct control_pending *pend;	/* control.c: requests waiting on their delivery */
+	struct events events;
 };
 
 /* stats.c: the OpenMetrics endpoint's text (metrics_render_fn, arg: f) */

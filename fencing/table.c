@@ -13,7 +13,7 @@
 
 #include "table.h"
 
-#define B(a) (1U << (a))
+#define B(a) (1ULL << (a))
 #define LIMIT_MEM (1ULL << 40)
 
 void table_init(struct table *t, const uint32_t *nodes, size_t n)

@@ -6,7 +6,7 @@
 
 #include "cluster.h"
 
-#define B(a) (1U << (a))
+#define B(a) (1ULL << (a))
 
 static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[CA_PROTO] = MK_U32, [CA_SYNCED] = MK_U32, [CA_VERSION] = MK_U64, [CA_NAME] = MK_STR,

@@ -31,6 +31,8 @@ enum fence_msg {
 			 * backup, or NAME moved on from generation GEN */
 	FC_LOST,	/* remusd: HOST -> ALLOW 1 when the cluster has lost it (its view, or
 			 * a majority of heartbeats), DETAIL why */
+	FC_EVENTS,	/* [SEQ]: the events after SEQ -> OK with EVENT records, oldest
+			 * first, and SEQ the last one given (the ring keeps 512) */
 	FC_MSG_COUNT
 };
 
@@ -39,8 +41,9 @@ enum fence_attr {
 	FA_NODEID, FA_STATE, FA_QUORATE, FA_MEMBERS, FA_VIEWS, FA_SINCE_MS,
 	FA_NAME, FA_MEM, FA_VCPUS, FA_KERNEL, FA_CMDLINE, FA_POLICY, FA_HOST, FA_GEN, FA_OWNER,
 	FA_SYNC, FA_VERSION, FA_VM, FA_HOSTINFO, FA_FENCE, FA_WATCHDOG, FA_MODE, FA_METHOD,
-	FA_DETAIL, FA_TO, FA_ALLOW, FA_NET, FA_BACKUP, FA_EPOCH,
-	FA_ATTR_COUNT	/* VM, HOSTINFO, FENCE: nested lists (cluster.h policies) */
+	FA_DETAIL, FA_TO, FA_ALLOW, FA_NET, FA_BACKUP, FA_EPOCH, FA_EVENT, FA_SEQ, FA_TIME, FA_KIND,
+	FA_ATTR_COUNT	/* VM, HOSTINFO, FENCE: nested lists (cluster.h policies); EVENT:
+			 * fencectl_event_policy (SEQ TIME KIND NAME DETAIL) */
 };
 
 /* FA_STATE: the membership state machine of fenced (fencing/membership.c) */
@@ -59,6 +62,7 @@ const char *host_mode_name(unsigned m);
 const char *vm_policy_name(unsigned p);
 
 extern const struct msg_schema fencectl_schema;
+extern const struct msg_policy fencectl_event_policy;
 const char *mb_state_name(unsigned s);
 
 #define FENCED_DEFAULT_SOCK "/run/tandem/fenced.sock"

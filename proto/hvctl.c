@@ -4,7 +4,7 @@
  */
 #include "hvctl.h"
 
-#define B(a) (1U << (a))
+#define B(a) (1ULL << (a))
 
 static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[HA_NAME] = MK_STR, [HA_KERNEL] = MK_STR, [HA_CMDLINE] = MK_STR, [HA_MEM] = MK_U64,
@@ -34,7 +34,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 #define N B(HA_NAME)
 static const struct msg_policy policies[HV_MSG_COUNT] = {
 	[HV_HELLO] = { "HELLO", B(HA_VERSION), 0, 0 },
-	[HV_OK] = { "OK", ~0U & ~1U, 0, N },
+	[HV_OK] = { "OK", ~0ULL & ~1ULL, 0, N },
 	[HV_ERR] = { "ERR", B(HA_ERRNO) | B(HA_ERRMSG), B(HA_ERRNO) | B(HA_ERRMSG), 0 },
 	[HV_DOM_CREATE] = { "DOMAIN_CREATE", N | B(HA_KERNEL) | B(HA_CMDLINE) | B(HA_MEM) |
 		B(HA_VCPUS) | B(HA_NET), N | B(HA_KERNEL) | B(HA_MEM) | B(HA_VCPUS), 0 },

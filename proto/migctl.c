@@ -1,7 +1,7 @@
 /* migctl.c - the schema of the migrated control protocol. */
 #include "migctl.h"
 
-#define B(a) (1U << (a))
+#define B(a) (1ULL << (a))
 
 static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[MA_NAME] = MK_STR, [MA_DEST] = MK_STR, [MA_ERRNO] = MK_U32, [MA_ERRMSG] = MK_STR,
@@ -29,7 +29,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 
 #define N B(MA_NAME)
 static const struct msg_policy policies[MC_MSG_COUNT] = {
-	[MC_OK] = { "OK", ~0U & ~1U, 0, 0 },
+	[MC_OK] = { "OK", ~0ULL & ~1ULL, 0, 0 },
 	[MC_ERR] = { "ERR", B(MA_ERRNO) | B(MA_ERRMSG), B(MA_ERRNO) | B(MA_ERRMSG), 0 },
 	[MC_START] = { "MIGRATE_START", N | B(MA_DEST) | B(MA_DOWNTIME_BUDGET_US) |
 		B(MA_MAX_TOTAL_MS) | B(MA_MAX_DOWNTIME_US) | B(MA_BW_MBPS) | B(MA_LZ4),

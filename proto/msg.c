@@ -168,7 +168,7 @@ int msg_parse_attrs(const struct msg_schema *s, const struct msg_policy *p, cons
 			    s->name, p->name, attr_name(s, a), n);
 			return -1;
 		}
-		if (a == 0 || a >= MSG_ATTR_MAX || !(p->allowed & (1U << a))) {
+		if (a == 0 || a >= MSG_ATTR_MAX || !(p->allowed & (1ULL << a))) {
 			snprintf(err, errlen, "%s: %s: attribute %u (%s) not allowed", s->name,
 			    p->name, a, attr_name(s, a));
 			return -1;
@@ -187,7 +187,7 @@ int msg_parse_attrs(const struct msg_schema *s, const struct msg_policy *p, cons
 			    s->name, p->name, attr_name(s, a), n);
 			return -1;
 		}
-		if (m->count[a] && !(p->multi & (1U << a))) {
+		if (m->count[a] && !(p->multi & (1ULL << a))) {
 			snprintf(err, errlen, "%s: %s: attribute %s repeated", s->name, p->name,
 			    attr_name(s, a));
 			return -1;
@@ -199,7 +199,7 @@ int msg_parse_attrs(const struct msg_schema *s, const struct msg_policy *p, cons
 		off += 8 + ALIGN8((size_t)n);
 	}
 	for (unsigned a = 1; a < MSG_ATTR_MAX; a++)
-		if ((p->required & (1U << a)) && !m->count[a]) {
+		if ((p->required & (1ULL << a)) && !m->count[a]) {
 			snprintf(err, errlen, "%s: %s: missing attribute %s", s->name, p->name,
 			    attr_name(s, a));
 			return -1;

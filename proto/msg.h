@@ -17,14 +17,14 @@
 #define MSG_VERSION	1
 #define MSG_HDR_LEN	16
 #define MSG_MAX		(1U << 20)
-#define MSG_ATTR_MAX	32	/* attribute types are 1..MSG_ATTR_MAX-1 */
+#define MSG_ATTR_MAX	64	/* attribute types are 1..MSG_ATTR_MAX-1 */
 #define MSG_STR_MAX	4096
 
 enum msg_kind { MK_NONE, MK_U32, MK_U64, MK_STR, MK_BLOB };
 
 struct msg_policy {
 	const char *name;
-	uint32_t allowed, required, multi;	/* bit n = attribute n */
+	uint64_t allowed, required, multi;	/* bit n = attribute n */
 };
 
 struct msg_schema {

@@ -1,7 +1,7 @@
 /* remctl.c - the schema of the remusd control protocol. */
 #include "remctl.h"
 
-#define B(a) (1U << (a))
+#define B(a) (1ULL << (a))
 
 static const enum msg_kind kinds[MSG_ATTR_MAX] = {
 	[RA_NAME] = MK_STR, [RA_ERRNO] = MK_U32, [RA_ERRMSG] = MK_STR, [RA_BACKUP] = MK_STR,
@@ -24,7 +24,7 @@ static const char *const names[MSG_ATTR_MAX] = {
 
 #define N B(RA_NAME)
 static const struct msg_policy policies[RC_MSG_COUNT] = {
-	[RC_OK] = { "OK", ~0U & ~1U, 0, B(RA_PROT) },
+	[RC_OK] = { "OK", ~0ULL & ~1ULL, 0, B(RA_PROT) },
 	[RC_ERR] = { "ERR", B(RA_ERRNO) | B(RA_ERRMSG), B(RA_ERRNO) | B(RA_ERRMSG), 0 },
 	[RC_PROTECT] = { "PROTECT", N | B(RA_BACKUP) | B(RA_EPOCH_MS), N | B(RA_BACKUP), 0 },
 	[RC_UNPROTECT] = { "UNPROTECT", N, N, 0 },

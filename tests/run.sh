@@ -6,6 +6,8 @@
 set -u
 export BUILD=$(pwd)
 export SRC=$(cd "$(dirname "$0")/.." && pwd)
+# the Xen backend from this build, not an installed one
+[ -f "$BUILD/hv_xen.so" ] && export TANDEM_XEN_MODULE=$BUILD/hv_xen.so
 pass=0 failn=0 failed=""
 
 run() {	# run NAME COMMAND...

@@ -20,7 +20,7 @@ tandem vm list >/dev/null || fail "hvd not serving"
 "$BUILD/tandem" --host "hvd:$SOCK" vm list >/dev/null || fail "hvd:$SOCK not reached"
 "$BUILD/tandem" --host "$SOCK" vm list >/dev/null || fail "a bare socket path not reached"
 "$BUILD/tandem" --host xen: vm list 2>"$T/err" && fail "xen: accepted by a build without Xen"
-grep -q "xen: this build has no Xen backend\|xen: cannot open the hypervisor interface .*is this dom0 of a Xen host" "$T/err" ||
+grep -q "xen: the Xen backend is not installed\|xen: cannot open the hypervisor interface .*is this dom0 of a Xen host" "$T/err" ||
 	fail "unclear: $(cat "$T/err")"
 "$BUILD/tandem" --host bogus:x vm list 2>"$T/err" && fail "an unknown backend accepted"
 grep -q "no backend of that name" "$T/err" || fail "unclear: $(cat "$T/err")"

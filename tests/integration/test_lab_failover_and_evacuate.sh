@@ -10,6 +10,10 @@
 #    (placement by free memory, the maintenance host excluded), the other
 #    is stopped; every host's table agrees; the probe never sees a VM on
 #    two hosts.  The time from power-off to running again is printed.
+#  - `tandem events --follow --json` on h2, running through all of it,
+#    tells each of those changes once, in order, as JSON lines: creations,
+#    migrations, the mode changes, h3 lost and fenced, the restarts; and
+#    `tandem events` on h1 tells the same table changes.
 set -eu
 . "$(dirname "$0")/../lab/labtest.sh"
 A=$(mktemp -d /tmp/tandem-agents.XXXXXX)
@@ -23,6 +27,9 @@ fence-level 3 $SRC/tests/lab/fence_lab labdir=$L"
 LAB_FENCE_EXTRA="fence-timeout 800" LAB_TIMERS=fast "$LAB" up "$L" 3
 for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done
 G=$BUILD/hypervisor/guest/guest.elf
+t 2 --json events --follow >"$L/events.jsonl" 2>"$L/events.err" &
+EVP=$!
+LAB_TEST_CLEANUP="kill $EVP 2>/dev/null; ${LAB_TEST_CLEANUP:-}"
 
 # evacuate three busy VMs from h1
 for v in e1 e2 e3; do
@@ -71,3 +78,35 @@ log "power-off of h3: r1, r2 running on h2 after $total ms (h1 in maintenance sk
 log "fence levels: fence_hang timed out (800 ms), fence_fail failed, fence_lab confirmed"
 lg=$(ledger_check r1 r2) || exit 1
 log "ledger: $lg"
+
+# the events, as they were followed on h2 and as h1 tells them afterwards
+sleep 0.5
+kill $EVP; wait $EVP 2>/dev/null || true
+/usr/bin/python3 - "$L/events.jsonl" <<'PY' || fail "events: $(cat "$L/events.jsonl" "$L/events.err" | tail -30)"
+import json, re, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+seqs = [e["seq"] for e in ev]
+assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), "seq not increasing: %s" % seqs
+text = ["%s %s: %s" % (e["kind"], e["name"], e["detail"]) for e in ev]
+def once(pattern):
+    hits = [t for t in text if re.search(pattern, t)]
+    assert len(hits) == 1, "%r: %d times in\n%s" % (pattern, len(hits), "\n".join(text))
+for v in ("e1", "e2", "e3"):
+    once(r"^vm %s: created on h1 " % v)
+    once(r"^vm %s: migrated h1 -> h[23] " % v)
+    once(r"^vm %s: removed " % v)
+once(r"^host h1: mode active -> maintenance$")
+once(r"^host h1: mode maintenance -> active$")
+once(r"^host h3: up -> lost$")
+once(r"^host h3: lost -> fenced$")
+for v in ("r1", "r2"):
+    once(r"^vm %s: restarted on h2 \(was on h3" % v)
+once(r"^vm n1: running -> stopped on h3$")
+assert any(re.search(r"^membership h2: quorate, members h1,h2$", t) for t in text), "\n".join(text)
+print("  %d events followed on h2, each change once and in order" % len(ev))
+PY
+out=$(t 1 events)
+for p in "e1 .*migrated h1 -> h" "h3 .*lost -> fenced" "r1 .*restarted on h2"; do
+	echo "$out" | grep -q "$p" || fail "h1's events lack '$p': $out"
+done
+log "h1's events tell the same table changes ($(echo "$out" | wc -l) lines)"

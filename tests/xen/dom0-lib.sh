@@ -1,6 +1,7 @@
 # dom0-lib.sh - sourced by the scripts that run in the Xen tier's dom0
 # (xen-tier.sh puts it beside them in /mnt/host).
 D=/mnt/host
+export TANDEM_XEN_MODULE=$D/hv_xen.so	# the Xen backend of the build under test
 fail() { echo "RESULT FAIL $*"; xl dmesg | grep "(d[0-9]*)" | tail -15; exit 1; }
 # pvh_guest NAME VCPUS CMDLINE: the workload guest (guest.elf) as a 64 MiB PVH domU.
 # Its TSC is never trapped (tsc_mode native): QEMU's TCG emulates SVM
