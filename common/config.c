@@ -549,6 +549,13 @@ const char *conf_hvd_socket(const struct fconf *c)
 	return c->hypervisor[0] == '/' ? c->hypervisor : NULL;
 }
 
+const char *conf_fenced_socket(const struct fconf *c, const char *dflt)
+{
+	if (c->fenced.socket[0])
+		return c->fenced.socket;
+	return c->nlevels || c->fenced.state[0] || c->fenced.metrics[0] ? dflt : NULL;
+}
+
 const char *conf_or(const char *flag, const char *file, const char *dflt)
 {
 	return flag ? flag : file && *file ? file : dflt;

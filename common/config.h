@@ -111,6 +111,10 @@ void conf_group_names(unsigned groups, char *buf, size_t len);
  * NULL; hvd's own socket likewise. */
 const char *conf_hv_uri(const struct fconf *c, char *buf, size_t len);
 const char *conf_hvd_socket(const struct fconf *c);
+/* fenced's socket, when the file makes this a Tandem cluster (fence levels
+ * or a fenced statement): dflt unless fenced socket= names one; else NULL
+ * (hosts alone only name the peers, as in a Pacemaker cluster) */
+const char *conf_fenced_socket(const struct fconf *c, const char *dflt);
 /* A daemon's setting: its command line, else the file's (when not ""), else
  * its default. */
 const char *conf_or(const char *flag, const char *file, const char *dflt);

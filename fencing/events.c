@@ -37,7 +37,10 @@ void events_add(struct fenced *f, const char *kind, const char *name, const char
 	va_start(ap, fmt);
 	vsnprintf(r->detail, sizeof(r->detail), fmt, ap);
 	va_end(ap);
-	log_debug("event %llu: %s %s: %s", (unsigned long long)r->seq, kind, name, r->detail);
+	log_context("%s=%s EVENT=%llu", strcmp(kind, "vm") ? "HOST" : "VM", name,
+	    (unsigned long long)r->seq);
+	log_info("event: %s %s: %s", kind, name, r->detail);
+	log_context(NULL);
 }
 
 const struct ev_rec *events_get(const struct fenced *f, uint64_t seq)

@@ -45,8 +45,8 @@ static int vm_transition_locked(struct vm *vm, enum dom_state to, const char *re
 		errno = EBUSY;
 		return -1;
 	}
-	log_info("state %s -> %s%s%s", dom_state_name(vm->state), dom_state_name(to),
-	    reason ? ": " : "", reason ? reason : "");
+	log_state(0, dom_state_name(to), "state %s -> %s%s%s", dom_state_name(vm->state),
+	    dom_state_name(to), reason ? ": " : "", reason ? reason : "");
 	if (to == DS_RUNNING || vm->state == DS_RUNNING)
 		ledger_note(vm->ledgerfd, to == DS_RUNNING ? "run" : "stop", vm->name, getpid(),
 		    dom_state_name(to));
@@ -246,6 +246,7 @@ static int vm_create(struct vm *vm, const struct msg_in *m, const struct hvd_con
 	vm->gm.size = msg_u64(m, HA_MEM);
 	vm->nvcpus = (int)msg_u32(m, HA_VCPUS);
 	log_setprefix(vm->name);
+	log_context("VM=%s", vm->name);
 	if (vm->gm.size < VM_MEM_MIN || vm->gm.size > VM_MEM_MAX || vm->gm.size % (2 << 20)) {
 		snprintf(err, errlen, "memory %llu MiB: must be a multiple of 2 MiB from %llu to "
 		    "%llu MiB", (unsigned long long)(vm->gm.size >> 20), VM_MEM_MIN >> 20,

@@ -136,8 +136,8 @@ void mig_set_phase(struct mig *m, const char *phase)
 {
 	pthread_mutex_lock(&m->lock);
 	if (strcmp(m->phase, phase))
-		log_info("migration %s %s: %s -> %s", m->name, m->dir == MIG_OUT ? "out" : "in",
-		    m->phase, phase);
+		log_state(0, phase, "migration %s %s: %s -> %s", m->name, m->dir == MIG_OUT ? "out" :
+		    "in", m->phase, phase);
 	snprintf(m->phase, sizeof(m->phase), "%s", phase);
 	pthread_mutex_unlock(&m->lock);
 }
@@ -156,8 +156,8 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...)
 		stats_end(migd_conf.stats, m);
 	} else
 		pthread_mutex_unlock(&m->lock);
-	log_warnx("migration %s %s %s: %s", m->name, m->dir == MIG_OUT ? "out" : "in",
-	    mig_state_name(state), m->error);
+	log_state(1, mig_state_name(state), "migration %s %s %s: %s", m->name,
+	    m->dir == MIG_OUT ? "out" : "in", mig_state_name(state), m->error);
 }
 
 void mig_done(struct mig *m)

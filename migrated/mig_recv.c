@@ -414,6 +414,7 @@ void *mig_recv_thread(void *arg)
 	char err[512] = "";
 	int created = 0;
 	struct recv_mem rm = { .fd = -1 };
+	log_context("VM=%s MIGRATION=in", m->name);
 	mig_background();
 	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 

@@ -450,6 +450,7 @@ void *mig_send_thread(void *arg)
 
 	memset(&s, 0, sizeof(s));
 	s.m = arg;
+	log_context("VM=%s MIGRATION=%llu", s.m->name, (unsigned long long)s.m->id);
 	mig_background();
 	s.memfd = -1;
 	if (!(s.h = hv_open(migd_conf.hvd_path, err, sizeof(err)))) {

@@ -22,6 +22,7 @@
 #include "notify.h"
 #include "tls.h"
 #include "config.h"
+#include "fencectl.h"
 #include "version.h"
 
 struct event_base *migd_base;
@@ -150,6 +151,7 @@ int main(int argc, char **argv)
 	m->listen = conf_or(listen, hosts_map.migrated.listen, port);
 	m->state_dir = conf_or(state, hosts_map.migrated.state, "/var/lib/tandem");
 	m->metrics = conf_or(metrics, hosts_map.migrated.metrics, NULL);
+	m->fenced = conf_or(m->fenced, conf_fenced_socket(&hosts_map, FENCED_DEFAULT_SOCK), NULL);
 	if (!m->cert && !m->key && !m->ca && !m->insecure) {
 		m->insecure = hosts_map.tls.insecure;
 		m->cert = conf_or(NULL, hosts_map.tls.cert, NULL);
@@ -178,9 +180,10 @@ int main(int argc, char **argv)
 	} else if (!check)
 		log_warnx("--insecure: peers are not authenticated and traffic is not encrypted");
 	if (check) {
-		printf("%s: ok: migrated on %s, peers on %s (%s), %zu hosts, hypervisor %s\n",
+		printf("%s: ok: migrated on %s, peers on %s (%s), %zu hosts, hypervisor %s, %s%s\n",
 		    hosts_map.path[0] ? hosts_map.path : "(no configuration file)", m->ctl_path,
-		    m->listen, m->insecure ? "insecure" : "TLS", hosts_map.nhosts, m->hvd_path);
+		    m->listen, m->insecure ? "insecure" : "TLS", hosts_map.nhosts, m->hvd_path,
+		    m->fenced ? "cluster through fenced at " : "no cluster", m->fenced ? m->fenced : "");
 		exit(0);
 	}
 	signal(SIGPIPE, SIG_IGN);

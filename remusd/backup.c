@@ -168,6 +168,7 @@ void *backup_thread(void *arg)
 	struct remusd *d = p->d;
 	struct shadow s = { 0 };
 	char err[512];
+	log_context("VM=%s ROLE=backup", p->name);
 	struct hv *h = hv_open(d->c.hvd_path, err, sizeof(err));
 	struct hv_dominfo di;
 	int took = 0;
@@ -230,6 +231,7 @@ void *rd_failover_thread(void *arg)
 {
 	struct prot *p = arg;
 	char err[300];
+	log_context("VM=%s ROLE=backup", p->name);
 	struct hv *h = hv_open(p->d->c.hvd_path, err, sizeof(err));
 	int took = 0;
 	if (!h)

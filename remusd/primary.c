@@ -337,6 +337,7 @@ void *primary_thread(void *arg)
 	struct prot *p = arg;
 	struct remusd *d = p->d;
 	char err[512], lost[256] = "";
+	log_context("VM=%s ROLE=primary", p->name);
 	struct hv *h = hv_open(d->c.hvd_path, err, sizeof(err));
 	unsigned tries = 0;
 

@@ -165,10 +165,7 @@ void prot_set(struct prot *p, unsigned state, const char *fmt, ...)
 	pthread_mutex_unlock(&p->lock);
 	if (from != state)
 		rd_stats_state(p->d->stats, state);
-	if (state == RS_FAILED || state == RS_UNPROTECTED || state == RS_FAILING_OVER)
-		log_warnx("%s (%s): %s -> %s: %s", p->name, rem_role_name(p->role), rem_state_name(from),
-		    rem_state_name(state), why);
-	else
-		log_info("%s (%s): %s -> %s: %s", p->name, rem_role_name(p->role), rem_state_name(from),
-		    rem_state_name(state), why);
+	log_state(state == RS_FAILED || state == RS_UNPROTECTED || state == RS_FAILING_OVER,
+	    rem_state_name(state), "%s (%s): %s -> %s: %s", p->name, rem_role_name(p->role),
+	    rem_state_name(from), rem_state_name(state), why);
 }

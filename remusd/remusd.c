@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "ctlsrv.h"
+#include "fencectl.h"
 #include "hv.h"
 #include "log.h"
 #include "metrics.h"
@@ -160,6 +161,7 @@ int main(int argc, char **argv)
 	d.c.listen = conf_or(listen, hosts.remusd.listen, port);
 	d.c.state_dir = conf_or(state, hosts.remusd.state, "/var/lib/tandem/remusd");
 	d.c.metrics = conf_or(metrics, hosts.remusd.metrics, NULL);
+	d.c.fenced = conf_or(d.c.fenced, conf_fenced_socket(&hosts, FENCED_DEFAULT_SOCK), NULL);
 	epoch_flag = epoch != 0;
 	d.c.epoch_ms = epoch ? (unsigned)epoch : hosts.epoch_ms ? hosts.epoch_ms : 25;
 	if (!d.c.cert && !d.c.key && !d.c.ca && !d.c.insecure) {
@@ -193,9 +195,10 @@ int main(int argc, char **argv)
 	} else if (!check)
 		log_warnx("--insecure: peers are not authenticated and traffic is not encrypted");
 	if (check) {
-		printf("%s: ok: remusd on %s, peers on %s (%s), %zu hosts, epoch %u ms, hypervisor %s\n",
-		    hosts.path[0] ? hosts.path : "(no configuration file)", d.c.ctl_path, d.c.listen,
-		    d.c.insecure ? "insecure" : "TLS", hosts.nhosts, d.c.epoch_ms, d.c.hvd_path);
+		printf("%s: ok: remusd on %s, peers on %s (%s), %zu hosts, epoch %u ms, hypervisor %s, "
+		    "%s%s\n", hosts.path[0] ? hosts.path : "(no configuration file)", d.c.ctl_path,
+		    d.c.listen, d.c.insecure ? "insecure" : "TLS", hosts.nhosts, d.c.epoch_ms, d.c.hvd_path,
+		    d.c.fenced ? "cluster through fenced at " : "no cluster", d.c.fenced ? d.c.fenced : "");
 		exit(0);
 	}
 	signal(SIGPIPE, SIG_IGN);

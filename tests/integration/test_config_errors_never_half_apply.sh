@@ -21,16 +21,21 @@
 head -c 64 /dev/urandom >"$T/authkey"
 mkdir -p "$T/sbin"
 ln -s "$BUILD/fencing/fence_tandem" "$T/sbin/fence_tandem"
-sed -e "s|/etc/tandem/ca|$T/ca|g" -e "s|/etc/corosync/authkey|$T/authkey|" \
+P=$((20000 + RANDOM % 20000))	# the metrics ports, away from an installed Tandem's
+sed -e "s|127.0.0.1:9470|127.0.0.1:$P|; s|127.0.0.1:9471|127.0.0.1:$((P + 1))|" \
+    -e "s|127.0.0.1:9472|127.0.0.1:$((P + 2))|; s|127.0.0.1:9473|127.0.0.1:$((P + 3))|" \
+    -e "s|/etc/tandem/ca|$T/ca|g" -e "s|/etc/corosync/authkey|$T/authkey|" \
     -e "s|/run/tandem|$T/run|g" -e "s|/var/lib/tandem|$T/lib|g" -e "s|/usr/sbin/|$T/sbin/|" \
     "$SRC/conf/tandem.conf" >"$T/tandem.conf"
 for p in hvd migrated/migrated remusd/remusd fencing/fenced; do
 	out=$("$BUILD/$p" -n -c "$T/tandem.conf" 2>&1) || fail "$p -n refused the example: $out"
 	echo "$out" | grep -q "ok" || fail "$p -n: $out"
 done
-"$BUILD/migrated/migrated" -n -c "$T/tandem.conf" | grep -q "migrated on $T/run/migrated.sock, peers on :7447 (TLS), 3 hosts" ||
+"$BUILD/migrated/migrated" -n -c "$T/tandem.conf" | grep -q "migrated on $T/run/migrated.sock, peers on :7447 (TLS), 3 hosts, hypervisor hvd:$T/run/hvd.sock, cluster through fenced at $T/run/fenced.sock" ||
 	fail "migrated did not take its settings from the file: $("$BUILD/migrated/migrated" -n -c "$T/tandem.conf")"
-log "the shipped example passes hvd, migrated, remusd and fenced -n (TLS files from tandem-ca)"
+grep -v "^fence" "$T/tandem.conf" >"$T/peers.conf"	# hosts name the peers only (Pacemaker's way)
+"$BUILD/remusd/remusd" -n -c "$T/peers.conf" | grep -q ", no cluster$" || fail "hosts alone made a Tandem cluster"
+log "the shipped example passes hvd, migrated, remusd and fenced -n (TLS files from tandem-ca); migrated and remusd go through fenced, not without fence levels or a fenced statement"
 
 # bad files: each daemon that reads the statement refuses it with FILE:LINE
 bad() {	# bad LINE EXPECTED-TEXT DAEMON...: LINE replaces the example's statement

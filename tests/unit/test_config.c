@@ -115,6 +115,7 @@ int main(void)
 	/* defaults, and the hvd socket from an hvd: hypervisor */
 	CHECK(load(&d, "hypervisor hvd:/x/h.sock\ntls insecure\n", err, sizeof(err)) == 0);
 	CHECK(d.nhosts == 0 && d.fence_timeout_ms == 10000 && d.storm_pct == 50 && d.tls.insecure);
+	CHECK(!strcmp(conf_fenced_socket(&c, "dflt"), "/s/f") && !conf_fenced_socket(&d, "dflt"));
 	CHECK(!strcmp(conf_hvd_socket(&d), "/x/h.sock") && !strcmp(conf_or(NULL, "", "def"), "def") &&
 	    !strcmp(conf_or("flag", "file", "def"), "flag") && !strcmp(conf_or(NULL, "file", "d"), "file"));
 
