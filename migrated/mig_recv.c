@@ -238,6 +238,7 @@ static int hook_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
 	struct hv_dominfo di;
 
 	snprintf(m->name, sizeof(m->name), "%s", d->name);
+	log_context("VM=%s MIGRATION=in", m->name);
 	log_info("migration %s in: from %s, %llu MiB, %u vCPU(s)%s%s, %s state of a %s guest", d->name,
 	    x->a->peer, (unsigned long long)(d->mem >> 20), d->vcpus, d->net[0] ? ", NIC " : "", d->net,
 	    d->origin, d->guest);
@@ -414,7 +415,6 @@ void *mig_recv_thread(void *arg)
 	char err[512] = "";
 	int created = 0;
 	struct recv_mem rm = { .fd = -1 };
-	log_context("VM=%s MIGRATION=in", m->name);
 	mig_background();
 	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 

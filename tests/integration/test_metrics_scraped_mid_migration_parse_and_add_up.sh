@@ -9,13 +9,30 @@
 #    its downtime in the histogram, its bytes and rounds;
 #  - a failed migration is counted as failed, not done;
 #  - the endpoint serves only GET /metrics (404 elsewhere, 405 for POST), and
-#    the parser is shown to refuse an exposition without its "# EOF".
+#    the parser is shown to refuse an exposition without its "# EOF";
+#  - under systemd (stderr is the journal) the daemons' lines reach the
+#    journal's socket with structured fields: the migration's state changes
+#    carry TANDEM_VM, TANDEM_MIGRATION and TANDEM_STATE, the domain
+#    process's carry TANDEM_VM (a journal without them could not be
+#    filtered by VM).
 . "$(dirname "$0")/../lib.sh"
 M="$SRC/tests/metrics.py"
 MP=$((20000 + RANDOM % 20000))
 MA=127.0.0.1:$MP MB=127.0.0.1:$((MP + 1)) HA=127.0.0.1:$((MP + 2))
 MIG_ARGS_a="--metrics $MA" MIG_ARGS_b="--metrics $MB" HVD_ARGS_a="--metrics $HA"
+# a journal: every datagram the daemons send it, one line each
+/usr/bin/python3 - "$T/journal.sock" >"$T/journal.txt" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+while True:
+    print(s.recv(65536).decode().replace("\n", "|"), flush=True)
+PY
+PIDS="$PIDS $!"
+for _ in $(seq 100); do [ -S "$T/journal.sock" ] && break; sleep 0.05; done
+export JOURNAL_STREAM=8:1 TANDEM_JOURNAL_SOCKET=$T/journal.sock
 start_hosts
+unset JOURNAL_STREAM TANDEM_JOURNAL_SOCKET
 get() { "$M" get "http://$1/metrics" "${@:2}" | awk '{ if ($2 == "absent") print $2; else printf "%.15g\n", $2 }'; }
 
 on a vm create busy --mem 256M --kernel "$GUEST" --cmdline "dirty=5000 wss=192 heartbeat=50" >/dev/null
@@ -70,3 +87,16 @@ except urllib.error.HTTPError as e: print(e.code)" "$@"; }
 grep -v '^# EOF' "$T/good.txt" >"$T/noeof.txt"
 "$M" parse "$T/noeof.txt" 2>/dev/null && fail "the parser took an exposition without # EOF"
 log "GET /other 404, POST 405; the parser takes a scrape and refuses it without # EOF"
+
+# the journal's fields
+j=$T/journal.txt
+grep -q "SYSLOG_IDENTIFIER=migrated|MESSAGE=migration busy out: .* -> done|.*TANDEM_VM=busy|TANDEM_MIGRATION=[0-9]*|TANDEM_STATE=done|" "$j" ||
+	fail "no migration state change with its fields: $(grep -m3 "migration busy" "$j")"
+grep -q "SYSLOG_IDENTIFIER=migrated|MESSAGE=migration busy in: .*TANDEM_VM=busy|TANDEM_MIGRATION=in|TANDEM_STATE=" "$j" ||
+	fail "no incoming migration line with its fields"
+grep -q "SYSLOG_IDENTIFIER=hvd|MESSAGE=busy: state .* -> running.*TANDEM_VM=busy|TANDEM_STATE=running|" "$j" ||
+	fail "no domain state change with its fields: $(grep -m3 "SYSLOG_IDENTIFIER=hvd" "$j")"
+grep -q "PRIORITY=4|SYSLOG_IDENTIFIER=migrated|MESSAGE=migration busy out failed: .*TANDEM_STATE=failed|" "$j" ||
+	fail "the failed migration's warning lacks its fields"
+[ ! -s "$T/a.mig.log" ] || ! grep -q "migration busy out" "$T/a.mig.log" || fail "lines went to stderr as well"
+log "journal: $(wc -l <"$j") entries; migrations' state changes carry TANDEM_VM, TANDEM_MIGRATION, TANDEM_STATE; the domain's TANDEM_VM"
