@@ -9,6 +9,7 @@
 
 #include "ctlsrv.h"
 #include "log.h"
+#include "config.h"
 #include "migrated.h"
 
 extern struct event_base *migd_base;
@@ -55,6 +56,19 @@ static void status(struct ctlsrv_client *c, const struct msg_in *in, const char 
 _Static_assert((int)MIG_LZ4_OFF == (int)CKPT_LZ4_OFF && (int)MIG_LZ4_ON == (int)CKPT_LZ4_ON &&
     (int)MIG_LZ4_AUTO == (int)CKPT_LZ4_AUTO, "MA_LZ4 carries enum ckpt_lz4");
 
+/* a configured host named in dest ("h2" or "h2:PORT") goes to its address,
+ * the port kept: tandem migrate web host2 */
+static void dest_address(char *dest, size_t len)
+{
+	const struct cf_host *h = migd_conf.hosts ? conf_find(migd_conf.hosts, dest) : NULL;
+	size_t n = h ? strlen(h->name) : 0;
+	if (!h || strncmp(dest, h->name, n) || (dest[n] && dest[n] != ':'))
+		return;		/* not named by its name */
+	char port[16];
+	snprintf(port, sizeof(port), "%s", dest[n] ? dest + n + 1 : "7447");
+	snprintf(dest, len, strchr(h->addr, ':') ? "[%s]:%s" : "%s:%s", h->addr, port);
+}
+
 static void start(struct ctlsrv_client *c, const struct msg_in *in, const char *name)
 {
 	char dest[256];
@@ -74,6 +88,7 @@ static void start(struct ctlsrv_client *c, const struct msg_in *in, const char *
 		return;
 	}
 	msg_str(in, MA_DEST, dest, sizeof(dest));
+	dest_address(dest, sizeof(dest));
 	snprintf(m->dest, sizeof(m->dest), "%s", dest);
 	/* the id tags the hand-over: unique, never 0 */
 	if (getrandom(&m->id, sizeof(m->id), 0) != (ssize_t)sizeof(m->id) || !m->id)

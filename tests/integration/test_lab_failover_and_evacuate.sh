@@ -24,12 +24,12 @@ chmod +x "$A"/fence_*
 export LAB_FENCE_LEVELS="fence-level 1 $A/fence_hang
 fence-level 2 $A/fence_fail
 fence-level 3 $SRC/tests/lab/fence_lab labdir=$L"
-LAB_FENCE_EXTRA="fence-timeout 800" LAB_TIMERS=fast "$LAB" up "$L" 3
+LAB_FENCE_TIMEOUT=800 LAB_TIMERS=fast "$LAB" up "$L" 3
 for h in 1 2 3; do until_status $h '"members":[1,2,3],"table":"synced"'; done
 G=$BUILD/hypervisor/guest/guest.elf
 t 2 --json events --follow >"$L/events.jsonl" 2>"$L/events.err" &
 EVP=$!
-LAB_TEST_CLEANUP="kill $EVP 2>/dev/null; ${LAB_TEST_CLEANUP:-}"
+LAB_TEST_CLEANUP="kill $EVP 2>/dev/null || true; ${LAB_TEST_CLEANUP:-}"
 
 # evacuate three busy VMs from h1
 for v in e1 e2 e3; do

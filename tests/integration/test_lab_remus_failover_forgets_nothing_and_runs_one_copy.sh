@@ -62,6 +62,7 @@ fail_over() {
 	partition) "$LAB" heal "$L" ;;
 	esac
 	WEB_ON=$b
+	LAST_LOST=$p
 	[ "${2:-}" != last ] || return 0
 	# the old primary was powered off by the fence (or by the test): it boots
 	# back once every fencer is done with it (two hosts may fence it at once,
@@ -98,6 +99,27 @@ echo "$out" | grep -Eq '"replies":[1-9][0-9]{3,}' || fail "too few replies: $(ec
 log "clients: $(echo "$out" | sed 's/.*"sent":\([0-9]*\),"replies":\([0-9]*\),"lost":\([0-9]*\),"unexpected":[0-9]*,"contradictions":\([0-9]*\),"max_gap_ms":\([0-9.]*\).*/sent \1, replies \2, lost \3 (in flight), contradictions \4, longest gap \5 ms/')"
 case "$res" in "0 double runs"*) ;; *) fail "probe: $res" ;; esac
 integ "$WEB_ON" web >/dev/null
+# what remusd and fenced tell Prometheus after all of it (prometheus_client's
+# strict parser): epochs, the protection, the takeover, the cluster's view
+m() {	# m H PORT SAMPLE: one value from host H's endpoint
+	"$LAB" exec "$L" "$1" /usr/bin/python3 "$SRC/tests/metrics.py" get "http://10.77.0.$1:$2/metrics" "$3" |
+		awk '{ if ($2 == "absent") print -1; else printf "%d\n", $2 }'
+}
+[ "$(m "$WEB_ON" 9472 'tandem_remus_protection{role=primary,state=protected,vm=web}')" = 1 ] ||
+	fail "remusd on h$WEB_ON: no protected primary web: $("$LAB" exec "$L" "$WEB_ON" /usr/bin/python3 "$SRC/tests/metrics.py" get "http://10.77.0.$WEB_ON:9472/metrics" | grep protection)"
+[ "$(m "$WEB_ON" 9472 'tandem_remus_epochs_total{}')" -gt 10 ] || fail "remusd: no epochs counted"
+[ "$(m "$WEB_ON" 9472 'tandem_remus_epoch_pause_seconds_count{}')" -gt 10 ] || fail "remusd: no pauses"
+[ "$(m "$WEB_ON" 9472 'tandem_remus_state_entries_total{state=taken-over}')" -ge 1 ] || fail "remusd: its takeover not counted"
+[ "$(m "$WEB_ON" 9473 'tandem_cluster_quorate{}')" = 1 ] || fail "fenced: not quorate"
+[ "$(m "$WEB_ON" 9473 'tandem_cluster_vms{protected=yes,state=running}')" = 1 ] || fail "fenced: web not a protected running VM"
+[ "$(m "$WEB_ON" 9473 'tandem_cluster_hosts{status=up}')" = 2 ] || fail "fenced: not two hosts up"
+confirmed=0
+for h in 1 2 3; do
+	[ "$h" = "$LAST_LOST" ] && continue
+	confirmed=$((confirmed + $(m "$h" 9473 'tandem_fence_actions_total{result=confirmed}')))
+done
+[ "$confirmed" -ge 1 ] || fail "fenced: no confirmed fencing counted on the survivors"
+log "metrics: remusd on h$WEB_ON $(m "$WEB_ON" 9472 'tandem_remus_epochs_total{}') epochs, protected primary, takeovers counted; fenced quorate, 2 hosts up, web protected and running, $confirmed fencings confirmed since the survivors' last start"
 # each epoch pauses the VM for a moment, and a paused VM is not running:
 # unprotected, it runs without a break, so "runs once at the end" holds
 t "$WEB_ON" unprotect web >/dev/null || fail "unprotect at the end"

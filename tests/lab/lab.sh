@@ -3,7 +3,9 @@
 # namespace per host joined to it by a veth pair, and on each host its own
 # corosync (knet over UDP, a private /run), fenced, hvd, migrated and remusd, each with its
 # own config, sockets, state and logs under the lab directory.  Only the
-# lab's own addresses (10.77.0.0/24, inside its namespaces) are used.
+# lab's own addresses (10.77.0.0/24, inside its namespaces) are used.  Each daemon
+# serves OpenMetrics on its host's address: hvd :9470, migrated :9471, remusd :9472,
+# fenced :9473.
 #
 #   lab.sh up DIR [N]          N hosts (default 3); DIR must not exist
 #   lab.sh down DIR            stop everything by PID, delete the namespaces
@@ -27,11 +29,15 @@
 # LAB_TIMERS=fast|default chooses the corosync timer profile (docs/lab-facts.md):
 # fast is token 300 ms, no token coefficient, knet ping 75/350 ms, and the token
 # slows down after 3 idle rotations instead of 30 (seqno_unchanged_const).
-# DIR/cluster.conf is fenced's config on every host: the hosts (mem=2G each,
+# DIR/cluster.conf is the cluster's part of every host's tandem.conf
+# (DIR/hH/tandem.conf, with the host's own part: sockets, state, listeners,
+# certificates, metrics), which its daemons read as their units do (-c
+# only): the hosts (mem=2G each,
 # or LAB_HOST_MEM), fence level 1 fence_tandem (destroys the host's VMs
 # through its migrated, mutual TLS), level 2 fence_lab (powers the host
 # off); LAB_FENCE_LEVELS replaces the fence-level lines, LAB_FENCE_EXTRA
-# adds lines (e.g. "storm-share 20"), LAB_SELF_FENCE sets self-fence (ms);
+# adds lines the lab writes none of (e.g. "storm-share 20"), LAB_FENCE_TIMEOUT sets
+# fence-timeout (ms, default 10000), LAB_SELF_FENCE sets self-fence (ms);
 # the fenced exchange heartbeats (signed with the corosync key) unless
 # LAB_HEARTBEAT=off.
 # BUILD (the build directory) and SRC (the source tree) locate the daemons.
@@ -110,25 +116,35 @@ cluster_conf() {
 	# direct heartbeats among the fenced (the fast failover's evidence), signed
 	# with the cluster's corosync key; LAB_HEARTBEAT=off leaves them out
 	[ "${LAB_HEARTBEAT:-on}" = off ] || echo "heartbeat $D/authkey"
-	echo "fence-timeout 10000"
+	echo "fence-timeout ${LAB_FENCE_TIMEOUT:-10000}"
 	echo "self-fence ${LAB_SELF_FENCE:-1500}"
-	[ -z "${LAB_FENCE_EXTRA:-}" ] || echo "$LAB_FENCE_EXTRA"
+	[ -z "${LAB_FENCE_EXTRA:-}" ] || echo "$LAB_FENCE_EXTRA"	# statements the lab writes none of
 }
 
-start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated|remusd
+host_conf() {	# host_conf H: H's tandem.conf, the cluster's part and its own, as on a real host
+	local h=$1 hd=$D/h$1 a
+	a=$(addr "$h")
+	cat "$D/cluster.conf"
+	cat <<EOC
+# this host
+hypervisor hvd:$hd/hvd.sock
+tls cert=$D/ca/h$h.crt key=$D/ca/h$h.key ca=$D/ca/ca.crt crl=$D/ca/crl.pem
+hvd socket=$hd/hvd.sock state=$hd/hvd metrics=$a:9470
+migrated socket=$hd/mig.sock listen=$a:7447 state=$hd/mig metrics=$a:9471
+remusd socket=$hd/remus.sock listen=$a:7448 state=$hd/remus metrics=$a:9472
+fenced socket=$hd/fenced.sock state=$hd/fenced metrics=$a:9473
+EOC
+}
+
+start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated|remusd: as its systemd unit does
 	local h=$1 hd=$D/h$1
 	case $2 in
 	corosync) spawn "$h" corosync unshare -m --propagation private sh -c \
 		"mount --bind '$hd/run' /run && exec corosync -f -c '$hd/corosync.conf'" ;;
-	fenced) spawn "$h" fenced "$BUILD/fencing/fenced" -f -v -s "$hd/fenced.sock" -c "$D/cluster.conf" \
-		-d "$hd/fenced" -H "$hd/hvd.sock" ;;
-	hvd) spawn "$h" hvd "$BUILD/hvd" -f -s "$hd/hvd.sock" -d "$hd/hvd" ;;
-	migrated) spawn "$h" migrated "$BUILD/migrated/migrated" -f -s "$hd/mig.sock" -H "$hd/hvd.sock" \
-		-d "$hd/mig" -F "$hd/fenced.sock" -c "$D/cluster.conf" -l "$(addr "$h"):7447" \
-		--cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" --ca "$D/ca/ca.crt" --crl "$D/ca/crl.pem" ;;
-	remusd) spawn "$h" remusd "$BUILD/remusd/remusd" -f -v -s "$hd/remus.sock" -H "$hd/hvd.sock" -d "$hd/remus" \
-		-F "$hd/fenced.sock" -c "$D/cluster.conf" -l "$(addr "$h"):7448" \
-		--cert "$D/ca/h$h.crt" --key "$D/ca/h$h.key" --ca "$D/ca/ca.crt" --crl "$D/ca/crl.pem" ;;
+	fenced) spawn "$h" fenced "$BUILD/fencing/fenced" -f -v -c "$hd/tandem.conf" ;;
+	hvd) spawn "$h" hvd "$BUILD/hvd" -f -c "$hd/tandem.conf" ;;
+	migrated) spawn "$h" migrated "$BUILD/migrated/migrated" -f -c "$hd/tandem.conf" ;;
+	remusd) spawn "$h" remusd "$BUILD/remusd/remusd" -f -v -c "$hd/tandem.conf" ;;
 	*) die "no daemon $2" ;;
 	esac
 }
@@ -137,6 +153,7 @@ start_host() {	# start_host H: corosync, fenced, hvd, migrated, remusd
 	local h=$1 hd=$D/h$1 d
 	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig" "$hd/remus"
 	corosync_conf "$h" >"$hd/corosync.conf"
+	host_conf "$h" >"$hd/tandem.conf"
 	for d in corosync fenced hvd migrated remusd; do start_daemon "$h" $d; done
 }
 
@@ -220,6 +237,13 @@ up() {
 	"$SRC/ctl/tandem-ca" issue "$D/ca" fence --role fencer >/dev/null
 	cluster_conf >"$D/cluster.conf"
 	"$BUILD/fencing/fenced" -n -c "$D/cluster.conf" >/dev/null || die "bad $D/cluster.conf"
+	for i in $(hosts); do	# each host's whole file, as every daemon checks it
+		mkdir -p "$D/h$i"
+		host_conf "$i" >"$D/h$i/tandem.conf"
+		for d in fencing/fenced hvd migrated/migrated remusd/remusd; do
+			"$BUILD/$d" -n -c "$D/h$i/tandem.conf" >/dev/null || die "h$i: $d refuses $D/h$i/tandem.conf"
+		done
+	done
 	for i in $(hosts); do start_host "$i"; done
 	# quorate everywhere (cold start: 1-4 s)
 	for _ in $(seq 150); do
