@@ -28,6 +28,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "reload.h"
 #include "version.h"
 #include "wire.h"
 
@@ -278,47 +279,30 @@ static void try_connect(evutil_socket_t fd, short ev, void *arg)
 	event_add(f->cs->vq_ev, NULL);
 }
 
-/* SIGHUP: a fresh parse; fence levels and the fence-timeout, storm-share
- * and self-fence timers are applied (levels only while no fencing runs:
- * a running one walks them by index), the rest is kept until a restart and
- * named. */
-static void reload(struct fenced *f)
+/* SIGHUP: fence levels (while no fencing runs: a running one walks them by
+ * index) and the fence-timeout, storm-share and self-fence timers */
+static unsigned apply_fencing(void *arg, struct fconf *run, const struct fconf *fresh,
+    char *detail, size_t len)
 {
-	struct fconf *n = malloc(sizeof(*n));
-	char err[512], what[256];
-	notify("RELOADING=1");
-	if (!n || conf_load(n, f->conf.path, err, sizeof(err)) < 0) {
-		log_warnx("reload refused, the running configuration is kept: %s",
-		    n ? err : "out of memory");
-		goto done;
-	}
-	unsigned g = conf_changed(&f->conf, n), applied = 0;
+	struct fenced *f = arg;
+	unsigned g = conf_changed(run, fresh), applied = 0;
 	if (g & CFG_LEVELS && fence_running(f->fencer))
 		log_warnx("reload: fence levels kept: a fencing is running (send SIGHUP again once "
 		    "it ends)");
 	else if (g & CFG_LEVELS) {
-		memcpy(f->conf.levels, n->levels, sizeof(n->levels));
-		f->conf.nlevels = n->nlevels;
+		memcpy(run->levels, fresh->levels, sizeof(fresh->levels));
+		run->nlevels = fresh->nlevels;
 		applied |= CFG_LEVELS;
 	}
 	if (g & CFG_TIMERS) {
-		f->conf.fence_timeout_ms = n->fence_timeout_ms;
-		f->conf.storm_pct = n->storm_pct;
-		f->conf.self_fence_ms = n->self_fence_ms;	/* the next inquorate spell */
+		run->fence_timeout_ms = fresh->fence_timeout_ms;
+		run->storm_pct = fresh->storm_pct;
+		run->self_fence_ms = fresh->self_fence_ms;	/* the next inquorate spell */
 		applied |= CFG_TIMERS;
 	}
-	conf_group_names(applied, what, sizeof(what));
-	log_info("reload: %s: applied %s (%zu fence levels, fence-timeout %u ms, storm-share %u%%, "
-	    "self-fence %u ms)", f->conf.path, what, f->conf.nlevels, f->conf.fence_timeout_ms,
-	    f->conf.storm_pct, f->conf.self_fence_ms);
-	g &= ~applied & (CFG_HOSTS | CFG_WATCHDOG | CFG_HEARTBEAT | CFG_HYPERVISOR | CFG_FENCED);
-	if (g) {
-		conf_group_names(g, what, sizeof(what));
-		log_warnx("reload: kept until fenced restarts: %s", what);
-	}
-done:
-	free(n);
-	notify("READY=1");
+	snprintf(detail, len, " (%zu fence levels, fence-timeout %u ms, storm-share %u%%, self-fence "
+	    "%u ms)", run->nlevels, run->fence_timeout_ms, run->storm_pct, run->self_fence_ms);
+	return applied;
 }
 
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
@@ -326,7 +310,8 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 	struct fenced *f = arg;
 	(void)ev;
 	if (sig == SIGHUP) {
-		reload(f);
+		reload_config("fenced", &f->conf, CFG_HOSTS | CFG_LEVELS | CFG_TIMERS | CFG_WATCHDOG |
+		    CFG_HEARTBEAT | CFG_HYPERVISOR | CFG_FENCED, apply_fencing, f);
 		return;
 	}
 	notify("STOPPING=1");

@@ -29,6 +29,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "reload.h"
 #include "sock.h"
 #include "version.h"
 
@@ -74,30 +75,6 @@ static int parse_backing(const char *s, enum mem_backing *b)
 	return 0;
 }
 
-/* SIGHUP: hvd applies nothing live (its socket, state directory and
- * backing are fixed for its life); it says whether the file is good and
- * what would change at the next start. */
-static void reload(void)
-{
-	struct fconf *n = malloc(sizeof(*n));
-	char err[512], what[256];
-	notify("RELOADING=1");
-	if (!file.path[0])
-		log_info("reload: no configuration file was read at start; nothing to read");
-	else if (!n || conf_load(n, file.path, err, sizeof(err)) < 0)
-		log_warnx("reload refused, the running configuration is kept: %s",
-		    n ? err : "out of memory");
-	else {
-		conf_group_names(conf_changed(&file, n) & (CFG_HVD | CFG_HYPERVISOR | CFG_CPU), what,
-		    sizeof(what));
-		log_info("reload: %s is good; changed for hvd: %s%s", file.path, what,
-		    strcmp(what, "nothing") ? " (kept until hvd restarts: its VMs run on through "
-		    "the restart)" : "");
-	}
-	free(n);
-	notify("READY=1");
-}
-
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
 {
 	(void)ev;
@@ -106,8 +83,8 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 		domain_reap();
 		return;
 	}
-	if (sig == SIGHUP) {
-		reload();
+	if (sig == SIGHUP) {	/* nothing applies live: socket, state and backing are hvd's for life */
+		reload_config("hvd", &file, CFG_HVD | CFG_HYPERVISOR | CFG_CPU, NULL, NULL);
 		return;
 	}
 	notify("STOPPING=1");

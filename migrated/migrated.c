@@ -20,6 +20,7 @@
 #include "metrics.h"
 #include "migrated.h"
 #include "notify.h"
+#include "reload.h"
 #include "tls.h"
 #include "config.h"
 #include "fencectl.h"
@@ -60,35 +61,13 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	exit(code);
 }
 
-/* SIGHUP: migrated's settings are fixed for its life (migrations in flight
- * read the hosts from other threads); it says whether the file is good and
- * what would change at the next start. */
-static void reload(void)
-{
-	struct fconf *n = malloc(sizeof(*n));
-	char err[512], what[256];
-	notify("RELOADING=1");
-	if (!hosts_map.path[0])
-		log_info("reload: no configuration file was read at start; nothing to read");
-	else if (!n || conf_load(n, hosts_map.path, err, sizeof(err)) < 0)
-		log_warnx("reload refused, the running configuration is kept: %s",
-		    n ? err : "out of memory");
-	else {
-		conf_group_names(conf_changed(&hosts_map, n) & (CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR |
-		    CFG_CPU | CFG_MIGRATED), what, sizeof(what));
-		log_info("reload: %s is good; changed for migrated: %s%s", hosts_map.path, what,
-		    strcmp(what, "nothing") ? " (kept until migrated restarts)" : "");
-	}
-	free(n);
-	notify("READY=1");
-}
-
 static void on_signal(evutil_socket_t sig, short ev, void *arg)
 {
 	(void)ev;
 	(void)arg;
-	if (sig == SIGHUP) {
-		reload();
+	if (sig == SIGHUP) {	/* nothing applies live: migrations read the hosts from their threads */
+		reload_config("migrated", &hosts_map, CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR | CFG_CPU |
+		    CFG_MIGRATED, NULL, NULL);
 		return;
 	}
 	notify("STOPPING=1");

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
+#include "reload.h"
 #include "remusd.h"
 #include "tcp.h"
 #include "version.h"
@@ -54,36 +55,20 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	exit(code);
 }
 
-/* SIGHUP: the epoch of protections asked from now on is applied; the rest is
- * fixed for remusd's life (protections in flight read it from their own
- * threads), and it says what would change at the next start. */
 static int epoch_flag;		/* -e given: it wins over the file */
 
-static void reload(struct remusd *d, struct fconf *run)
+/* SIGHUP: the default epoch of protections asked from now on (read by
+ * control.c, on this loop); the rest is read by protections' threads */
+static unsigned apply_epoch(void *arg, struct fconf *run, const struct fconf *fresh, char *detail,
+    size_t len)
 {
-	struct fconf *n = malloc(sizeof(*n));
-	char err[512], what[256];
-	notify("RELOADING=1");
-	if (!run->path[0])
-		log_info("reload: no configuration file was read at start; nothing to read");
-	else if (!n || conf_load(n, run->path, err, sizeof(err)) < 0)
-		log_warnx("reload refused, the running configuration is kept: %s",
-		    n ? err : "out of memory");
-	else {
-		unsigned g = conf_changed(run, n) & (CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR | CFG_REMUSD);
-		if (n->epoch_ms && n->epoch_ms != run->epoch_ms && !epoch_flag) {
-			d->c.epoch_ms = n->epoch_ms;	/* read by control.c, on this loop */
-			log_info("reload: the default epoch is now %u ms (protections asked from now on)",
-			    n->epoch_ms);
-			run->epoch_ms = n->epoch_ms;
-			g = conf_changed(run, n) & (CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR | CFG_REMUSD);
-		}
-		conf_group_names(g, what, sizeof(what));
-		log_info("reload: %s is good; changed for remusd: %s%s", run->path, what,
-		    strcmp(what, "nothing") ? " (kept until remusd restarts)" : "");
-	}
-	free(n);
-	notify("READY=1");
+	struct remusd *d = arg;
+	if (!fresh->epoch_ms || fresh->epoch_ms == run->epoch_ms || epoch_flag)
+		return 0;
+	d->c.epoch_ms = run->epoch_ms = fresh->epoch_ms;
+	snprintf(detail, len, " (the default epoch is now %u ms, for protections asked from now on)",
+	    fresh->epoch_ms);
+	return CFG_REMUSD;
 }
 
 static struct fconf hosts;
@@ -93,7 +78,8 @@ static void on_signal(evutil_socket_t sig, short ev, void *arg)
 	struct remusd *d = arg;
 	(void)ev;
 	if (sig == SIGHUP) {
-		reload(d, &hosts);
+		reload_config("remusd", &hosts, CFG_HOSTS | CFG_TLS | CFG_HYPERVISOR | CFG_REMUSD,
+		    apply_epoch, d);
 		return;
 	}
 	notify("STOPPING=1");

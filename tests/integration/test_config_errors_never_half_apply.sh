@@ -94,7 +94,7 @@ echo "fence-level x /bin/true" >>"$T/tandem.conf"
 hup $FPID "$T/fenced.log" "reload refused, the running configuration is kept: $T/tandem.conf:$(wc -l <"$T/tandem.conf"): usage: fence-level N AGENT"
 sed -i '$d' "$T/tandem.conf"
 sed -i 's/^host 3 host3 192.0.2.3/host 3 host3 192.0.2.33/' "$T/tandem.conf"
-hup $FPID "$T/fenced.log" "kept until fenced restarts: host"
+hup $FPID "$T/fenced.log" "changed for fenced: host (kept until fenced restarts)"
 log "fenced SIGHUP: new levels and timers applied; a broken file refused with FILE:LINE and nothing changed; a host change kept until restart"
 
 # hvd: SIGHUP reads the file again and keeps serving
@@ -116,6 +116,21 @@ cp "$T/orig.conf" "$T/tandem.conf"
 env -u TANDEM_HOST "$BUILD/tandem" --config "$T/tandem.conf" --json vm list | grep -q '"vms":\[\]\|^\[\]\|"vms"' ||
 	fail "the CLI did not reach hvd through --config: $(env -u TANDEM_HOST "$BUILD/tandem" --config "$T/tandem.conf" --json vm list 2>&1)"
 log "hvd SIGHUP: good, changed (kept until restart) and refused files reported, hvd serving; the CLI finds hvd through tandem.conf"
+
+# remusd applies a new default epoch at once; migrated keeps everything
+"$BUILD/remusd/remusd" -f -c "$T/tandem.conf" -F "$T/nofenced.sock" -l 127.0.0.1:$((P + 10)) >"$T/remusd.log" 2>&1 &
+RPID=$!
+"$BUILD/migrated/migrated" -f -c "$T/tandem.conf" -l 127.0.0.1:$((P + 11)) >"$T/migrated.log" 2>&1 &
+MPID=$!
+PIDS="$PIDS $RPID $MPID"
+for _ in $(seq 100); do [ -S "$T/run/remusd.sock" ] && [ -S "$T/run/migrated.sock" ] && break; sleep 0.05; done
+[ -S "$T/run/remusd.sock" ] && [ -S "$T/run/migrated.sock" ] || fail "remusd or migrated did not start: $(tail -3 "$T/remusd.log" "$T/migrated.log")"
+sed -i 's/epoch=25/epoch=40/' "$T/tandem.conf"
+hup $RPID "$T/remusd.log" "applied remusd (the default epoch is now 40 ms"
+hup $MPID "$T/migrated.log" "changed for migrated: nothing"
+sed -i 's/listen=:7447/listen=:7450/' "$T/tandem.conf"
+hup $MPID "$T/migrated.log" "changed for migrated: migrated (kept until migrated restarts)"
+log "remusd SIGHUP: the new default epoch applied; migrated SIGHUP: nothing changed, then a new listener kept until restart"
 
 # --help and --version everywhere
 for p in hvd migrated/migrated remusd/remusd fencing/fenced tandem ckpt-verify fencing/fence_tandem; do
