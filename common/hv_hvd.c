@@ -576,7 +576,9 @@ struct hv *hv_hvd_open(const char *where, char *err, size_t errlen)
 		return NULL;
 	}
 	if ((h->fd = sock_connect(path)) < 0) {
-		snprintf(err, errlen, "cannot reach hvd at %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "cannot reach hvd at %s: %s (is it running? systemctl start "
+		    "tandem-hvd, or name its socket: --host, TANDEM_HOST, tandem.conf)", path,
+		    strerror(errno));
 		free(h->buf);
 		free(h);
 		return NULL;

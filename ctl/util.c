@@ -64,7 +64,9 @@ void dc_open(const struct ctl *c, struct dclient *d, const char *path, const cha
 	const char *p = getenv(env);
 	p = path ? path : p ? p : def;
 	if ((d->fd = sock_connect(p)) < 0)
-		ctl_fail(c, "cannot reach %s at %s: %s", d->daemon, p, strerror(errno));
+		ctl_fail(c, "cannot reach %s at %s: %s (is it running? systemctl start tandem-%s, or "
+		    "name its socket with --%s or tandem.conf)", d->daemon, p, strerror(errno), d->daemon,
+		    d->daemon);
 }
 
 void dc_call(const struct ctl *c, struct dclient *d, struct msg_out *o)

@@ -46,7 +46,8 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	    "  -l addr     peer listener (default :%d)\n"
 	    "  -d dir      state directory (the journal of incoming migrations)\n"
 	    "  -F socket   fenced's socket: every migration goes through the cluster's\n"
-	    "              ownership table (begin, commit, resolve)\n"
+	    "              ownership table (begin, commit, resolve); none: no cluster\n"
+	    "              (default: fenced's, when tandem.conf has fence levels)\n"
 	    "  --cert/--key/--ca  this host's certificate, key and the cluster CA (tandem-ca)\n"
 	    "  --crl FILE  the CA's revocation list (tandem-ca revoke), read again when it changes\n"
 	    "  --insecure  plain TCP between hosts, no authentication: for tests only\n"
@@ -131,6 +132,8 @@ int main(int argc, char **argv)
 	m->state_dir = conf_or(state, hosts_map.migrated.state, "/var/lib/tandem");
 	m->metrics = conf_or(metrics, hosts_map.migrated.metrics, NULL);
 	m->fenced = conf_or(m->fenced, conf_fenced_socket(&hosts_map, FENCED_DEFAULT_SOCK), NULL);
+	if (m->fenced && !strcmp(m->fenced, "none"))	/* -F none: no cluster, whatever the file says */
+		m->fenced = NULL;
 	if (!m->cert && !m->key && !m->ca && !m->insecure) {
 		m->insecure = hosts_map.tls.insecure;
 		m->cert = conf_or(NULL, hosts_map.tls.cert, NULL);

@@ -40,7 +40,7 @@ static void __attribute__((noreturn)) usage(FILE *out, int code)
 	    "  -H uri      the hypervisor: hvd:SOCKET (or a bare SOCKET), xen: (default %s)\n"
 	    "  -l addr     peer listener (default :%d)\n"
 	    "  -d dir      state directory: what each shadow holds (default /var/lib/tandem/remusd)\n"
-	    "  -F socket   fenced's socket: the table records each VM's backup, and a\n"
+	    "  -F socket   fenced's socket (none: no cluster): the table records each VM's backup, and a\n"
 	    "              backup resumes its shadow only once the primary is fenced;\n"
 	    "              without it a shadow never resumes by itself\n"
 	    "  -e ms       the epoch of a protection that names none (default 25)\n"
@@ -148,6 +148,8 @@ int main(int argc, char **argv)
 	d.c.state_dir = conf_or(state, hosts.remusd.state, "/var/lib/tandem/remusd");
 	d.c.metrics = conf_or(metrics, hosts.remusd.metrics, NULL);
 	d.c.fenced = conf_or(d.c.fenced, conf_fenced_socket(&hosts, FENCED_DEFAULT_SOCK), NULL);
+	if (d.c.fenced && !strcmp(d.c.fenced, "none"))	/* -F none: no cluster, whatever the file says */
+		d.c.fenced = NULL;
 	epoch_flag = epoch != 0;
 	d.c.epoch_ms = epoch ? (unsigned)epoch : hosts.epoch_ms ? hosts.epoch_ms : 25;
 	if (!d.c.cert && !d.c.key && !d.c.ca && !d.c.insecure) {

@@ -138,7 +138,7 @@ backup_of() {
 ROGUE=
 rogue() {
 	ip netns exec "$(cat "$L/prefix")-h$2" "$BUILD/$1/$1" -f -v -s "$L/rogue.sock" \
-		-H "${ROGUE_HVD:-$L/h$2/hvd.sock}" -d "$L/rogue" -c "$L/cluster.conf" -l "10.77.0.$2:$4" \
+		-H "${ROGUE_HVD:-$L/h$2/hvd.sock}" -d "$L/rogue" -c "$L/cluster.conf" -F none -l "10.77.0.$2:$4" \
 		--cert "$L/ca/$3.crt" --key "$L/ca/$3.key" --ca "$L/ca/ca.crt" --crl "$L/ca/crl.pem" \
 		>>"$L/rogue.log" 2>&1 &
 	ROGUE=$!	# ip netns exec execs the daemon: this is its PID
