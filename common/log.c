@@ -137,14 +137,41 @@ LOGFN(log_warn, LOG_WARNING, 1)
 LOGFN(log_warnx, LOG_WARNING, 0)
 LOGFN(log_info, LOG_INFO, 0)
 
-void log_state(int warn, const char *state, const char *fmt, ...)
+/* fields ("K=v K2=v") has key ("K=") */
+static int has_key(const char *fields, const char *key)
+{
+	size_t n = strlen(key);
+	for (const char *p = fields; p; p = strchr(p, ' ') ? strchr(p, ' ') + 1 : NULL)
+		if (!strncmp(p, key, n))
+			return 1;
+	return 0;
+}
+
+void log_state(int warn, const char *state, const char *extra, const char *fmt, ...)
 {
 	va_list ap;
+	char saved[sizeof(log_ctx)];
+	snprintf(saved, sizeof(saved), "%s", log_ctx);
+	if (extra) {	/* the context's fields but those extra gives again, then extra's */
+		char joined[2 * sizeof(log_ctx)] = "", ctx[sizeof(log_ctx)], *save = NULL;
+		size_t o = 0;
+		snprintf(ctx, sizeof(ctx), "%s", saved);
+		for (char *kv = strtok_r(ctx, " ", &save); kv; kv = strtok_r(NULL, " ", &save)) {
+			char key[40];
+			snprintf(key, sizeof(key), "%.*s=", (int)strcspn(kv, "="), kv);
+			if (!has_key(extra, key))
+				o += (size_t)snprintf(joined + o, sizeof(joined) - o, "%s ", kv);
+		}
+		snprintf(joined + o, sizeof(joined) - o, "%s", extra);
+		memcpy(log_ctx, joined, sizeof(log_ctx) - 1);	/* cut where it must */
+		log_ctx[sizeof(log_ctx) - 1] = 0;
+	}
 	log_st = state;
 	va_start(ap, fmt);
 	vlog(warn ? LOG_WARNING : LOG_INFO, fmt, ap, 0);
 	va_end(ap);
 	log_st = NULL;
+	snprintf(log_ctx, sizeof(log_ctx), "%s", saved);
 }
 
 void log_debug(const char *fmt, ...)

@@ -45,7 +45,7 @@ static int vm_transition_locked(struct vm *vm, enum dom_state to, const char *re
 		errno = EBUSY;
 		return -1;
 	}
-	log_state(0, dom_state_name(to), "state %s -> %s%s%s", dom_state_name(vm->state),
+	log_state(0, dom_state_name(to), NULL, "state %s -> %s%s%s", dom_state_name(vm->state),
 	    dom_state_name(to), reason ? ": " : "", reason ? reason : "");
 	if (to == DS_RUNNING || vm->state == DS_RUNNING)
 		ledger_note(vm->ledgerfd, to == DS_RUNNING ? "run" : "stop", vm->name, getpid(),

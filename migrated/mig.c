@@ -136,7 +136,7 @@ void mig_set_phase(struct mig *m, const char *phase)
 {
 	pthread_mutex_lock(&m->lock);
 	if (strcmp(m->phase, phase))
-		log_state(0, phase, "migration %s %s: %s -> %s", m->name, m->dir == MIG_OUT ? "out" :
+		log_state(0, phase, NULL, "migration %s %s: %s -> %s", m->name, m->dir == MIG_OUT ? "out" :
 		    "in", m->phase, phase);
 	snprintf(m->phase, sizeof(m->phase), "%s", phase);
 	pthread_mutex_unlock(&m->lock);
@@ -156,7 +156,7 @@ void mig_fail(struct mig *m, unsigned state, const char *fmt, ...)
 		stats_end(migd_conf.stats, m);
 	} else
 		pthread_mutex_unlock(&m->lock);
-	log_state(1, mig_state_name(state), "migration %s %s %s: %s", m->name,
+	log_state(1, mig_state_name(state), NULL, "migration %s %s %s: %s", m->name,
 	    m->dir == MIG_OUT ? "out" : "in", mig_state_name(state), m->error);
 }
 

@@ -165,7 +165,10 @@ void prot_set(struct prot *p, unsigned state, const char *fmt, ...)
 	pthread_mutex_unlock(&p->lock);
 	if (from != state)
 		rd_stats_state(p->d->stats, state);
+	char extra[96];
+	snprintf(extra, sizeof(extra), "VM=%s ROLE=%s EPOCH=%llu", p->name, rem_role_name(p->role),
+	    (unsigned long long)p->epoch);
 	log_state(state == RS_FAILED || state == RS_UNPROTECTED || state == RS_FAILING_OVER,
-	    rem_state_name(state), "%s (%s): %s -> %s: %s", p->name, rem_role_name(p->role),
+	    rem_state_name(state), extra, "%s (%s): %s -> %s: %s", p->name, rem_role_name(p->role),
 	    rem_state_name(from), rem_state_name(state), why);
 }
