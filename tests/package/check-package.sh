@@ -29,6 +29,15 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 step() { echo "== $*"; }
 
+need=""
+for p in debhelper dpkg-dev lintian fakeroot; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need="$need $p"
+done
+if [ -n "$need" ]; then
+	step "0. apt-get install$need (the packaging tools)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $need >/dev/null
+fi
+
 step "1. dpkg-buildpackage -b -us -uc"
 mkdir -p "$W/src"
 if git -C "$SRC" rev-parse --git-dir >/dev/null 2>&1; then
@@ -71,8 +80,15 @@ ln -s /usr/sbin/migrated "$P/migrated/"
 ln -s /usr/sbin/remusd "$P/remusd/"
 ln -s /usr/libexec/tandem/guest.elf "$P/hypervisor/guest/"
 BUILD=$P SRC=$SRC LAB_TIMERS=fast "$SRC/tests/lab/lab.sh" up "$L" 2 >"$W/lab.log" 2>&1 || { tail "$W/lab.log"; fail "lab up"; }
-for h in 1 2; do ps -o args= -p "$(cat "$L/h$h/migrated.pid")" | grep -q "^/usr/sbin/migrated -f -c $L/h$h/tandem.conf$" ||
-	fail "h$h's migrated is not the installed one with its tandem.conf"; done
+for h in 1 2; do
+	for d in hvd migrated remusd fenced; do
+		pid=$(cat "$L/h$h/$d.pid")
+		[ "$(readlink "/proc/$pid/exe")" = "/usr/sbin/$d" ] || fail "h$h's $d is not the installed one"
+		ps -o args= -p "$pid" | grep -q " -f\( -v\)\? -c $L/h$h/tandem.conf$" ||
+			fail "h$h's $d has more than its tandem.conf: $(ps -o args= -p "$pid")"
+	done
+done
+echo "   h1, h2: /usr/sbin/{hvd,migrated,remusd,fenced} -f -c hH/tandem.conf (as the units' ExecStart)"
 t() { local h=$1; shift; tandem --config "$L/h$h/tandem.conf" "$@"; }
 for _ in $(seq 100); do t 1 --json status 2>/dev/null | grep -q '"members":\[1,2\],"table":"synced"' && break; sleep 0.1; done
 t 1 status | sed 's/^/   /'
