@@ -279,6 +279,10 @@ static int run(struct sender *s, char *err, size_t errlen)
 	if (di.hold.on)	/* remusd's epochs pause and resume it: never both at once */
 		return snprintf(err, errlen, "%s is protected (its output is held for a backup): "
 		    "unprotect it first (tandem migrate and evacuate do)", m->name), -1;
+	/* its memory first: a guest this backend cannot move (a PV guest on
+	 * Xen) is refused before the destination builds anything */
+	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size, &s->memfd) < 0)
+		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 	if (migd_conf.fenced && cluster_begin(m->name, m->dest, &m->gen, err, errlen) < 0)
 		return -1;
 	mig_set_phase(m, "connect");
@@ -303,8 +307,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	ckpt_write_domain(s->r, m->name, di.mem, di.vcpus, di.net, s->h->ops->name, s->h->ops->guest);
 
 	uint64_t count;
-	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size, &s->memfd) < 0 ||
-	    s->h->ops->logdirty(s->h, m->name, 1, HV_LOG_MANUAL, &s->bitmap, &s->bmlen) < 0 ||
+	if (s->h->ops->logdirty(s->h, m->name, 1, HV_LOG_MANUAL, &s->bitmap, &s->bmlen) < 0 ||
 	    s->h->ops->dirty_peek_clean(s->h, m->name, &count) < 0)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
 	s->sv = (struct ckpt_save){
