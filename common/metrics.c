@@ -191,7 +191,8 @@ struct metrics_srv *metrics_listen(struct event_base *b, const char *addr, metri
 	evhttp_set_allowed_methods(s->http, EVHTTP_REQ_GET | EVHTTP_REQ_HEAD | EVHTTP_REQ_POST);
 	evhttp_set_gencb(s->http, on_request, s);
 	if (evhttp_bind_socket(s->http, host, (uint16_t)port) < 0) {
-		snprintf(err, el, "metrics %s: cannot listen: %s", addr, strerror(errno));
+		snprintf(err, el, "metrics %s: cannot listen: %s (another daemon on that port? "
+		    "metrics= in tandem.conf or --metrics names another)", addr, strerror(errno));
 		evhttp_free(s->http);
 		free(s);
 		return NULL;

@@ -425,7 +425,7 @@ int main(int argc, char **argv)
 		nodes[i] = f->conf.hosts[i].node;
 	table_init(&f->t, nodes, f->conf.nhosts);
 	if (mkdir(f->state_dir, 0700) < 0 && errno != EEXIST)
-		fatal("state directory %s", f->state_dir);
+		fatal("state directory %s (-d or fenced state= names another)", f->state_dir);
 	switch (store_load(f->state_dir, &f->t, err, sizeof(err))) {
 	case 1:
 		log_info("table from %s/table: epoch %llu version %llu, %zu VMs; it is not the "

@@ -118,8 +118,9 @@ static int lock_state_dir(void)
 		ssize_t n = read(fd, pid, sizeof(pid) - 1);
 		pid[n > 0 ? n : 0] = 0;
 		pid[strcspn(pid, "\n")] = 0;
-		fatalx("another hvd (pid %s) runs on the state directory %s", pid[0] ? pid : "?",
-		    conf.state_dir);
+		fatalx("another hvd (pid %s) runs on the state directory %s (stop it first: "
+		    "systemctl stop tandem-hvd; its VMs run on), or give this one another -d",
+		    pid[0] ? pid : "?", conf.state_dir);
 	}
 	return fd;
 }
@@ -193,7 +194,8 @@ int main(int argc, char **argv)
 	int lockfd = lock_state_dir();
 	int other = sock_connect(conf.sock_path);
 	if (other >= 0)
-		fatalx("another daemon answers on %s: not taking it over", conf.sock_path);
+		fatalx("another daemon answers on %s: not taking it over (stop it, or give this hvd "
+		    "another -s or hvd socket=)", conf.sock_path);
 	if (!conf.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	if (ftruncate(lockfd, 0) < 0 || dprintf(lockfd, "%d\n", (int)getpid()) < 0)
@@ -203,7 +205,8 @@ int main(int argc, char **argv)
 		fatalx("event_base_new failed");
 	domain_init(&conf);
 	if (control_init(conf.sock_path) < 0)
-		fatal("control socket %s", conf.sock_path);
+		fatal("control socket %s (its directory must be writable: run hvd as root)",
+		    conf.sock_path);
 	struct metrics_srv *msrv = NULL;
 	if (metrics && !(msrv = metrics_listen(hvd_base, metrics, domain_render, NULL, err,
 	    sizeof(err))))

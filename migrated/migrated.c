@@ -176,7 +176,8 @@ int main(int argc, char **argv)
 	if (!(migd_base = event_base_new()))
 		fatalx("event_base_new failed");
 	if (control_init(migd_conf.ctl_path) < 0)
-		fatal("control socket %s", migd_conf.ctl_path);
+		fatal("control socket %s (its directory must be writable: run migrated as root)",
+		    migd_conf.ctl_path);
 	if (!(migd_conf.stats = stats_new()))
 		fatalx("out of memory");
 	struct metrics_srv *msrv = NULL;
@@ -185,7 +186,8 @@ int main(int argc, char **argv)
 		fatalx("%s", err);
 	int lfd = peer_listen(migd_conf.listen);
 	if (lfd < 0)
-		fatal("peer listener %s", migd_conf.listen);
+		fatal("peer listener %s (another migrated on it? -l or migrated listen= names another)",
+		    migd_conf.listen);
 	if (!migd_conf.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	struct event *pev = event_new(migd_base, lfd, EV_READ | EV_PERSIST, on_peer, event_self_cbarg());

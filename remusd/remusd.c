@@ -194,21 +194,23 @@ int main(int argc, char **argv)
 	snprintf(dir, sizeof(dir), "%s", d.c.ctl_path);
 	mkdir(dirname(dir), 0755);
 	if (mkdir(d.c.state_dir, 0700) < 0 && errno != EEXIST)
-		fatal("state directory %s", d.c.state_dir);
+		fatal("state directory %s (-d or remusd state= names another)", d.c.state_dir);
 	if (!(d.stats = rd_stats_new()))
 		fatalx("out of memory");
 	rd_recover(&d);
 	if (!(d.base = event_base_new()))
 		fatalx("event_base_new failed");
 	if (rd_control_init(&d) < 0)
-		fatal("control socket %s", d.c.ctl_path);
+		fatal("control socket %s (its directory must be writable: run remusd as root)",
+		    d.c.ctl_path);
 	struct metrics_srv *msrv = NULL;
 	if (d.c.metrics && !(msrv = metrics_listen(d.base, d.c.metrics, rd_stats_render, &d, err,
 	    sizeof(err))))
 		fatalx("%s", err);
 	int lfd = peer_listen(d.c.listen);
 	if (lfd < 0)
-		fatal("peer listener %s", d.c.listen);
+		fatal("peer listener %s (another remusd on it? -l or remusd listen= names another)",
+		    d.c.listen);
 	if (!d.c.foreground && daemon(0, 0) < 0)
 		fatal("daemon");
 	struct listener l = { &d, NULL };
