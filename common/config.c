@@ -477,7 +477,9 @@ fail:
 
 int conf_load_default(struct fconf *c, const char *path, char *err, size_t el)
 {
-	if (!path && access(CONF_DEFAULT_PATH, F_OK) < 0) {
+	if (!path)
+		path = getenv("TANDEM_CONF");
+	if ((path && !strcmp(path, "none")) || (!path && access(CONF_DEFAULT_PATH, F_OK) < 0)) {
 		conf_defaults(c);
 		return 0;
 	}

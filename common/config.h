@@ -100,8 +100,9 @@ const char *conf_keyword(size_t i);
 void conf_defaults(struct fconf *c);
 /* 0, or -1 with "FILE:LINE: why" in err; c is written only on success */
 int conf_load(struct fconf *c, const char *path, char *err, size_t errlen);
-/* The daemons' way in: path given (it must load), or the default file if it
- * exists, or defaults alone.  1 loaded, 0 defaults only, -1 err. */
+/* The daemons' and the CLI's way in: path given (it must load), else
+ * $TANDEM_CONF, else the default file if it exists, else defaults alone;
+ * "none" is defaults alone.  1 loaded, 0 defaults only, -1 err. */
 int conf_load_default(struct fconf *c, const char *path, char *err, size_t errlen);
 /* which CFG_ groups differ; conf_group_names writes "hosts, tls" */
 unsigned conf_changed(const struct fconf *a, const struct fconf *b);

@@ -88,7 +88,7 @@ static void from_config(struct ctl *c, const char *path)
 	static struct fconf f;
 	static char uri[300];
 	char err[512];
-	int r = conf_load_default(&f, path ? path : getenv("TANDEM_CONF"), err, sizeof(err));
+	int r = conf_load_default(&f, path, err, sizeof(err));
 	if (r < 0)
 		ctl_fail(c, "%s (fix it, or name another file with --config)", err);
 	if (!r)

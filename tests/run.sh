@@ -6,6 +6,8 @@
 set -u
 export BUILD=$(pwd)
 export SRC=$(cd "$(dirname "$0")/.." && pwd)
+# no configuration but the tests' own (an installed /etc/tandem/tandem.conf stays out)
+export TANDEM_CONF=none
 # the Xen backend from this build, not an installed one
 [ -f "$BUILD/hv_xen.so" ] && export TANDEM_XEN_MODULE=$BUILD/hv_xen.so
 pass=0 failn=0 failed=""

@@ -151,6 +151,11 @@ int main(void)
 	struct fconf e;
 	CHECK(conf_load(&e, "/nonexistent/tandem.conf", err, sizeof(err)) < 0 &&
 	    strstr(err, "No such file or directory (tandem.conf(5)"));
+	CHECK(conf_load_default(&e, "/nonexistent/tandem.conf", err, sizeof(err)) == -1);
+	CHECK(conf_load_default(&e, "none", err, sizeof(err)) == 0 && e.fence_timeout_ms == 10000);
+	setenv("TANDEM_CONF", "none", 1);
+	CHECK(conf_load_default(&e, NULL, err, sizeof(err)) == 0 && !e.path[0]);
+	unsetenv("TANDEM_CONF");
 
 	/* what a reload compares */
 	CHECK(load(&d, "host 1 a 10.0.0.1 mem=2G\nhost 2 b 10.0.0.2\n"
