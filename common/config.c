@@ -558,6 +558,17 @@ const char *conf_fenced_socket(const struct fconf *c, const char *dflt)
 	return c->nlevels || c->fenced.state[0] || c->fenced.metrics[0] ? dflt : NULL;
 }
 
+void conf_tls(const struct fconf *c, struct cf_tls_use *t)
+{
+	if (t->cert || t->key || t->ca || t->insecure)
+		return;
+	t->insecure = c->tls.insecure;
+	t->cert = conf_or(NULL, c->tls.cert, NULL);
+	t->key = conf_or(NULL, c->tls.key, NULL);
+	t->ca = conf_or(NULL, c->tls.ca, NULL);
+	t->crl = conf_or(t->crl, c->tls.crl, NULL);
+}
+
 const char *conf_or(const char *flag, const char *file, const char *dflt)
 {
 	return flag ? flag : file && *file ? file : dflt;

@@ -116,6 +116,13 @@ const char *conf_hvd_socket(const struct fconf *c);
  * or a fenced statement): dflt unless fenced socket= names one; else NULL
  * (hosts alone only name the peers, as in a Pacemaker cluster) */
 const char *conf_fenced_socket(const struct fconf *c, const char *dflt);
+/* The peers' TLS: the command line's when it named any, else the file's
+ * tls statement (crl from the file when the command line gave none). */
+struct cf_tls_use {
+	const char *cert, *key, *ca, *crl;
+	int insecure;
+};
+void conf_tls(const struct fconf *c, struct cf_tls_use *t);
 /* A daemon's setting: its command line, else the file's (when not ""), else
  * its default. */
 const char *conf_or(const char *flag, const char *file, const char *dflt);

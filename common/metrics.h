@@ -21,6 +21,8 @@ struct mhist {
 	double sum;
 };
 void mhist_init(struct mhist *h, const double *le, size_t n);
+/* with the bounds of an array */
+#define MHIST_INIT(h, le)	mhist_init((h), (le), sizeof(le) / sizeof((le)[0]))
 void mhist_observe(struct mhist *h, double v);
 
 /* The exposition being written. */

@@ -318,7 +318,7 @@ struct fencer *fence_init(struct event_base *b, const struct fconf *c, fence_don
 	fr->conf = c;
 	fr->done = done;
 	fr->arg = arg;
-	mhist_init(&fr->duration, duration_le, sizeof(duration_le) / sizeof(duration_le[0]));
+	MHIST_INIT(&fr->duration, duration_le);
 	fr->chld_ev = evsignal_new(b, SIGCHLD, on_sigchld, fr);
 	event_add(fr->chld_ev, NULL);
 	return fr;

@@ -134,13 +134,10 @@ int main(int argc, char **argv)
 	m->fenced = conf_or(m->fenced, conf_fenced_socket(&hosts_map, FENCED_DEFAULT_SOCK), NULL);
 	if (m->fenced && !strcmp(m->fenced, "none"))	/* -F none: no cluster, whatever the file says */
 		m->fenced = NULL;
-	if (!m->cert && !m->key && !m->ca && !m->insecure) {
-		m->insecure = hosts_map.tls.insecure;
-		m->cert = conf_or(NULL, hosts_map.tls.cert, NULL);
-		m->key = conf_or(NULL, hosts_map.tls.key, NULL);
-		m->ca = conf_or(NULL, hosts_map.tls.ca, NULL);
-		m->crl = conf_or(m->crl, hosts_map.tls.crl, NULL);
-	}
+	struct cf_tls_use tls = { m->cert, m->key, m->ca, m->crl, m->insecure };
+	conf_tls(&hosts_map, &tls);
+	m->cert = tls.cert, m->key = tls.key, m->ca = tls.ca, m->crl = tls.crl;
+	m->insecure = tls.insecure;
 	if (hosts_map.nhosts) {
 		m->hosts_path = hosts_map.path;
 		m->hosts = &hosts_map;

@@ -29,8 +29,8 @@ struct mig_stats *stats_new(void)
 	if (!st)
 		return NULL;
 	pthread_mutex_init(&st->lock, NULL);
-	mhist_init(&st->downtime, downtime_le, sizeof(downtime_le) / sizeof(downtime_le[0]));
-	mhist_init(&st->total, total_le, sizeof(total_le) / sizeof(total_le[0]));
+	MHIST_INIT(&st->downtime, downtime_le);
+	MHIST_INIT(&st->total, total_le);
 	return st;
 }
 

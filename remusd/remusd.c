@@ -152,13 +152,10 @@ int main(int argc, char **argv)
 		d.c.fenced = NULL;
 	epoch_flag = epoch != 0;
 	d.c.epoch_ms = epoch ? (unsigned)epoch : hosts.epoch_ms ? hosts.epoch_ms : 25;
-	if (!d.c.cert && !d.c.key && !d.c.ca && !d.c.insecure) {
-		d.c.insecure = hosts.tls.insecure;
-		d.c.cert = conf_or(NULL, hosts.tls.cert, NULL);
-		d.c.key = conf_or(NULL, hosts.tls.key, NULL);
-		d.c.ca = conf_or(NULL, hosts.tls.ca, NULL);
-		d.c.crl = conf_or(d.c.crl, hosts.tls.crl, NULL);
-	}
+	struct cf_tls_use tls = { d.c.cert, d.c.key, d.c.ca, d.c.crl, d.c.insecure };
+	conf_tls(&hosts, &tls);
+	d.c.cert = tls.cert, d.c.key = tls.key, d.c.ca = tls.ca, d.c.crl = tls.crl;
+	d.c.insecure = tls.insecure;
 	if (epoch && (epoch < 5 || epoch > 10000)) {
 		fprintf(stderr, "remusd: -e %d: an epoch is 5 to 10000 ms\n", epoch);
 		exit(2);

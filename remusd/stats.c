@@ -32,8 +32,8 @@ struct rd_stats *rd_stats_new(void)
 	if (!st)
 		return NULL;
 	pthread_mutex_init(&st->lock, NULL);
-	mhist_init(&st->pause, pause_le, sizeof(pause_le) / sizeof(pause_le[0]));
-	mhist_init(&st->ack, ack_le, sizeof(ack_le) / sizeof(ack_le[0]));
+	MHIST_INIT(&st->pause, pause_le);
+	MHIST_INIT(&st->ack, ack_le);
 	return st;
 }
 
