@@ -37,6 +37,14 @@ static int parse(const char *uri, enum backend *b, const char **path, char *err,
 		return 0;
 	if (k == 3 && !strncmp(uri, "xen", 3)) {
 		*b = B_XEN;
+		size_t n = *path ? strlen(*path) : 0;
+		if (n > XEN_TAG_MAX || (*path && strspn(*path, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)) {
+			snprintf(err, errlen, "'%s': xen:TAG takes a tag of up to %d letters, digits, "
+			    "'_' or '-'", uri, XEN_TAG_MAX);
+			errno = EINVAL;
+			return -1;
+		}
 		return hv_xen_available(err, errlen);
 	} else
 		snprintf(err, errlen, "'%s': no backend of that name (hvd:SOCKET or xen:)", uri);
@@ -57,7 +65,7 @@ struct hv *hv_open(const char *uri, char *err, size_t errlen)
 	const char *path;
 	if (parse(uri, &b, &path, err, errlen) < 0)
 		return NULL;
-	return b == B_XEN ? hv_xen_open(err, errlen) : hv_hvd_open(path, err, errlen);
+	return b == B_XEN ? hv_xen_open(path, err, errlen) : hv_hvd_open(path, err, errlen);
 }
 
 int hv_collect(struct hv *h)

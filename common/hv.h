@@ -35,6 +35,10 @@ enum hv_cap {
 	HV_CAP_STAGE = 1 << 1,	/* domain_checkpoint_staged and stage_map */
 	HV_CAP_NIC_HOLD = 1 << 2,	/* output commit: nic_hold, nic_release */
 	HV_CAP_POST = 1 << 3,	/* hv_post and collect */
+	/* an incoming domain has a name of its own until it first runs (Xen:
+	 * NAME--incoming, as xl migrate to localhost): it can be built on a host
+	 * where NAME runs, and is refused a run (EEXIST) while NAME does */
+	HV_CAP_APART = 1 << 4,
 };
 
 /* hv_dominfo.mem_flags */
@@ -187,7 +191,10 @@ struct hv {
 /*
  * Opens the backend a URI names: "hvd:PATH" (hvd's control socket),
  * "hvd:" or NULL (hvd at its default socket), "xen:" (this host's Xen), or
- * a bare PATH (an hvd socket).  An unknown scheme, or a backend this build
+ * a bare PATH (an hvd socket).  "xen:TAG" is one daemon's share of a Xen
+ * host that several use as if each were a host of its own (a test's two
+ * migrated daemons on one Xen): the domains it builds are its own, found
+ * and taken back after its death only by a handle of the same TAG.  An unknown scheme, or a backend this build
  * lacks, fails with the reason.
  */
 struct hv *hv_open(const char *uri, char *err, size_t errlen);
@@ -196,10 +203,11 @@ int hv_uri_check(const char *uri, char *err, size_t errlen);
 /* the backends' own openers (hv.c calls them): path NULL is the default */
 struct hv *hv_hvd_open(const char *path, char *err, size_t errlen);
 /* hv_xenmod.c: the Xen backend, loaded from its module (hv_xen.so) */
-struct hv *hv_xen_open(char *err, size_t errlen);
+#define XEN_TAG_MAX 16
+struct hv *hv_xen_open(const char *tag, char *err, size_t errlen);
 int hv_xen_available(char *err, size_t errlen);	/* 0, or -1 with why */
 /* hv_xen.c: the module's entry */
-struct hv *hv_xen_module_open(char *err, size_t errlen);
+struct hv *hv_xen_module_open(const char *tag, char *err, size_t errlen);
 static inline const char *hv_error(const struct hv *h) { return h->err; }
 /*
  * Posting: hv_post(h) before a call whose answer says only whether it

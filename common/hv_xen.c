@@ -109,6 +109,11 @@ int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
 	struct xen_in *in = xen_incoming(x, name);
 	if (in)
 		return xen_dom_byid(x, in->domid, info);
+	/* a copy built for this handle's tag by a process that died (in doubt,
+	 * a shadow): what a restarted daemon means by NAME, even where another
+	 * domain is called so (a test's two daemons on one Xen) */
+	if (xen_built_orphan(x, name, info) == 0)
+		return 0;
 	if (xen_dom_named(x, name, 0, info) == 0)
 		return 0;
 	if (xen_handed(x, name, &id, &tag) == 0 && xen_dom_byid(x, id, info) == 0)
@@ -146,7 +151,11 @@ static int xen_list(struct hv *hv, char (**names)[65], int *n)
 	}
 	*n = 0;
 	for (int i = 0; i < k; i++) {
-		xen_dom_name(x, d[i].domain, (*names)[*n], sizeof((*names)[*n]));
+		uint64_t tag;
+		/* a handed-over copy by the name it is handed over as, which
+		 * every call knows it by (xenstore says NAME--migrated) */
+		if (xen_handed_as(x, d[i].domain, &tag, (*names)[*n], sizeof((*names)[*n])) < 0)
+			xen_dom_name(x, d[i].domain, (*names)[*n], sizeof((*names)[*n]));
 		if ((*names)[*n][0])	/* one being built has no name yet */
 			(*n)++;
 	}
@@ -208,18 +217,21 @@ static int no_op(xc_interface *xc, uint32_t domid)
 	return 0;
 }
 
-/* an incoming domain takes its own name before it first runs */
+/* an incoming domain (this handle's, or one whose builder died) takes its
+ * own name before it first runs */
 static int xen_unpause(struct hv *hv, const char *n)
 {
 	struct xen *x = (struct xen *)hv;
-	struct xen_in *in = xen_incoming(x, n);
 	uint32_t id;
-	if (!in)
-		return by_name(hv, n, HV_PAUSED, xc_domain_unpause, "unpausing", NULL);
-	if (by_name(hv, n, HV_PAUSED, no_op, "", &id) < 0 || xen_incoming_named(x, in) < 0)
+	if (by_name(hv, n, HV_PAUSED, no_op, "", &id) < 0)
+		return -1;
+	int first = xen_incoming_id(x, id) || xen_built_id(x, id);
+	if (first && xen_first_run(x, id, n) < 0)
 		return -1;
 	if (xc_domain_unpause(x->xc, id) < 0)	/* by its id: it was just found */
 		return xen_fail(hv, errno, "xen: unpausing %s (domain %u): %s", n, id, strerror(errno));
+	if (first)
+		xen_built_drop(x, id);	/* after: not on the migration's downtime */
 	return 0;
 }
 
@@ -296,6 +308,7 @@ static struct xen_log *log_of(struct xen *x, uint32_t domid)
 
 static void log_drop(struct xen *x, struct xen_log *l)
 {
+	xen_lease_drop(x, l->domid);
 	if (l->hpages)
 		xc__hypercall_buffer_free_pages(x->xc, &l->hb, l->hpages);
 	munmap(l->bm, l->len);
@@ -315,6 +328,8 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	if (!enable) {
 		if (l)
 			log_drop(x, l);
+		else
+			xen_lease_drop(x, d.domain);
 		if (xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0) < 0 &&
 		    errno != EINVAL)
 			return xen_fail(hv, errno, "xen: log-dirty off for %s: %s", name, strerror(errno));
@@ -360,6 +375,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 		return xen_fail(hv, errno, "xen: the dirty bitmap: %s", strerror(errno));
 	*bitmap = theirs;
 	*len = l->len;
+	xen_lease_set(x, d.domain);
 	return 0;
 }
 
@@ -636,7 +652,7 @@ static const struct hv_ops xen_ops = {
 };
 
 __attribute__((visibility("default")))
-struct hv *hv_xen_module_open(char *err, size_t errlen)
+struct hv *hv_xen_module_open(const char *tag, char *err, size_t errlen)
 {
 	struct xen *x = calloc(1, sizeof(*x));
 	if (!x) {
@@ -669,6 +685,8 @@ struct hv *hv_xen_module_open(char *err, size_t errlen)
 	}
 	x->hv.ops = &xen_ops;
 	x->hv.timeout_ms = HV_TIMEOUT_MS;
-	x->hv.caps = 0;
+	x->hv.caps = HV_CAP_APART;
+	snprintf(x->tag, sizeof(x->tag), "%s", tag && *tag ? tag : "-");
+	xen_built_settle(x);
 	return &x->hv;
 }

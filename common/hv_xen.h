@@ -49,6 +49,7 @@ struct xen {
 	struct xen_log log[XEN_LOGDIRTY_MAX];
 	struct xen_in in[XEN_INCOMING_MAX];
 	uint32_t ctx_len;	/* the last HVM context's size: one call gets the next */
+	char tag[XEN_TAG_MAX + 1];	/* xen:TAG ("-": none): whose built domains are ours */
 };
 
 int xen_fail(struct hv *hv, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -76,12 +77,24 @@ int xen_incoming_id(struct xen *x, uint32_t domid);
 int xen_handed(struct xen *x, const char *name, uint32_t *domid, uint64_t *tag);
 /* whether domid is handed over (and its tag) */
 int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag);
+/* the same, and the name it was handed over as (its xenstore name is NAME--migrated) */
+int xen_handed_as(struct xen *x, uint32_t domid, uint64_t *tag, char *name, size_t len);
+/* once it first ran, it is no incoming copy: no lease, no builder */
+void xen_built_drop(struct xen *x, uint32_t domid);
 /* before an incoming domain first runs: its own name back (EEXIST while
- * another domain has it) */
-int xen_incoming_named(struct xen *x, struct xen_in *in);
-/* the handle closes: incoming domains still leased go */
+ * another domain has it), this handle's slot dropped */
+int xen_first_run(struct xen *x, uint32_t domid, const char *name);/* the handle closes: incoming domains still leased go */
 void xen_incoming_close(struct xen *x);
-/* a domain destroyed by id: its xenstore and this handle's records of it go */
+/* at open: what processes that died left: log-dirty leases undone, domains
+ * they built go if leased, with every record of a domain that is gone */
+void xen_built_settle(struct xen *x);
+/* log-dirty's lease on domid, held by this process, and its end */
+void xen_lease_set(struct xen *x, uint32_t domid);
+void xen_lease_drop(struct xen *x, uint32_t domid);
+/* a kept domain built for name by a process that died: 0 and its info, or -1 */
+int xen_built_orphan(struct xen *x, const char *name, xc_domaininfo_t *info);
+/* whether domid was built here (by any process) and has not run yet */
+int xen_built_id(struct xen *x, uint32_t domid);/* a domain destroyed by id: its xenstore and this handle's records of it go */
 void xen_forget(struct xen *x, uint32_t domid);
 int xen_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
     const char *net);

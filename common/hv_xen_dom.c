@@ -12,9 +12,20 @@
  * port 0xe9 (Xen's debug console, `xl dmesg`) and use no PV devices.  Until
  * it first runs it is found by NAME only through the handle that built it.
  *
- * Xen has no leases.  A leased incoming domain is destroyed when the handle
- * that built it closes without keeping it; a process that dies leaves it
- * paused, recorded under /tandem/built/DOMID for whoever cleans up.
+ * Xen has no leases.  Each domain built here is recorded as
+ * /tandem/built/DOMID "NAME PID START LEASED TAG": its builder (the process and
+ * its start time, so a recycled pid is no builder) and whether it is
+ * leased.  A leased one is destroyed when the handle that built it closes
+ * without keeping it, and, when its process died instead, by the next
+ * process that opens the backend (xen_built_settle): a lease, undone late.
+ * Log-dirty is a lease too (/tandem/lease/DOMID "PID START", set when it goes
+ * on, dropped when it goes off): a migration's source or a protected VM
+ * whose daemon died gets log-dirty off, no throttle and, unless it is
+ * handed over, runs again (a pause under the lease undone), as hvd does.
+ * One kept (a migration's destination past its first SYNC, a shadow) whose
+ * builder died stays paused, and every handle of its builder's tag (xen:TAG,
+ * "-" for none) finds it by NAME first (xen_built_orphan): a restarted
+ * daemon resumes or destroys it.  The record goes when the domain first runs.
  *
  * The hand-over, without hvd's tags: in one xenstore transaction the paused
  * source is renamed NAME--migrated and recorded as /tandem/handed/NAME
@@ -29,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hv_xen.h"
 
@@ -85,15 +97,21 @@ int xen_handed(struct xen *x, const char *name, uint32_t *domid, uint64_t *tag)
 	return 0;
 }
 
-int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag)
+int xen_handed_as(struct xen *x, uint32_t domid, uint64_t *tag, char *name, size_t len)
 {
-	char path[64], name[65];
+	char path[64];
 	uint32_t id;
 	snprintf(path, sizeof(path), "/tandem/handed-dom/%u", domid);
-	xs_get(x, path, name, sizeof(name));
+	xs_get(x, path, name, len);
 	if (!name[0] || xen_handed(x, name, &id, tag) < 0 || id != domid)
 		return errno = ENOENT, -1;
 	return 0;
+}
+
+int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag)
+{
+	char name[65];
+	return xen_handed_as(x, domid, tag, name, sizeof(name));
 }
 
 /* whether a domain other than but is called name in xenstore */
@@ -125,6 +143,7 @@ void xen_forget(struct xen *x, uint32_t domid)
 		snprintf(path, sizeof(path), "/tandem/handed/%s", v);
 		xs_rm(x->xs, XBT_NULL, path);
 	}
+	xen_lease_drop(x, domid);
 	for (int i = 0; i < XEN_INCOMING_MAX; i++)
 		if (x->in[i].domid == domid)
 			memset(&x->in[i], 0, sizeof(x->in[i]));
@@ -155,6 +174,8 @@ static int populate(struct xen *x, uint32_t domid, uint64_t npages)
 	errno = e;
 	return r;
 }
+
+static int built_put(struct xen *x, xs_transaction_t t, uint32_t domid, const char *name, int leased);
 
 static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, const char *net,
     int leased)
@@ -214,8 +235,7 @@ static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
 		    xs_put(x, t, p2, "%llu", (unsigned long long)(mem / 1024)) == 0;
 		snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
 		ok = ok && xs_put(x, t, path, "%u", domid) == 0;
-		snprintf(path, sizeof(path), "/tandem/built/%u", domid);
-		ok = ok && xs_put(x, t, path, "%s", name) == 0;
+		ok = ok && built_put(x, t, domid, name, leased) == 0;
 		if (t != XBT_NULL && xs_transaction_end(x->xs, t, !ok) && ok)
 			break;
 		if (!ok || errno != EAGAIN || tries == XS_RETRIES) {
@@ -250,11 +270,163 @@ int xen_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem, ui
 
 int xen_keep(struct hv *hv, const char *name)
 {
-	struct xen_in *in = xen_incoming((struct xen *)hv, name);
+	struct xen *x = (struct xen *)hv;
+	struct xen_in *in = xen_incoming(x, name);
 	if (!in)
 		return xen_fail(hv, ENOENT, "xen: no incoming domain %s built here", name);
+	if (built_put(x, XBT_NULL, in->domid, name, 0) < 0)
+		return xen_fail(hv, errno, "xen: keeping %s: its record: %s", name, strerror(errno));
 	in->leased = 0;
 	return 0;
+}
+
+/* this process's start time (clock ticks after boot), 0 when pid is no process */
+static unsigned long long proc_start(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return 0;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	char *p = strrchr(buf, ')');	/* the name may hold anything */
+	unsigned long long start = 0;
+	/* after the name: state and 18 more fields, then starttime (field 22) */
+	if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+	    "%*d %*d %llu", &start) != 1)
+		start = 0;
+	return start;
+}
+
+static int built_put(struct xen *x, xs_transaction_t t, uint32_t domid, const char *name, int leased)
+{
+	char path[64];
+	long pid = (long)getpid();
+	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
+	return xs_put(x, t, path, "%s %ld %llu %d %s", name, pid, proc_start(pid), leased, x->tag);
+}
+
+/* domid's built record: 1 with its builder gone (and *leased, and whether
+ * it is this handle's tag's), 0 with it alive, -1 none */
+static int built_get(struct xen *x, uint32_t domid, char *name, int *leased, int *ours)
+{
+	char path[64], v[200], tag[XEN_TAG_MAX + 1];
+	long pid;
+	unsigned long long start;
+	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
+	xs_get(x, path, v, sizeof(v));
+	if (sscanf(v, "%64s %ld %llu %d %16s", name, &pid, &start, leased, tag) != 5)
+		return -1;
+	*ours = !strcmp(tag, x->tag);
+	return !start || proc_start(pid) != start;
+}
+
+/* the record at path names a live process: 1, a dead one: 0, none: -1 */
+static int holder_alive(struct xen *x, const char *path)
+{
+	char v[64];
+	long pid;
+	unsigned long long start;
+	xs_get(x, path, v, sizeof(v));
+	if (sscanf(v, "%ld %llu", &pid, &start) != 2)
+		return -1;
+	return start && proc_start(pid) == start;
+}
+
+void xen_lease_set(struct xen *x, uint32_t domid)
+{
+	char path[64];
+	long pid = (long)getpid();
+	snprintf(path, sizeof(path), "/tandem/lease/%u", domid);
+	xs_put(x, XBT_NULL, path, "%ld %llu", pid, proc_start(pid));
+}
+
+void xen_lease_drop(struct xen *x, uint32_t domid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/tandem/lease/%u", domid);
+	xs_rm(x->xs, XBT_NULL, path);
+}
+
+/* a lease whose holder died: the domain runs again as it did before, unless
+ * it is handed over (then it waits, paused, for whoever settles that) */
+static void lease_undo(struct xen *x, uint32_t domid)
+{
+	xc_domaininfo_t d;
+	uint64_t tag;
+	if (xen_dom_byid(x, domid, &d) == 0) {
+		xc_shadow_control(x->xc, domid, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
+		char name[65];
+		xen_dom_name(x, domid, name, sizeof(name));
+		xen_throttle(&x->hv, name, 0);
+		if (d.flags & XEN_DOMINF_paused && xen_handed_id(x, domid, &tag) < 0)
+			xc_domain_unpause(x->xc, domid);
+	}
+	xen_lease_drop(x, domid);
+}
+
+void xen_built_settle(struct xen *x)
+{
+	char **leases;
+	unsigned nl = 0;
+	if ((leases = xs_directory(x->xs, XBT_NULL, "/tandem/lease", &nl))) {
+		for (unsigned i = 0; i < nl; i++) {
+			char path[64];
+			snprintf(path, sizeof(path), "/tandem/lease/%s", leases[i]);
+			if (holder_alive(x, path) != 1)
+				lease_undo(x, (uint32_t)strtoul(leases[i], NULL, 10));
+		}
+		free(leases);
+	}
+	char **ids, name[65];
+	unsigned n = 0;
+	int leased;
+	if (!(ids = xs_directory(x->xs, XBT_NULL, "/tandem/built", &n)))
+		return;
+	for (unsigned i = 0; i < n; i++) {
+		uint32_t domid = (uint32_t)strtoul(ids[i], NULL, 10);
+		xc_domaininfo_t d;
+		int ours, r = built_get(x, domid, name, &leased, &ours);
+		if (xen_dom_byid(x, domid, &d) < 0)
+			xen_forget(x, domid);	/* gone: only its record was left */
+		else if (r == 1 && leased && d.flags & XEN_DOMINF_paused) {
+			xc_domain_destroy(x->xc, domid);
+			xen_forget(x, domid);
+		}
+	}
+	free(ids);
+}
+
+int xen_built_orphan(struct xen *x, const char *name, xc_domaininfo_t *info)
+{
+	char **ids, nm[65];
+	unsigned n = 0;
+	int leased, ours, found = 0;
+	if (!(ids = xs_directory(x->xs, XBT_NULL, "/tandem/built", &n)))
+		return -1;
+	for (unsigned i = 0; i < n && !found; i++) {
+		uint32_t domid = (uint32_t)strtoul(ids[i], NULL, 10);
+		found = built_get(x, domid, nm, &leased, &ours) == 1 && ours && !leased && !strcmp(nm, name) &&
+		    xen_dom_byid(x, domid, info) == 0;
+	}
+	free(ids);
+	return found ? 0 : -1;
+}
+
+void xen_built_drop(struct xen *x, uint32_t domid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
+	xs_rm(x->xs, XBT_NULL, path);
+}
+
+int xen_built_id(struct xen *x, uint32_t domid)
+{
+	char nm[65];
+	int leased, ours;
+	return built_get(x, domid, nm, &leased, &ours) >= 0;
 }
 
 void xen_incoming_close(struct xen *x)
@@ -267,16 +439,18 @@ void xen_incoming_close(struct xen *x)
 		}
 }
 
-int xen_incoming_named(struct xen *x, struct xen_in *in)
+int xen_first_run(struct xen *x, uint32_t domid, const char *name)
 {
 	char path[64];
-	if (name_taken(x, in->name, in->domid))
+	if (name_taken(x, name, domid))
 		return xen_fail(&x->hv, EEXIST, "xen: another domain is called %s: the incoming one "
-		    "stays %s" IN_SUFFIX, in->name, in->name);
-	snprintf(path, sizeof(path), "/local/domain/%u/name", in->domid);
-	if (xs_put(x, XBT_NULL, path, "%s", in->name) < 0)
-		return xen_fail(&x->hv, errno, "xen: naming %s: %s", in->name, strerror(errno));
-	memset(in, 0, sizeof(*in));	/* found by its name from now on */
+		    "stays %s" IN_SUFFIX, name, name);
+	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+	if (xs_put(x, XBT_NULL, path, "%s", name) < 0)
+		return xen_fail(&x->hv, errno, "xen: naming %s: %s", name, strerror(errno));
+	for (int i = 0; i < XEN_INCOMING_MAX; i++)
+		if (x->in[i].domid == domid)
+			memset(&x->in[i], 0, sizeof(x->in[i]));	/* found by its name from now on */
 	return 0;
 }
 

@@ -19,7 +19,7 @@
 #define XEN_MODULE_PATH "/usr/lib/tandem/hv_xen.so"
 #endif
 
-typedef struct hv *(*open_fn)(char *err, size_t errlen);
+typedef struct hv *(*open_fn)(const char *tag, char *err, size_t errlen);
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static open_fn module_open;
@@ -52,8 +52,8 @@ int hv_xen_available(char *err, size_t errlen)
 	return load(err, errlen) ? 0 : -1;
 }
 
-struct hv *hv_xen_open(char *err, size_t errlen)
+struct hv *hv_xen_open(const char *tag, char *err, size_t errlen)
 {
 	open_fn f = load(err, errlen);
-	return f ? f(err, errlen) : NULL;
+	return f ? f(tag, err, errlen) : NULL;
 }

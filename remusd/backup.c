@@ -178,7 +178,9 @@ void *backup_thread(void *arg)
 		ckpt_send(a->r, CK_ABORT, "the backup cannot reach its hvd", 31);
 		goto out;
 	}
-	if (h->ops->domain_info(h, p->name, &di) == 0) {
+	/* where the shadow is built apart (HV_CAP_APART), a domain of the name
+	 * here is no shadow and stays: a shadow never resumes while it runs */
+	if (!(h->caps & HV_CAP_APART) && h->ops->domain_info(h, p->name, &di) == 0) {
 		/* a shadow an earlier protection left (paused) goes; a VM that runs stays */
 		if (di.state != HV_PAUSED) {
 			snprintf(err, sizeof(err), "a domain %s is %s on this host", p->name,
@@ -198,7 +200,8 @@ void *backup_thread(void *arg)
 	mark_open(p);
 	int whole = shadow_run(&s) == 0;
 	if (s.aborted) {
-		drop_shadow(h, p);
+		if (s.created)
+			drop_shadow(h, p);
 		prot_set(p, RS_STOPPED, "%s", s.err);
 	} else if (!whole) {
 		if (s.created)

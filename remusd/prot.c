@@ -114,7 +114,9 @@ int rd_protect(struct remusd *d, const char *name, const char *backup, const cha
  * heartbeats); until then a silent peer is only slow (a loaded host, a
  * large epoch), and the stream waits, up to PEER_STUCK_MS: a peer that is
  * alive but says nothing that long is stuck, and the stream ends.
- * Outside a cluster the first silence ends it.
+ * Outside a cluster nothing can prove the peer gone, and ending the stream
+ * early gains nothing (a shadow resumes only in a cluster): it waits up to
+ * PEER_STUCK_MS as well.
  */
 int rd_stalled(void *arg, unsigned waited)
 {
@@ -124,8 +126,15 @@ int rd_stalled(void *arg, unsigned waited)
 	struct msg_in in;
 	struct msg_out o;
 	char err[400], why[400], host[256];
-	if (p->stop || !d->c.fenced || waited >= PEER_STUCK_MS)
+	if (p->stop || waited >= PEER_STUCK_MS)
 		return -1;
+	if (!d->c.fenced) {	/* nothing to ask, and nothing a break would gain: the shadow
+				 * cannot resume without a cluster; only the hard limit ends it */
+		if (waited == rd_silence_ms(p->epoch_ms))
+			log_info("%s (%s): the peer is silent for %u ms; no cluster to ask: waiting up "
+			    "to %u ms", p->name, rem_role_name(p->role), waited, PEER_STUCK_MS);
+		return 0;
+	}
 	pthread_mutex_lock(&p->lock);
 	snprintf(host, sizeof(host), "%s", prot_peer(p));
 	pthread_mutex_unlock(&p->lock);

@@ -34,6 +34,44 @@ uint64_t clock_us(void)
 
 #define IDLE_MIN_US 200		/* shorter waits spin: an exit costs ~125 us */
 
+/*
+ * stood=US: every stretch longer than US in which the guest did not run
+ * (the hypervisor paused it: a migration's stop, a checkpoint; or the host
+ * did not run its vCPU) is printed "STOOD us", seen as a jump of the TSC
+ * between two looks: the main loop's, which reads the TSC it reads anyway
+ * (stood_now), the time a wait asked for allowed, and the long loops'
+ * (dirty.c).  The guest's own slow work (printing, a sweep) is passed over
+ * (stood_pass).  No more reads of the TSC than without it: on Xen each may
+ * trap.  One oracle for every tool's pauses, whatever the hypervisor.
+ */
+static uint64_t stood_ticks, stood_last, stood_allow;
+
+void stood_init(uint64_t us)
+{
+	stood_ticks = us * (tsc_hz / 1000000);
+	stood_last = stood_allow = 0;
+}
+
+uint64_t stood_now(void)
+{
+	uint64_t t = rdtsc();
+	if (!stood_ticks)
+		return t;
+	if (stood_last && t - stood_last > stood_allow + stood_ticks) {
+		con_printf("STOOD %lu us\n", (t - stood_last - stood_allow) / (tsc_hz / 1000000));
+		t = rdtsc();
+	}
+	stood_last = t;
+	stood_allow = 0;
+	return t;
+}
+
+void stood_pass(void)
+{
+	if (stood_ticks)
+		stood_last = rdtsc(), stood_allow = 0;
+}
+
 uint32_t clock_idle_us(uint64_t deadline)
 {
 	uint64_t now = rdtsc();
@@ -56,6 +94,7 @@ void clock_idle(uint32_t us)
 	if (!us)
 		return;
 	if (!boot_on_xen) {
+		stood_allow += us * (tsc_hz / 1000000);
 		outl(PORT_IDLE, us);
 		return;
 	}
@@ -65,5 +104,8 @@ void clock_idle(uint32_t us)
 		uint64_t dt = (rdtsc() - t0) / (tsc_hz / 1000000);
 		spins_per_us = dt ? 10000 / dt + 1 : 1000;
 	}
-	spin((uint64_t)(us < SPIN_MAX_US ? us : SPIN_MAX_US) * spins_per_us);
+	if (us > SPIN_MAX_US)
+		us = SPIN_MAX_US;
+	stood_allow += us * (tsc_hz / 1000000);
+	spin((uint64_t)us * spins_per_us);
 }

@@ -10,6 +10,7 @@ static const struct {
 	{ "heartbeat=", offsetof(struct config, heartbeat_ms) },
 	{ "integrity=", offsetof(struct config, integrity_s) },
 	{ "crash=", offsetof(struct config, crash_ms) },
+	{ "stood=", offsetof(struct config, stood_us) },
 	{ "tsc_khz=", offsetof(struct config, tsc_khz) },
 	{ "kv=", offsetof(struct config, kv_port) },
 	{ "badvq=", offsetof(struct config, badvq) },

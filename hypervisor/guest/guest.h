@@ -33,6 +33,10 @@ uint64_t clock_us(void);
 /* microseconds to sleep in hvd until the deadline; 0 when it is too close */
 uint32_t clock_idle_us(uint64_t tsc_deadline);
 void clock_idle(uint32_t us);
+/* stood=US: stretches the guest did not run, printed (clock.c) */
+void stood_init(uint64_t us);
+uint64_t stood_now(void);	/* the TSC, and a look */
+void stood_pass(void);
 
 /* cmdline.c */
 enum { PAT_UNIFORM, PAT_SEQ, PAT_HOTCOLD };
@@ -46,6 +50,7 @@ struct config {
 	uint64_t integrity_s;	/* periodic sweep, 0: only on demand */
 	uint64_t tsc_khz;
 	uint64_t crash_ms;	/* test hook: fault after this long, 0: never */
+	uint64_t stood_us;	/* print each stretch the guest did not run longer than this */
 	/* the network: net=ADDR/PREFIX[,gw=ADDR], kv=PORT, and where the NIC is
 	 * (virtio_mmio.device=SIZE@BASE:IRQ, which hvd adds) */
 	int has_net;

@@ -130,10 +130,11 @@ void guest_main(const struct hvm_start_info *si)
 	/* writes counted in this frame, not in memory: see dirty_verify() */
 	volatile uint64_t writes = 0;
 
+	stood_init(cfg.stood_us);
 	for (;;) {
 		if (net)
 			net_poll();
-		now = rdtsc();
+		now = stood_now();
 		if (cfg.dirty_max) {
 			dirty_write(4096, cfg.pattern);
 			writes += 4096;
@@ -154,14 +155,17 @@ void guest_main(const struct hvm_start_info *si)
 		if (now >= next_hb) {
 			heartbeat++;
 			con_printf("HB %lu pages=%lu\n", heartbeat, dirty_written());
+			stood_pass();
 			next_hb += hb_ticks;
 			if (next_hb < now)
 				next_hb = now + hb_ticks;
 		}
 		if (now >= next_input) {
 			int c = con_getc();
-			if (c == 'i')
+			if (c == 'i') {
 				sweep(writes);
+				stood_pass();
+			}
 			else if (c == 'h')
 				con_printf("HB-NOW %lu\n", heartbeat);
 			else if (c == 'n' && net)
@@ -177,6 +181,7 @@ void guest_main(const struct hvm_start_info *si)
 		}
 		if (now >= next_sweep) {
 			sweep(writes);
+			stood_pass();
 			next_sweep = now + cfg.integrity_s * 1000 * ms;
 		}
 		if (!cfg.dirty_max) {

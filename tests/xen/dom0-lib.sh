@@ -2,7 +2,14 @@
 # (xen-tier.sh puts it beside them in /mnt/host).
 D=/mnt/host
 export TANDEM_XEN_MODULE=$D/hv_xen.so	# the Xen backend of the build under test
-fail() { echo "RESULT FAIL $*"; xl dmesg | grep "(d[0-9]*)" | tail -15; exit 1; }
+fail() {
+	echo "RESULT FAIL $*"
+	xl dmesg | grep "(d[0-9]*)" | tail -15
+	for f in /tmp/a.log /tmp/b.log /tmp/a.rlog /tmp/b.rlog; do	# the daemons' last words
+		[ -f $f ] && { echo "--- $f"; tail -12 $f; }
+	done
+	exit 1
+}
 # pvh_guest NAME VCPUS CMDLINE: the workload guest (guest.elf) as a 64 MiB PVH domU.
 # Its TSC is never trapped (tsc_mode native): QEMU's TCG emulates SVM
 # without NRIP saving, so Xen reads each trapped RDTSC from guest memory to
@@ -74,15 +81,35 @@ one() {
 	return 0
 }
 # start_migrateds: two migrated daemons on the Xen backend, a on port 7101
-# (/run/a.mig) and b on 7102, with the test CA's files beside the script
+# (/run/a.mig) and b on 7102, with the test CA's files beside the script;
+# each its own share of this Xen (xen:a, xen:b), as if each were a host
 start_migrateds() {
 	export LD_LIBRARY_PATH=$D/lib	# what dom0's Debian lacks (libevent)
 	for h in a b; do
 		[ $h = a ] && port=7101 || port=7102
 		mkdir -p /tmp/$h.state
-		$D/migrated -f -v -s /run/$h.mig -H xen: -d /tmp/$h.state -l 127.0.0.1:$port \
+		$D/migrated -f -v -s /run/$h.mig -H xen:$h -d /tmp/$h.state -l 127.0.0.1:$port \
 			--cert $D/host-$h.crt --key $D/host-$h.key --ca $D/ca.crt >/tmp/$h.log 2>&1 &
 	done
 	for _ in $(seq 100); do [ -S /run/a.mig ] && [ -S /run/b.mig ] && break; sleep 0.2; done
 	[ -S /run/b.mig ] || fail "migrated did not start: $(cat /tmp/a.log /tmp/b.log)"
+}
+# start_remusds: two remusd daemons on the Xen backend, no cluster (-F none),
+# a on port 7201 (/run/a.rem) and b on 7202, with the test CA's files
+start_remusds() {
+	export LD_LIBRARY_PATH=$D/lib
+	for h in a b; do
+		[ $h = a ] && port=7201 || port=7202
+		mkdir -p /tmp/$h.rstate
+		$D/remusd -f -v -s /run/$h.rem -H xen:$h -F none -d /tmp/$h.rstate -l 127.0.0.1:$port \
+			--cert $D/host-$h.crt --key $D/host-$h.key --ca $D/ca.crt >/tmp/$h.rlog 2>&1 &
+		eval "RD_$h=$!"
+	done
+	for _ in $(seq 100); do [ -S /run/a.rem ] && [ -S /run/b.rem ] && break; sleep 0.2; done
+	[ -S /run/b.rem ] || fail "remusd did not start: $(cat /tmp/a.rlog /tmp/b.rlog)"
+}
+# prot FIELD [NAME [SOCKET]]: a field of the protection's JSON on remusd a (or SOCKET)
+prot() {
+	$D/tandem --remusd "${3:-/run/a.rem}" --json protection "${2:-tp}" 2>/dev/null |
+		sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
 }

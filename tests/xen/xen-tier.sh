@@ -23,12 +23,16 @@
 #                           what two migrated daemons in dom0 need beside them
 #                           (a test CA's certificates for hosts a and b, the
 #                           libraries dom0 lacks), made in DIR; prints the FILEs
-# Knobs: XEN_TIER_DIR, XEN_TIER_MEM (MiB, 3072), XEN_TIER_TIMEOUT (s, 900),
+# Knobs: XEN_TIER_DIR, XEN_TIER_MEM (MiB, 3072), XEN_TIER_CPU (QEMU's -cpu), XEN_TIER_TIMEOUT (s, 900),
 # XEN_TIER_XEN_ARGS (more for Xen's command line).
 set -euo pipefail
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
 D=${XEN_TIER_DIR:-/var/cache/tandem-xen}
 MEM=${XEN_TIER_MEM:-3072}
+# nested SVM with hardware paging, and AES-NI and carry-less multiply as
+# every real Xen host has them: without them TLS between dom0's daemons runs
+# OpenSSL's table AES under TCG, and its cost lands on the guests
+CPU=${XEN_TIER_CPU:-qemu64,+svm,+npt,+aes,+pclmulqdq,+ssse3,+sse4.1,+sse4.2}
 TIMEOUT=${XEN_TIER_TIMEOUT:-900}
 export DEBIAN_FRONTEND=noninteractive
 die() { echo "xen-tier: $*" >&2; exit 2; }
@@ -102,7 +106,7 @@ PY
 
 boot() {	# boot SHARE EXTRA-DOM0-ARGS: Xen and dom0 under TCG, serial on stdout
 	[ -f "$D/dom0.cpio" ] || die "not prepared: run $0 prepare"
-	exec qemu-system-x86_64 -accel tcg,thread=multi -cpu qemu64,+svm,+npt -smp 2 -m "$MEM" \
+	exec qemu-system-x86_64 -accel tcg,thread=multi -cpu "$CPU" -smp 2 -m "$MEM" \
 		-display none -serial stdio -monitor none -no-reboot \
 		-virtfs "local,path=$1,mount_tag=hostshare,security_model=none,id=hs" \
 		-kernel "$D/xen.elf" \

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Runs in the Xen tier's dom0 for bench/xen, with tandem, remusd,
+# guest.elf, the test CA's files and bench.conf (SECS, RATE, EPOCH) beside
+# it: one busy PVH guest protected for SECS seconds by xl remus (-i EPOCH,
+# to this host, no network buffering or disk replication: -F -n -d), then
+# a host death under xl remus (the primary destroyed and its xl remus
+# killed at once: the backup fails over), then the survivor protected for
+# SECS seconds by tandem protect (--epoch EPOCH, two remusd over TLS).
+# Measured the same way for both, by the guest itself (stood=1000: it prints
+# "STOOD us" for every stretch over 1 ms in which it did not run) and by
+# Xen's console clock (console_timestamps=boot): the checkpoints are xl's
+# suspends (the guest prints "RESUMED after a suspend" after each) and
+# remusd's epochs; the pause per checkpoint is the time the guest stood in
+# the window over the checkpoints made; xl's failover is the gap from the
+# dead domain's last heartbeat to the survivor's first (xl destroy's time
+# in it).  Prints
+# "RESULT REMUS tool checkpoints interval_ms pause_ms stood_med_ms
+# stood_max_ms own_pause_ms" per tool (own: the tool's own figure, - for
+# xl), "RESULT STOODS tool count total_ms count_5ms total_5ms_ms" (the
+# stretches: all, and those of 5 ms or more) and "RESULT FAILOVER xl gap_ms
+# last_hb first_hb".  Tandem's window starts once the throttle its initial
+# copy set is gone (xl never throttles).
+. /mnt/host/dom0-lib.sh
+. $D/bench.conf
+T=$D/tandem
+P=10	# the heartbeat's period, ms
+console_drain
+pvh_guest br 1 "heartbeat=$P dirty=$RATE wss=16 integrity=5 stood=1000"
+for _ in $(seq 60); do guest | grep -q "^HB 20 " && break; sleep 1; done
+# "SECONDS DOMID N" per heartbeat, "SECONDS" per checkpoint resume,
+# "SECONDS US" per stretch the guest stood, by Xen's clock
+hbd() { con_take; sed -n 's/^(d\([0-9]*\)) \[ *\([0-9.]*\)\] HB \([0-9]*\) .*/\2 \1 \3/p' $CON; }
+resumes() { con_take; sed -n 's/^(d[0-9]*) \[ *\([0-9.]*\)\] RESUMED after a suspend.*/\1/p' $CON; }
+stood() { con_take; sed -n 's/^(d[0-9]*) \[ *\([0-9.]*\)\] STOOD \([0-9]*\) us.*/\1 \2/p' $CON; }
+last_t() { hbd | tail -1 | cut -d' ' -f1; }
+med() { sort -g | awk '{v[NR]=$1} END {if (!NR) print "-"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
+# measured TOOL FROM TO N OWN: the RESULT line for N checkpoints in FROM..TO (console seconds)
+measured() {
+	local ms=$(stood | awk -v a="$2" -v b="$3" '$1 > a && $1 <= b {printf "%.3f\n", $2 / 1000}')
+	echo "RESULT REMUS $1 $4 $(awk -v a="$2" -v b="$3" -v n="$4" 'BEGIN{printf "%.1f", (b - a) * 1000 / n}') \
+$(echo "$ms" | awk -v n="$4" '{t += $1} END {printf "%.2f", t / n}') $(echo "$ms" | med) $(echo "$ms" | sort -g | tail -1) $5"
+	# where it went: every stretch, and those of 5 ms or more
+	echo "RESULT STOODS $1 $(echo "$ms" | awk '$1 != "" {n++; t += $1; if ($1 >= 5) {b++; bt += $1}}
+		END {printf "%d %.1f %d %.1f", n, t, b, bt}')"
+}
+
+# ---- xl remus ----
+xl remus -F -n -d -i "$EPOCH" -s "" br "xl migrate-receive -r" >/tmp/remus.log 2>&1 &
+XR=$!
+for _ in $(seq 300); do [ -n "$(resumes)" ] && break; sleep 1; done
+[ -n "$(resumes)" ] || fail "xl remus made no checkpoint: $(tail -5 /tmp/remus.log)"
+ta=$(resumes | head -1)
+sleep "$SECS"
+tb=$(resumes | tail -1)
+n=$(resumes | awk -v a="$ta" -v b="$tb" '$1 > a && $1 <= b' | wc -l)
+[ "$n" -ge 2 ] || fail "xl remus: $n checkpoints in $SECS s"
+measured xl "$ta" "$tb" "$n" -
+# the primary's host dies: its domain stops (paused at once, then
+# destroyed) and its xl remus with it.  Killing xl remus first lets the
+# backup resume while the primary still runs (-F: nothing fences it), and
+# killing it while the primary is only paused can leave the backup waiting
+# for good; destroyed first, the sender fails its checkpoint and the
+# stream ends
+old=$(xl domid br)
+xl pause br
+xl destroy br
+kill -9 "$XR" 2>/dev/null
+wait "$XR"
+for _ in $(seq 120); do hbd | awk -v o="$old" '$2 != o' | grep -q . && break; sleep 0.5; done
+hbd | awk -v o="$old" '$2 != o' | grep -q . || fail "xl remus did not fail over: $(xl list | tr '\n' ';') $(tail -5 /tmp/remus.log)"
+sleep 2
+fo=$(hbd | awk -v o="$old" '$2 == o {t = $1; n = $3} $2 != o && !s {s = $1; m = $3} END {printf "%.1f %d %d", (s - t) * 1000, n, m}')
+echo "RESULT FAILOVER xl $fo"
+# xl may leave the survivor named br--incoming: the admin renames it
+if [ -n "$(xl_state br--incoming)" ]; then
+	xl rename br--incoming br || fail "renaming xl's survivor: $(xl list | tr '\n' ';')"
+	echo "RESULT xl left its survivor named br--incoming: renamed"
+fi
+one br
+
+# ---- tandem protect ----
+start_remusds
+out=$($T --remusd /run/a.rem --json protect br --backup 127.0.0.1:7202 --epoch "$EPOCH" 2>&1) ||
+	{ tail -20 /tmp/a.rlog /tmp/b.rlog; fail "tandem protect: $out"; }
+# its steady state, as xl's: the initial copy throttles a busy guest, and
+# the throttle goes a step per epoch once epochs keep their length
+for _ in $(seq 60); do [ "$(prot throttle_pct br)" = 0 ] && break; sleep 0.5; done
+e0=$(prot epoch br) ta=$(last_t)
+sleep "$SECS"
+e1=$(prot epoch br) tb=$(last_t)
+[ "$(prot state br)" = protected ] || fail "tandem protect: $(prot state br): $(prot detail br)"
+measured tandem "$ta" "$tb" $((e1 - e0)) "$(prot pause_ms br)"
+$T --remusd /run/a.rem unprotect br >/dev/null 2>&1 || fail "unprotect"
+sweeps 1
+echo "RESULT heartbeat $(guest | grep -c '^HB ') heartbeats; integrity OK ($(sweeps_ok) sweeps)"
+echo "RESULT PASS"
