@@ -20,10 +20,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 
 #include "hv_xen.h"
 
+
+uint64_t xen_now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
 
 int xen_fail(struct hv *hv, int e, const char *fmt, ...)
 {
@@ -217,12 +225,33 @@ static int no_op(xc_interface *xc, uint32_t domid)
 	return 0;
 }
 
-/* an incoming domain (this handle's, or one whose builder died) takes its
- * own name before it first runs */
+static struct xen_log *log_named(struct xen *x, const char *name);
+static int gone(struct xen *x, const char *name, uint32_t domid);
+
+/*
+ * An incoming domain (this handle's, or one whose builder died) takes its
+ * own name before it first runs.  One under this handle's log-dirty and
+ * not handed over by it (a checkpoint's or a rolled-back migration's
+ * resume, on the pause's path) is unpaused by its domid: no search by
+ * name, no xenstore (each a round trip to xenstored).
+ */
 static int xen_unpause(struct hv *hv, const char *n)
 {
 	struct xen *x = (struct xen *)hv;
+	struct xen_log *l = log_named(x, n);
 	uint32_t id;
+	if (l && !l->handed) {
+		xc_domaininfo_t d;
+		if (xen_dom_byid(x, l->domid, &d) < 0 || d.flags & XEN_DOMINF_dying)
+			return gone(x, n, l->domid);
+		if (!(d.flags & XEN_DOMINF_paused) || d.flags & XEN_DOMINF_shutdown)
+			return xen_fail(hv, EBUSY, "domain is %s, not paused",
+			    hv_state_name(xen_dom_state(x, &d)));
+		if (xc_domain_unpause(x->xc, l->domid) < 0)
+			return xen_fail(hv, errno, "xen: unpausing %s (domain %u): %s", n, l->domid,
+			    strerror(errno));
+		return 0;
+	}
 	if (by_name(hv, n, HV_PAUSED, no_op, "", &id) < 0)
 		return -1;
 	int first = xen_incoming_id(x, id) || xen_built_id(x, id);
@@ -388,6 +417,13 @@ static struct xen_log *log_named(struct xen *x, const char *name)
 		if (x->log[i].bm && !strcmp(x->log[i].name, name))
 			return &x->log[i];
 	return NULL;
+}
+
+void xen_log_handed(struct xen *x, uint32_t domid, int handed)
+{
+	struct xen_log *l = log_of(x, domid);
+	if (l)
+		l->handed = handed;
 }
 
 /* a domain destroyed under us: Xen keeps it dying while we map it */
@@ -571,11 +607,18 @@ static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 		if (xen_dom_state(x, &d) != HV_RUNNING)
 			return xen_fail(hv, EBUSY, "domain is %s, not running",
 			    hv_state_name(xen_dom_state(x, &d)));
+		uint64_t t0 = xen_now_ns();
 		if (xc_domain_pause(x->xc, l->domid) < 0)
 			return xen_fail(hv, errno, "xen: pausing %s (domain %u): %s", name, l->domid,
 			    strerror(errno));
-		if (log_clean(x, l, &st->dirty) < 0 || vcpu_get(x, l->domid, name, &st->vcpu, &st->vcpu_len) < 0)
+		uint64_t t1 = xen_now_ns();
+		if (log_clean(x, l, &st->dirty) < 0)
 			return -1;
+		uint64_t t2 = xen_now_ns();
+		if (vcpu_get(x, l->domid, name, &st->vcpu, &st->vcpu_len) < 0)
+			return -1;
+		/* where the pause went, as hvd reports it */
+		st->pause_ns = t1 - t0, st->peek_ns = t2 - t1, st->state_ns = xen_now_ns() - t2;
 	}
 	if (!(st->dev = malloc(1))) {
 		hv_saved_free(st);

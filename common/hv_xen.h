@@ -27,6 +27,7 @@ struct xen_log {
 	size_t len;
 	xc_hypercall_buffer_t hb;	/* Xen's copy of the bitmap, kept: a peek allocates nothing */
 	int hpages;
+	int handed;		/* handed over through this handle: never unpaused by the fast path */
 };
 
 /*
@@ -53,6 +54,9 @@ struct xen {
 };
 
 int xen_fail(struct hv *hv, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+uint64_t xen_now_ns(void);	/* CLOCK_MONOTONIC */
+/* the hand-over of domid through this handle, on or off, for its log-dirty entry */
+void xen_log_handed(struct xen *x, uint32_t domid, int handed);
 /* a domain's name from xenstore, "" when it has none */
 void xen_dom_name(struct xen *x, uint32_t domid, char *name, size_t len);
 /* the guest's RAM in pages: xenstore's memory/static-max (KiB) */

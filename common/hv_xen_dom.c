@@ -494,7 +494,11 @@ int xen_handover(struct hv *hv, const char *name, uint64_t tag)
 		    hv_state_name(xen_dom_state(x, &d)));
 	if (strlen(name) + strlen(AWAY_SUFFIX) >= 65)
 		return xen_fail(hv, ENAMETOOLONG, "xen: %s is too long a name to hand over", name);
-	return handed_set(x, name, d.domain, tag, 1);
+	xen_log_handed(x, d.domain, 1);	/* first: never unpaused once it may be handed */
+	if (handed_set(x, name, d.domain, tag, 1) == 0)
+		return 0;
+	xen_log_handed(x, d.domain, 0);
+	return -1;
 }
 
 /* the domain handed over as name under tag */
@@ -518,7 +522,10 @@ int xen_reclaim(struct hv *hv, const char *name, uint64_t tag)
 	if (name_taken(x, name, d.domain))
 		return xen_fail(hv, EEXIST, "xen: another domain is called %s now: %s" AWAY_SUFFIX
 		    " stays handed over", name, name);
-	return handed_set(x, name, d.domain, tag, 0);
+	if (handed_set(x, name, d.domain, tag, 0) < 0)
+		return -1;
+	xen_log_handed(x, d.domain, 0);
+	return 0;
 }
 
 int xen_release(struct hv *hv, const char *name, uint64_t tag, uint8_t **late, size_t *late_len)

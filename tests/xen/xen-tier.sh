@@ -162,7 +162,7 @@ check() {	# check WHAT SCRIPT [FILE...]
 	fi
 	set -e
 	echo "$out" | grep -a "RESULT" | sed 's/^/  /'
-	if [ $rc != 0 ] || ! echo "$out" | grep -q "RESULT PASS"; then
+	if [ $rc != 0 ] || ! grep -aq "RESULT PASS" <<<"$out"; then	# (not echo | grep -q: pipefail)
 		echo "$out" | tail -40 | sed 's/^/    /'
 		echo "FAIL: $what (status $rc)" >&2
 		exit 1
@@ -174,7 +174,9 @@ mig_files() {	# mig_files DIR MIGRATED
 	"$SRC/ctl/tandem-ca" init "$dir/ca" >/dev/null
 	for h in a b; do "$SRC/ctl/tandem-ca" issue "$dir/ca" "host-$h" --ip 127.0.0.1 >/dev/null; done
 	mkdir -p "$dir/lib"	# dom0's Debian has the rest of what migrated links
-	cp -L "$(ldd "$2" | awk '/libevent/ {print $3}')" "$dir/lib/"
+	local ev
+	ev=$(ldd "$2" | awk '/libevent/ {print $3}')
+	[ -z "$ev" ] || cp -L "$ev" "$dir/lib/"
 	echo "$dir/ca/ca.crt $dir/ca/host-a.crt $dir/ca/host-a.key $dir/ca/host-b.crt $dir/ca/host-b.key $dir/lib"
 }
 
