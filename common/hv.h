@@ -194,8 +194,8 @@ struct hv {
  * a bare PATH (an hvd socket).  "xen:TAG" is one daemon's share of a Xen
  * host that several use as if each were a host of its own (a test's two
  * migrated daemons on one Xen): the domains it builds are its own, found
- * and taken back after its death only by a handle of the same TAG.  An unknown scheme, or a backend this build
- * lacks, fails with the reason.
+ * and taken back after its death only by a handle of the same TAG.  An
+ * unknown scheme, or a backend this build lacks, fails with the reason.
  */
 struct hv *hv_open(const char *uri, char *err, size_t errlen);
 /* whether hv_open could open uri's backend here (without reaching it) */

@@ -87,7 +87,8 @@ int xen_handed_as(struct xen *x, uint32_t domid, uint64_t *tag, char *name, size
 void xen_built_drop(struct xen *x, uint32_t domid);
 /* before an incoming domain first runs: its own name back (EEXIST while
  * another domain has it), this handle's slot dropped */
-int xen_first_run(struct xen *x, uint32_t domid, const char *name);/* the handle closes: incoming domains still leased go */
+int xen_first_run(struct xen *x, uint32_t domid, const char *name);
+/* the handle closes: incoming domains still leased go */
 void xen_incoming_close(struct xen *x);
 /* at open: what processes that died left: log-dirty leases undone, domains
  * they built go if leased, with every record of a domain that is gone */
@@ -98,7 +99,8 @@ void xen_lease_drop(struct xen *x, uint32_t domid);
 /* a kept domain built for name by a process that died: 0 and its info, or -1 */
 int xen_built_orphan(struct xen *x, const char *name, xc_domaininfo_t *info);
 /* whether domid was built here (by any process) and has not run yet */
-int xen_built_id(struct xen *x, uint32_t domid);/* a domain destroyed by id: its xenstore and this handle's records of it go */
+int xen_built_id(struct xen *x, uint32_t domid);
+/* a domain destroyed by id: its xenstore and this handle's records of it go */
 void xen_forget(struct xen *x, uint32_t domid);
 int xen_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
     const char *net);

@@ -300,12 +300,25 @@ static unsigned long long proc_start(long pid)
 	return start;
 }
 
+/* a record's holder: this process, as "PID START" */
+static void holder_me(char *buf, size_t len)
+{
+	long pid = (long)getpid();
+	snprintf(buf, len, "%ld %llu", pid, proc_start(pid));
+}
+
+/* whether the process a record names (pid, start) still lives */
+static int holder_lives(long pid, unsigned long long start)
+{
+	return start && proc_start(pid) == start;
+}
+
 static int built_put(struct xen *x, xs_transaction_t t, uint32_t domid, const char *name, int leased)
 {
-	char path[64];
-	long pid = (long)getpid();
+	char path[64], me[48];
+	holder_me(me, sizeof(me));
 	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
-	return xs_put(x, t, path, "%s %ld %llu %d %s", name, pid, proc_start(pid), leased, x->tag);
+	return xs_put(x, t, path, "%s %s %d %s", name, me, leased, x->tag);
 }
 
 /* domid's built record: 1 with its builder gone (and *leased, and whether
@@ -320,7 +333,7 @@ static int built_get(struct xen *x, uint32_t domid, char *name, int *leased, int
 	if (sscanf(v, "%64s %ld %llu %d %16s", name, &pid, &start, leased, tag) != 5)
 		return -1;
 	*ours = !strcmp(tag, x->tag);
-	return !start || proc_start(pid) != start;
+	return !holder_lives(pid, start);
 }
 
 /* the record at path names a live process: 1, a dead one: 0, none: -1 */
@@ -332,15 +345,15 @@ static int holder_alive(struct xen *x, const char *path)
 	xs_get(x, path, v, sizeof(v));
 	if (sscanf(v, "%ld %llu", &pid, &start) != 2)
 		return -1;
-	return start && proc_start(pid) == start;
+	return holder_lives(pid, start);
 }
 
 void xen_lease_set(struct xen *x, uint32_t domid)
 {
-	char path[64];
-	long pid = (long)getpid();
+	char path[64], me[48];
+	holder_me(me, sizeof(me));
 	snprintf(path, sizeof(path), "/tandem/lease/%u", domid);
-	xs_put(x, XBT_NULL, path, "%ld %llu", pid, proc_start(pid));
+	xs_put(x, XBT_NULL, path, "%s", me);
 }
 
 void xen_lease_drop(struct xen *x, uint32_t domid)

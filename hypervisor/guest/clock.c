@@ -38,10 +38,9 @@ uint64_t clock_us(void)
  * stood=US: every stretch longer than US in which the guest did not run
  * (the hypervisor paused it: a migration's stop, a checkpoint; or the host
  * did not run its vCPU) is printed "STOOD us", seen as a jump of the TSC
- * between two looks: the main loop's, which reads the TSC it reads anyway
- * (stood_now), the time a wait asked for allowed, and the long loops'
- * (dirty.c).  The guest's own slow work (printing, a sweep) is passed over
- * (stood_pass).  No more reads of the TSC than without it: on Xen each may
+ * between two looks of the main loop, which reads the TSC it reads anyway
+ * (stood_now), the time a wait asked for allowed.  The guest's own slow
+ * work (printing, a sweep) is passed over (stood_pass).  No more reads of the TSC than without it: on Xen each may
  * trap.  One oracle for every tool's pauses, whatever the hypervisor.
  */
 static uint64_t stood_ticks, stood_last, stood_allow;
