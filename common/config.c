@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "hv.h"
 
 static int bad(char *err, size_t el, const char *path, int line, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
@@ -237,10 +238,13 @@ static int st_heartbeat(struct cf_parse *p, char **w, int n)
 static int st_hypervisor(struct cf_parse *p, char **w, int n)
 {
 	if (n != 2)
-		return BAD(p, "usage: hypervisor hvd:SOCKET|xen:");
-	if (strncmp(w[1], "hvd:", 4) && strcmp(w[1], "xen:") && w[1][0] != '/')
+		return BAD(p, "usage: hypervisor hvd:SOCKET|xen:[TAG]");
+	if (strncmp(w[1], "hvd:", 4) && strncmp(w[1], "xen:", 4) && w[1][0] != '/')
 		return BAD(p, "unknown hypervisor '%s' (hvd:SOCKET, a bare hvd socket path, or xen:)",
 		    w[1]);
+	if (!strncmp(w[1], "xen:", 4) && !hv_xen_tag_valid(w[1] + 4))
+		return BAD(p, "hypervisor '%s': xen:TAG takes a tag of up to %d letters, digits, '_' "
+		    "or '-'", w[1], XEN_TAG_MAX);
 	return copy(p, p->c->hypervisor, sizeof(p->c->hypervisor), "hypervisor", w[1]);
 }
 

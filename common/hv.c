@@ -20,6 +20,13 @@ const char *hv_state_name(unsigned s)
 
 enum backend { B_HVD, B_XEN };
 
+int hv_xen_tag_valid(const char *tag)
+{
+	size_t n = tag ? strlen(tag) : 0;
+	return n <= XEN_TAG_MAX && (!n || strspn(tag, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n);
+}
+
 /* the backend a URI names, and its path (NULL: its default); -1 with why */
 static int parse(const char *uri, enum backend *b, const char **path, char *err, size_t errlen)
 {
@@ -37,9 +44,7 @@ static int parse(const char *uri, enum backend *b, const char **path, char *err,
 		return 0;
 	if (k == 3 && !strncmp(uri, "xen", 3)) {
 		*b = B_XEN;
-		size_t n = *path ? strlen(*path) : 0;
-		if (n > XEN_TAG_MAX || (*path && strspn(*path, "abcdefghijklmnopqrstuvwxyz"
-		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") != n)) {
+		if (!hv_xen_tag_valid(*path)) {
 			snprintf(err, errlen, "'%s': xen:TAG takes a tag of up to %d letters, digits, "
 			    "'_' or '-'", uri, XEN_TAG_MAX);
 			errno = EINVAL;

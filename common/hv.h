@@ -204,6 +204,8 @@ int hv_uri_check(const char *uri, char *err, size_t errlen);
 struct hv *hv_hvd_open(const char *path, char *err, size_t errlen);
 /* hv_xenmod.c: the Xen backend, loaded from its module (hv_xen.so) */
 #define XEN_TAG_MAX 16
+/* whether TAG (NULL or "": none) may follow xen: */
+int hv_xen_tag_valid(const char *tag);
 struct hv *hv_xen_open(const char *tag, char *err, size_t errlen);
 int hv_xen_available(char *err, size_t errlen);	/* 0, or -1 with why */
 /* hv_xen.c: the module's entry */

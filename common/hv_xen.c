@@ -8,9 +8,9 @@
  * peek-and-clean) into a bitmap in a memfd, as hvd's; the HVM context as
  * the vCPU state, got and loaded; the saving pause made of those.  The
  * incoming domain, the hand-over and the throttle are hv_xen_dom.c's.
- * Every other call (creating a guest from a kernel, checkpoints, output
- * commit, the console) fails with EOPNOTSUPP and says so
- * (docs/xen-tier.md says what is left).  Built as the module hv_xen.so
+ * A new guest is hv_xen_new.c's.  Every other call (checkpoints, output
+ * commit, the console) fails with EOPNOTSUPP and says so (docs/xen-tier.md
+ * says what is left).  Built as the module hv_xen.so
  * (hv_xenmod.c loads it); only hv_xen_module_open is visible.
  */
 #include <errno.h>
@@ -88,7 +88,20 @@ static int dom_all(struct xen *x, xc_domaininfo_t **out, int *n)
 	return 0;
 }
 
-int xen_dom_named(struct xen *x, const char *name, uint32_t but, xc_domaininfo_t *info)
+int xen_dom_here(struct xen *x, uint32_t domid)
+{
+	char path[64], host[XEN_TAG_MAX + 2];
+	unsigned n = 0;
+	if (!strcmp(x->tag, "-"))
+		return 1;
+	snprintf(path, sizeof(path), "/local/domain/%u/" XEN_HOST_KEY, domid);
+	char *v = xs_read(x->xs, XBT_NULL, path, &n);
+	snprintf(host, sizeof(host), "%.*s", v ? (int)n : 0, v ? v : "");
+	free(v);
+	return !host[0] || !strcmp(host, x->tag);
+}
+
+int xen_dom_named(struct xen *x, const char *name, uint32_t but, int here, xc_domaininfo_t *info)
 {
 	xc_domaininfo_t *d;
 	int n;
@@ -99,7 +112,7 @@ int xen_dom_named(struct xen *x, const char *name, uint32_t but, xc_domaininfo_t
 		if (d[i].domain == but)
 			continue;
 		xen_dom_name(x, d[i].domain, nm, sizeof(nm));
-		if (!strcmp(nm, name)) {
+		if (!strcmp(nm, name) && (!here || xen_dom_here(x, d[i].domain))) {
 			if (info)
 				*info = d[i];
 			free(d);
@@ -122,9 +135,10 @@ int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info)
 	 * domain is called so (a test's two daemons on one Xen) */
 	if (xen_built_orphan(x, name, info) == 0)
 		return 0;
-	if (xen_dom_named(x, name, 0, info) == 0)
+	if (xen_dom_named(x, name, 0, 1, info) == 0)
 		return 0;
-	if (xen_handed(x, name, &id, &tag) == 0 && xen_dom_byid(x, id, info) == 0)
+	if (xen_handed(x, name, &id, &tag) == 0 && xen_dom_byid(x, id, info) == 0 &&
+	    xen_dom_here(x, id))
 		return 0;
 	return xen_fail(&x->hv, ENOENT, "no domain named %s", name);
 }
@@ -160,6 +174,8 @@ static int xen_list(struct hv *hv, char (**names)[65], int *n)
 	*n = 0;
 	for (int i = 0; i < k; i++) {
 		uint64_t tag;
+		if (!xen_dom_here(x, d[i].domain))
+			continue;	/* another xen:TAG host's */
 		/* a handed-over copy by the name it is handed over as, which
 		 * every call knows it by (xenstore says NAME--migrated) */
 		if (xen_handed_as(x, d[i].domain, &tag, (*names)[*n], sizeof((*names)[*n])) < 0)
@@ -649,8 +665,6 @@ static void xen_close(struct hv *hv)
 #define NOT_YET(fn, what, ...) \
 	static int fn(struct hv *hv, __VA_ARGS__) \
 	{ return xen_fail(hv, EOPNOTSUPP, "xen: %s is not supported on the Xen backend yet", what); }
-NOT_YET(xen_create, "creating a domain (use xl create)", const char *a, uint64_t b, uint32_t c,
-    const char *d, const char *e, const char *f)
 NOT_YET(xen_checkpoint, "a checkpoint", const char *a, uint64_t b, struct hv_saved *c)
 NOT_YET(xen_frames, "the NIC's frames", const char *a, const uint8_t *b, size_t c)
 NOT_YET(xen_hold, "output commit", const char *a, int b, uint64_t c)

@@ -69,8 +69,20 @@ int xen_dom_byid(struct xen *x, uint32_t domid, xc_domaininfo_t *info);
  * (renamed NAME--migrated, see hv_xen_dom.c).
  */
 int xen_dom_find(struct xen *x, const char *name, xc_domaininfo_t *info);
-/* the domain xenstore calls name, other than domid but (0: any; info may be NULL) */
-int xen_dom_named(struct xen *x, const char *name, uint32_t but, xc_domaininfo_t *info);
+/*
+ * The host a domain is on, where several xen:TAG handles share one Xen as
+ * hosts of their own (a lab, a test): /local/domain/DOMID/tandem-host says
+ * the TAG of the handle that made it (created or built it), and goes with
+ * the domain.  A xen:TAG handle lists and finds by name only its tag's
+ * domains and those no tag claims (made by xl); plain xen: sees them all.
+ */
+#define XEN_HOST_KEY "tandem-host"
+int xen_dom_here(struct xen *x, uint32_t domid);
+/* the domain xenstore calls name, other than domid but (0: any), on this
+ * handle's host (here) or on any; info may be NULL */
+int xen_dom_named(struct xen *x, const char *name, uint32_t but, int here, xc_domaininfo_t *info);
+/* the host record of a domain this handle made, in transaction t (none for plain xen:) */
+int xen_host_put(struct xen *x, xs_transaction_t t, uint32_t domid);
 unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d);
 
 /* hv_xen_dom.c */
@@ -111,5 +123,8 @@ int xen_handover(struct hv *hv, const char *name, uint64_t tag);
 int xen_reclaim(struct hv *hv, const char *name, uint64_t tag);
 int xen_release(struct hv *hv, const char *name, uint64_t tag, uint8_t **late, size_t *late_len);
 int xen_throttle(struct hv *hv, const char *name, unsigned pct);
+/* hv_xen_new.c */
+int xen_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, const char *kernel,
+    const char *cmdline, const char *net);
 
 #endif

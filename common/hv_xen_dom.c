@@ -114,10 +114,20 @@ int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag)
 	return xen_handed_as(x, domid, tag, name, sizeof(name));
 }
 
-/* whether a domain other than but is called name in xenstore */
+/* whether a domain other than but is called name in xenstore, on any host:
+ * one Xen has one namespace of names */
 static int name_taken(struct xen *x, const char *name, uint32_t but)
 {
-	return xen_dom_named(x, name, but, NULL) == 0;
+	return xen_dom_named(x, name, but, 0, NULL) == 0;
+}
+
+int xen_host_put(struct xen *x, xs_transaction_t t, uint32_t domid)
+{
+	char path[64];
+	if (!strcmp(x->tag, "-"))
+		return 0;
+	snprintf(path, sizeof(path), "/local/domain/%u/" XEN_HOST_KEY, domid);
+	return xs_put(x, t, path, "%s", x->tag);
 }
 
 void xen_forget(struct xen *x, uint32_t domid)
@@ -235,7 +245,7 @@ static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
 		    xs_put(x, t, p2, "%llu", (unsigned long long)(mem / 1024)) == 0;
 		snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
 		ok = ok && xs_put(x, t, path, "%u", domid) == 0;
-		ok = ok && built_put(x, t, domid, name, leased) == 0;
+		ok = ok && built_put(x, t, domid, name, leased) == 0 && xen_host_put(x, t, domid) == 0;
 		if (t != XBT_NULL && xs_transaction_end(x->xs, t, !ok) && ok)
 			break;
 		if (!ok || errno != EAGAIN || tries == XS_RETRIES) {

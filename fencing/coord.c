@@ -32,6 +32,8 @@ static size_t host_index(struct fenced *f, uint32_t node)
 	return 0;
 }
 
+#define COORD_RETRY_MS	3000	/* a fence that failed is tried again this much later */
+
 static void on_retry(evutil_socket_t fd, short ev, void *arg)
 {
 	(void)fd;
@@ -42,6 +44,19 @@ static void on_retry(evutil_socket_t fd, short ev, void *arg)
 void coord_init(struct fenced *f)
 {
 	f->coord.retry_ev = evtimer_new(f->base, on_retry, f);
+}
+
+/*
+ * The next retry, ms from now: libevent times the retry from the loop's
+ * cached clock, which can run behind mono_ms(), so a retry may come a
+ * little before its time; then it is armed again for what is left, or a
+ * host whose fencing failed twice would never be fenced again unless some
+ * other event came.
+ */
+static void retry_in(struct fenced *f, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(f->coord.retry_ev, &tv);
 }
 
 static void send_fenced(struct fenced *f, uint32_t node, int ok, const char *method, const char *detail)
@@ -65,9 +80,8 @@ void coord_fence_done(struct fenced *f, uint32_t node, int ok, const char *metho
 	size_t i = host_index(f, node);
 	send_fenced(f, node, ok, method, detail);
 	if (!ok) {
-		f->coord.fstate[i].retry_at_ms = mono_ms() + 3000;
-		struct timeval tv = { 3, 0 };
-		evtimer_add(f->coord.retry_ev, &tv);
+		f->coord.fstate[i].retry_at_ms = mono_ms() + COORD_RETRY_MS;
+		retry_in(f, COORD_RETRY_MS);
 	}
 }
 
@@ -101,6 +115,7 @@ void coord_forget(struct fenced *f, const char *name)
 static void fence_lost(struct fenced *f)
 {
 	size_t lost = 0;
+	uint64_t next = 0;	/* the earliest retry still to come, ms from now */
 	for (size_t i = 0; i < f->t.nhost; i++)
 		lost += f->t.host[i].status == HS_LOST && !in_ring(f, f->t.host[i].node);
 	for (size_t i = 0; i < f->t.nhost; i++) {
@@ -110,8 +125,14 @@ static void fence_lost(struct fenced *f)
 			f->coord.fstate[i].retry_at_ms = 0;
 			continue;
 		}
-		if (fence_busy(f->fencer, h->node) || mono_ms() < f->coord.fstate[i].retry_at_ms)
+		if (fence_busy(f->fencer, h->node))
 			continue;
+		uint64_t now = mono_ms();
+		if (now < f->coord.fstate[i].retry_at_ms) {
+			uint64_t left = f->coord.fstate[i].retry_at_ms - now;
+			next = next && next < left ? next : left;
+			continue;
+		}
 		if (in_ring(f, h->node)) {	/* its fenced left, its corosync did not */
 			if (!f->coord.fstate[i].alive)
 				log_info("coordinator: node %u left the group but its corosync is in the "
@@ -138,6 +159,8 @@ static void fence_lost(struct fenced *f)
 		if (coord_fence(f, h->node, err, sizeof(err)) < 0)
 			log_warnx("coordinator: %s", err);
 	}
+	if (next)
+		retry_in(f, next);
 }
 
 static void place_failed(struct fenced *f)

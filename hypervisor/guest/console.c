@@ -1,7 +1,8 @@
 /*
  * console.c - output and input on the 16550 UART at 0x3f8, or, as a Xen
  * PVH domU (which has no UART), output on Xen's debug port 0xe9, which
- * Xen prints on its own console a line at a time ("(d1) ..."); no input.
+ * Xen prints on its own console a line at a time ("(d1) ..."), a line per
+ * write; no input.
  *
  * Every port access is a VM exit (~125 us on kvm_pvm), so output does not
  * poll the line status before each byte: hvd's UART and QEMU's both accept
@@ -10,9 +11,29 @@
 #include <stdarg.h>
 #include "guest.h"
 
+/*
+ * On Xen a line goes out whole, in one rep outsb: Xen prints it only at
+ * its newline anyway, and each port access is an exit whose instruction
+ * Xen decodes from guest memory (under nested SVM without NRIP saving, the
+ * tier's, now and then that ends in a triple fault): one per line, not one
+ * per byte.
+ */
+static char xen_line[120];
+static unsigned xen_len;
+
 void con_putc(char c)
 {
-	outb(boot_on_xen ? PORT_XEN_DEBUG : PORT_UART, (uint8_t)c);
+	if (!boot_on_xen) {
+		outb(PORT_UART, (uint8_t)c);
+		return;
+	}
+	xen_line[xen_len++] = c;
+	if (c == '\n' || xen_len == sizeof(xen_line)) {
+		const char *p = xen_line;
+		unsigned long n = xen_len;
+		__asm__ volatile("rep outsb" : "+S"(p), "+c"(n) : "d"(PORT_XEN_DEBUG) : "memory");
+		xen_len = 0;
+	}
 }
 
 int con_getc(void)

@@ -40,6 +40,10 @@
 # fence-timeout (ms, default 10000), LAB_SELF_FENCE sets self-fence (ms);
 # the fenced exchange heartbeats (signed with the corosync key) unless
 # LAB_HEARTBEAT=off.
+# LAB_HV=xen makes the hosts Xen hosts sharing the Xen this runs in (its
+# dom0; the Xen tier, docs/xen-tier.md): no hvd, every daemon of host hN on
+# the backend xen:hN, which sees only the domains hN made; a power-off
+# stops them (paused first, as power goes, then destroyed).
 # BUILD (the build directory) and SRC (the source tree) locate the daemons.
 # Teardown deletes only what this lab made: its namespaces, its processes
 # (by the PIDs it recorded) and their /dev/shm files, and DIR.
@@ -52,6 +56,24 @@ ns() { echo "$(cat "$D/prefix")-$1"; }	# ns sw | ns h1
 addr() { echo "10.77.0.$1"; }
 hosts() { seq "$(cat "$D/n")"; }
 nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+xen() { [ "$(cat "$D/hv" 2>/dev/null)" = xen ]; }
+daemons() { if xen; then echo fenced migrated remusd; else echo fenced hvd migrated remusd; fi; }
+# xen_of H: the ids of host H's Xen domains; xen_gone ID...: destroyed.  A
+# power-off kills the host's daemons first, as hvd's lab does (a daemon
+# that outlived its domain for a moment would tell the cluster what it saw)
+xen_of() {
+	local id
+	for id in $(xenstore-list /local/domain 2>/dev/null); do
+		[ "$(xenstore-read "/local/domain/$id/tandem-host" 2>/dev/null)" != "h$1" ] || echo "$id"
+	done
+}
+xen_gone() {
+	local id
+	for id in "$@"; do
+		xl destroy "$id" 2>/dev/null || [ -z "$(xl list "$id" 2>/dev/null)" ] ||
+			die "xl destroy $id failed: $(xl destroy "$id" 2>&1)"
+	done
+}
 
 # spawn H NAME CMD...: start CMD in host H's namespace, record its PID
 spawn() {
@@ -125,11 +147,15 @@ host_conf() {	# host_conf H: H's tandem.conf, the cluster's part and its own, as
 	local h=$1 hd=$D/h$1 a
 	a=$(addr "$h")
 	cat "$D/cluster.conf"
+	echo "# this host"
+	if xen; then
+		echo "hypervisor xen:h$h"
+	else
+		echo "hypervisor hvd:$hd/hvd.sock"
+		echo "hvd socket=$hd/hvd.sock state=$hd/hvd metrics=$a:9470"
+	fi
 	cat <<EOC
-# this host
-hypervisor hvd:$hd/hvd.sock
 tls cert=$D/ca/h$h.crt key=$D/ca/h$h.key ca=$D/ca/ca.crt crl=$D/ca/crl.pem
-hvd socket=$hd/hvd.sock state=$hd/hvd metrics=$a:9470
 migrated socket=$hd/mig.sock listen=$a:7447 state=$hd/mig metrics=$a:9471
 remusd socket=$hd/remus.sock listen=$a:7448 state=$hd/remus metrics=$a:9472
 fenced socket=$hd/fenced.sock state=$hd/fenced metrics=$a:9473
@@ -149,12 +175,12 @@ start_daemon() {	# start_daemon H corosync|fenced|hvd|migrated|remusd: as its sy
 	esac
 }
 
-start_host() {	# start_host H: corosync, fenced, hvd, migrated, remusd
+start_host() {	# start_host H: corosync, fenced, hvd (not on Xen), migrated, remusd
 	local h=$1 hd=$D/h$1 d
 	mkdir -p "$hd/run" "$hd/corosync-state" "$hd/hvd" "$hd/mig" "$hd/remus"
 	corosync_conf "$h" >"$hd/corosync.conf"
 	host_conf "$h" >"$hd/tandem.conf"
-	for d in corosync fenced hvd migrated remusd; do start_daemon "$h" $d; done
+	for d in corosync $(daemons); do start_daemon "$h" $d; done
 }
 
 gone() {	# gone PID: exited (a zombie counts: lab processes are not our children)
@@ -194,6 +220,7 @@ up() {
 	mkdir -p "$D"
 	echo "tl$(( $$ % 10000 ))$(( RANDOM % 100 ))" >"$D/prefix"
 	echo "$n" >"$D/n"
+	[ "${LAB_HV:-hvd}" = hvd ] || echo "$LAB_HV" >"$D/hv"
 	ip netns add "$(ns sw)"
 	nsx sw ip link set lo up
 	nsx sw ip link add br0 type bridge
@@ -240,7 +267,7 @@ up() {
 	for i in $(hosts); do	# each host's whole file, as every daemon checks it
 		mkdir -p "$D/h$i"
 		host_conf "$i" >"$D/h$i/tandem.conf"
-		for d in fencing/fenced hvd migrated/migrated remusd/remusd; do
+		for d in $(daemons | sed 's|fenced|fencing/fenced|; s|migrated|migrated/migrated|; s|remusd|remusd/remusd|'); do
 			"$BUILD/$d" -n -c "$D/h$i/tandem.conf" >/dev/null || die "h$i: $d refuses $D/h$i/tandem.conf"
 		done
 	done
@@ -255,7 +282,7 @@ up() {
 	[ $all = 1 ] || die "no quorate membership of $n hosts after 15 s"
 	for i in $(hosts); do
 		for _ in $(seq 100); do
-			[ -S "$D/h$i/mig.sock" ] && [ -S "$D/h$i/hvd.sock" ] && [ -S "$D/h$i/fenced.sock" ] &&
+			[ -S "$D/h$i/mig.sock" ] && { xen || [ -S "$D/h$i/hvd.sock" ]; } && [ -S "$D/h$i/fenced.sock" ] &&
 				[ -S "$D/h$i/remus.sock" ] && break
 			sleep 0.05
 		done
@@ -271,7 +298,11 @@ down() {
 	# fenced first: it must not fence hosts that are only being shut down
 	for i in $(hosts); do stop_host "$i" TERM fenced; done
 	for i in $(hosts); do stop_host "$i"; done
-	"$SRC/tests/kill-domains" "$D"
+	if xen; then
+		for i in $(hosts); do xen_gone $(xen_of "$i"); done
+	else
+		"$SRC/tests/kill-domains" "$D"
+	fi
 	for i in $(hosts); do ip netns del "$(ns h$i)" 2>/dev/null || true; done
 	ip netns del "$(ns cl)" 2>/dev/null || true
 	ip netns del "$(ns sw)" 2>/dev/null || true
@@ -286,10 +317,16 @@ shift 2
 case $cmd in
 up)		up "$@" ;;
 down)		down ;;
-poweroff)	stop_host "$1" KILL
-		"$SRC/tests/kill-domains" "$D/h$1"	# a power-off ends the domains too
-		# the ledger says when they stopped, at the latest
-		"$BUILD/tests/ledger" down "$D/h$1/hvd/ledger" ;;
+poweroff)	if xen; then
+			ids=$(xen_of "$1")
+			stop_host "$1" KILL
+			xen_gone $ids
+		else
+			stop_host "$1" KILL
+			"$SRC/tests/kill-domains" "$D/h$1"	# a power-off ends the domains too
+			# the ledger says when they stopped, at the latest
+			"$BUILD/tests/ledger" down "$D/h$1/hvd/ledger"
+		fi ;;
 boot)		[ ! -f "$D/h$1/corosync.pid" ] || die "h$1 is running"; start_host "$1" ;;
 cable)		nsx sw ip link set "$(ns p$1)" "$2"; nsx sw ip link set "$(ns q$1)" "$2" ;;
 partition)	for i in $(echo "${1#*|}" | tr , ' '); do

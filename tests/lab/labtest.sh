@@ -32,8 +32,10 @@ log() { echo "  $*"; }
 now_ms() { echo $(( $(date +%s%N) / 1000000 )); }
 alive() { [ -e "/proc/$1/stat" ] && [ "$(sed 's/.*) \(.\).*/\1/' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
 t() {
-	local h=$1; shift
-	"$BUILD/tandem" --host "$L/h$h/hvd.sock" --migrated "$L/h$h/mig.sock" --fenced "$L/h$h/fenced.sock" \
+	local h=$1 hv; shift
+	# (a Xen lab's hosts: xen:hH, lab.sh's LAB_HV=xen)
+	[ "$(cat "$L/hv" 2>/dev/null)" = xen ] && hv=xen:h$h || hv=$L/h$h/hvd.sock
+	"$BUILD/tandem" --host "$hv" --migrated "$L/h$h/mig.sock" --fenced "$L/h$h/fenced.sock" \
 		--remusd "$L/h$h/remus.sock" "$@"
 }
 until_status() {

@@ -132,6 +132,8 @@ int main(void)
 	CHECK(refused("heartbeat /k lost=10 interval=5\n", "under three intervals"));
 	CHECK(refused("heartbeat /k colour=1\n", "usage: heartbeat KEYFILE"));
 	CHECK(refused("hypervisor kvm:\n", "unknown hypervisor 'kvm:'"));
+	CHECK(refused("hypervisor xen:a/b\n", "xen:TAG takes a tag of up to 16"));
+	CHECK(load(&d, "hypervisor xen:h1\n", err, sizeof(err)) == 0 && !strcmp(d.hypervisor, "xen:h1"));
 	CHECK(refused("tls cert=/c key=/k\n", "tls needs cert=, key= and ca="));
 	CHECK(refused("tls cert=/c cert=/d key=/k ca=/a\n", "tls cert= given twice"));
 	CHECK(refused("control-cpu many\n", "usage: control-cpu CPU|none|auto"));

@@ -5,7 +5,7 @@ export TANDEM_XEN_MODULE=$D/hv_xen.so	# the Xen backend of the build under test
 fail() {
 	echo "RESULT FAIL $*"
 	xl dmesg | grep "(d[0-9]*)" | tail -15
-	for f in /tmp/a.log /tmp/b.log /tmp/a.rlog /tmp/b.rlog; do	# the daemons' last words
+	for f in /tmp/a.log /tmp/b.log /tmp/a.rlog /tmp/b.rlog ${FAIL_LOGS:-}; do	# the daemons' last words
 		[ -f $f ] && { echo "--- $f"; tail -12 $f; }
 	done
 	exit 1
@@ -49,6 +49,8 @@ console_drain() {	# from now on Xen's console lines gather in $CON
 }
 # guest: the guests' lines so far, without Xen's "(dN) " (nor a timestamp)
 guest() { con_take; sed -n 's/^(d[0-9]*) \(\[ *[0-9.]*\] \)\{0,1\}//p' $CON; }
+# hbs DOMID: that domain's heartbeat numbers, in order
+hbs() { con_take; sed -n "s/^(d$1) \\(\\[ *[0-9.]*\\] \\)\\{0,1\\}HB \\([0-9]*\\) .*/\\2/p" $CON; }
 sweeps_ok() { guest | grep -c "^INTEGRITY OK"; }
 # beats: the heartbeat went up by exactly 1 across every copy.  Xen gathers
 # a domain's port 0xe9 output a line at a time, per domain: a line the guest
@@ -117,6 +119,6 @@ start_remusds() {
 }
 # prot FIELD [NAME [SOCKET]]: a field of the protection's JSON on remusd a (or SOCKET)
 prot() {
-	$D/tandem --remusd "${3:-/run/a.rem}" --json protection "${2:-tp}" 2>/dev/null |
+	"${TANDEM:-$D/tandem}" --remusd "${3:-/run/a.rem}" --json protection "${2:-tp}" 2>/dev/null |
 		sed -n "s/.*\"$1\":\"\{0,1\}\([^\",}]*\).*/\1/p" | head -1
 }

@@ -14,8 +14,6 @@
 . /mnt/host/dom0-lib.sh
 export LD_LIBRARY_PATH=$D/lib
 console_drain
-# hbs DOMID: that domain's heartbeat numbers, in order
-hbs() { con_take; sed -n "s/^(d$1) \\(\\[ *[0-9.]*\\] \\)\\{0,1\\}HB \\([0-9]*\\) .*/\\2/p" $CON; }
 # failover FROM TO EXTRA...: protect FROM into TO, fail over, check TO
 failover() {
 	local from=$1 to=$2 old new out last first

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Runs in the Xen tier's dom0 with tandem and guest.elf beside it: the CLI
 # on the Xen backend (--host xen:) sees, pauses, unpauses and destroys a
-# domU that xl created, each step checked against xl's own view; what the
-# backend cannot do yet, and what is wrong, it says plainly.
+# domU that xl created, and creates one itself (libxl), each step checked
+# against xl's own view; what the backend cannot do yet, and what is wrong,
+# it says plainly and leaves nothing behind.
 . /mnt/host/dom0-lib.sh
 T=$D/tandem
 pvh_guest tg 2 "heartbeat=500 dirty=100 wss=4"
@@ -23,9 +24,24 @@ case $(xl_state tg) in *p*) fail "xl says tg is still paused" ;; esac
 echo "RESULT pause and unpause agree with xl; a second pause: $err"
 err=$($T --host xen: vm info nosuch 2>&1) && fail "info of a domain that does not exist"
 echo "$err" | grep -q "no domain named nosuch" || fail "unclear: $err"
-err=$($T --host xen: vm create x --kernel /mnt/host/guest.elf 2>&1) && fail "vm create on xen"
-echo "$err" | grep -q "not supported on the Xen backend yet" || fail "unclear: $err"
-echo "RESULT refused plainly: $err"
+export TANDEM_XEN_TSC_MODE=native	# (pvh_guest's tsc_mode)
+out=$($T --host xen: vm create tn --mem 64M --vcpus 1 --kernel $D/guest.elf \
+	--cmdline "heartbeat=300 dirty=100 wss=4" 2>&1) || fail "vm create: $out"
+case $(xl_state tn) in *r*|*b*) ;; *) fail "xl says tn is '$(xl_state tn)' after tandem created it" ;; esac
+[ "$(xl list tn | awk 'NR == 2 {print $3}')" = 64 ] || fail "tn's memory per xl: $(xl list tn)"
+id=$(xl domid tn)
+for _ in $(seq 30); do xl dmesg | grep -q "(d$id) HB 2 " && break; sleep 1; done
+xl dmesg | grep -q "(d$id) HB 2 " || fail "tn does not beat"
+echo "RESULT vm create: tn (domain $id) runs and beats, 64 MiB per xl"
+err=$($T --host xen: vm create tn --mem 64M --kernel $D/guest.elf 2>&1) && fail "a second tn was created"
+echo "$err" | grep -q "a domain called tn exists already" || fail "unclear: $err"
+err2=$($T --host xen: vm create tm --mem 64M --kernel /nonexistent.elf 2>&1) && fail "vm create without a kernel"
+[ -z "$(xl_state tm)" ] || fail "a failed create left tm: $(xl list | tr '\n' ';')"
+err3=$($T --host xen: vm create tm --mem 64M --kernel $D/guest.elf --net br0 2>&1) && fail "vm create with a NIC"
+echo "$err3" | grep -q "not supported on the Xen backend yet" || fail "unclear: $err3"
+[ -z "$(xl_state tm)" ] || fail "a refused create left tm"
+$T --host xen: vm destroy tn >/dev/null || fail "vm destroy tn"
+echo "RESULT refused plainly, nothing left: $err | $(echo "$err2" | tail -1) | $err3"
 $T --host xen: vm destroy tg >/dev/null || fail "vm destroy"
 for _ in $(seq 20); do [ -z "$(xl_state tg)" ] && break; sleep 0.5; done
 [ -z "$(xl_state tg)" ] || fail "tg still exists after vm destroy"

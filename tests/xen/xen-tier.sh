@@ -36,6 +36,9 @@ CPU=${XEN_TIER_CPU:-qemu64,+svm,+npt,+aes,+pclmulqdq,+ssse3,+sse4.1,+sse4.2}
 TIMEOUT=${XEN_TIER_TIMEOUT:-900}
 export DEBIAN_FRONTEND=noninteractive
 die() { echo "xen-tier: $*" >&2; exit 2; }
+# dom0's packages: Xen's tools, and what a lab cluster in dom0 runs on (corosync,
+# openssl for its certificates, libevent for the daemons)
+DOM0_PKGS="xen-utils-4.17 xenstore-utils busybox kmod iproute2 procps corosync openssl libevent-2.1-7 libevent-openssl-2.1-7"
 
 prepare() {
 	mkdir -p "$D"
@@ -69,7 +72,7 @@ PY
 	kv=$(cat kv)
 	if [ ! -f rootfs/.done ]; then
 		rm -rf rootfs
-		debootstrap --variant=minbase --include=xen-utils-4.17,xenstore-utils,busybox,kmod,iproute2,procps \
+		debootstrap --variant=minbase --include=$(echo $DOM0_PKGS | tr ' ' ,) \
 			bookworm rootfs http://deb.debian.org/debian >debootstrap.log 2>&1 ||
 			die "debootstrap failed (see $D/debootstrap.log)"
 		printf '%s\n' "deb http://deb.debian.org/debian bookworm main" \
@@ -78,9 +81,20 @@ PY
 		# dom0's tools at the hypervisor's version
 		chroot rootfs apt-get -q update >/dev/null && chroot rootfs apt-get -y -q upgrade >/dev/null
 		chroot rootfs apt-get clean
-		touch rootfs/.done
+		echo "$DOM0_PKGS" >rootfs/.done
 	fi
-	if [ ! -f dom0.cpio ] || [ "$SRC/tests/xen/dom0-init" -nt dom0.cpio ]; then
+	if [ "$(cat rootfs/.done)" != "$DOM0_PKGS" ]; then	# a root filesystem of an older list
+		printf '#!/bin/sh\nexit 101\n' >rootfs/usr/sbin/policy-rc.d	# installed, never started
+		chmod 755 rootfs/usr/sbin/policy-rc.d
+		chroot rootfs apt-get -q update >/dev/null &&
+			chroot rootfs apt-get -y -q install --no-install-recommends $DOM0_PKGS >>debootstrap.log 2>&1 ||
+			die "installing dom0's packages failed (see $D/debootstrap.log)"
+		chroot rootfs apt-get clean
+		rm -f rootfs/usr/sbin/policy-rc.d
+		echo "$DOM0_PKGS" >rootfs/.done
+		rm -f dom0.cpio
+	fi
+	if [ ! -f dom0.cpio ] || [ "$SRC/tests/xen/dom0-init" -nt dom0.cpio ] || [ "$0" -nt dom0.cpio ]; then
 		rm -rf img && mkdir img
 		tar -C rootfs --exclude=./var/cache/apt --exclude=./var/lib/apt/lists --exclude=./usr/share/doc \
 			--exclude=./usr/share/man --exclude=./usr/share/locale -cf - . | tar -C img -xf -
@@ -89,7 +103,7 @@ PY
 		mkdir -p "img/lib/modules/$kv"
 		cp -a "$m/kernel" "img/lib/modules/$kv/" && cp -a "$m"/modules.builtin* "$m"/modules.order "img/lib/modules/$kv/"
 		depmod -b img "$kv"
-		keep=$(for f in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs virtio_pci 9pnet_virtio 9p; do
+		keep=$(for f in xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xenfs virtio_pci 9pnet_virtio 9p veth bridge; do
 			chroot img modprobe --show-depends -S "$kv" "$f" 2>/dev/null; done | awk '$1 == "insmod" {print $2}' | sort -u)
 		mv "img/lib/modules/$kv/kernel" img/all
 		for f in $keep; do mkdir -p "img$(dirname "$f")"; cp "img/all/${f#/lib/modules/$kv/kernel/}" "img$f"; done
