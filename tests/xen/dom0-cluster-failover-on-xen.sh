@@ -10,17 +10,23 @@
 # its power (its domain stops, its daemons die).  Its fence level is a
 # power switch that does not answer at first: for 15 s every fence fails,
 # and all that time the shadow stays paused and no copy of the VM runs
-# anywhere (no takeover without a confirmed fence).  Then the switch
-# answers: the fence is confirmed, h2's remusd resumes the shadow, and the
-# VM runs once, on h2, from its last acknowledged epoch (heartbeat resumed
-# at most 8 beats back, integrity sweeps pass); the table gives it to h2,
-# and h2 protects it again, to h3, by itself.
+# anywhere (no takeover without a confirmed fence), nor does a second VM of
+# h1's with the restart policy.  Then the switch answers: the fence is
+# confirmed, h2's remusd resumes the shadow, and the VM runs once, on h2,
+# from its last acknowledged epoch (heartbeat resumed at most 8 beats back,
+# integrity sweeps pass); the table gives it to h2, and h2 protects it
+# again, to h3, by itself; the other VM boots again, once, on h2 or h3.
 . /mnt/host/tree/src/tests/lab/labtest.sh
 . /mnt/host/dom0-lib.sh
 export BUILD=$D/tree/build SRC=$D/tree/src TANDEM=$D/tree/build/tandem
 export TANDEM_XEN_TSC_MODE=native	# (pvh_guest's tsc_mode, for the domains the cluster makes)
 L=/tmp/lab
 FAIL_LOGS="$L/h1/fenced.log $L/h2/fenced.log $L/h2/remusd.log $L/h1/remusd.log $L/h3/fenced.log"
+# runs NAME: NAME is running (neither paused, shut down, crashed nor dying;
+# "------" is a vCPU that waits for a CPU)
+runs() { case $(xl_state "$1") in ""|*p*|*s*|*c*|*d*) return 1 ;; esac; }
+# host_of NAME: the xen:TAG host the domain NAME is on
+host_of() { xenstore-read "/local/domain/$(xl domid "$1" 2>/dev/null)/tandem-host" 2>/dev/null; }
 cleanup() { kill "$DRAIN" 2>/dev/null; "$LAB" down "$L" 2>/dev/null; }
 console_drain
 trap cleanup EXIT
@@ -49,7 +55,12 @@ old=$(xl domid tc 2>/dev/null) || fail "no domain tc after vm create: $out"
 [ "$(xenstore-read /local/domain/$old/tandem-host)" = h1 ] || fail "tc is not h1's"
 vms_of 2 | grep -q "^tc 1 [0-9]* running$" || fail "the table does not give tc to h1: $(vms_of 2)"
 [ -z "$(t 2 vm list 2>/dev/null | grep -w tc)" ] || fail "h2's backend sees h1's tc"
-echo "RESULT vm create through the cluster: tc (domain $old) runs on h1, the table agrees on h2"
+out=$(t 1 vm create tr --mem 64M --vcpus 1 --kernel "$BUILD/hypervisor/guest/guest.elf" \
+	--cmdline "heartbeat=1000 dirty=50 wss=1" 2>&1) || fail "vm create tr: $out"
+for _ in $(seq 60); do runs tr && break; sleep 1; done
+tr_old=$(xl domid tr 2>/dev/null) || fail "no domain tr after vm create: $out"
+[ "$(host_of tr)" = h1 ] || fail "tr is not h1's"
+echo "RESULT vm create through the cluster: tc (domain $old, protected next) and tr (domain $tr_old, restart policy) run on h1, the table agrees on h2"
 
 out=$(timeout 120 "$TANDEM" --host xen:h1 --fenced "$L/h1/fenced.sock" --remusd "$L/h1/remus.sock" \
 	--json protect tc --backup h2 --epoch 200 2>&1) ||
@@ -69,18 +80,18 @@ t_off=$(now_ms)
 last=$(hbs "$old" | tail -1)
 # the switch does not answer: fencing fails, again and again; nothing runs
 for _ in $(seq 15); do
-	case $(xl_state tc) in ?*) fail "tc runs while h1 is not fenced: $(xl list | tr '\n' ';')" ;; esac
+	case $(xl_state tc)$(xl_state tr) in ?*) fail "tc or tr runs while h1 is not fenced: $(xl list | tr '\n' ';')" ;; esac
 	case $(xl_state tc--incoming) in *p*) ;; *) fail "the shadow is not paused: $(xl list | tr '\n' ';')" ;; esac
 	sleep 1
 done
 fails=$(t 2 fence history 2>/dev/null | grep -c " h1 .*FAILED" || true)
 [ "$fails" -ge 1 ] || fail "no failed fence of h1 in the history: $(t 2 fence history 2>&1 | tail -3)"
-echo "RESULT h1 powered off, its switch silent: for 15 s the shadow stays paused and tc runs nowhere ($fails failed fences of h1)"
+echo "RESULT h1 powered off, its switch silent: for 15 s the shadow stays paused, tc and tr run nowhere ($fails failed fences of h1)"
 
 touch /tmp/switch.up
 t_up=$(now_ms)
-for _ in $(seq 120); do case $(xl_state tc) in *r*|*b*) break ;; esac; sleep 0.5; done
-case $(xl_state tc) in *r*|*b*) ;; *) fail "tc does not run after the fence: $(xl list | tr '\n' ';')" ;; esac
+for _ in $(seq 120); do runs tc && break; sleep 0.5; done
+runs tc || fail "tc does not run after the fence: $(xl list | tr '\n' ';')"
 ms=$(( $(now_ms) - t_up ))
 new=$(xl domid tc)
 [ "$(xenstore-read /local/domain/$new/tandem-host)" = h2 ] || fail "the running tc is not h2's"
@@ -94,6 +105,18 @@ first=$(hbs "$new" | head -1)
 	fail "tc's heartbeat resumed at '$first', the dead copy's last was $last"
 sweeps 1
 echo "RESULT switch answers: fence confirmed, tc runs once, on h2 (domain $new), $ms ms after (total $(( $(now_ms) - t_off )) ms after the power-off); heartbeat $last -> $first, integrity OK"
+
+for _ in $(seq 60); do runs tr && break; sleep 1; done
+runs tr || fail "tr was not restarted after the fence: $(xl list | tr '\n' ';')"
+[ "$(xl list | awk '$1 == "tr"' | wc -l)" = 1 ] || fail "tr is listed twice"
+tr_on=$(host_of tr)
+case $tr_on in h2|h3) ;; *) fail "tr runs on '$tr_on'" ;; esac
+for _ in $(seq 100); do vms_of 2 | grep -q "^tr ${tr_on#h} [0-9]* running$" && break; sleep 0.2; done
+vms_of 2 | grep -q "^tr ${tr_on#h} [0-9]* running$" || fail "the table does not give tr to $tr_on: $(vms_of 2)"
+tr_new=$(xl domid tr)
+for _ in $(seq 60); do con_take; grep -q "^(d$tr_new) .*READY" $CON && break; sleep 1; done
+grep -q "^(d$tr_new) .*READY" $CON || fail "the restarted tr (domain $tr_new) never said READY"
+echo "RESULT tr (restart policy) restarted by the cluster on $tr_on (domain $tr_new, booted afresh), once"
 
 out=$(wait_protected 2 120 tc) || fail "$out"
 [ "$(backup_of 2 tc)" = h3 ] || fail "h2 protects tc, but not to h3: $(backup_of 2 tc)"
