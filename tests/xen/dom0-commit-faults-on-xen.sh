@@ -50,8 +50,13 @@ settled() {
 	fail "tf did not settle: $(echo "$l" | tr '\n' ';') $(ls /tmp/a.state/handed /tmp/b.state/indoubt 2>&1 | tr '\n' ' ')"
 }
 mig a; mig b
+# home: tf is host a's again, wherever it runs (each case migrates it from
+# a; a copy b built is b's, and xen:a would not see it), as if it had been
+# migrated back
+home() { xenstore-write "/local/domain/$(xl domid tf)/tandem-host" a; }
 fault() {	# fault WHO POINT EXPECT: kill WHO's migrated at POINT; the VM ends on EXPECT (a or b)
 	local who=$1 point=$2 expect=$3 before after where
+	home
 	before=$(xl domid tf)
 	mig "$who" "$point"
 	$T --migrated /run/a.mig migrate tf 127.0.0.1:7102 --downtime 50 >/dev/null 2>&1 &
