@@ -20,6 +20,34 @@
 
 #include "hv_xen.h"
 
+/* libxl's messages: errors to stderr (the daemon's log), the first one kept
+ * for the caller's error, which says why the guest could not be made */
+struct said {
+	xentoollog_logger l;
+	char first[200];
+};
+
+static void said_msg(xentoollog_logger *lg, xentoollog_level level, int errnoval,
+    const char *context, const char *format, va_list al) __attribute__((format(printf, 5, 0)));
+static void said_msg(xentoollog_logger *lg, xentoollog_level level, int errnoval,
+    const char *context, const char *format, va_list al)
+{
+	struct said *s = (struct said *)lg;
+	char m[sizeof(s->first)];
+	(void)errnoval;
+	if (level < XTL_ERROR)
+		return;
+	vsnprintf(m, sizeof(m), format, al);
+	fprintf(stderr, "%s: %s\n", context ? context : "libxl", m);
+	if (!s->first[0])
+		snprintf(s->first, sizeof(s->first), "%s", m);
+}
+
+static void said_destroy(xentoollog_logger *lg)
+{
+	(void)lg;
+}
+
 static int tsc_mode(struct hv *hv, libxl_tsc_mode *m)
 {
 	const char *v = getenv("TANDEM_XEN_TSC_MODE");
@@ -56,14 +84,11 @@ int xen_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, co
 	if (xen_dom_named(x, name, 0, 0, NULL) == 0)
 		return xen_fail(hv, EEXIST, "xen: a domain called %s exists already", name);
 
-	/* libxl says why it failed on stderr (the daemon's log), errors only */
-	xentoollog_logger *lg = (xentoollog_logger *)xtl_createlogger_stdiostream(stderr, XTL_ERROR, 0);
+	struct said said = { { said_msg, NULL, said_destroy }, "" };
 	libxl_ctx *ctx = NULL;
-	if (!lg || libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, lg)) {
-		if (lg)
-			xtl_logger_destroy(lg);
-		return xen_fail(hv, EIO, "xen: cannot open libxl");
-	}
+	if (libxl_ctx_alloc(&ctx, LIBXL_VERSION, 0, &said.l))
+		return xen_fail(hv, EIO, "xen: cannot open libxl%s%s", said.first[0] ? ": " : "",
+		    said.first);
 	libxl_domain_config dc;
 	libxl_domain_config_init(&dc);
 	libxl_domain_create_info_init(&dc.c_info);
@@ -85,7 +110,7 @@ int xen_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, co
 		for (uint32_t i = 0; i < vcpus; i++)
 			libxl_bitmap_set(&dc.b_info.avail_vcpus, (int)i);
 		e = EIO;
-		what = "building it (see the log)";
+		what = "building it";
 		if (!libxl_domain_create_new(ctx, &dc, &domid, NULL, NULL)) {
 			made = 1;
 			what = "recording its host";
@@ -99,8 +124,8 @@ int xen_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, co
 		libxl_domain_destroy(ctx, domid, NULL);
 	libxl_domain_config_dispose(&dc);
 	libxl_ctx_free(ctx);
-	xtl_logger_destroy(lg);
 	if (r < 0)
-		return xen_fail(hv, e, "xen: creating %s from %s: %s", name, kernel, what);
+		return xen_fail(hv, e, "xen: creating %s from %s: %s%s%s", name, kernel, what,
+		    said.first[0] ? ": libxl: " : "", said.first);
 	return 0;
 }
