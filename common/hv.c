@@ -20,13 +20,6 @@ const char *hv_state_name(unsigned s)
 
 enum backend { B_HVD, B_XEN };
 
-int hv_xen_tag_valid(const char *tag)
-{
-	size_t n = tag ? strlen(tag) : 0;
-	return n <= XEN_TAG_MAX && (!n || strspn(tag, "abcdefghijklmnopqrstuvwxyz"
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n);
-}
-
 /* the backend a URI names, and its path (NULL: its default); -1 with why */
 static int parse(const char *uri, enum backend *b, const char **path, char *err, size_t errlen)
 {

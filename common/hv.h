@@ -11,6 +11,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* a domain's life, whatever the backend */
 enum hv_state {
@@ -204,8 +205,14 @@ int hv_uri_check(const char *uri, char *err, size_t errlen);
 struct hv *hv_hvd_open(const char *path, char *err, size_t errlen);
 /* hv_xenmod.c: the Xen backend, loaded from its module (hv_xen.so) */
 #define XEN_TAG_MAX 16
-/* whether TAG (NULL or "": none) may follow xen: */
-int hv_xen_tag_valid(const char *tag);
+/* whether TAG (NULL or "": none) may follow xen: (inline: the config
+ * parser checks it too, linked without the backends) */
+static inline int hv_xen_tag_valid(const char *tag)
+{
+	size_t n = tag ? strlen(tag) : 0;
+	return n <= XEN_TAG_MAX && (!n || strspn(tag, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == n);
+}
 struct hv *hv_xen_open(const char *tag, char *err, size_t errlen);
 int hv_xen_available(char *err, size_t errlen);	/* 0, or -1 with why */
 /* hv_xen.c: the module's entry */
