@@ -22,9 +22,6 @@ export BUILD=$D/tree/build SRC=$D/tree/src TANDEM=$D/tree/build/tandem
 export TANDEM_XEN_TSC_MODE=native	# (pvh_guest's tsc_mode, for the domains the cluster makes)
 L=/tmp/lab
 FAIL_LOGS="$L/h1/fenced.log $L/h2/fenced.log $L/h2/remusd.log $L/h1/remusd.log $L/h3/fenced.log"
-# runs NAME: NAME is running (neither paused, shut down, crashed nor dying;
-# "------" is a vCPU that waits for a CPU)
-runs() { case $(xl_state "$1") in ""|*p*|*s*|*c*|*d*) return 1 ;; esac; }
 # host_of NAME: the xen:TAG host the domain NAME is on
 host_of() { xenstore-read "/local/domain/$(xl domid "$1" 2>/dev/null)/tandem-host" 2>/dev/null; }
 cleanup() { kill "$DRAIN" 2>/dev/null; "$LAB" down "$L" 2>/dev/null; }

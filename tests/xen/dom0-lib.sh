@@ -37,6 +37,9 @@ xl_state() {
 	done
 	echo "$out" | awk -v n="$1" '$1 == n {print $5}'
 }
+# runs NAME: NAME is running (neither paused, shut down, crashed nor dying;
+# "------" is a vCPU that waits for a CPU)
+runs() { case $(xl_state "$1") in ""|*p*|*s*|*c*|*d*) return 1 ;; esac; }
 # ---- the guest's console, drained as it comes (Xen's ring, 4 MiB on the tier, fills in minutes) ----
 CON=/tmp/console
 # con_take: what Xen's ring holds moved to $CON, one taker at a time (two

@@ -27,7 +27,7 @@ echo "$err" | grep -q "no domain named nosuch" || fail "unclear: $err"
 export TANDEM_XEN_TSC_MODE=native	# (pvh_guest's tsc_mode)
 out=$($T --host xen: vm create tn --mem 64M --vcpus 1 --kernel $D/guest.elf \
 	--cmdline "heartbeat=300 dirty=100 wss=4" 2>&1) || fail "vm create: $out"
-case $(xl_state tn) in *r*|*b*) ;; *) fail "xl says tn is '$(xl_state tn)' after tandem created it" ;; esac
+runs tn || fail "xl says tn is '$(xl_state tn)' after tandem created it"
 [ "$(xl list tn | awk 'NR == 2 {print $3}')" = 64 ] || fail "tn's memory per xl: $(xl list tn)"
 id=$(xl domid tn)
 for _ in $(seq 30); do xl dmesg | grep -q "(d$id) HB 2 " && break; sleep 1; done
