@@ -43,25 +43,27 @@ int xen_fail(struct hv *hv, int e, const char *fmt, ...)
 	return -1;
 }
 
+void xen_xs_get(struct xen *x, const char *path, char *out, size_t len)
+{
+	unsigned n = 0;
+	char *v = xs_read(x->xs, XBT_NULL, path, &n);
+	snprintf(out, len, "%.*s", v ? (int)n : 0, v ? v : "");
+	free(v);
+}
+
 void xen_dom_name(struct xen *x, uint32_t domid, char *name, size_t len)
 {
 	char path[64];
-	unsigned n = 0;
 	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-	char *v = xs_read(x->xs, XBT_NULL, path, &n);
-	snprintf(name, len, "%.*s", v ? (int)n : 0, v ? v : "");
-	free(v);
+	xen_xs_get(x, path, name, len);
 }
 
 uint64_t xen_ram_pages(struct xen *x, uint32_t domid)
 {
-	char path[64];
-	unsigned n = 0;
+	char path[64], v[32];
 	snprintf(path, sizeof(path), "/local/domain/%u/memory/static-max", domid);
-	char *v = xs_read(x->xs, XBT_NULL, path, &n);
-	uint64_t kib = v ? strtoull(v, NULL, 10) : 0;
-	free(v);
-	return kib / 4;
+	xen_xs_get(x, path, v, sizeof(v));
+	return strtoull(v, NULL, 10) / 4;
 }
 
 int xen_dom_byid(struct xen *x, uint32_t domid, xc_domaininfo_t *info)
@@ -91,13 +93,10 @@ static int dom_all(struct xen *x, xc_domaininfo_t **out, int *n)
 int xen_dom_here(struct xen *x, uint32_t domid)
 {
 	char path[64], host[XEN_TAG_MAX + 2];
-	unsigned n = 0;
 	if (!strcmp(x->tag, "-"))
 		return 1;
 	snprintf(path, sizeof(path), "/local/domain/%u/" XEN_HOST_KEY, domid);
-	char *v = xs_read(x->xs, XBT_NULL, path, &n);
-	snprintf(host, sizeof(host), "%.*s", v ? (int)n : 0, v ? v : "");
-	free(v);
+	xen_xs_get(x, path, host, sizeof(host));
 	return !host[0] || !strcmp(host, x->tag);
 }
 

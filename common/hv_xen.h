@@ -57,6 +57,8 @@ int xen_fail(struct hv *hv, int e, const char *fmt, ...) __attribute__((format(p
 uint64_t xen_now_ns(void);	/* CLOCK_MONOTONIC */
 /* the hand-over of domid through this handle, on or off, for its log-dirty entry */
 void xen_log_handed(struct xen *x, uint32_t domid, int handed);
+/* the xenstore value at path, "" when there is none */
+void xen_xs_get(struct xen *x, const char *path, char *out, size_t len);
 /* a domain's name from xenstore, "" when it has none */
 void xen_dom_name(struct xen *x, uint32_t domid, char *name, size_t len);
 /* the guest's RAM in pages: xenstore's memory/static-max (KiB) */
@@ -81,6 +83,10 @@ int xen_dom_here(struct xen *x, uint32_t domid);
 /* the domain xenstore calls name, other than domid but (0: any), on this
  * handle's host (here) or on any; info may be NULL */
 int xen_dom_named(struct xen *x, const char *name, uint32_t but, int here, xc_domaininfo_t *info);
+/* what a new domain may be on this backend: a name of 1 to name_max
+ * characters, whole MiB, 1 to 128 vCPUs, no NIC; 0 or -1 with why */
+int xen_shape_check(struct hv *hv, const char *name, size_t name_max, uint64_t mem,
+    uint32_t vcpus, const char *net);
 /* the host record of a domain this handle made, in transaction t (none for plain xen:) */
 int xen_host_put(struct xen *x, xs_transaction_t t, uint32_t domid);
 unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d);

@@ -76,21 +76,13 @@ static int xs_put(struct xen *x, xs_transaction_t t, const char *path, const cha
 	return xs_write(x->xs, t, path, v, (unsigned)strlen(v)) ? 0 : -1;
 }
 
-/* the value at path, "" when there is none */
-static void xs_get(struct xen *x, const char *path, char *out, size_t len)
-{
-	unsigned n = 0;
-	char *v = xs_read(x->xs, XBT_NULL, path, &n);
-	snprintf(out, len, "%.*s", v ? (int)n : 0, v ? v : "");
-	free(v);
-}
 
 int xen_handed(struct xen *x, const char *name, uint32_t *domid, uint64_t *tag)
 {
 	char path[128], v[64];
 	unsigned long long t;
 	snprintf(path, sizeof(path), "/tandem/handed/%s", name);
-	xs_get(x, path, v, sizeof(v));
+	xen_xs_get(x, path, v, sizeof(v));
 	if (sscanf(v, "%u %llx", domid, &t) != 2)
 		return errno = ENOENT, -1;
 	*tag = t;
@@ -102,7 +94,7 @@ int xen_handed_as(struct xen *x, uint32_t domid, uint64_t *tag, char *name, size
 	char path[64];
 	uint32_t id;
 	snprintf(path, sizeof(path), "/tandem/handed-dom/%u", domid);
-	xs_get(x, path, name, len);
+	xen_xs_get(x, path, name, len);
 	if (!name[0] || xen_handed(x, name, &id, tag) < 0 || id != domid)
 		return errno = ENOENT, -1;
 	return 0;
@@ -119,6 +111,20 @@ int xen_handed_id(struct xen *x, uint32_t domid, uint64_t *tag)
 static int name_taken(struct xen *x, const char *name, uint32_t but)
 {
 	return xen_dom_named(x, name, but, 0, NULL) == 0;
+}
+
+int xen_shape_check(struct hv *hv, const char *name, size_t name_max, uint64_t mem,
+    uint32_t vcpus, const char *net)
+{
+	if (net && *net)
+		return xen_fail(hv, EOPNOTSUPP, "xen: a NIC (%s) is not supported on the Xen backend yet",
+		    net);
+	if (!*name || strlen(name) > name_max)
+		return xen_fail(hv, ENAMETOOLONG, "xen: a domain name of 1 to %zu characters", name_max);
+	if (!mem || mem % (1 << 20) || !vcpus || vcpus > 128)
+		return xen_fail(hv, EINVAL, "xen: %llu bytes and %u vCPUs: whole MiB and 1 to 128 vCPUs",
+		    (unsigned long long)mem, vcpus);
+	return 0;
 }
 
 int xen_host_put(struct xen *x, xs_transaction_t t, uint32_t domid)
@@ -139,7 +145,7 @@ void xen_forget(struct xen *x, uint32_t domid)
 	/* its xenstore, as libxl's destroy leaves it (nobody else cleans it
 	 * after a destroy by id): the domain's tree, its /vm entry, xl's record */
 	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
-	xs_get(x, path, vm, sizeof(vm));
+	xen_xs_get(x, path, vm, sizeof(vm));
 	if (!strncmp(vm, "/vm/", 4))
 		xs_rm(x->xs, XBT_NULL, vm);
 	snprintf(path, sizeof(path), "/local/domain/%u", domid);
@@ -147,7 +153,7 @@ void xen_forget(struct xen *x, uint32_t domid)
 	snprintf(path, sizeof(path), "/libxl/%u", domid);
 	xs_rm(x->xs, XBT_NULL, path);
 	snprintf(path, sizeof(path), "/tandem/handed-dom/%u", domid);
-	xs_get(x, path, v, sizeof(v));
+	xen_xs_get(x, path, v, sizeof(v));
 	if (v[0]) {
 		xs_rm(x->xs, XBT_NULL, path);
 		snprintf(path, sizeof(path), "/tandem/handed/%s", v);
@@ -195,15 +201,8 @@ static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
 	char nm[65], path[128];
 	uint32_t domid = 0;
 
-	if (net && *net)
-		return xen_fail(hv, EOPNOTSUPP, "xen: a NIC (%s) is not supported on the Xen backend yet",
-		    net);
-	if (strlen(name) + strlen(IN_SUFFIX) >= sizeof(nm) || !*name)
-		return xen_fail(hv, ENAMETOOLONG, "xen: a domain name of 1 to %zu characters",
-		    sizeof(nm) - 1 - strlen(IN_SUFFIX));
-	if (!mem || mem % (1 << 20) || !vcpus || vcpus > 128)
-		return xen_fail(hv, EINVAL, "xen: %llu bytes and %u vCPUs: whole MiB and 1 to 128 vCPUs",
-		    (unsigned long long)mem, vcpus);
+	if (xen_shape_check(hv, name, sizeof(nm) - 1 - strlen(IN_SUFFIX), mem, vcpus, net) < 0)
+		return -1;
 	snprintf(nm, sizeof(nm), "%s" IN_SUFFIX, name);
 	if (xen_incoming(x, name) || name_taken(x, nm, 0))
 		return xen_fail(hv, EEXIST, "xen: an incoming %s exists already", name);
@@ -339,7 +338,7 @@ static int built_get(struct xen *x, uint32_t domid, char *name, int *leased, int
 	long pid;
 	unsigned long long start;
 	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
-	xs_get(x, path, v, sizeof(v));
+	xen_xs_get(x, path, v, sizeof(v));
 	if (sscanf(v, "%64s %ld %llu %d %16s", name, &pid, &start, leased, tag) != 5)
 		return -1;
 	*ours = !strcmp(tag, x->tag);
@@ -352,7 +351,7 @@ static int holder_alive(struct xen *x, const char *path)
 	char v[64];
 	long pid;
 	unsigned long long start;
-	xs_get(x, path, v, sizeof(v));
+	xen_xs_get(x, path, v, sizeof(v));
 	if (sscanf(v, "%ld %llu", &pid, &start) != 2)
 		return -1;
 	return holder_lives(pid, start);

@@ -68,14 +68,8 @@ int xen_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, co
 {
 	struct xen *x = (struct xen *)hv;
 	libxl_tsc_mode tm = LIBXL_TSC_MODE_DEFAULT;
-	if (net && *net)
-		return xen_fail(hv, EOPNOTSUPP, "xen: a NIC (%s) is not supported on the Xen backend yet",
-		    net);
-	if (!*name || strlen(name) > 64)
-		return xen_fail(hv, ENAMETOOLONG, "xen: a domain name of 1 to 64 characters");
-	if (!mem || mem % (1 << 20) || !vcpus || vcpus > 128)
-		return xen_fail(hv, EINVAL, "xen: %llu bytes and %u vCPUs: whole MiB and 1 to 128 vCPUs",
-		    (unsigned long long)mem, vcpus);
+	if (xen_shape_check(hv, name, 64, mem, vcpus, net) < 0)
+		return -1;
 	if (!kernel || !*kernel)
 		return xen_fail(hv, EINVAL, "xen: a guest needs a kernel (a PVH ELF)");
 	if (tsc_mode(hv, &tm) < 0)

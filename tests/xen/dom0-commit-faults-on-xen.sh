@@ -17,7 +17,6 @@ T=$D/tandem
 console_drain
 pvh_guest tf 1 "heartbeat=300 dirty=500 wss=8 integrity=2"
 for _ in $(seq 60); do guest | grep -q "^HB 2 " && break; sleep 1; done
-export LD_LIBRARY_PATH=$D/lib
 
 mig() {	# mig H [STALL]: H's migrated (again), held 20 s at STALL
 	local h=$1 port pid

@@ -96,7 +96,6 @@ one() {
 # (/run/a.mig) and b on 7102, with the test CA's files beside the script;
 # each its own share of this Xen (xen:a, xen:b), as if each were a host
 start_migrateds() {
-	export LD_LIBRARY_PATH=$D/lib	# what dom0's Debian lacks (libevent)
 	for h in a b; do
 		[ $h = a ] && port=7101 || port=7102
 		mkdir -p /tmp/$h.state
@@ -109,7 +108,6 @@ start_migrateds() {
 # start_remusds: two remusd daemons on the Xen backend, no cluster (-F none),
 # a on port 7201 (/run/a.rem) and b on 7202, with the test CA's files
 start_remusds() {
-	export LD_LIBRARY_PATH=$D/lib
 	for h in a b; do
 		[ $h = a ] && port=7201 || port=7202
 		mkdir -p /tmp/$h.rstate

@@ -12,7 +12,6 @@
 # more epoch sent whole with a byte flipped; the shadow refuses either and
 # resumes from the last good one.  Prints the pause's phases on Xen.
 . /mnt/host/dom0-lib.sh
-export LD_LIBRARY_PATH=$D/lib
 console_drain
 # failover FROM TO EXTRA...: protect FROM into TO, fail over, check TO
 failover() {

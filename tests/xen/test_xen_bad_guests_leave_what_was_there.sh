@@ -9,14 +9,12 @@ SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$(pwd)}
 T=$(mktemp -d /tmp/tandem-xen-bad.XXXXXX)
 trap 'rm -rf "$T"' EXIT
-files=$("$SRC/tests/xen/xen-tier.sh" mig-files "$T" "$BUILD/migrated/migrated")
 # the PV guest's root: an initramfs whose init only waits (busybox, from the tier's host packages)
 mkdir -p "$T/pvroot/bin"
 cp /bin/busybox "$T/pvroot/bin/busybox"
 printf '#!/bin/busybox sh\nwhile :; do /bin/busybox sleep 1; done\n' >"$T/pvroot/init"
 chmod +x "$T/pvroot/init"
 (cd "$T/pvroot" && find . | cpio -o -H newc --quiet) >"$T/pv-initrd.cpio"
-# shellcheck disable=SC2086
-"$SRC/tests/xen/xen-tier.sh" check "bad guests on Xen" "$SRC/tests/xen/dom0-bad-guests-on-xen.sh" \
+"$SRC/tests/xen/xen-tier.sh" check-tls "bad guests on Xen" "$SRC/tests/xen/dom0-bad-guests-on-xen.sh" \
 	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/migrated/migrated" \
-	"${XEN_TIER_DIR:-/var/cache/tandem-xen}/vmlinux" "$T/pv-initrd.cpio" $files
+	"${XEN_TIER_DIR:-/var/cache/tandem-xen}/vmlinux" "$T/pv-initrd.cpio"

@@ -8,10 +8,6 @@
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$(pwd)}
 export BUILD
-T=$(mktemp -d /tmp/tandem-xen-fault.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-files=$("$SRC/tests/xen/xen-tier.sh" mig-files "$T" "$BUILD/migrated/migrated")
-# shellcheck disable=SC2086
-XEN_TIER_TIMEOUT=1500 "$SRC/tests/xen/xen-tier.sh" check "commit faults on Xen" \
+XEN_TIER_TIMEOUT=1500 exec "$SRC/tests/xen/xen-tier.sh" check-tls "commit faults on Xen" \
 	"$SRC/tests/xen/dom0-commit-faults-on-xen.sh" \
-	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/migrated/migrated" $files
+	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/migrated/migrated"

@@ -7,9 +7,5 @@
 # `make check-xen`; needs a build with libxenctrl.
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$(pwd)}
-T=$(mktemp -d /tmp/tandem-xen-mig.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-files=$("$SRC/tests/xen/xen-tier.sh" mig-files "$T" "$BUILD/migrated/migrated")
-# shellcheck disable=SC2086
-"$SRC/tests/xen/xen-tier.sh" check "live migration on Xen" "$SRC/tests/xen/dom0-tandem-migrates-on-xen.sh" \
-	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/migrated/migrated" "$BUILD/tests/hvtool" $files
+exec "$SRC/tests/xen/xen-tier.sh" check-tls "live migration on Xen" "$SRC/tests/xen/dom0-tandem-migrates-on-xen.sh" \
+	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/migrated/migrated" "$BUILD/tests/hvtool"

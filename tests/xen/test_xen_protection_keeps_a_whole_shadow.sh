@@ -8,9 +8,5 @@
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$(pwd)}
 export BUILD
-T=$(mktemp -d /tmp/tandem-xen-prot.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-files=$("$SRC/tests/xen/xen-tier.sh" mig-files "$T" "$BUILD/remusd/remusd")
-# shellcheck disable=SC2086
-"$SRC/tests/xen/xen-tier.sh" check "protection on Xen" "$SRC/tests/xen/dom0-tandem-protects-on-xen.sh" \
-	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/remusd/remusd" $files
+exec "$SRC/tests/xen/xen-tier.sh" check-tls "protection on Xen" "$SRC/tests/xen/dom0-tandem-protects-on-xen.sh" \
+	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tandem" "$BUILD/remusd/remusd"

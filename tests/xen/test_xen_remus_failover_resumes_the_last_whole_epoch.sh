@@ -10,9 +10,5 @@
 SRC=${SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILD=${BUILD:-$(pwd)}
 export BUILD
-T=$(mktemp -d /tmp/tandem-xen-rf.XXXXXX)
-trap 'rm -rf "$T"' EXIT
-files=$("$SRC/tests/xen/xen-tier.sh" mig-files "$T" "$BUILD/tests/remustool")
-# shellcheck disable=SC2086
-"$SRC/tests/xen/xen-tier.sh" check "Remus failover on Xen" "$SRC/tests/xen/dom0-remus-failover-on-xen.sh" \
-	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tests/remustool" $files
+exec "$SRC/tests/xen/xen-tier.sh" check "Remus failover on Xen" "$SRC/tests/xen/dom0-remus-failover-on-xen.sh" \
+	"$BUILD/hypervisor/guest/guest.elf" "$BUILD/tests/remustool"

@@ -19,10 +19,10 @@
 #                           a run whose domU died of a triple fault (nested
 #                           SVM's, see below) is run once more
 #   xen-tier.sh shell       boots Xen with a dom0 shell on this terminal
-#   xen-tier.sh mig-files DIR MIGRATED
-#                           what two migrated daemons in dom0 need beside them
-#                           (a test CA's certificates for hosts a and b, the
-#                           libraries dom0 lacks), made in DIR; prints the FILEs
+#   xen-tier.sh check-tls WHAT SCRIPT [FILE...]
+#                           check, with a test CA's certificates for hosts a
+#                           and b beside the script (ca.crt, host-a.crt/.key,
+#                           host-b.crt/.key): two daemons in dom0 speaking TLS
 # Knobs: XEN_TIER_DIR, XEN_TIER_MEM (MiB, 3072), XEN_TIER_CPU (QEMU's -cpu), XEN_TIER_TIMEOUT (s, 900),
 # XEN_TIER_XEN_ARGS (more for Xen's command line).
 set -euo pipefail
@@ -183,20 +183,19 @@ check() {	# check WHAT SCRIPT [FILE...]
 	fi
 }
 
-mig_files() {	# mig_files DIR MIGRATED
-	local dir=$1 h
-	"$SRC/ctl/tandem-ca" init "$dir/ca" >/dev/null
-	for h in a b; do "$SRC/ctl/tandem-ca" issue "$dir/ca" "host-$h" --ip 127.0.0.1 >/dev/null; done
-	mkdir -p "$dir/lib"	# dom0's Debian has the rest of what migrated links
-	local ev
-	ev=$(ldd "$2" | awk '/libevent/ {print $3}')
-	[ -z "$ev" ] || cp -L "$ev" "$dir/lib/"
-	echo "$dir/ca/ca.crt $dir/ca/host-a.crt $dir/ca/host-a.key $dir/ca/host-b.crt $dir/ca/host-b.key $dir/lib"
+CA=
+check_tls() {	# check_tls WHAT SCRIPT [FILE...]
+	local h
+	CA=$(mktemp -d /tmp/tandem-xen-ca.XXXXXX)
+	trap 'rm -rf "$CA"' EXIT
+	"$SRC/ctl/tandem-ca" init "$CA" >/dev/null
+	for h in a b; do "$SRC/ctl/tandem-ca" issue "$CA" "host-$h" --ip 127.0.0.1 >/dev/null; done
+	check "$@" "$CA/ca.crt" "$CA/host-a.crt" "$CA/host-a.key" "$CA/host-b.crt" "$CA/host-b.key"
 }
 
 case ${1:-} in
 prepare) prepare ;;
-mig-files) [ $# = 3 ] || die "mig-files DIR MIGRATED"; mig_files "$2" "$3" ;;
+check-tls) shift; [ $# -ge 2 ] || die "check-tls WHAT SCRIPT [FILE...]"; check_tls "$@" ;;
 check) shift; [ $# -ge 2 ] || die "check WHAT SCRIPT [FILE...]"; check "$@" ;;
 run) shift; [ $# -ge 1 ] || die "run SCRIPT [FILE...]"; run "$@" ;;
 shell) share=$(mktemp -d /tmp/tandem-xen.XXXXXX); boot "$share" "" ;;
