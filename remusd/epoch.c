@@ -27,9 +27,6 @@
 
 #define INIT_ROUNDS	10	/* rounds of the initial copy at most */
 #define INIT_DIRTY	2048	/* few enough dirty pages for the first epoch */
-#define PACE_UP		20	/* percent of the vCPUs' time taken per late epoch */
-#define PACE_DOWN	10
-#define PACE_MAX	90
 
 static uint64_t now_ns(void)
 {
@@ -152,6 +149,8 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 		return snprintf(p->err, sizeof(p->err), "initial copy: %.400s",
 		    p->sv.err[0] ? p->sv.err : rio_error(peer)), -1;
 	p->sv.b.lz4 = CKPT_LZ4_OFF;	/* epochs are staged while the guest waits */
+	pace_init(&p->pace);
+	p->pace.throttle = p->throttle;	/* epochs give back what the initial copy took */
 	return primary_epoch(p);
 }
 
@@ -299,27 +298,16 @@ int primary_epoch(struct primary *p)
 	return primary_checkpoint(p) < 0 ? -1 : primary_send(p);
 }
 
-/*
- * Epochs never overlap, so an epoch whose pause and send outlast the target
- * makes the next one late, and the one after it larger.  The guest is
- * throttled then, in steps, and given back its time in smaller steps once
- * an epoch takes less than half the target: the achieved epoch stays near
- * the target and the backup's buffer bounded.  A step per epoch's length
- * of overrun: one four times too long takes four.
- */
+/* After an epoch: the throttle pace.c asks for, from the epoch's length */
 int primary_pace(struct primary *p, uint64_t target_ns)
 {
 	uint64_t busy = p->pause_ns + p->send_ns;
-	unsigned t = p->throttle;
-	if (busy > target_ns) {
-		uint64_t up = PACE_UP * (busy / target_ns);
-		t = t + up > PACE_MAX ? PACE_MAX : t + (unsigned)up;
-	} else if (busy < target_ns / 2)
-		t = t > PACE_DOWN ? t - PACE_DOWN : 0;
+	unsigned t = pace_next(&p->pace, busy, target_ns);
 	if (t == p->throttle)
 		return 0;
-	log_info("%s: epoch %llu took %.1f ms of a %.1f ms epoch: guest throttled to %u%%", p->name,
-	    (unsigned long long)p->epoch, (double)busy / 1e6, (double)target_ns / 1e6, t);
+	log_info("%s: epoch %llu took %.1f ms of a %.1f ms epoch: %s: guest throttled to %u%% (pace %s)",
+	    p->name, (unsigned long long)p->epoch, (double)busy / 1e6, (double)target_ns / 1e6,
+	    p->pace.why ? p->pace.why : "pace", t, pace_state_name(p->pace.state));
 	return throttle_to(p, t) < 0 ? fail(p, "throttling") : 0;
 }
 

@@ -20,6 +20,25 @@
 #include "hv.h"
 
 /* epoch.c */
+/* pace.c: the throttle a protection holds the guest at, from how long its
+ * epochs take against the target (a pure state machine; see pace.c) */
+#define PACE_UP		20	/* percent of the vCPUs' time taken per step up */
+#define PACE_MAX	90
+enum pace_state { PACE_FREE, PACE_TRIAL };
+struct pace {
+	enum pace_state state;
+	unsigned throttle;	/* percent of the vCPUs' time held back */
+	unsigned step;		/* the last step up (TRIAL) */
+	unsigned late_run;	/* late epochs in a row */
+	unsigned fit_run;	/* timely epochs in a row */
+	uint64_t trial_ns;	/* the epoch that called for the step (TRIAL) */
+	uint64_t futile_ns;	/* throttling did not shorten epochs this long, 0: none */
+	const char *why;	/* why the last call changed the throttle, or NULL */
+};
+void pace_init(struct pace *s);
+unsigned pace_next(struct pace *s, uint64_t busy_ns, uint64_t target_ns);
+const char *pace_state_name(enum pace_state st);
+
 struct primary {
 	struct hv *h;
 	char name[65];
@@ -37,6 +56,7 @@ struct primary {
 	int hold;		/* the VM's output is held until its epoch is acknowledged */
 	uint64_t epoch;		/* the last epoch acknowledged */
 	unsigned throttle, throttle_max;	/* percent of the vCPUs' time held back (primary_pace) */
+	struct pace pace;
 	/* the last epoch's figures.  Staged: pause_ns is the guest's pause as
 	 * the hypervisor measured it, stage_ns the copy in it, call_ns the
 	 * round trip around it, resume_ns 0.  Unstaged: the pause is call_ns

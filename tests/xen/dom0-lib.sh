@@ -10,7 +10,8 @@ fail() {
 	done
 	exit 1
 }
-# pvh_guest NAME VCPUS CMDLINE: the workload guest (guest.elf) as a 64 MiB PVH domU.
+# pvh_guest NAME VCPUS CMDLINE: the workload guest (guest.elf) as a 64 MiB PVH domU
+# (on the physical CPUs PVH_CPUS lists, if set).
 # Its TSC is never trapped (tsc_mode native): QEMU's TCG emulates SVM
 # without NRIP saving, so Xen reads each trapped RDTSC from guest memory to
 # step over it, and now and then that read ends in a triple fault
@@ -25,6 +26,7 @@ vcpus = $2
 on_crash = "preserve"
 tsc_mode = "native"
 CFG
+	[ -z "${PVH_CPUS:-}" ] || echo "cpus = \"$PVH_CPUS\"" >>"/tmp/$1.cfg"
 	xl create "/tmp/$1.cfg" || fail "xl create $1"
 }
 # xl_state NAME: its state letters in xl's list (r, b, p, s, c, d), "" when
