@@ -15,8 +15,9 @@
  *
  * So the throttle goes up (PACE_UP per target's length of overrun) only
  * after PACE_LATE_RUN late epochs in a row, and every step up is a trial:
- * if the next late epoch is not at least PACE_GAIN_PCT shorter than the one
- * that called for the step, the step is taken back and throttling is futile
+ * if the next late epoch is not at least PACE_GAIN_PCT shorter than the
+ * shorter of the two that called for the step (a stall in one of them is
+ * no gain to find), the step is taken back and throttling is futile
  * at that length: no more steps up until epochs grow PACE_REGROW_PCT past
  * it (the guest got busier).  It comes down PACE_DOWN per epoch that takes
  * less than half the target.  The futile length is forgotten after
@@ -43,6 +44,8 @@ const char *pace_state_name(enum pace_state st)
 
 unsigned pace_next(struct pace *s, uint64_t busy_ns, uint64_t target_ns)
 {
+	uint64_t prev = s->prev_ns;
+	s->prev_ns = busy_ns;
 	s->why = NULL;
 	if (!target_ns)
 		return s->throttle;
@@ -73,7 +76,10 @@ unsigned pace_next(struct pace *s, uint64_t busy_ns, uint64_t target_ns)
 	}
 	if (s->late_run < PACE_LATE_RUN)
 		return s->throttle;	/* one late epoch is a stall, not a trend */
-	if (s->futile_ns && busy_ns < s->futile_ns + s->futile_ns * PACE_REGROW_PCT / 100)
+	/* the length the step is judged against: the shorter of the two late
+	 * epochs, so that a stall in one of them does not pass for a gain */
+	uint64_t ref = prev < busy_ns ? prev : busy_ns;
+	if (s->futile_ns && ref < s->futile_ns + s->futile_ns * PACE_REGROW_PCT / 100)
 		return s->throttle;
 	unsigned up = (unsigned)(PACE_UP * (busy_ns / target_ns));
 	if (s->throttle >= PACE_MAX)
@@ -81,7 +87,7 @@ unsigned pace_next(struct pace *s, uint64_t busy_ns, uint64_t target_ns)
 	s->step = s->throttle + up > PACE_MAX ? PACE_MAX - s->throttle : up;
 	s->throttle += s->step;
 	s->state = PACE_TRIAL;
-	s->trial_ns = busy_ns;
+	s->trial_ns = ref;
 	s->futile_ns = 0;
 	s->why = "epochs outlast the target";
 	return s->throttle;

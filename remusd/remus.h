@@ -31,7 +31,8 @@ struct pace {
 	unsigned step;		/* the last step up (TRIAL) */
 	unsigned late_run;	/* late epochs in a row */
 	unsigned fit_run;	/* timely epochs in a row */
-	uint64_t trial_ns;	/* the epoch that called for the step (TRIAL) */
+	uint64_t trial_ns;	/* what the step is judged against (TRIAL) */
+	uint64_t prev_ns;	/* the last epoch's length */
 	uint64_t futile_ns;	/* throttling did not shorten epochs this long, 0: none */
 	const char *why;	/* why the last call changed the throttle, or NULL */
 };

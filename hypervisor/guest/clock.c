@@ -41,14 +41,25 @@ uint64_t clock_us(void)
  * between two looks of the main loop, which reads the TSC it reads anyway
  * (stood_now), the time a wait asked for allowed.  The guest's own slow
  * work (printing, a sweep) is passed over (stood_pass).  No more reads of the TSC than without it: on Xen each may
- * trap.  One oracle for every tool's pauses, whatever the hypervisor.
+ * trap.  One oracle for every tool's pauses, whatever the hypervisor.  The
+ * stretches are also summed (stood_sums: all of them, and those of 5 ms or
+ * more), which the heartbeat line carries, so that a window in which the
+ * console is silenced (Xen drops guest lines below its guest log level) is
+ * still accounted for by the lines on either side of it.
  */
 static uint64_t stood_ticks, stood_last, stood_allow;
+static struct stood_sums sums;
 
 void stood_init(uint64_t us)
 {
 	stood_ticks = us * (tsc_hz / 1000000);
 	stood_last = stood_allow = 0;
+	sums = (struct stood_sums){ 0 };
+}
+
+struct stood_sums stood_sums(void)
+{
+	return sums;
 }
 
 uint64_t stood_now(void)
@@ -57,7 +68,12 @@ uint64_t stood_now(void)
 	if (!stood_ticks)
 		return t;
 	if (stood_last && t - stood_last > stood_allow + stood_ticks) {
-		con_printf("STOOD %lu us\n", (t - stood_last - stood_allow) / (tsc_hz / 1000000));
+		uint64_t us = (t - stood_last - stood_allow) / (tsc_hz / 1000000);
+		sums.n++;
+		sums.us += us;
+		if (us >= 5000)
+			sums.n5++, sums.us5 += us;
+		con_printf("STOOD %lu us\n", us);
 		t = rdtsc();
 	}
 	stood_last = t;

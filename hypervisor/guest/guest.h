@@ -37,6 +37,8 @@ void clock_idle(uint32_t us);
 void stood_init(uint64_t us);
 uint64_t stood_now(void);	/* the TSC, and a look */
 void stood_pass(void);
+struct stood_sums { uint64_t n, us, n5, us5; };	/* all stretches, and those of 5 ms or more */
+struct stood_sums stood_sums(void);
 
 /* cmdline.c */
 enum { PAT_UNIFORM, PAT_SEQ, PAT_HOTCOLD };
@@ -102,6 +104,7 @@ void net_report(void);
  * (suspend, poweroff, reboot) answered; call every few milliseconds */
 extern uint32_t boot_on_xen;
 void xen_poll(void);
+uint64_t xen_suspends(void);	/* suspends the guest came back from */
 
 /* lib.c */
 void *memset(void *d, int c, size_t n);

@@ -154,7 +154,12 @@ void guest_main(const struct hvm_start_info *si)
 		}
 		if (now >= next_hb) {
 			heartbeat++;
-			con_printf("HB %lu pages=%lu\n", heartbeat, dirty_written());
+			if (cfg.stood_us) {
+				struct stood_sums ss = stood_sums();
+				con_printf("HB %lu pages=%lu stood=%lu/%lu/%lu/%lu suspends=%lu\n", heartbeat,
+				    dirty_written(), ss.n, ss.us, ss.n5, ss.us5, boot_on_xen ? xen_suspends() : 0);
+			} else
+				con_printf("HB %lu pages=%lu\n", heartbeat, dirty_written());
 			stood_pass();
 			next_hb += hb_ticks;
 			if (next_hb < now)

@@ -58,7 +58,13 @@ static struct {
 	uint32_t write_id;	/* the outstanding acknowledgement, 0: none */
 	int read_wanted;	/* the watch fired meanwhile */
 	int asked;		/* SHUT_*: what the acknowledged request was */
+	uint64_t suspends;	/* suspends come back from */
 } xs = { .state = XS_FIND };
+
+uint64_t xen_suspends(void)
+{
+	return xs.suspends;
+}
 
 static long hypercall(unsigned long op, uint64_t a1, uint64_t a2)
 {
@@ -197,6 +203,7 @@ static void act(int what)
 		return;
 	}
 	long r = shutdown(SHUT_SUSPEND);
+	xs.suspends++;
 	con_printf("RESUMED after a suspend (%s)\n", r ? "cancelled" : "new domain");
 	xs_find();
 }

@@ -1,21 +1,23 @@
 #!/bin/bash
 # Runs in the Xen tier's dom0 for bench/xen, with tandem, remusd,
-# guest.elf, the test CA's files and bench.conf (SECS, RATE, EPOCH) beside
+# guest.elf, the test CA's files and bench.conf (SECS, RATE, EPOCH, PIN,
+# QUIET) beside
 # it: one busy PVH guest protected for SECS seconds by xl remus (-i EPOCH,
 # to this host, no network buffering or disk replication: -F -n -d), then
 # a host death under xl remus (the primary destroyed and its xl remus
 # killed at once: the backup fails over), then the survivor protected for
 # SECS seconds by tandem protect (--epoch EPOCH, two remusd over TLS).
-# Measured the same way for both, by the guest itself (stood=1000: it prints
-# "STOOD us" for every stretch over 1 ms in which it did not run) and by
-# Xen's console clock (console_timestamps=boot): the checkpoints are xl's
-# suspends (the guest prints "RESUMED after a suspend" after each) and
-# remusd's epochs; the pause per checkpoint is the time the guest stood in
-# the window over the checkpoints made; xl's failover is the gap from the
+# Measured the same way for both, by the guest itself (stood=1000: it sums
+# every stretch over 1 ms in which it did not run, and prints the sums and
+# the suspends it came back from on each heartbeat line) and by Xen's
+# console clock (console_timestamps=boot): the checkpoints are xl's
+# suspends and remusd's epochs; the pause per checkpoint is the time the
+# guest stood in the window over the checkpoints made; xl's failover is the gap from the
 # dead domain's last heartbeat to the survivor's first (xl destroy's time
 # in it).  Prints
 # "RESULT REMUS tool checkpoints interval_ms pause_ms stood_med_ms
-# stood_max_ms own_pause_ms" per tool (own: the tool's own figure, - for
+# stood_max_ms own_pause_ms" per tool (the median and longest stretch only
+# with QUIET=0, when the guest's STOOD lines are seen) (own: the tool's own figure, - for
 # xl), "RESULT STOODS tool count total_ms count_5ms total_5ms_ms" (the
 # stretches: all, and those of 5 ms or more) and "RESULT FAILOVER xl gap_ms
 # last_hb first_hb".  Tandem's window starts once the throttle its initial
@@ -42,16 +44,32 @@ for _ in $(seq 60); do guest | grep -q "^HB 20 " && break; sleep 1; done
 hbd() { con_take; sed -n 's/^(d\([0-9]*\)) \[ *\([0-9.]*\)\] HB \([0-9]*\) .*/\2 \1 \3/p' $CON; }
 resumes() { con_take; sed -n 's/^(d[0-9]*) \[ *\([0-9.]*\)\] RESUMED after a suspend.*/\1/p' $CON; }
 stood() { con_take; sed -n 's/^(d[0-9]*) \[ *\([0-9.]*\)\] STOOD \([0-9]*\) us.*/\1 \2/p' $CON; }
-last_t() { hbd | tail -1 | cut -d' ' -f1; }
+# "SECONDS N US N5 US5 SUSPENDS" per heartbeat: the guest's sums since it
+# booted (the stretches it stood, those of 5 ms or more, and xl's suspends)
+sums() {
+	con_take
+	sed -n 's/^(d[0-9]*) \[ *\([0-9.]*\)\] HB [0-9]* pages=[0-9]* stood=\([0-9]*\)\/\([0-9]*\)\/\([0-9]*\)\/\([0-9]*\) suspends=\([0-9]*\).*/\1 \2 \3 \4 \5 \6/p' $CON
+}
 med() { sort -g | awk '{v[NR]=$1} END {if (!NR) print "-"; else if (NR % 2) print v[(NR+1)/2]; else print (v[NR/2]+v[NR/2+1])/2}'; }
-# measured TOOL FROM TO N OWN: the RESULT line for N checkpoints in FROM..TO (console seconds)
+# QUIET=1 (the default): each window is measured with Xen's guest log level
+# at warning, as on a real host, where Xen does not print the 20 "HVM save"
+# lines (G_INFO) of every HVM context read: both tools read it per
+# checkpoint, and at the tier's guest_loglvl=all that costs each about 1 ms.
+# The guest's lines (G_DEBUG) are dropped too; the heartbeat lines on either
+# side of the window carry its sums.
+loglvl() { [ "${QUIET:-1}" = 1 ] || return 0; xl set-parameters "guest_loglvl=$1" || fail "xl set-parameters guest_loglvl=$1"; }
+# window_start: A, the heartbeat line before the window; the console quiet
+window_start() { A=$(sums | tail -1); [ -n "$A" ] || fail "no heartbeat with sums"; loglvl warning; }
+# window_end: the console back; B, the first heartbeat line after the window
+window_end() { loglvl all; sleep 0.1; B=$(sums | tail -1); }
+# measured TOOL N OWN: the RESULT lines for N checkpoints between A and B
+# (the median and the longest from the STOOD lines shown, if any)
 measured() {
-	local ms=$(stood | awk -v a="$2" -v b="$3" '$1 > a && $1 <= b {printf "%.3f\n", $2 / 1000}')
-	echo "RESULT REMUS $1 $4 $(awk -v a="$2" -v b="$3" -v n="$4" 'BEGIN{printf "%.1f", (b - a) * 1000 / n}') \
-$(echo "$ms" | awk -v n="$4" '{t += $1} END {printf "%.2f", t / n}') $(echo "$ms" | med) $(echo "$ms" | sort -g | tail -1) $5"
-	# where it went: every stretch, and those of 5 ms or more
-	echo "RESULT STOODS $1 $(echo "$ms" | awk '$1 != "" {n++; t += $1; if ($1 >= 5) {b++; bt += $1}}
-		END {printf "%d %.1f %d %.1f", n, t, b, bt}')"
+	local ms=$(stood | awk -v a="${A%% *}" -v b="${B%% *}" '$1 > a && $1 <= b {printf "%.3f\n", $2 / 1000}')
+	local md=$(echo "$ms" | grep . | med) mx=$(echo "$ms" | grep . | sort -g | tail -1)
+	echo "$A $B" | awk -v tool="$1" -v n="$2" -v own="$3" -v md="$md" -v mx="${mx:--}" '{
+		printf "RESULT REMUS %s %d %.1f %.2f %s %s %s\n", tool, n, ($7 - $1) * 1000 / n, ($9 - $3) / 1000 / n, md, mx, own
+		printf "RESULT STOODS %s %d %.1f %d %.1f\n", tool, $8 - $2, ($9 - $3) / 1000, $10 - $4, ($11 - $5) / 1000 }'
 }
 
 # ---- xl remus ----
@@ -59,13 +77,13 @@ xl remus -F -n -d -i "$EPOCH" -s "" br "xl migrate-receive -r" >/tmp/remus.log 2
 XR=$!
 for _ in $(seq 300); do [ -n "$(resumes)" ] && break; sleep 1; done
 [ -n "$(resumes)" ] || fail "xl remus made no checkpoint: $(tail -5 /tmp/remus.log)"
-ta=$(resumes | head -1)
+window_start
 sleep "$SECS"
-tb=$(resumes | tail -1)
-n=$(resumes | awk -v a="$ta" -v b="$tb" '$1 > a && $1 <= b' | wc -l)
+window_end
+n=$(echo "$A $B" | awk '{print $12 - $6}')
 [ "$n" -ge 2 ] || fail "xl remus: $n checkpoints in $SECS s"
-measured xl "$ta" "$tb" "$n" -
-xl_interval=$(awk -v a="$ta" -v b="$tb" -v n="$n" 'BEGIN{printf "%.1f", (b - a) * 1000 / n}')
+measured xl "$n" -
+xl_interval=$(echo "$A $B" | awk -v n="$n" '{printf "%.1f", ($7 - $1) * 1000 / n}')
 # the primary's host dies: its domain stops (paused at once, then
 # destroyed) and its xl remus with it.  Killing xl remus first lets the
 # backup resume while the primary still runs (-F: nothing fences it), and
@@ -92,17 +110,21 @@ one br
 # ---- tandem protect ----
 # tandem_window LABEL EPOCH: the guest protected SECS seconds at EPOCH ms
 tandem_window() {
-	local out e0 e1 ta tb th0
+	local out e0 e1 th0
 	out=$($T --remusd /run/a.rem --json protect br --backup 127.0.0.1:7202 --epoch "$2" 2>&1) ||
 		{ tail -20 /tmp/a.rlog /tmp/b.rlog; fail "tandem protect: $out"; }
 	# its steady state, as xl's: the initial copy throttles a busy guest, and
 	# the throttle goes a step per epoch once epochs keep their length
 	for _ in $(seq 60); do [ "$(prot throttle_pct br)" = 0 ] && break; sleep 0.5; done
-	e0=$(prot epoch br) ta=$(last_t) th0=$(grep -c "guest throttled" /tmp/a.rlog)
+	th0=$(grep -c "guest throttled" /tmp/a.rlog)
+	e0=$(prot epoch br)
+	window_start
 	sleep "$SECS"
-	e1=$(prot epoch br) tb=$(last_t)
+	loglvl all
+	e1=$(prot epoch br)
+	window_end
 	[ "$(prot state br)" = protected ] || fail "tandem protect: $(prot state br): $(prot detail br)"
-	measured "$1" "$ta" "$tb" $((e1 - e0)) "$(prot pause_ms br)"
+	measured "$1" $((e1 - e0)) "$(prot pause_ms br)"
 	# the throttle's steps in the window (it slows the guest too)
 	echo "RESULT THROTTLE $1 $(($(grep -c "guest throttled" /tmp/a.rlog) - th0)) steps; $(grep "guest throttled" /tmp/a.rlog | tail -1)"
 	$T --remusd /run/a.rem unprotect br >/dev/null 2>&1 || fail "unprotect"
