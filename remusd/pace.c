@@ -17,12 +17,13 @@
  * after PACE_LATE_RUN late epochs in a row, and every step up is a trial:
  * if the next late epoch is not at least PACE_GAIN_PCT shorter than the
  * shorter of the two that called for the step (a stall in one of them is
- * no gain to find), the step is taken back and throttling is futile
- * at that length: no more steps up until epochs grow PACE_REGROW_PCT past
- * it (the guest got busier).  It comes down PACE_DOWN per epoch that takes
- * less than half the target.  The futile length is forgotten after
- * PACE_FIT_RUN timely epochs in a row.  States: FREE (no trial) and TRIAL (a step up
- * awaits its effect); futile_ns marks the futile length (0: none).
+ * no gain to find), the step is taken back and throttling is futile at
+ * that length: no more steps up until epochs grow PACE_REGROW_PCT past it
+ * (the guest got busier).  The futile length is forgotten after
+ * PACE_FIT_RUN timely epochs in a row.  The throttle comes down PACE_DOWN
+ * per epoch that takes less than half the target.  States: FREE (no
+ * trial) and TRIAL (a step up awaits its effect); futile_ns marks the
+ * futile length (0: none).
  */
 #include "remus.h"
 

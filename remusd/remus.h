@@ -19,7 +19,6 @@
 #include "ckpt.h"
 #include "hv.h"
 
-/* epoch.c */
 /* pace.c: the throttle a protection holds the guest at, from how long its
  * epochs take against the target (a pure state machine; see pace.c) */
 #define PACE_UP		20	/* percent of the vCPUs' time taken per step up */
@@ -40,6 +39,7 @@ void pace_init(struct pace *s);
 unsigned pace_next(struct pace *s, uint64_t busy_ns, uint64_t target_ns);
 const char *pace_state_name(enum pace_state st);
 
+/* epoch.c */
 struct primary {
 	struct hv *h;
 	char name[65];
