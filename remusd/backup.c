@@ -88,7 +88,9 @@ int rd_shadow_record(struct remusd *d, const char *name, uint64_t *epoch, uint64
 
 static void applying(struct shadow *s, uint64_t epoch)
 {
-	mark(s->arg, "applying", epoch);
+	struct prot *p = s->arg;
+	p->applying_ns = rd_now();	/* only this thread's */
+	mark(p, "applying", epoch);
 }
 
 static void applied(struct shadow *s, uint64_t epoch)
@@ -96,6 +98,9 @@ static void applied(struct shadow *s, uint64_t epoch)
 	struct prot *p = s->arg;
 	mark(p, "whole", epoch);
 	uint64_t now = rd_now();
+	log_debug("%s: epoch %llu applied and acknowledged in %.2f ms, %.2f ms after the last",
+	    p->name, (unsigned long long)epoch, (now - p->applying_ns) / 1e6,
+	    p->last_ns ? (now - p->last_ns) / 1e6 : 0.0);
 	pthread_mutex_lock(&p->lock);
 	int first = p->state == RS_SYNCING;
 	if (p->last_ns && !first) {

@@ -10,8 +10,15 @@
  * the backup, and the output it held goes out once the backup has
  * acknowledged it.  Epoch 1, which also carries what the initial copy left
  * pending, is staged here instead, from guest memory, between a pause and
- * an unpause (so is every epoch on a hypervisor without a stage).  Epochs
- * never overlap: the next one starts after this one's acknowledgement.
+ * an unpause (so is every epoch on a hypervisor without a stage).
+ *
+ * Epochs overlap on the way to the backup, never in the guest: epoch N+1
+ * may be taken and sent while N waits for its acknowledgement (at most
+ * PRIMARY_DEPTH in flight), so the interval is not bound by the round trip
+ * to the backup and its applying.  The stream keeps them in order, the
+ * backup applies and acknowledges them one after another, and each
+ * acknowledgement releases exactly its epoch's output: what a client is
+ * told is still only what the backup holds.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -109,9 +116,11 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 	uint64_t count;
 
 	void (*progress)(void *, unsigned) = p->progress;
+	void (*acked)(void *, uint64_t, uint64_t) = p->acked;
 	void *progress_arg = p->progress_arg;
 	memset(p, 0, sizeof(*p));
 	p->progress = progress;
+	p->acked = acked;
 	p->progress_arg = progress_arg;
 	p->h = h;
 	p->peer = peer;
@@ -154,11 +163,11 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 	return primary_epoch(p);
 }
 
-/* the backup's answer to epoch e */
-static int await_ack(struct primary *p, uint64_t e)
+/* the backup's answer to the next epoch in flight, which releases its output */
+static int read_ack(struct primary *p)
 {
 	struct ckpt_record rec = { 0 };
-	uint64_t got = 0;
+	uint64_t e = p->epoch + 1, got = 0;
 	char err[200];
 	int r = -1;
 
@@ -168,13 +177,44 @@ static int await_ack(struct primary *p, uint64_t e)
 	else if (rec.type != CK_EPOCH_ACK || ckpt_u64_decode(rec.body, rec.len, &got, err, sizeof(err)) < 0)
 		snprintf(p->err, sizeof(p->err), "epoch %llu: the backup sent %s", (unsigned long long)e,
 		    ckpt_type_name(rec.type));
-	else if (got != e)
-		snprintf(p->err, sizeof(p->err), "epoch %llu: the backup acknowledged epoch %llu",
-		    (unsigned long long)e, (unsigned long long)got);
+	else if (got != e || e > p->taken)
+		snprintf(p->err, sizeof(p->err), "the backup acknowledged epoch %llu, after %llu of "
+		    "%llu sent", (unsigned long long)got, (unsigned long long)p->epoch,
+		    (unsigned long long)p->taken);
 	else
 		r = 0;
 	ckpt_record_free(&rec);
-	return r;
+	if (r < 0)
+		return -1;
+	p->send_ns = now_ns() - p->posted_ns[e % PRIMARY_DEPTH];
+	p->epoch = e;
+	if (p->acked)
+		p->acked(p->progress_arg, e, p->send_ns);
+	if (p->hold && p->h->ops->nic_release(p->h, p->name, e) < 0)
+		return fail(p, "releasing the output");
+	return 0;
+}
+
+int primary_acks(struct primary *p, uint64_t upto, uint64_t until_ns)
+{
+	for (;;) {
+		if (p->epoch < upto) {
+			if (read_ack(p) < 0)
+				return -1;
+			continue;
+		}
+		uint64_t now = now_ns();
+		if (now >= until_ns)
+			return 0;
+		uint64_t left = until_ns - now;
+		if (left < 1000000) {	/* poll(2) counts milliseconds */
+			usleep((useconds_t)(left / 1000));
+			continue;
+		}
+		/* anything that comes is an acknowledgement, or the stream's end */
+		if (rio_readable(p->peer, (int)(left / 1000000)) && read_ack(p) < 0)
+			return -1;
+	}
 }
 
 /* the whole pause in one hypervisor call; the pages wait in its stage */
@@ -204,7 +244,10 @@ int primary_checkpoint(struct primary *p)
 {
 	struct hv *h = p->h;
 	struct hv_saved st;
-	uint64_t e = p->epoch + 1, t0 = now_ns();
+	uint64_t e = p->taken + 1, t0 = now_ns();
+	if (p->taken >= p->epoch + PRIMARY_DEPTH)
+		return snprintf(p->err, sizeof(p->err), "epoch %llu: %u epochs wait for their "
+		    "acknowledgement", (unsigned long long)e, PRIMARY_DEPTH), -1;
 	if (p->staged_mem && !p->sv.dirty)	/* nothing pending from before */
 		return checkpoint_staged(p, e, t0);
 	int r = p->hold ? h->ops->domain_checkpoint(h, p->name, e, &st) :
@@ -260,7 +303,7 @@ int primary_encode(struct primary *p, const uint8_t **b, size_t *len)
 		struct rio *peer = p->peer;
 		rio_mem_reset(p->stage);
 		p->peer = p->sv.r = p->stage;
-		int r = send_staged(p, p->epoch + 1, len);
+		int r = send_staged(p, p->taken + 1, len);
 		p->peer = p->sv.r = peer;
 		if (r < 0)
 			return -1;
@@ -269,11 +312,12 @@ int primary_encode(struct primary *p, const uint8_t **b, size_t *len)
 	return 0;
 }
 
-int primary_send(struct primary *p)
+int primary_post(struct primary *p)
 {
-	uint64_t e = p->epoch + 1, t1 = now_ns();
+	uint64_t e = p->taken + 1, t1 = now_ns();
 	size_t len;
 
+	p->posted_ns[e % PRIMARY_DEPTH] = t1;
 	if (p->staged) {
 		if (send_staged(p, e, &len) < 0)
 			return -1;
@@ -283,30 +327,42 @@ int primary_send(struct primary *p)
 			return snprintf(p->err, sizeof(p->err), "sending epoch %llu: %s",
 			    (unsigned long long)e, rio_error(p->peer)), -1;
 	}
-	if (await_ack(p, e) < 0)
-		return -1;
-	p->send_ns = now_ns() - t1;
+	p->post_ns = now_ns() - t1;
 	p->bytes = len;
-	p->epoch = e;
-	if (p->hold && p->h->ops->nic_release(p->h, p->name, e) < 0)
-		return fail(p, "releasing the output");
+	p->taken = e;
+	return 0;
+}
+
+/* an epoch taken and sent, then the acknowledgements up to upto(taken) */
+static int epoch_then(struct primary *p, uint64_t back)
+{
+	uint64_t t0 = now_ns();
+	if (primary_checkpoint(p) < 0 || primary_post(p) < 0 ||
+	    primary_acks(p, p->taken - (p->taken < back ? p->taken : back), 0) < 0)
+		return -1;
+	p->busy_ns = now_ns() - t0;
 	return 0;
 }
 
 int primary_epoch(struct primary *p)
 {
-	return primary_checkpoint(p) < 0 ? -1 : primary_send(p);
+	return epoch_then(p, 0);
+}
+
+int primary_step(struct primary *p)
+{
+	return epoch_then(p, PRIMARY_DEPTH - 1);
 }
 
 /* After an epoch: the throttle pace.c asks for, from the epoch's length */
 int primary_pace(struct primary *p, uint64_t target_ns)
 {
-	uint64_t busy = p->pause_ns + p->send_ns;
+	uint64_t busy = p->busy_ns;
 	unsigned t = pace_next(&p->pace, busy, target_ns);
 	if (t == p->throttle)
 		return 0;
 	log_info("%s: epoch %llu took %.1f ms of a %.1f ms epoch: %s: guest throttled to %u%% (pace %s)",
-	    p->name, (unsigned long long)p->epoch, (double)busy / 1e6, (double)target_ns / 1e6,
+	    p->name, (unsigned long long)p->taken, (double)busy / 1e6, (double)target_ns / 1e6,
 	    p->pace.why ? p->pace.why : "pace", t, pace_state_name(p->pace.state));
 	return throttle_to(p, t) < 0 ? fail(p, "throttling") : 0;
 }

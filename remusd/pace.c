@@ -1,8 +1,10 @@
 /*
  * pace.c - how much of the guest's time a protection holds back.
  *
- * Epochs never overlap, so an epoch whose pause and send outlast the target
- * makes the next one late, and the one after it larger.  A guest that
+ * An epoch is late when the next cannot start on time: its pause and send,
+ * and the wait for the epoch before it to be acknowledged (epoch.c keeps
+ * at most PRIMARY_DEPTH in flight), outlast the target.  A late epoch
+ * makes the one after it larger.  A guest that
  * dirties faster than the backup takes its pages makes every epoch larger
  * than the one before; throttling it shrinks its epochs and is worth its
  * cost.  Two other causes of a late epoch are not the guest's doing, and
@@ -10,8 +12,9 @@
  *
  *   - one late epoch among timely ones: the host stalled (a busy core, a
  *     scheduler's slice);
- *   - a target below the fixed cost of an epoch (the pause, the round trip,
- *     the backup's acknowledgement), which no throttle shortens.
+ *   - a target below the fixed cost of an epoch (the pause, the send, and
+ *     an acknowledgement slower than the epoch after it), which no throttle
+ *     shortens.
  *
  * So the throttle goes up (PACE_UP per target's length of overrun) only
  * after PACE_LATE_RUN late epochs in a row, and every step up is a trial:

@@ -4,7 +4,8 @@
  * It connects to the backup's remusd (mutual TLS, the backup's certificate
  * must name the host asked for), sends PROTECT and then the stream of
  * epoch.c: the initial copy into the paused shadow, then an epoch every
- * epoch_ms (never overlapping, the guest throttled when they run late).
+ * epoch_ms (the next taken while the last waits for its acknowledgement,
+ * the guest throttled when they run late).
  * Once epoch 1 is acknowledged the table records the backup (PROTECT), so
  * that only it may take the VM over, and only once this host is fenced.
  *
@@ -141,23 +142,34 @@ static struct rio *connect_backup(struct prot *p, char *err, size_t errlen)
 	return r;
 }
 
+/* an epoch taken and sent */
 static void publish(struct prot *p, const struct primary *pr, uint64_t start_ns, uint64_t prev_ns)
 {
 	pthread_mutex_lock(&p->lock);
-	p->epoch = pr->epoch;
-	p->last_ns = rd_now();
 	p->pause_ns = pr->pause_ns;
 	if (pr->pause_ns > p->pause_max_ns)
 		p->pause_max_ns = pr->pause_ns;
 	p->bytes += pr->bytes;
 	p->throttle = pr->throttle;
-	if (pr->epoch > 1)	/* epoch 1 closes the initial copy */
-		rd_stats_epoch(p->d->stats, pr->pause_ns, pr->send_ns, pr->bytes);
+	if (pr->taken > 1)	/* epoch 1 closes the initial copy */
+		rd_stats_epoch(p->d->stats, pr->pause_ns, pr->bytes);
 	if (prev_ns) {
 		double len = (double)(start_ns - prev_ns);
 		p->achieved_ns = p->achieved_ns ? 0.9 * p->achieved_ns + 0.1 * len : len;
 	}
 	pthread_mutex_unlock(&p->lock);
+}
+
+/* an epoch acknowledged (epoch.c, as each comes) */
+static void acked(void *arg, uint64_t epoch, uint64_t send_ns)
+{
+	struct prot *p = arg;
+	pthread_mutex_lock(&p->lock);
+	p->epoch = epoch;
+	p->last_ns = rd_now();
+	pthread_mutex_unlock(&p->lock);
+	if (epoch > 1)
+		rd_stats_ack(p->d->stats, send_ns);
 }
 
 static void progress(void *arg, unsigned permille)
@@ -200,6 +212,10 @@ static void unprotect(struct prot *p, struct primary *pr, struct rio *r, int rec
 {
 	char err[512];
 	const char *why = "unprotected on request";
+	/* the acknowledgements in flight first: closing with them unread would
+	 * reset the connection, and the reset can destroy the ABORT */
+	if (primary_acks(pr, pr->taken, 0) < 0)
+		log_warnx("%s: before unprotecting: %s", p->name, pr->err);
 	ckpt_send(r, CK_ABORT, why, strlen(why));
 	if (recorded && rd_table_protect(p->d, p->name, NULL, err, sizeof(err)) < 0)
 		log_warnx("%s: recording that it has no backup: %s", p->name, err);
@@ -281,6 +297,7 @@ static int protect_once(struct prot *p, struct hv *h, int *reached)
 	log_info("%s: protecting to %s (%s), %u ms epochs: the initial copy", p->name, p->peer,
 	    p->peer_name[0] ? p->peer_name : "not authenticated", p->epoch_ms);
 	pr.progress = progress;
+	pr.acked = acked;
 	pr.progress_arg = p;
 	if (primary_start(&pr, h, p->name, r, 1) < 0) {
 		primary_stop(&pr, 1);
@@ -301,23 +318,38 @@ static int protect_once(struct prot *p, struct hv *h, int *reached)
 	p->pause_max_ns = 0;	/* epoch 1 ends the initial copy: its pause is apart */
 	p->permille = 1000;
 	prot_set(p, RS_PROTECTED, "epoch 1 acknowledged by %s", p->peer);
-	uint64_t prev = rd_now(), n = 0;
+	/* epochs keep a cadence: each due a period after the last was due, so
+	 * a late wake-up is made up by the next; one late past its due time
+	 * starts the next at once, and the cadence from there */
+	uint64_t prev = rd_now(), due = prev + period, n = 0;
 	for (;;) {
 		if (p->stop) {
 			unprotect(p, &pr, r, recorded);
 			rc = 0;
 			break;
 		}
-		uint64_t now = rd_now(), due = prev + period;
-		if (due > now)
-			usleep((useconds_t)((due - now) / 1000));
+		/* until the next is due, acknowledgements release output as they come */
+		if (primary_acks(&pr, 0, due) < 0) {
+			backup_lost(p, &pr, recorded);
+			break;
+		}
 		uint64_t start = rd_now();
-		if (primary_epoch(&pr) < 0 || primary_pace(&pr, period) < 0) {
+		if (primary_step(&pr) < 0 || primary_pace(&pr, period) < 0) {
 			backup_lost(p, &pr, recorded);
 			break;
 		}
 		publish(p, &pr, start, prev);
+		log_debug("%s: epoch %llu: paused %.2f ms (call %.2f, stage %.2f, resume %.2f), %llu pages, "
+		    "%llu bytes sent in %.2f ms; epoch %llu acknowledged %.2f ms after its sending; "
+		    "the next could start after %.2f ms; %.2f ms after the last",
+		    p->name, (unsigned long long)pr.taken, pr.pause_ns / 1e6, pr.call_ns / 1e6,
+		    pr.stage_ns / 1e6, pr.resume_ns / 1e6, (unsigned long long)pr.pages,
+		    (unsigned long long)pr.bytes, pr.post_ns / 1e6, (unsigned long long)pr.epoch,
+		    pr.send_ns / 1e6, pr.busy_ns / 1e6, (start - prev) / 1e6);
 		prev = start;
+		due += period;
+		if (due < rd_now())
+			due = rd_now();
 		if (++n % 40 == 0)
 			held_bytes(p, h);
 	}

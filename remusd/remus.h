@@ -40,6 +40,7 @@ unsigned pace_next(struct pace *s, uint64_t busy_ns, uint64_t target_ns);
 const char *pace_state_name(enum pace_state st);
 
 /* epoch.c */
+#define PRIMARY_DEPTH	2	/* epochs sent and not yet acknowledged, at most */
 struct primary {
 	struct hv *h;
 	char name[65];
@@ -55,35 +56,57 @@ struct primary {
 	int memfd;
 	size_t bmlen;
 	int hold;		/* the VM's output is held until its epoch is acknowledged */
+	uint64_t taken;		/* the last epoch taken and sent */
 	uint64_t epoch;		/* the last epoch acknowledged */
+	uint64_t posted_ns[PRIMARY_DEPTH];	/* when each epoch in flight began to be sent */
 	unsigned throttle, throttle_max;	/* percent of the vCPUs' time held back (primary_pace) */
 	struct pace pace;
 	/* the last epoch's figures.  Staged: pause_ns is the guest's pause as
 	 * the hypervisor measured it, stage_ns the copy in it, call_ns the
 	 * round trip around it, resume_ns 0.  Unstaged: the pause is call_ns
 	 * (pause, close, peek, state in hvd and the way there) + stage_ns +
-	 * resume_ns */
-	uint64_t pause_ns, call_ns, stage_ns, resume_ns, pages, bytes, send_ns;
+	 * resume_ns.  post_ns is its sending, send_ns the last acknowledged
+	 * epoch's, from its sending to the acknowledgement; busy_ns the time
+	 * from the epoch's start until the next could start (primary_pace) */
+	uint64_t pause_ns, call_ns, stage_ns, resume_ns, pages, bytes, post_ns, send_ns, busy_ns;
 	uint64_t park_ns, peek_ns, state_ns;	/* inside the hypervisor: to parked, peek, state */
 	/* the initial copy's progress, 0-1000, for a progress bar (may be NULL;
 	 * set before primary_start, which keeps it) */
 	void (*progress)(void *arg, unsigned permille);
 	void *progress_arg;
+	/* each acknowledgement as it comes, with its latency from the sending
+	 * (may be NULL; set before primary_start, which keeps it; its arg is
+	 * progress_arg) */
+	void (*acked)(void *arg, uint64_t epoch, uint64_t send_ns);
 	char err[512];
 };
 /* Holds the VM's output (hold), sends the initial copy and epoch 1. */
 int primary_start(struct primary *p, struct hv *h, const char *name, struct rio *peer, int hold);
-/* One epoch: primary_checkpoint (pause, closing the epoch's held output;
+/*
+ * An epoch: primary_checkpoint (pause, closing the epoch's held output;
  * stage the dirty pages and the state; resume: in one hypervisor call when
- * it has a stage), then primary_send (send the staged epoch, wait for its
- * acknowledgement, release its output). */
+ * it has a stage), then primary_post (send the staged epoch).  Its
+ * acknowledgement releases its output (primary_acks).
+ * primary_epoch: one epoch, and its acknowledgement waited for.
+ * primary_step: one epoch, and the acknowledgement of the one before it
+ * waited for: the next may be taken while this one is on its way
+ * (PRIMARY_DEPTH).
+ */
 int primary_epoch(struct primary *p);
+int primary_step(struct primary *p);
 int primary_checkpoint(struct primary *p);
-int primary_send(struct primary *p);
-/* the epoch primary_checkpoint took, as the bytes primary_send would send
+int primary_post(struct primary *p);
+/*
+ * Reads the backup's acknowledgements, each releasing its epoch's output:
+ * until epoch upto is acknowledged, then on as they come until until_ns
+ * (CLOCK_MONOTONIC; 0: not at all).  -1 when the stream breaks, or the
+ * backup answers what was not asked.
+ */
+int primary_acks(struct primary *p, uint64_t upto, uint64_t until_ns);
+/* the epoch primary_checkpoint took, as the bytes primary_post would send
  * (for a test that sends only part of it) */
 int primary_encode(struct primary *p, const uint8_t **b, size_t *len);
-/* After an epoch: throttles the guest while epochs outlast target_ns. */
+/* After an epoch: throttles the guest while epochs (busy_ns) outlast target_ns. */
 int primary_pace(struct primary *p, uint64_t target_ns);
 /* Frees this side; with unprotect the VM runs on unprotected: its held
  * output goes out, log-dirty goes off. */

@@ -53,6 +53,7 @@ struct prot {
 	uint64_t since_ns;		/* in this state since */
 	uint64_t epoch;			/* the last epoch acknowledged (primary) or applied (backup) */
 	uint64_t last_ns;		/* when it was */
+	uint64_t applying_ns;		/* backup: when the epoch being applied began to be */
 	double achieved_ns;		/* the epoch length achieved, smoothed */
 	uint64_t pause_ns, pause_max_ns, bytes, held;
 	unsigned throttle, permille;
@@ -77,7 +78,8 @@ struct remusd {
 struct rd_stats;
 struct mtext;
 struct rd_stats *rd_stats_new(void);
-void rd_stats_epoch(struct rd_stats *st, uint64_t pause_ns, uint64_t ack_ns, uint64_t bytes);
+void rd_stats_epoch(struct rd_stats *st, uint64_t pause_ns, uint64_t bytes);	/* one sent */
+void rd_stats_ack(struct rd_stats *st, uint64_t ack_ns);	/* one acknowledged */
 void rd_stats_state(struct rd_stats *st, unsigned state);	/* a protection entered it */
 void rd_stats_render(struct mtext *t, void *arg);	/* arg: the struct remusd */
 

@@ -37,15 +37,23 @@ struct rd_stats *rd_stats_new(void)
 	return st;
 }
 
-void rd_stats_epoch(struct rd_stats *st, uint64_t pause_ns, uint64_t ack_ns, uint64_t bytes)
+void rd_stats_epoch(struct rd_stats *st, uint64_t pause_ns, uint64_t bytes)
 {
 	if (!st)
 		return;
 	pthread_mutex_lock(&st->lock);
 	mhist_observe(&st->pause, (double)pause_ns / 1e9);
+	st->bytes += bytes;
+	pthread_mutex_unlock(&st->lock);
+}
+
+void rd_stats_ack(struct rd_stats *st, uint64_t ack_ns)
+{
+	if (!st)
+		return;
+	pthread_mutex_lock(&st->lock);
 	mhist_observe(&st->ack, (double)ack_ns / 1e9);
 	st->epochs++;
-	st->bytes += bytes;
 	pthread_mutex_unlock(&st->lock);
 }
 

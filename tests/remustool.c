@@ -2,18 +2,23 @@
  * remustool.c - Remus' two sides (remusd/epoch.c, remusd/shadow.c) on one
  * hvd, for tests and bench/remus.
  *
- *   remustool [-s SOCK] protect NAME SHADOW EPOCHS EPOCH_MS [--no-hold] [--cut|--spoil HOW]
+ *   remustool [-s SOCK] protect NAME SHADOW EPOCHS EPOCH_MS [--no-hold] [--ack-delay MS]
+ *             [--cut|--spoil HOW]
  *   remustool memcpy MIB        this host's memcpy rate (the staging copy's floor)
  *
  * REMUSTOOL_TRACE=1 prints each epoch's figures to stderr as it goes.
  *
  * Protects running NAME into a paused shadow domain SHADOW (a thread runs
  * the backup's side over a socket pair), epoch after epoch, EPOCH_MS apart
- * (never overlapping), EPOCHS times; then fails over as if NAME's host had
+ * (as remusd takes them: the next while the last waits for its
+ * acknowledgement), EPOCHS times, and waits for the last acknowledgement;
+ * then fails over as if NAME's host had
  * died: NAME is destroyed, the stream ends (with --cut, in the middle of one
  * more epoch, which the shadow must then not have), and SHADOW resumes from
  * the last epoch it acknowledged.  --no-hold lets NAME's output out at once
- * (no output commit: what a client was told may be lost).  --spoil sends
+ * (no output commit: what a client was told may be lost).  --ack-delay
+ * puts the backup MS away: its answers come MS later (a round trip of MS).
+ * --spoil sends
  * one more epoch whole but bad: "flip" (a byte of it flipped), "skip"
  * (numbered as if one had been lost on the way), "replay" (numbered as the
  * last one again); the shadow must refuse it and keep the last good one.
@@ -23,6 +28,7 @@
  * (p50), the epoch length achieved, the most the guest was throttled, and
  * the shadow's epoch.
  */
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -61,6 +67,59 @@ struct backup_arg {
 	int fd;		/* its end of the stream */
 };
 
+/*
+ * --ack-delay: a far backup.  A relay between the two ends passes the
+ * stream on at once and the backup's answers delay_ms after they came, as
+ * a round trip of delay_ms would, without slowing the backup itself.
+ * Either end closing closes the other.
+ */
+struct relay {
+	int primary, backup;	/* the relay's ends */
+	int delay_ms;
+};
+
+#define RELAY_HELD	64
+static void *relay(void *arg)
+{
+	struct relay *rl = arg;
+	struct { double due; size_t len; uint8_t b[512]; } q[RELAY_HELD];
+	size_t head = 0, n = 0;
+	uint8_t buf[65536];
+	for (;;) {
+		int wait = -1;
+		if (n) {
+			double left = q[head].due - now_ms();
+			if (left <= 0) {
+				if (write(rl->primary, q[head].b, q[head].len) != (ssize_t)q[head].len)
+					break;
+				head = (head + 1) % RELAY_HELD, n--;
+				continue;
+			}
+			wait = (int)left + 1;
+		}
+		struct pollfd pf[2] = { { rl->primary, POLLIN, 0 }, { rl->backup, n < RELAY_HELD ? POLLIN : 0, 0 } };
+		if (poll(pf, 2, wait) < 0)
+			break;
+		if (pf[0].revents) {	/* the stream, on at once */
+			ssize_t k = read(rl->primary, buf, sizeof(buf));
+			if (k <= 0 || write(rl->backup, buf, (size_t)k) != k)
+				break;
+		}
+		if (pf[1].revents) {	/* an answer, on after delay_ms */
+			size_t at = (head + n) % RELAY_HELD;
+			ssize_t k = read(rl->backup, q[at].b, sizeof(q[at].b));
+			if (k <= 0)
+				break;
+			q[at].len = (size_t)k;
+			q[at].due = now_ms() + rl->delay_ms;
+			n++;
+		}
+	}
+	shutdown(rl->primary, SHUT_RDWR);
+	shutdown(rl->backup, SHUT_RDWR);
+	return NULL;
+}
+
 /* The backup's side; when it stops (the stream broke, or it refused what
  * came), its end closes, so the primary's next write fails. */
 static void *backup(void *arg)
@@ -91,16 +150,16 @@ static int send_spoiled(struct primary *p, struct rio *peer, const char *how)
 {
 	const uint8_t *b;
 	size_t len;
-	uint64_t acked = p->epoch;
+	uint64_t taken = p->taken;
 	if (!strcmp(how, "skip"))
-		p->epoch++;
+		p->taken++;
 	else if (!strcmp(how, "replay"))
-		p->epoch--;
+		p->taken--;
 	else if (strcmp(how, "flip"))
 		return fprintf(stderr, "remustool: --spoil flip, skip or replay\n"), -1;
 	if (primary_checkpoint(p) < 0 || primary_encode(p, &b, &len) < 0)
 		return fprintf(stderr, "remustool: %s\n", p->err), -1;
-	p->epoch = acked;
+	p->taken = taken;
 	uint8_t *copy = malloc(len);
 	memcpy(copy, b, len);
 	if (!strcmp(how, "flip"))
@@ -113,7 +172,7 @@ static int send_spoiled(struct primary *p, struct rio *peer, const char *how)
 }
 
 static int do_protect(const char *name, const char *shadow_name, int epochs, int epoch_ms,
-    int hold, int cut, const char *spoil)
+    int hold, int delay_ms, int cut, const char *spoil)
 {
 	int sv[2];
 	struct backup_arg ba = { 0 };
@@ -124,6 +183,16 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	if (epochs < 2 || epochs > 100000 || epoch_ms < 1 || socketpair(AF_UNIX, SOCK_STREAM, 0, sv) < 0) {
 		fprintf(stderr, "remustool: bad arguments\n");
 		return 2;
+	}
+	int far[2] = { -1, -1 };
+	struct relay rl = { sv[1], -1, delay_ms };
+	pthread_t rt;
+	if (delay_ms > 0) {	/* the backup at the far end of a relay */
+		if (socketpair(AF_UNIX, SOCK_STREAM, 0, far) < 0)
+			return fprintf(stderr, "remustool: socketpair\n"), 2;
+		rl.backup = far[0];
+		pthread_create(&rt, NULL, relay, &rl);
+		sv[1] = far[1];
 	}
 	snprintf(sp->name, sizeof(sp->name), "%s", shadow_name);
 	sp->r = rio_fd_open(sv[1], 1);
@@ -147,10 +216,9 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	    (double)p.pause_ns / 1e6, (unsigned long long)p.pages);
 	int n = 0;
 	for (int e = 1; e < epochs; e++) {
-		double due = t1 + (double)e * epoch_ms, now = now_ms();
-		if (due > now)
-			usleep((useconds_t)((due - now) * 1000));
-		if (primary_epoch(&p) < 0 || primary_pace(&p, (uint64_t)epoch_ms * 1000000) < 0) {
+		double due = t1 + (double)e * epoch_ms;
+		if (primary_acks(&p, 0, (uint64_t)(due * 1e6)) < 0 || primary_step(&p) < 0 ||
+		    primary_pace(&p, (uint64_t)epoch_ms * 1000000) < 0) {
 			fprintf(stderr, "remustool: epoch %d: %s\n", e + 1, p.err);
 			return 1;
 		}
@@ -162,6 +230,10 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 			fprintf(stderr, "epoch %llu pause %.3f pages %llu copy %.3f park %.3f peek %.3f state %.3f call %.3f send %.3f throttle %u\n", (unsigned long long)p.epoch, (double)p.pause_ns / 1e6, (unsigned long long)p.pages, (double)p.stage_ns / 1e6, (double)p.park_ns / 1e6, (double)p.peek_ns / 1e6, (double)p.state_ns / 1e6, (double)p.call_ns / 1e6, (double)p.send_ns / 1e6, p.throttle);
 	}
 	double achieved = n ? (now_ms() - t1) / n : 0;
+	if (primary_acks(&p, p.taken, 0) < 0) {	/* the last ones in flight */
+		fprintf(stderr, "remustool: %s\n", p.err);
+		return 1;
+	}
 	uint64_t sent = p.epoch;
 	if (cut && primary_checkpoint(&p) == 0) {	/* one more, half sent */
 		size_t len;
@@ -181,6 +253,11 @@ static int do_protect(const char *name, const char *shadow_name, int epochs, int
 	primary_stop(&p, 0);
 	shutdown(sv[0], SHUT_RDWR);
 	pthread_join(t, NULL);
+	if (delay_ms > 0) {
+		pthread_join(rt, NULL);
+		close(rl.primary);
+		close(rl.backup);
+	}
 	printf("epochs=%d epoch_target_ms=%d epoch_ms=%.2f\n", n, epoch_ms, achieved);
 	printf("pause_p50_ms=%.3f pause_p99_ms=%.3f pause_max_ms=%.3f\n", pct(pause, n, 50),
 	    pct(pause, n, 99), pct(pause, n, 100));
@@ -245,11 +322,13 @@ int main(int argc, char **argv)
 		argv += 2;
 	}
 	if (argc >= 6 && !strcmp(argv[1], "protect")) {
-		int hold = 1, cut = 0;
+		int hold = 1, cut = 0, delay_ms = 0;
 		const char *spoil = NULL;
 		for (int i = 6; i < argc; i++) {
 			if (!strcmp(argv[i], "--no-hold"))
 				hold = 0;
+			else if (!strcmp(argv[i], "--ack-delay") && i + 1 < argc)
+				delay_ms = atoi(argv[++i]);
 			else if (!strcmp(argv[i], "--cut"))
 				cut = 1;
 			else if (!strcmp(argv[i], "--spoil") && i + 1 < argc)
@@ -257,7 +336,7 @@ int main(int argc, char **argv)
 			else
 				goto usage;
 		}
-		return do_protect(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), hold, cut, spoil);
+		return do_protect(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]), hold, delay_ms, cut, spoil);
 	}
 	if (argc == 3 && !strcmp(argv[1], "memcpy"))
 		return do_memcpy(atoi(argv[2]));

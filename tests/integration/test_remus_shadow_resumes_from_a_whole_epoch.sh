@@ -10,6 +10,10 @@
 # comes whole but bad (a byte flipped on the way, numbered as if one had
 # been lost, numbered as the last one again), the shadow refuses it, says
 # why, and resumes from the last good one; and for a VM with two vCPUs.
+# A backup 40 ms away (its answers relayed 40 ms late) does not stretch
+# the epochs: the next is taken while the last waits for its
+# acknowledgement (were they one after another, 25 ms epochs would come
+# 65 ms apart), and the shadow still holds exactly the last acknowledged.
 . "$(dirname "$0")/../lib.sh"
 start_hvd
 RT="$BUILD/tests/remustool"
@@ -37,6 +41,7 @@ protect_and_fail() {	# NAME EPOCHS [--cut|--spoil HOW] [VCPUS] [REFUSAL]
 	first_s=$(console "$s" | sed -n 's/^HB \([0-9]*\) .*/\1/p' | head -1)
 	local behind=5	# an epoch and its send; a spoiled epoch and the 100 ms after it more
 	[ -n "${5:-}" ] && behind=12
+	[ "$p" = far ] && behind=8	# and the 40 ms the last acknowledgement takes
 	[ "$first_s" -le $((last_p + 1)) ] && [ "$first_s" -ge $((last_p - behind)) ] ||
 		fail "$p: the shadow's heartbeat starts at $first_s, the primary's last was $last_p"
 	wait_for "$s" "^HB $((first_s + 5)) " 5
@@ -55,3 +60,7 @@ protect_and_fail smp 60 "" 2	# both vCPUs' state in every epoch
 protect_and_fail flip 30 "--spoil flip" 1 "CRC"
 protect_and_fail skip 30 "--spoil skip" 1 "epoch 32 after epoch 30"
 protect_and_fail replay 30 "--spoil replay" 1 "epoch 30 after epoch 30"
+protect_and_fail far 60 "--ack-delay 40"
+ms=$(sed -n 's/.*epoch_ms=\([0-9.]*\).*/\1/p' "$T/far.out")
+awk -v m="$ms" 'BEGIN { exit !(m > 0 && m < 35) }' ||
+	fail "far: 25 ms epochs came $ms ms apart with a backup 40 ms away: bound by the round trip"

@@ -20,9 +20,14 @@
 # with QUIET=0, when the guest's STOOD lines are seen) (own: the tool's own figure, - for
 # xl), "RESULT STOODS tool count total_ms count_5ms total_5ms_ms" (the
 # stretches: all, and those of 5 ms or more) and "RESULT FAILOVER xl gap_ms
-# last_hb first_hb".  Tandem's window starts once the throttle its initial
-# copy set is gone (xl never throttles); it is measured again at a fifth
-# of the interval xl achieved ("RESULT FIFTH ms", rows for tandem5), and
+# last_hb first_hb".  Tandem's checkpoints in the window are the window
+# over the interval remusd logged for the epochs in it ("RESULT INTERVAL
+# tool ms"): the epoch counter read around the window spans less of it
+# (the tools' calls at its ends).  Tandem's window starts once the
+# throttle its initial copy set is gone (xl never throttles); it is
+# measured again at a fifth
+# of the interval xl achieved ("RESULT FIFTH ms", rows for tandem5) and at
+# an eighth ("RESULT EIGHTH ms", rows for tandem8), and
 # "RESULT THROTTLE tool steps" counts the throttle's steps in each window.
 . /mnt/host/dom0-lib.sh
 . $D/bench.conf
@@ -117,14 +122,23 @@ tandem_window() {
 	# the throttle goes a step per epoch once epochs keep their length
 	for _ in $(seq 60); do [ "$(prot throttle_pct br)" = 0 ] && break; sleep 0.5; done
 	th0=$(grep -c "guest throttled" /tmp/a.rlog)
+	local l0=$(wc -l </tmp/a.rlog)
 	e0=$(prot epoch br)
 	window_start
 	sleep "$SECS"
-	loglvl all
 	e1=$(prot epoch br)
 	window_end
 	[ "$(prot state br)" = protected ] || fail "tandem protect: $(prot state br): $(prot detail br)"
-	measured "$1" $((e1 - e0)) "$(prot pause_ms br)"
+	# the interval from remusd's own account of each epoch's start (its
+	# debug line: "ms after the last"), over epochs e0+1..e1 of this
+	# protection (its lines after l0: each protection counts from 1); the
+	# checkpoints in the guest's window (A to B, a little longer than
+	# e0..e1: the tools' calls around it) are that window over it
+	local iv=$(tail -n +"$l0" /tmp/a.rlog | grep -a "br: epoch [0-9]*: paused" | sed -n 's/.* epoch \([0-9]*\): .* \([0-9.]*\) ms after the last$/\1 \2/p' |
+		awk -v a="$e0" -v b="$e1" '$1 > a && $1 <= b {s += $2; n++} END {if (n) printf "%.3f", s / n}')
+	[ -n "$iv" ] || fail "no epoch lines from remusd (-v) between epochs $e0 and $e1"
+	echo "RESULT INTERVAL $1 $iv ms by remusd over epochs $((e0 + 1))-$e1"
+	measured "$1" "$(echo "$A $B" | awk -v iv="$iv" '{printf "%d", ($7 - $1) * 1000 / iv + 0.5}')" "$(prot pause_ms br)"
 	# the throttle's steps in the window (it slows the guest too)
 	echo "RESULT THROTTLE $1 $(($(grep -c "guest throttled" /tmp/a.rlog) - th0)) steps; $(grep "guest throttled" /tmp/a.rlog | tail -1)"
 	$T --remusd /run/a.rem unprotect br >/dev/null 2>&1 || fail "unprotect"
@@ -136,6 +150,10 @@ tandem_window tandem "$EPOCH"
 fifth=$(echo "$xl_interval" | awk '{printf "%d", $1 / 5}')
 echo "RESULT FIFTH $fifth"
 tandem_window tandem5 "$fifth"
+# and at an eighth: how much room the fifth leaves
+eighth=$(echo "$xl_interval" | awk '{printf "%d", $1 / 8}')
+echo "RESULT EIGHTH $eighth"
+tandem_window tandem8 "$eighth"
 sweeps 1
 echo "RESULT heartbeat $(guest | grep -c '^HB ') heartbeats; integrity OK ($(sweeps_ok) sweeps)"
 echo "RESULT PASS"
