@@ -58,7 +58,8 @@ static struct rio *answers(const uint64_t *e, int n)
 	static uint8_t keep[4][256];
 	static int k;
 	uint8_t *c = keep[k++ % 4];
-	memcpy(c, d, len);
+	if (len)
+		memcpy(c, d, len);
 	rio_close(w);
 	return rio_mem_reader(c, len);
 }

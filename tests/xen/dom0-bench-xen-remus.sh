@@ -28,7 +28,11 @@
 # measured again at a fifth
 # of the interval xl achieved ("RESULT FIFTH ms", rows for tandem5) and at
 # an eighth ("RESULT EIGHTH ms", rows for tandem8), and
-# "RESULT THROTTLE tool steps" counts the throttle's steps in each window.
+# "RESULT THROTTLE tool steps" counts the throttle's steps in each window;
+# "RESULT EPOCHS tool pause P50 P90 ack P50 P90 next P50 P90" gives remusd's
+# own figures over the window (ms: the pause, an epoch's acknowledgement
+# after its sending, the time until the next could start), and its pause
+# p50 is the tool's own figure in the REMUS line.
 . /mnt/host/dom0-lib.sh
 . $D/bench.conf
 T=$D/tandem
@@ -134,11 +138,17 @@ tandem_window() {
 	# protection (its lines after l0: each protection counts from 1); the
 	# checkpoints in the guest's window (A to B, a little longer than
 	# e0..e1: the tools' calls around it) are that window over it
-	local iv=$(tail -n +"$l0" /tmp/a.rlog | grep -a "br: epoch [0-9]*: paused" | sed -n 's/.* epoch \([0-9]*\): .* \([0-9.]*\) ms after the last$/\1 \2/p' |
-		awk -v a="$e0" -v b="$e1" '$1 > a && $1 <= b {s += $2; n++} END {if (n) printf "%.3f", s / n}')
+	# "EPOCH PAUSE_MS ACK_MS NEXT_MS AFTER_MS" per epoch in the window
+	tail -n +"$l0" /tmp/a.rlog | grep -a "br: epoch [0-9]*: paused" |
+		sed -n 's/.* epoch \([0-9]*\): paused \([0-9.]*\) ms .* acknowledged \([0-9.]*\) ms after its sending; the next could start after \([0-9.]*\) ms; \([0-9.]*\) ms after the last$/\1 \2 \3 \4 \5/p' |
+		awk -v a="$e0" -v b="$e1" '$1 > a && $1 <= b' >/tmp/epochs.$1
+	local iv=$(awk '{s += $5; n++} END {if (n) printf "%.3f", s / n}' /tmp/epochs.$1)
 	[ -n "$iv" ] || fail "no epoch lines from remusd (-v) between epochs $e0 and $e1"
 	echo "RESULT INTERVAL $1 $iv ms by remusd over epochs $((e0 + 1))-$e1"
-	measured "$1" "$(echo "$A $B" | awk -v iv="$iv" '{printf "%d", ($7 - $1) * 1000 / iv + 0.5}')" "$(prot pause_ms br)"
+	# p50 and p90 of a column
+	q() { awk -v c="$1" '{print $c}' /tmp/epochs.$2 | sort -g | awk -v p="$3" '{v[NR]=$1} END {print v[int(NR*p/100)+1]}'; }
+	echo "RESULT EPOCHS $1 pause $(q 2 $1 50) $(q 2 $1 90) ack $(q 3 $1 50) $(q 3 $1 90) next $(q 4 $1 50) $(q 4 $1 90)"
+	measured "$1" "$(echo "$A $B" | awk -v iv="$iv" '{printf "%d", ($7 - $1) * 1000 / iv + 0.5}')" "$(q 2 $1 50)"
 	# the throttle's steps in the window (it slows the guest too)
 	echo "RESULT THROTTLE $1 $(($(grep -c "guest throttled" /tmp/a.rlog) - th0)) steps; $(grep "guest throttled" /tmp/a.rlog | tail -1)"
 	$T --remusd /run/a.rem unprotect br >/dev/null 2>&1 || fail "unprotect"
