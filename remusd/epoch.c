@@ -333,12 +333,12 @@ int primary_post(struct primary *p)
 	return 0;
 }
 
-/* an epoch taken and sent, then the acknowledgements up to upto(taken) */
+/* an epoch taken and sent (taken is 1 at least), then the acknowledgements
+ * up to back epochs before it */
 static int epoch_then(struct primary *p, uint64_t back)
 {
 	uint64_t t0 = now_ns();
-	if (primary_checkpoint(p) < 0 || primary_post(p) < 0 ||
-	    primary_acks(p, p->taken - (p->taken < back ? p->taken : back), 0) < 0)
+	if (primary_checkpoint(p) < 0 || primary_post(p) < 0 || primary_acks(p, p->taken - back, 0) < 0)
 		return -1;
 	p->busy_ns = now_ns() - t0;
 	return 0;

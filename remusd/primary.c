@@ -347,9 +347,8 @@ static int protect_once(struct prot *p, struct hv *h, int *reached)
 		    (unsigned long long)pr.bytes, pr.post_ns / 1e6, (unsigned long long)pr.epoch,
 		    pr.send_ns / 1e6, pr.busy_ns / 1e6, (start - prev) / 1e6);
 		prev = start;
-		due += period;
-		if (due < rd_now())
-			due = rd_now();
+		uint64_t now = rd_now();
+		due = due + period < now ? now : due + period;
 		if (++n % 40 == 0)
 			held_bytes(p, h);
 	}
