@@ -74,3 +74,9 @@ int hv_collect(struct hv *h)
 	h->posted = 0;
 	return h->ops->collect(h);
 }
+
+int hv_memmap(struct hv *h, const char *name, struct memmap *map)
+{
+	map->n = 0;
+	return h->ops->memmap ? h->ops->memmap(h, name, map) : 0;
+}

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "memmap.h"
+
 /* a domain's life, whatever the backend */
 enum hv_state {
 	HV_PAUSED = 1,
@@ -85,12 +87,15 @@ struct hv_ops {
 	/* net: the NIC, "BRIDGE[,mac=XX:XX:XX:XX:XX:XX]", or NULL for none */
 	int (*domain_create)(struct hv *, const char *name, uint64_t mem, uint32_t vcpus,
 	    const char *kernel, const char *cmdline, const char *net);
+	/* an empty, paused domain to restore into; map (NULL or empty: RAM in
+	 * one block of mem bytes) places its pages where the source's were
+	 * (hv_memmap), on a backend that has the call */
 	int (*domain_create_incoming)(struct hv *, const char *name, uint64_t mem,
-	    uint32_t vcpus, const char *net);
+	    uint32_t vcpus, const char *net, const struct memmap *map);
 	/* incoming, destroyed by the hypervisor if this connection closes before
 	 * domain_keep or an unpause */
 	int (*domain_create_incoming_leased)(struct hv *, const char *name, uint64_t mem,
-	    uint32_t vcpus, const char *net);
+	    uint32_t vcpus, const char *net, const struct memmap *map);
 	int (*domain_keep)(struct hv *, const char *name);
 	/* *names: malloc'd array of *n names; free() it */
 	int (*domain_list)(struct hv *, char (**names)[65], int *n);
@@ -113,10 +118,14 @@ struct hv_ops {
 	    size_t *late_len);
 	int (*domain_unpause)(struct hv *, const char *name);
 	int (*domain_destroy)(struct hv *, const char *name);
-	/* maps all guest memory shared; munmap(*p, *size) when done.  With fd
+	/* maps all guest memory shared, its present pages one after another in
+	 * the order of memmap's extents; munmap(*p, *size) when done.  With fd
 	 * set, *fd is the memory file too (the caller closes it); with p NULL
 	 * it is only the file. */
 	int (*mem_map)(struct hv *, const char *name, uint8_t **p, uint64_t *size, int *fd);
+	/* where the guest's pages are (memmap.h), as mem_map lays them out; NULL
+	 * on a backend whose guests' RAM is one block it places itself (hvd) */
+	int (*memmap)(struct hv *, const char *name, struct memmap *map);
 	/* enable maps the shared dirty bitmap (one bit per 4 KiB page); mode
 	 * is an enum hv_log_mode */
 	int (*logdirty)(struct hv *, const char *name, int enable, int mode,
@@ -199,6 +208,8 @@ struct hv {
  * unknown scheme, or a backend this build lacks, fails with the reason.
  */
 struct hv *hv_open(const char *uri, char *err, size_t errlen);
+/* a domain's memory map through the backend's memmap call; empty where it has none */
+int hv_memmap(struct hv *h, const char *name, struct memmap *map);
 /* whether hv_open could open uri's backend here (without reaching it) */
 int hv_uri_check(const char *uri, char *err, size_t errlen);
 /* the backends' own openers (hv.c calls them): path NULL is the default */

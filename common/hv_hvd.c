@@ -175,16 +175,28 @@ static int hvd_create(struct hv *hv, const char *name, uint64_t mem, uint32_t vc
 	return create(hv, name, mem, vcpus, kernel, cmdline, net, 0);
 }
 
-static int hvd_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *net)
+/* hvd lays out a guest's RAM itself, from its size: a stream that says
+ * where its pages go came from another layout */
+static int one_block(struct hv *hv, const struct memmap *map)
 {
-	return create(hv, name, mem, vcpus, NULL, NULL, net, 0);
+	if (!map || !map->n)
+		return 0;
+	snprintf(hv->err, sizeof(hv->err), "hvd places a guest's RAM itself: a memory map of %u "
+	    "extents cannot be kept", map->n);
+	errno = EINVAL;
+	return -1;
+}
+
+static int hvd_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
+    const char *net, const struct memmap *map)
+{
+	return one_block(hv, map) < 0 ? -1 : create(hv, name, mem, vcpus, NULL, NULL, net, 0);
 }
 
 static int hvd_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem,
-    uint32_t vcpus, const char *net)
+    uint32_t vcpus, const char *net, const struct memmap *map)
 {
-	return create(hv, name, mem, vcpus, NULL, NULL, net, 1);
+	return one_block(hv, map) < 0 ? -1 : create(hv, name, mem, vcpus, NULL, NULL, net, 1);
 }
 
 static int hvd_keep(struct hv *hv, const char *n) { return simple(hv, HV_DOM_KEEP, n); }

@@ -3,8 +3,7 @@
  * xenstore for their names.  Run in dom0 (or a toolstack domain), as root.
  *
  * What it does: list, info, pause, unpause, destroy of the domUs (Domain-0
- * is never one of them); their memory, mapped whole through foreign
- * mappings; log-dirty through the shadow ops (CLEAN is Xen's
+ * is never one of them); their memory (hv_xen_mem.c); log-dirty through the shadow ops (CLEAN is Xen's
  * peek-and-clean) into a bitmap in a memfd, as hvd's; the HVM context as
  * the vCPU state, got and loaded; the saving pause made of those.  The
  * incoming domain, the hand-over and the throttle are hv_xen_dom.c's.
@@ -291,55 +290,12 @@ static int xen_destroy(struct hv *hv, const char *n)
 /* a PV guest's memory is not reached by pfn, its vCPU state is no HVM
  * context, and this hypervisor has no shadow paging for its log-dirty: the
  * backend moves HVM containers (PVH) only, and says so first */
-static int hvm_only(struct hv *hv, const xc_domaininfo_t *d, const char *name)
+int xen_hvm_only(struct hv *hv, const xc_domaininfo_t *d, const char *name)
 {
 	if (d->flags & XEN_DOMINF_hvm_guest)
 		return 0;
 	return xen_fail(hv, EOPNOTSUPP, "xen: %s (domain %u) is a PV guest: this guest cannot be "
 	    "live-migrated on this hypervisor (the Xen backend moves PVH guests)", name, d->domain);
-}
-
-/* maps the guest's RAM whole (pfns 0 up to its size); a hole in it fails */
-static int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, int *fd)
-{
-	struct xen *x = (struct xen *)hv;
-	xc_domaininfo_t d;
-	if (xen_dom_find(x, name, &d) < 0 || hvm_only(hv, &d, name) < 0)
-		return -1;
-	if (!p)
-		return xen_fail(hv, EOPNOTSUPP, "xen: guest memory is no file here, only a mapping");
-	uint64_t n = xen_ram_pages(x, d.domain);
-	if (!n)
-		return xen_fail(hv, EIO, "xen: %s: no memory size in xenstore", name);
-	xen_pfn_t *pfns = malloc(n * sizeof(*pfns));
-	int *errs = calloc(n, sizeof(*errs));
-	if (!pfns || !errs) {
-		free(pfns);
-		free(errs);
-		return xen_fail(hv, ENOMEM, "out of memory");
-	}
-	for (uint64_t i = 0; i < n; i++)
-		pfns[i] = i;
-	void *m = xenforeignmemory_map(x->fm, d.domain, PROT_READ | PROT_WRITE, n, pfns, errs);
-	int e = errno;
-	uint64_t hole = n;
-	for (uint64_t i = 0; m && i < n && hole == n; i++)
-		if (errs[i])
-			hole = i;
-	free(pfns);
-	free(errs);
-	if (!m)
-		return xen_fail(hv, e, "xen: mapping %s's memory: %s", name, strerror(e));
-	if (hole < n) {
-		munmap(m, n * XC_PAGE_SIZE);
-		return xen_fail(hv, EFAULT, "xen: %s's memory has a hole at pfn 0x%llx", name,
-		    (unsigned long long)hole);
-	}
-	*p = m;
-	*size = n * XC_PAGE_SIZE;
-	if (fd)
-		*fd = -1;
-	return 0;
 }
 
 static struct xen_log *log_of(struct xen *x, uint32_t domid)
@@ -366,7 +322,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
 	(void)mode;	/* Xen re-protects the pages a CLEAN reports: MANUAL's meaning */
-	if (xen_dom_find(x, name, &d) < 0 || (enable && hvm_only(hv, &d, name) < 0))
+	if (xen_dom_find(x, name, &d) < 0 || (enable && xen_hvm_only(hv, &d, name) < 0))
 		return -1;
 	struct xen_log *l = log_of(x, d.domain);
 	if (!enable) {
@@ -394,7 +350,14 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	}
 	l->domid = d.domain;
 	snprintf(l->name, sizeof(l->name), "%s", name);
-	l->npages = xen_ram_pages(x, d.domain);
+	if (xen_memmap_of(x, d.domain, name, &l->map) < 0) {
+		int e = errno;
+		memset(l, 0, sizeof(*l));
+		xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);
+		errno = e;
+		return -1;
+	}
+	l->npages = memmap_pages(&l->map);
 	l->len = (l->npages + 63) / 64 * 8;
 	if ((l->fd = memfd_create("tandem-xen-dirty", MFD_CLOEXEC)) < 0 ||
 	    ftruncate(l->fd, (off_t)l->len) < 0 ||
@@ -407,7 +370,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 		return xen_fail(hv, e, "xen: the dirty bitmap: %s", strerror(e));
 	}
 	l->hb = (xc_hypercall_buffer_t){ .ubuf = (void *)-1 };	/* no bounce: used in place */
-	l->hpages = (int)((l->len + XC_PAGE_SIZE - 1) / XC_PAGE_SIZE);
+	l->hpages = (int)((memmap_end(&l->map) + 8 * XC_PAGE_SIZE - 1) / (8 * XC_PAGE_SIZE));
 	if (!xc__hypercall_buffer_alloc_pages(x->xc, &l->hb, l->hpages)) {
 		l->hpages = 0;
 		log_drop(x, l);
@@ -451,16 +414,12 @@ static int gone(struct xen *x, const char *name, uint32_t domid)
 static int log_clean(struct xen *x, struct xen_log *l, uint64_t *count)
 {
 	long long r = xc_logdirty_control(x->xc, l->domid, XEN_DOMCTL_SHADOW_OP_CLEAN, &l->hb,
-	    l->npages, 0, NULL);
+	    memmap_end(&l->map), 0, NULL);
 	if (r < 0 && errno == ESRCH)
 		return gone(x, l->name, l->domid);
 	if (r < 0)
 		return xen_fail(&x->hv, errno, "xen: peek-and-clean of %s: %s", l->name, strerror(errno));
-	memcpy(l->bm, l->hb.hbuf, l->len);
-	uint64_t n = 0;
-	for (size_t i = 0; i < l->len / 8; i++)
-		n += (uint64_t)__builtin_popcountll(l->bm[i]);
-	*count = n;
+	*count = memmap_gather(&l->map, l->hb.hbuf, l->bm);	/* by pfn into the pages' order */
 	return 0;
 }
 
@@ -524,7 +483,7 @@ static int xen_vcpu_get(struct hv *hv, const char *name, uint8_t **blob, size_t 
 {
 	struct xen *x = (struct xen *)hv;
 	xc_domaininfo_t d;
-	if (xen_dom_find(x, name, &d) < 0 || hvm_only(hv, &d, name) < 0)
+	if (xen_dom_find(x, name, &d) < 0 || xen_hvm_only(hv, &d, name) < 0)
 		return -1;
 	return vcpu_get(x, d.domain, name, blob, len);
 }
@@ -611,7 +570,7 @@ static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 	xc_domaininfo_t d;
 	memset(st, 0, sizeof(*st));
 	if (!l) {	/* not on a migration's path: the calls themselves */
-		if (xen_dom_find(x, name, &d) < 0 || hvm_only(hv, &d, name) < 0 || xen_pause(hv, name) < 0 || xen_peek(hv, name, &st->dirty) < 0 ||
+		if (xen_dom_find(x, name, &d) < 0 || xen_hvm_only(hv, &d, name) < 0 || xen_pause(hv, name) < 0 || xen_peek(hv, name, &st->dirty) < 0 ||
 		    xen_vcpu_get(hv, name, &st->vcpu, &st->vcpu_len) < 0)
 			return -1;
 	} else {
@@ -689,6 +648,7 @@ static const struct hv_ops xen_ops = {
 	.domain_unpause = xen_unpause,
 	.domain_destroy = xen_destroy,
 	.mem_map = xen_mem_map,
+	.memmap = xen_memmap,
 	.logdirty = xen_logdirty,
 	.dirty_peek_clean = xen_peek,
 	.vcpu_get = xen_vcpu_get,

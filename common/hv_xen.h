@@ -17,15 +17,17 @@
 #define XEN_MAX_DOMAINS		1024
 #define XEN_LOGDIRTY_MAX	16	/* domains with log-dirty on through one handle */
 #define XEN_INCOMING_MAX	16	/* incoming domains one handle builds at once */
+#define XEN_MAPS_MAX		16	/* memory maps one handle keeps */
 
 /* a domain's log-dirty bitmap: ours mapped here, the caller's its own mapping */
 struct xen_log {
 	char name[65];		/* the domain's, when log-dirty went on */
 	uint32_t domid;
 	int fd;
-	uint64_t *bm, npages;
+	uint64_t *bm, npages;	/* ours: by page index (the map's order) */
 	size_t len;
-	xc_hypercall_buffer_t hb;	/* Xen's copy of the bitmap, kept: a peek allocates nothing */
+	struct memmap map;	/* where those pages are */
+	xc_hypercall_buffer_t hb;	/* Xen's copy of the bitmap, by pfn, kept: a peek allocates nothing */
 	int hpages;
 	int handed;		/* handed over through this handle: never unpaused by the fast path */
 };
@@ -41,6 +43,12 @@ struct xen_in {
 	int leased;		/* destroyed when the handle closes, unless kept */
 };
 
+/* a domain's memory map, as found or built */
+struct xen_mapc {
+	uint32_t domid;
+	struct memmap map;
+};
+
 struct xen {
 	struct hv hv;
 	xentoollog_logger *quiet;	/* libxenctrl's own messages: our errors say it */
@@ -49,6 +57,8 @@ struct xen {
 	xenforeignmemory_handle *fm;
 	struct xen_log log[XEN_LOGDIRTY_MAX];
 	struct xen_in in[XEN_INCOMING_MAX];
+	struct xen_mapc maps[XEN_MAPS_MAX];
+	unsigned map_next;
 	uint32_t ctx_len;	/* the last HVM context's size: one call gets the next */
 	char tag[XEN_TAG_MAX + 1];	/* xen:TAG ("-": none): whose built domains are ours */
 };
@@ -91,6 +101,18 @@ int xen_shape_check(struct hv *hv, const char *name, size_t name_max, uint64_t m
 int xen_host_put(struct xen *x, xs_transaction_t t, uint32_t domid);
 unsigned xen_dom_state(struct xen *x, const xc_domaininfo_t *d);
 
+/* refuses a PV guest (whose memory is not reached by pfn) and says why */
+int xen_hvm_only(struct hv *hv, const xc_domaininfo_t *d, const char *name);
+
+/* hv_xen_mem.c: where a domain's pages are (memmap.h), found once per
+ * domain and kept by the handle; forgotten when the domain goes */
+int xen_memmap_of(struct xen *x, uint32_t domid, const char *name, struct memmap *m);
+void xen_memmap_forget(struct xen *x, uint32_t domid);
+int xen_memmap(struct hv *hv, const char *name, struct memmap *m);
+int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, int *fd);
+/* a new domain's pages, as m places them (its map from then on); -1 with errno */
+int xen_populate(struct xen *x, uint32_t domid, const struct memmap *m);
+
 /* hv_xen_dom.c */
 struct xen_in *xen_incoming(struct xen *x, const char *name);
 /* whether domid is an incoming domain this handle built and has not run */
@@ -121,9 +143,9 @@ int xen_built_id(struct xen *x, uint32_t domid);
 /* a domain destroyed by id: its xenstore and this handle's records of it go */
 void xen_forget(struct xen *x, uint32_t domid);
 int xen_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *net);
+    const char *net, const struct memmap *map);
 int xen_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *net);
+    const char *net, const struct memmap *map);
 int xen_keep(struct hv *hv, const char *name);
 int xen_handover(struct hv *hv, const char *name, uint64_t tag);
 int xen_reclaim(struct hv *hv, const char *name, uint64_t tag);

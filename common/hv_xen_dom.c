@@ -4,11 +4,13 @@
  * An incoming domain (a migration's destination) is built with libxenctrl
  * alone, as xl builds a type="pvh" guest without its devices: an HVM
  * container with hardware paging and only the local APIC emulated, its
- * vCPUs, its paging pool, its RAM populated from pfn 0 (2 MiB extents where
- * they fit), and in xenstore its name, NAME--incoming until it first runs
- * (on one host the source is still NAME, as with xl migrate to localhost),
- * and memory/static-max.  It gets no xenstore ring, console ring or
- * device model: the guests Tandem carries on Xen write their console to
+ * vCPUs, its paging pool, its pages populated where the source's were
+ * (the stream's memory map, hv_xen_mem.c; without one, RAM from pfn 0),
+ * and in xenstore its name, NAME--incoming until it first runs (on one
+ * host the source is still NAME, as with xl migrate to localhost), and
+ * memory/static-max.  The pages of the source's xenstore and console
+ * rings come with the rest, but nothing connects them: it gets no
+ * xenstore introduction, console backend or device model: the guests Tandem carries on Xen write their console to
  * port 0xe9 (Xen's debug console, `xl dmesg`) and use no PV devices.  Until
  * it first runs it is found by NAME only through the handle that built it.
  *
@@ -142,6 +144,7 @@ void xen_forget(struct xen *x, uint32_t domid)
 	char vm[128];
 	snprintf(path, sizeof(path), "/tandem/built/%u", domid);
 	xs_rm(x->xs, XBT_NULL, path);
+	xen_memmap_forget(x, domid);
 	/* its xenstore, as libxl's destroy leaves it (nobody else cleans it
 	 * after a destroy by id): the domain's tree, its /vm entry, xl's record */
 	snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
@@ -171,30 +174,10 @@ static uint64_t paging_pool(uint64_t mem, uint32_t vcpus)
 	return (4ULL * (256 * vcpus + 2 * (mem >> 20))) << 10;
 }
 
-/* RAM from pfn 0: 2 MiB extents, then 4 KiB pages for the rest; -1 with errno */
-static int populate(struct xen *x, uint32_t domid, uint64_t npages)
-{
-	uint64_t big = npages / 512, small = npages % 512;
-	xen_pfn_t *pfns = malloc((big > small ? big : small) * sizeof(*pfns) + 1);
-	if (!pfns)
-		return errno = ENOMEM, -1;
-	for (uint64_t i = 0; i < big; i++)
-		pfns[i] = i * 512;
-	int r = big ? xc_domain_populate_physmap_exact(x->xc, domid, big, 9, 0, pfns) : 0;
-	for (uint64_t i = 0; i < small; i++)
-		pfns[i] = big * 512 + i;
-	if (r == 0 && small)
-		r = xc_domain_populate_physmap_exact(x->xc, domid, small, 0, 0, pfns);
-	int e = errno;
-	free(pfns);
-	errno = e;
-	return r;
-}
-
 static int built_put(struct xen *x, xs_transaction_t t, uint32_t domid, const char *name, int leased);
 
 static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus, const char *net,
-    int leased)
+    const struct memmap *map, int leased)
 {
 	struct xen *x = (struct xen *)hv;
 	struct xen_in *slot = NULL;
@@ -203,6 +186,18 @@ static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
 
 	if (xen_shape_check(hv, name, sizeof(nm) - 1 - strlen(IN_SUFFIX), mem, vcpus, net) < 0)
 		return -1;
+	/* RAM in one block from pfn 0 unless the source's pages were elsewhere */
+	struct memmap m = { 1, { { 0, mem / XC_PAGE_SIZE } } };
+	char why[160];
+	if (map && map->n) {
+		if (memmap_check(map, why, sizeof(why)) < 0)
+			return xen_fail(hv, EINVAL, "xen: the incoming %s: %s", name, why);
+		m = *map;
+	}
+	/* its limit: its RAM, or the pages its map holds where they are more
+	 * (the toolstack's own pages beside the RAM) */
+	uint64_t limit_kb = (mem > memmap_pages(&m) * XC_PAGE_SIZE ? mem :
+	    memmap_pages(&m) * XC_PAGE_SIZE) / 1024 + 1024;
 	snprintf(nm, sizeof(nm), "%s" IN_SUFFIX, name);
 	if (xen_incoming(x, name) || name_taken(x, nm, 0))
 		return xen_fail(hv, EEXIST, "xen: an incoming %s exists already", name);
@@ -230,10 +225,10 @@ static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
 	if (xc_set_paging_mempool_size(x->xc, domid, paging_pool(mem, vcpus)) < 0)
 		goto fail;
 	what = "its memory limit";
-	if (xc_domain_setmaxmem(x->xc, domid, mem / 1024 + 1024) < 0)
+	if (xc_domain_setmaxmem(x->xc, domid, limit_kb) < 0)
 		goto fail;
-	what = "its RAM";
-	if (populate(x, domid, mem / XC_PAGE_SIZE) < 0)
+	what = "its memory";
+	if (xen_populate(x, domid, &m) < 0)
 		goto fail;
 	for (int tries = 0;; tries++) {
 		xs_transaction_t t = xs_transaction_start(x->xs);
@@ -266,15 +261,15 @@ fail: {
 }
 
 int xen_create_incoming(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *net)
+    const char *net, const struct memmap *map)
 {
-	return create(hv, name, mem, vcpus, net, 0);
+	return create(hv, name, mem, vcpus, net, map, 0);
 }
 
 int xen_create_incoming_leased(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *net)
+    const char *net, const struct memmap *map)
 {
-	return create(hv, name, mem, vcpus, net, 1);
+	return create(hv, name, mem, vcpus, net, map, 1);
 }
 
 int xen_keep(struct hv *hv, const char *name)

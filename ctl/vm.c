@@ -40,7 +40,8 @@ static int cmp_name(const void *a, const void *b)
 	return strcmp(a, b);
 }
 
-static void info_json(const struct hv_dominfo *d, int comma)
+/* map: where its pages are (vm info only: on Xen it asks the hypervisor) */
+static void info_json(const struct hv_dominfo *d, const struct memmap *map, int comma)
 {
 	printf("%s{", comma ? "," : "");
 	json_kv_str(stdout, "name", d->name, 0);
@@ -87,6 +88,12 @@ static void info_json(const struct hv_dominfo *d, int comma)
 		}
 		printf("}");
 	}
+	for (uint32_t i = 0; map && i < map->n; i++) {
+		printf("%s{", i ? "," : ",\"memory_map\":[");
+		json_kv_u64(stdout, "pfn", map->e[i].pfn, 0);
+		json_kv_u64(stdout, "pages", map->e[i].pages, 1);
+		printf("}%s", i + 1 == map->n ? "]" : "");
+	}
 	printf("}");
 }
 
@@ -109,7 +116,7 @@ static int vm_list(struct ctl *c, struct hv *h)
 		if (h->ops->domain_info(h, names[i], &d) < 0)
 			continue;	/* destroyed meanwhile */
 		if (c->json)
-			info_json(&d, shown);
+			info_json(&d, NULL, shown);
 		else
 			printf("%-20s %-9s %7lluM %5u %9.1fs %8u\n", d.name,
 			    hv_state_name(d.state), (unsigned long long)(d.mem >> 20), d.vcpus,
@@ -125,11 +132,14 @@ static int vm_list(struct ctl *c, struct hv *h)
 static int vm_info(struct ctl *c, struct hv *h, const char *name)
 {
 	struct hv_dominfo d;
+	struct memmap map;
 
 	if (h->ops->domain_info(h, name, &d) < 0)
 		ctl_fail(c, "%s", hv_error(h));
+	if (hv_memmap(h, name, &map) < 0)	/* (a PV guest on Xen has none Tandem reads) */
+		map.n = 0;
 	if (c->json) {
-		info_json(&d, 0);
+		info_json(&d, &map, 0);
 		printf("\n");
 		return 0;
 	}
@@ -140,6 +150,12 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 	    d.pid, d.tsc_khz, d.throttle, d.logdirty ? "on" : "off", d.console_log);
 	if (d.reason[0])
 		printf("reason:      %s\n", d.reason);
+	for (uint32_t i = 0; i < map.n; i++) {	/* where RAM and the rest are */
+		uint64_t kib = map.e[i].pages * 4;
+		printf("%s%llu %s at pfn 0x%llx (%.1f MiB)\n", i ? "             " : "memory map:  ",
+		    (unsigned long long)(kib % 1024 ? kib : kib >> 10), kib % 1024 ? "KiB" : "MiB",
+		    (unsigned long long)map.e[i].pfn, (double)map.e[i].pfn / 256);
+	}
 	if (d.state == HV_MIGRATED)
 		printf("handed over: migration %016llx (never runs here again)\n",
 		    (unsigned long long)d.tag);
@@ -231,7 +247,7 @@ static int vm_create(struct ctl *c, struct hv *h, const char *name, int argc, ch
 		ctl_fail(c, "bad --vcpus '%s'", vs);
 	int r;
 	if (incoming)
-		r = h->ops->domain_create_incoming(h, name, mem, (uint32_t)vcpus, net);
+		r = h->ops->domain_create_incoming(h, name, mem, (uint32_t)vcpus, net, NULL);
 	else {
 		const char *k = opt(argc, argv, "--kernel", getenv("TANDEM_GUEST"));
 		char kernel[PATH_MAX];

@@ -54,7 +54,9 @@ static const uint8_t *get_str(const uint8_t *b, size_t len, size_t *off, size_t 
 int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, size_t *len)
 {
 	size_t nl = strlen(d->name), tl = strlen(d->net), ol = strlen(d->origin), gl = strlen(d->guest);
-	if (cap < 32 + nl + tl + ol + gl || !name_ok((const uint8_t *)d->name, nl) ||
+	char why[160];
+	if (cap < 36 + nl + tl + ol + gl + 16 * (size_t)d->map.n ||
+	    memmap_check(&d->map, why, sizeof(why)) < 0 || !name_ok((const uint8_t *)d->name, nl) ||
 	    (tl && !word_ok((const uint8_t *)d->net, tl, F(d, net))) ||
 	    !word_ok((const uint8_t *)d->origin, ol, F(d, origin)) ||
 	    !word_ok((const uint8_t *)d->guest, gl, F(d, guest)))
@@ -67,6 +69,12 @@ int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, si
 	put_str(buf, len, d->net, tl);	/* 0: no NIC */
 	put_str(buf, len, d->origin, ol);
 	put_str(buf, len, d->guest, gl);
+	le32_put(buf + *len, d->map.n);	/* 0: RAM is one block */
+	*len += 4;
+	for (uint32_t i = 0; i < d->map.n; i++, *len += 16) {
+		le64_put(buf + *len, d->map.e[i].pfn);
+		le64_put(buf + *len + 8, d->map.e[i].pages);
+	}
 	return 0;
 }
 
@@ -78,9 +86,20 @@ int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char
 	if (len < 16 || !(name = get_str(b, len, &off, 1, F(d, name), &nl)) ||
 	    !(net = get_str(b, len, &off, 0, F(d, net), &tl)) ||
 	    !(origin = get_str(b, len, &off, 1, F(d, origin), &ol)) ||
-	    !(guest = get_str(b, len, &off, 1, F(d, guest), &gl)) || off != len) {
-		snprintf(err, errlen, "DOMAIN_HEADER: %zu bytes do not match its name, NIC, origin "
-		    "and guest", len);
+	    !(guest = get_str(b, len, &off, 1, F(d, guest), &gl)) || len - off < 4 ||
+	    (d->map.n = le32_get(b + off)) > MEMMAP_MAX || len - off - 4 != 16 * (size_t)d->map.n) {
+		snprintf(err, errlen, "DOMAIN_HEADER: %zu bytes do not match its name, NIC, origin, "
+		    "guest and memory map", len);
+		d->map.n = 0;
+		return -1;
+	}
+	for (uint32_t i = 0; i < d->map.n; i++) {
+		d->map.e[i].pfn = le64_get(b + off + 4 + 16 * i);
+		d->map.e[i].pages = le64_get(b + off + 12 + 16 * i);
+	}
+	char why[160] = "its memory map holds more than 1 TiB";
+	if (memmap_check(&d->map, why, sizeof(why)) < 0 || memmap_pages(&d->map) > (1ULL << 28)) {
+		snprintf(err, errlen, "DOMAIN_HEADER: %s", why);
 		return -1;
 	}
 	if (!name_ok(name, nl) || (tl && !word_ok(net, tl, F(d, net))) ||
@@ -105,18 +124,20 @@ int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char
 }
 
 int ckpt_write_domain(struct rio *r, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *net, const char *origin, const char *guest)
+    const char *net, const char *origin, const char *guest, const struct memmap *map)
 {
-	struct ckpt_domain d = { mem, vcpus, CKPT_PAGE_SIZE, "", "", "", "" };
-	uint8_t b[256];
+	struct ckpt_domain d = { mem, vcpus, CKPT_PAGE_SIZE, "", "", "", "", { 0 } };
+	uint8_t b[320 + 16 * MEMMAP_MAX];
 	size_t len;
 	snprintf(d.name, sizeof(d.name), "%s", name);
 	snprintf(d.net, sizeof(d.net), "%s", net ? net : "");
 	snprintf(d.origin, sizeof(d.origin), "%s", origin);
 	snprintf(d.guest, sizeof(d.guest), "%s", guest);
+	if (map)
+		d.map = *map;
 	if (ckpt_domain_encode(&d, b, sizeof(b), &len) < 0)
 		return rio_fail(r, EINVAL, "DOMAIN_HEADER: %s cannot be described (name, NIC, origin "
-		    "%s or guest %s)", name, origin, guest);
+		    "%s, guest %s or its memory map of %u extents)", name, origin, guest, d.map.n);
 	return ckpt_write_simple(r, CK_DOMAIN_HEADER, b, len);
 }
 

@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "memmap.h"
+
 /* ---- rio ---- */
 struct rio;
 struct rio_ops {
@@ -92,7 +94,8 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
 /* ---- record.c ---- */
 #define CKPT_MAGIC		"TNDMCKPT"
-#define CKPT_VERSION		2	/* 2: DOMAIN_HEADER names its origin and guest */
+/* 2: DOMAIN_HEADER names its origin and guest; 3: and the guest's memory map */
+#define CKPT_VERSION		3
 #define CKPT_F_LZ4		0x1u
 #define CKPT_FEATURES		CKPT_F_LZ4
 #define CKPT_MAX_BODY		(8u << 20)
@@ -169,7 +172,15 @@ struct ckpt_domain {
 	char net[64];		/* the NIC, "BRIDGE,mac=XX:XX:XX:XX:XX:XX" ("" none) */
 	char origin[16];	/* the backend whose state the stream carries ("hvd", "xen") */
 	char guest[32];		/* the guest's kind ("x86_64-pvh") */
+	/* where its pages are (memmap.h): the stream's pfns are page indexes
+	 * into it; empty, RAM is one block of mem bytes */
+	struct memmap map;
 };
+/* the pages a stream's pfns index: the map's, or mem's when it is empty */
+static inline uint64_t ckpt_domain_pages(const struct ckpt_domain *d)
+{
+	return d->map.n ? memmap_pages(&d->map) : d->mem / CKPT_PAGE_SIZE;
+}
 struct ckpt_round {
 	uint32_t round;
 	uint64_t pages, left;
@@ -178,7 +189,7 @@ int ckpt_domain_encode(const struct ckpt_domain *d, uint8_t *buf, size_t cap, si
 int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char *err, size_t errlen);
 /* the DOMAIN_HEADER record of a domain name, shaped as given, onto r */
 int ckpt_write_domain(struct rio *r, const char *name, uint64_t mem, uint32_t vcpus,
-    const char *net, const char *origin, const char *guest);
+    const char *net, const char *origin, const char *guest, const struct memmap *map);
 /* whether a receiver on backend (its name) that runs guests of kind guest
  * can restore the stream d heads: else why not */
 int ckpt_domain_fits(const struct ckpt_domain *d, const char *backend, const char *guest,

@@ -79,14 +79,19 @@ int main(int argc, char **argv)
 		switch (rec.type) {
 		case CK_DOMAIN_HEADER:
 			bad = ckpt_domain_decode(rec.body, rec.len, &dom, err, sizeof(err));
-			if (!bad)
-				printf("DOMAIN_HEADER name=%s mem=%llu MiB vcpus=%u origin=%s guest=%s%s%s\n",
-				    dom.name, (unsigned long long)(dom.mem >> 20), dom.vcpus, dom.origin,
-				    dom.guest, dom.net[0] ? " nic=" : "", dom.net);
+			if (bad)
+				break;
+			printf("DOMAIN_HEADER name=%s mem=%llu MiB vcpus=%u origin=%s guest=%s%s%s",
+			    dom.name, (unsigned long long)(dom.mem >> 20), dom.vcpus, dom.origin,
+			    dom.guest, dom.net[0] ? " nic=" : "", dom.net);
+			for (uint32_t i = 0; i < dom.map.n; i++)	/* pfn+pages, in hex */
+				printf("%s%llx+%llx", i ? "," : " map=", (unsigned long long)dom.map.e[i].pfn,
+				    (unsigned long long)dom.map.e[i].pages);
+			printf("\n");
 			break;
 		case CK_PAGE_DATA: {
 			uint32_t n;
-			bad = ckpt_pages_apply(rec.body, rec.len, dom.mem / CKPT_PAGE_SIZE, NULL, &n,
+			bad = ckpt_pages_apply(rec.body, rec.len, ckpt_domain_pages(&dom), NULL, &n,
 			    enc, err, sizeof(err));
 			pages += n;
 			run_pages += n;

@@ -157,7 +157,7 @@ static int handle(struct ckpt_restore *rs, struct ckpt_record *rec, int *done)
 		struct ckpt_domain d;
 		if (ckpt_domain_decode(rec->body, rec->len, &d, rs->err, sizeof(rs->err)) < 0)
 			return -1;
-		rs->npages = d.mem / CKPT_PAGE_SIZE;	/* the hook may find less */
+		rs->npages = ckpt_domain_pages(&d);	/* the hook may find less */
 		if (rs->ops->domain(rs, &d) < 0)
 			return -1;
 		if (!rs->mem && rs->fd < 0)

@@ -244,7 +244,7 @@ static int hook_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
 	    d->origin, d->guest);
 	if (ckpt_domain_fits(d, h->ops->name, h->ops->guest, rs->err, sizeof(rs->err)) < 0)
 		return -1;
-	if (h->ops->domain_create_incoming_leased(h, d->name, d->mem, d->vcpus, d->net) < 0)
+	if (h->ops->domain_create_incoming_leased(h, d->name, d->mem, d->vcpus, d->net, &d->map) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "creating the incoming domain: %s",
 		    hv_error(h)), -1;
 	x->created = 1;

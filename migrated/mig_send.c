@@ -281,8 +281,14 @@ static int run(struct sender *s, char *err, size_t errlen)
 		    "unprotect it first (tandem migrate and evacuate do)", m->name), -1;
 	/* its memory first: a guest this backend cannot move (a PV guest on
 	 * Xen) is refused before the destination builds anything */
-	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size, &s->memfd) < 0)
+	struct memmap map;
+	uint64_t t_map = mig_now();
+	if (s->h->ops->mem_map(s->h, m->name, &s->mem, &s->mem_size, &s->memfd) < 0 ||
+	    hv_memmap(s->h, m->name, &map) < 0)
 		return snprintf(err, errlen, "%s", hv_error(s->h)), -1;
+	log_debug("migration %s: memory mapped: %llu pages in %u extent(s) (0: one block) in %.1f ms",
+	    m->name, (unsigned long long)(s->mem_size / CKPT_PAGE_SIZE), map.n,
+	    (double)(mig_now() - t_map) / 1e6);
 	if (migd_conf.fenced && cluster_begin(m->name, m->dest, &m->gen, err, errlen) < 0)
 		return -1;
 	mig_set_phase(m, "connect");
@@ -304,7 +310,8 @@ static int run(struct sender *s, char *err, size_t errlen)
 	le32_put(hello + 8, peer_listen_port());	/* where to ask OUTCOME */
 	ckpt_write_simple(s->r, CK_HELLO, hello, sizeof(hello));
 	ckpt_write_header(s->r, m->lz4 ? CKPT_F_LZ4 : 0);
-	ckpt_write_domain(s->r, m->name, di.mem, di.vcpus, di.net, s->h->ops->name, s->h->ops->guest);
+	ckpt_write_domain(s->r, m->name, di.mem, di.vcpus, di.net, s->h->ops->name, s->h->ops->guest,
+	    &map);
 
 	uint64_t count;
 	if (s->h->ops->logdirty(s->h, m->name, 1, HV_LOG_MANUAL, &s->bitmap, &s->bmlen) < 0 ||

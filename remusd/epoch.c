@@ -136,7 +136,9 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 			return fail(p, "holding the output");
 		p->hold = 1;
 	}
+	struct memmap map;
 	if (h->ops->mem_map(h, name, &p->mem, &p->mem_size, &p->memfd) < 0 ||
+	    hv_memmap(h, name, &map) < 0 ||
 	    h->ops->logdirty(h, name, 1, HV_LOG_MANUAL, &p->bitmap, &p->bmlen) < 0 ||
 	    h->ops->dirty_peek_clean(h, name, &count) < 0)
 		return fail(p, "guest memory");
@@ -153,7 +155,8 @@ int primary_start(struct primary *p, struct hv *h, const char *name, struct rio 
 	if (ckpt_save_init(&p->sv, CKPT_LZ4_AUTO) < 0)
 		return snprintf(p->err, sizeof(p->err), "%s", p->sv.err), -1;
 	if (ckpt_write_header(peer, CKPT_F_LZ4) < 0 ||
-	    ckpt_write_domain(peer, name, di.mem, di.vcpus, di.net, h->ops->name, h->ops->guest) < 0 ||
+	    ckpt_write_domain(peer, name, di.mem, di.vcpus, di.net, h->ops->name, h->ops->guest,
+	    &map) < 0 ||
 	    ckpt_save_live(&p->sv) < 0)
 		return snprintf(p->err, sizeof(p->err), "initial copy: %.400s",
 		    p->sv.err[0] ? p->sv.err : rio_error(peer)), -1;

@@ -26,7 +26,8 @@ static int hook_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
 
 	if (ckpt_domain_fits(d, h->ops->name, h->ops->guest, rs->err, sizeof(rs->err)) < 0)
 		return -1;
-	if (h->ops->domain_create_incoming(h, s->name, d->mem, d->vcpus, d->net[0] ? d->net : NULL) < 0)
+	if (h->ops->domain_create_incoming(h, s->name, d->mem, d->vcpus, d->net[0] ? d->net : NULL,
+	    &d->map) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "creating the shadow %s: %s", s->name,
 		    hv_error(h)), -1;
 	s->created = 1;

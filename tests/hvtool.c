@@ -99,7 +99,9 @@ static int do_copy(const char *src, const char *dst)
 	if (h->ops->domain_pause(h, src) < 0)
 		die_hv(h, "pause");
 	double t1 = now_ms();
-	if (h->ops->domain_create_incoming(h, dst, di.mem, di.vcpus, NULL) < 0)
+	struct memmap map;
+	if (hv_memmap(h, src, &map) < 0 ||
+	    h->ops->domain_create_incoming(h, dst, di.mem, di.vcpus, NULL, &map) < 0)
 		die_hv(h, "create incoming");
 	if (h->ops->mem_map(h, src, &sm, &ssz, NULL) < 0 || h->ops->mem_map(h, dst, &dm, &dsz, NULL) < 0)
 		die_hv(h, "mem_map");
@@ -393,8 +395,11 @@ static int do_save(const char *name, const char *file, int hello, const char *or
 		ckpt_write_simple(r, CK_HELLO, hb, sizeof(hb));
 	}
 	ckpt_write_header(r, CKPT_F_LZ4);
+	struct memmap map;
+	if (hv_memmap(h, name, &map) < 0)
+		die_hv(h, "memmap");
 	ckpt_write_domain(r, name, di.mem, di.vcpus, NULL, origin ? origin : h->ops->name,
-	    h->ops->guest);
+	    h->ops->guest, &map);
 	for (uint64_t pfn = 0; pfn < size / 4096; pfn++) {
 		const uint8_t *pg = mem + pfn * 4096;
 		if (!ckpt_page_is_zero(pg))

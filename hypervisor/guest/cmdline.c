@@ -7,6 +7,7 @@ static const struct {
 } numeric[] = {
 	{ "dirty=", offsetof(struct config, dirty_pps) },
 	{ "wss=", offsetof(struct config, wss_mib) },
+	{ "wss_high=", offsetof(struct config, wss_high_mib) },
 	{ "heartbeat=", offsetof(struct config, heartbeat_ms) },
 	{ "integrity=", offsetof(struct config, integrity_s) },
 	{ "crash=", offsetof(struct config, crash_ms) },

@@ -47,6 +47,7 @@ struct config {
 	uint64_t dirty_pps;	/* 0: no dirtying */
 	int dirty_max;		/* dirty as fast as possible */
 	uint64_t wss_mib;
+	uint64_t wss_high_mib;	/* of it, this much from RAM above 4 GiB (where there is) */
 	unsigned pattern;	/* PAT_* */
 	uint64_t heartbeat_ms;
 	uint64_t integrity_s;	/* periodic sweep, 0: only on demand */

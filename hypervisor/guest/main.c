@@ -101,7 +101,13 @@ void guest_main(const struct hvm_start_info *si)
 	uint64_t want = cfg.wss_mib ? cfg.wss_mib * 256 : (cfg.dirty_pps || cfg.dirty_max ? avail : 0);
 	if (want > avail)
 		want = avail;
-	uint64_t want_low = want < low_end / PAGE_SIZE - first ? want : low_end / PAGE_SIZE - first;
+	/* low RAM first, unless wss_high= asks for RAM above 4 GiB */
+	uint64_t want_high = cfg.wss_high_mib * 256 < high_len / PAGE_SIZE ? cfg.wss_high_mib * 256 :
+	    high_len / PAGE_SIZE;
+	if (want_high > want)
+		want_high = want;
+	uint64_t want_low = want - want_high < low_end / PAGE_SIZE - first ? want - want_high :
+	    low_end / PAGE_SIZE - first;
 	con_printf("tandem-guest: ram=%luMiB wss=%luMiB dirty=%s%lu pattern=%u heartbeat=%lums tsc=%lukHz\n",
 	    (low_end + high_len) >> 20, want >> 8, cfg.dirty_max ? "max" : "", cfg.dirty_max ? 0 : cfg.dirty_pps,
 	    cfg.pattern, cfg.heartbeat_ms, tsc_hz / 1000);

@@ -27,7 +27,7 @@ static size_t make_stream(uint8_t **out, int lz4)
 	size_t len;
 
 	ckpt_write_header(w, lz4 ? CKPT_F_LZ4 : 0);
-	ckpt_write_domain(w, "vm-1", 16 << 20, 1, NULL, "hvd", "x86_64-pvh");
+	ckpt_write_domain(w, "vm-1", 16 << 20, 1, NULL, "hvd", "x86_64-pvh", NULL);
 	struct ckpt_round rd = { 0, NPAGES, 3 };
 	uint8_t rb[24];
 	ckpt_round_encode(&rd, rb);
@@ -84,11 +84,11 @@ out:
 static void domain_header(void)
 {
 	struct ckpt_domain d = { 64 << 20, 2, 4096, "web-1", "vmbr0,mac=02:11:22:33:44:55", "hvd",
-		"x86_64-pvh" }, e;
+		"x86_64-pvh", { 0 } }, e;
 	uint8_t b[200];
 	size_t len, plain;
 	char err[200];
-	const size_t fixed = 16 + 4 + 5 + 4, nic = 27, tail = 4 + 3 + 4 + 10;
+	const size_t fixed = 16 + 4 + 5 + 4, nic = 27, tail = 4 + 3 + 4 + 10 + 4;
 
 	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) == 0 && len == fixed + nic + tail);
 	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) == 0 && !strcmp(e.net, d.net) &&
@@ -111,8 +111,39 @@ static void domain_header(void)
 	CHECK(ckpt_domain_decode(b, len, &e, err, sizeof(err)) == 0);
 	d.origin[0] = 0;
 	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &len) < 0);	/* no origin: not a header */
+	memcpy(d.origin, "xen", 4);
+	d.net[0] = 0;
+
+	/* a memory map: RAM below the MMIO hole, the toolstack's pages in it,
+	 * RAM from 4 GiB; the stream's pfns index its pages */
+	uint8_t m[400];
+	d.map = (struct memmap){ 3, { { 0, 0xf0000 }, { 0xfeff0, 16 }, { 0x100000, 0x20000 } } };
+	CHECK(ckpt_domain_encode(&d, m, sizeof(m), &len) == 0 && len == fixed + tail + 3 * 16);
+	CHECK(ckpt_domain_decode(m, len, &e, err, sizeof(err)) == 0 && e.map.n == 3 &&
+	    e.map.e[1].pfn == 0xfeff0 && e.map.e[2].pages == 0x20000 &&
+	    ckpt_domain_pages(&e) == 0xf0000 + 16 + 0x20000);
+	cut_ok = 0;
+	for (size_t k = 0; k < len; k++)
+		cut_ok += ckpt_domain_decode(m, k, &e, err, sizeof(err)) == 0;
+	CHECK(cut_ok == 0);
+	le64_put(m + len - 16, 0xfeff8);	/* the last extent overlaps the one before */
+	CHECK(ckpt_domain_decode(m, len, &e, err, sizeof(err)) < 0 && strstr(err, "extent 2"));
+	le64_put(m + len - 16, 0x100000);
+	le64_put(m + len - 8, 0);	/* an empty extent */
+	CHECK(ckpt_domain_decode(m, len, &e, err, sizeof(err)) < 0 && strstr(err, "empty"));
+	le64_put(m + len - 8, 1ULL << 29);	/* 2 TiB of pages */
+	CHECK(ckpt_domain_decode(m, len, &e, err, sizeof(err)) < 0 && strstr(err, "1 TiB"));
+	le32_put(m + fixed + tail - 4, MEMMAP_MAX + 1);	/* more extents than there may be */
+	CHECK(ckpt_domain_decode(m, len, &e, err, sizeof(err)) < 0);
+	d.map.e[1].pfn = 0xeffff;	/* touching extents are one: refused when written */
+	CHECK(ckpt_domain_encode(&d, m, sizeof(m), &len) < 0);
+	d.map.n = 0;
+	CHECK(ckpt_domain_encode(&d, b, sizeof(b), &plain) == 0 &&
+	    ckpt_domain_decode(b, plain, &e, err, sizeof(err)) == 0 && e.map.n == 0 &&
+	    ckpt_domain_pages(&e) == (64 << 20) / 4096);
 
 	/* who may restore it: the same backend and guest kind (the twin), no other */
+	snprintf(e.origin, sizeof(e.origin), "hvd");
 	CHECK(ckpt_domain_fits(&e, "hvd", "x86_64-pvh", err, sizeof(err)) == 0);
 	snprintf(e.origin, sizeof(e.origin), "xen");
 	CHECK(ckpt_domain_fits(&e, "hvd", "x86_64-pvh", err, sizeof(err)) < 0 &&
@@ -228,7 +259,11 @@ int main(void)
 	s[8] = 1;	/* version 1: DOMAIN_HEADER without origin and guest */
 	r = rio_mem_reader(s, len);
 	CHECK(ckpt_read_header(r, &f) < 0 && strstr(rio_error(r), "stream version 1, this build "
-	    "reads version 2"));
+	    "reads version 3"));
+	rio_close(r);
+	s[8] = 2;	/* version 2: without the memory map */
+	r = rio_mem_reader(s, len);
+	CHECK(ckpt_read_header(r, &f) < 0 && strstr(rio_error(r), "stream version 2"));
 	rio_close(r);
 	s[8] = CKPT_VERSION;
 	s[12] = 0x80;	/* unknown feature */

@@ -72,7 +72,7 @@ static void save_init(struct ckpt_save *s, struct rio *w, int lz4)
 static void header(struct rio *w)
 {
 	ckpt_write_header(w, CKPT_F_LZ4);	/* the smallest guest a stream names */
-	ckpt_write_domain(w, "vm-1", 16 << 20, 1, NULL, "hvd", "x86_64-pvh");
+	ckpt_write_domain(w, "vm-1", 16 << 20, 1, NULL, "hvd", "x86_64-pvh", NULL);
 }
 
 /* a "suspend": the guest's last writes, the last peek, the state */

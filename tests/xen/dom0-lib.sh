@@ -10,8 +10,8 @@ fail() {
 	done
 	exit 1
 }
-# pvh_guest NAME VCPUS CMDLINE: the workload guest (guest.elf) as a 64 MiB PVH domU
-# (on the physical CPUs PVH_CPUS lists, if set).
+# pvh_guest NAME VCPUS CMDLINE: the workload guest (guest.elf) as a PVH domU
+# of PVH_MEM MiB (64 unless set), on the physical CPUs PVH_CPUS lists, if set.
 # Its TSC is never trapped (tsc_mode native): QEMU's TCG emulates SVM
 # without NRIP saving, so Xen reads each trapped RDTSC from guest memory to
 # step over it, and now and then that read ends in a triple fault
@@ -21,7 +21,7 @@ name = "$1"
 type = "pvh"
 kernel = "$D/guest.elf"
 cmdline = "$3"
-memory = 64
+memory = ${PVH_MEM:-64}
 vcpus = $2
 on_crash = "preserve"
 tsc_mode = "native"
@@ -94,6 +94,8 @@ one() {
 	case $(xl_state "$1") in *p*) fail "$1 is paused: $(echo "$l" | tr '\n\t' '; ')" ;; esac
 	return 0
 }
+# mapof NAME: the domain's memory map as tandem's vm info gives it (JSON)
+mapof() { "${TANDEM:-$D/tandem}" --host xen: --json vm info "$1" | sed -n 's/.*"memory_map":\(\[[^]]*\]\).*/\1/p'; }
 # start_migrateds: two migrated daemons on the Xen backend, a on port 7101
 # (/run/a.mig) and b on 7102, with the test CA's files beside the script;
 # each its own share of this Xen (xen:a, xen:b), as if each were a host
