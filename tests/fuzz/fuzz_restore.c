@@ -15,7 +15,7 @@ static uint8_t *mem;
 
 static int f_domain(struct ckpt_restore *rs, const struct ckpt_domain *d)
 {
-	if (d->mem > GUEST)
+	if (d->mem > GUEST || ckpt_domain_pages(d) > GUEST / CKPT_PAGE_SIZE)
 		return -1;
 	rs->mem = mem;
 	return 0;
