@@ -133,6 +133,12 @@ run() {
 	local script=$1 rc
 	shift
 	[ -f "$script" ] || die "no script $script"
+	# QEMU's memory is the host's as the guests touch it: a host without
+	# room for all of it would kill whatever it runs when it runs out
+	local avail
+	avail=$(awk '/^MemAvailable:/ {print int($2 / 1024)}' /proc/meminfo)
+	[ "$avail" -ge $((MEM + 1024)) ] || die "no room for this test's Xen: it needs $MEM MiB (and 1 GiB more to" \
+		"spare), the host has $avail MiB available (XEN_TIER_MEM)"
 	SHARE=$(mktemp -d /tmp/tandem-xen.XXXXXX)
 	trap 'rm -rf "$SHARE"' EXIT
 	local share=$SHARE
