@@ -3,8 +3,9 @@
  * xenstore for their names.  Run in dom0 (or a toolstack domain), as root.
  *
  * What it does: list, info, pause, unpause, destroy of the domUs (Domain-0
- * is never one of them); their memory (hv_xen_mem.c); log-dirty through the shadow ops (CLEAN is Xen's
- * peek-and-clean) into a bitmap in a memfd, as hvd's; the HVM context as
+ * is never one of them); their memory (hv_xen_mem.c); log-dirty through
+ * the shadow ops (CLEAN is Xen's peek-and-clean) into a bitmap in a memfd,
+ * by page index as hvd's is (the map's order); the HVM context as
  * the vCPU state, got and loaded; the saving pause made of those.  The
  * incoming domain, the hand-over and the throttle are hv_xen_dom.c's.
  * A new guest is hv_xen_new.c's.  Every other call (checkpoints, output
@@ -350,7 +351,7 @@ static int xen_logdirty(struct hv *hv, const char *name, int enable, int mode, u
 	}
 	l->domid = d.domain;
 	snprintf(l->name, sizeof(l->name), "%s", name);
-	if (xen_memmap_of(x, d.domain, name, &l->map) < 0) {
+	if (xen_memmap_of(x, &d, name, &l->map) < 0) {
 		int e = errno;
 		memset(l, 0, sizeof(*l));
 		xc_shadow_control(x->xc, d.domain, XEN_DOMCTL_SHADOW_OP_OFF, NULL, 0);

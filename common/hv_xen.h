@@ -43,9 +43,12 @@ struct xen_in {
 	int leased;		/* destroyed when the handle closes, unless kept */
 };
 
-/* a domain's memory map, as found or built */
+/* a domain's memory map, as found or built, by its id and handle (a domid
+ * comes round again once Xen's have wrapped; with the same handle, as the
+ * domains Tandem builds all have (zero), only then) */
 struct xen_mapc {
 	uint32_t domid;
+	xen_domain_handle_t handle;
 	struct memmap map;
 };
 
@@ -106,12 +109,14 @@ int xen_hvm_only(struct hv *hv, const xc_domaininfo_t *d, const char *name);
 
 /* hv_xen_mem.c: where a domain's pages are (memmap.h), found once per
  * domain and kept by the handle; forgotten when the domain goes */
-int xen_memmap_of(struct xen *x, uint32_t domid, const char *name, struct memmap *m);
+int xen_memmap_of(struct xen *x, const xc_domaininfo_t *d, const char *name, struct memmap *m);
 void xen_memmap_forget(struct xen *x, uint32_t domid);
 int xen_memmap(struct hv *hv, const char *name, struct memmap *m);
 int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, int *fd);
-/* a new domain's pages, as m places them (its map from then on); -1 with errno */
-int xen_populate(struct xen *x, uint32_t domid, const struct memmap *m);
+/* a new domain's pages (its id and the handle it was created with), as m
+ * places them (its map from then on); -1 with errno */
+int xen_populate(struct xen *x, uint32_t domid, const xen_domain_handle_t handle,
+    const struct memmap *m);
 
 /* hv_xen_dom.c */
 struct xen_in *xen_incoming(struct xen *x, const char *name);

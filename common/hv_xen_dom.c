@@ -228,7 +228,7 @@ static int create(struct hv *hv, const char *name, uint64_t mem, uint32_t vcpus,
 	if (xc_domain_setmaxmem(x->xc, domid, limit_kb) < 0)
 		goto fail;
 	what = "its memory";
-	if (xen_populate(x, domid, &m) < 0)
+	if (xen_populate(x, domid, cfg.handle, &m) < 0)
 		goto fail;
 	for (int tries = 0;; tries++) {
 		xs_transaction_t t = xs_transaction_start(x->xs);

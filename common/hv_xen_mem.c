@@ -61,23 +61,26 @@ static int probe(struct xen *x, uint32_t domid, const char *name, struct memmap 
 	return 0;
 }
 
-static void remember(struct xen *x, uint32_t domid, const struct memmap *m)
+static void remember(struct xen *x, uint32_t domid, const xen_domain_handle_t handle,
+    const struct memmap *m)
 {
 	struct xen_mapc *c = &x->maps[x->map_next++ % XEN_MAPS_MAX];
 	c->domid = domid;
+	memcpy(c->handle, handle, sizeof(c->handle));
 	c->map = *m;
 }
 
-int xen_memmap_of(struct xen *x, uint32_t domid, const char *name, struct memmap *m)
+int xen_memmap_of(struct xen *x, const xc_domaininfo_t *d, const char *name, struct memmap *m)
 {
 	for (int i = 0; i < XEN_MAPS_MAX; i++)
-		if (x->maps[i].domid == domid && x->maps[i].map.n) {
+		if (x->maps[i].domid == d->domain && x->maps[i].map.n &&
+		    !memcmp(x->maps[i].handle, d->handle, sizeof(d->handle))) {
 			*m = x->maps[i].map;
 			return 0;
 		}
-	if (probe(x, domid, name, m) < 0)
+	if (probe(x, d->domain, name, m) < 0)
 		return -1;
-	remember(x, domid, m);
+	remember(x, d->domain, d->handle, m);
 	return 0;
 }
 
@@ -94,7 +97,7 @@ int xen_memmap(struct hv *hv, const char *name, struct memmap *m)
 	xc_domaininfo_t d;
 	if (xen_dom_find(x, name, &d) < 0 || xen_hvm_only(hv, &d, name) < 0)
 		return -1;
-	return xen_memmap_of(x, d.domain, name, m);
+	return xen_memmap_of(x, &d, name, m);
 }
 
 int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, int *fd)
@@ -106,7 +109,7 @@ int xen_mem_map(struct hv *hv, const char *name, uint8_t **p, uint64_t *size, in
 		return -1;
 	if (!p)
 		return xen_fail(hv, EOPNOTSUPP, "xen: guest memory is no file here, only a mapping");
-	if (xen_memmap_of(x, d.domain, name, &m) < 0)
+	if (xen_memmap_of(x, &d, name, &m) < 0)
 		return -1;
 	uint64_t n = memmap_pages(&m), k = 0;
 	xen_pfn_t *pfns = malloc(n * sizeof(*pfns));
@@ -163,7 +166,8 @@ static int populate_extent(struct xen *x, uint32_t domid, uint64_t pfn, uint64_t
 	return n ? xc_domain_populate_physmap_exact(x->xc, domid, n, 9, 0, pfns) : 0;
 }
 
-int xen_populate(struct xen *x, uint32_t domid, const struct memmap *m)
+int xen_populate(struct xen *x, uint32_t domid, const xen_domain_handle_t handle,
+    const struct memmap *m)
 {
 	uint64_t most = 0;
 	for (uint32_t i = 0; i < m->n; i++)
@@ -180,6 +184,6 @@ int xen_populate(struct xen *x, uint32_t domid, const struct memmap *m)
 	free(pfns);
 	errno = e;
 	if (r == 0)	/* what it was built with is its map */
-		remember(x, domid, m);
+		remember(x, domid, handle, m);
 	return r;
 }
