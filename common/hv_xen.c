@@ -436,21 +436,27 @@ static int xen_peek(struct hv *hv, const char *name, uint64_t *count)
 /*
  * The vCPU state on Xen: the TSC's information (as xl's X86_TSC_INFO
  * record carries it: mode, elapsed time, guest kHz, incarnation), so the
- * guest's clock keeps its rate and mode on another host, then the HVM
- * context record as Xen saves it.  Little-endian, as Xen's own records.
+ * guest's clock keeps its rate and mode on another host, and the domain's
+ * handle (its UUID, which xl and libvirt know it by: a moved domain keeps
+ * it, as with xl migrate), then the HVM context record as Xen saves it.
+ * Little-endian, as Xen's own records.
  */
-#define TSC_MAGIC "XENTSC1"
+#define TSC_MAGIC "XENTSC2"	/* 1 had no handle */
 struct xen_vcpu_head {
 	char magic[8];
 	uint32_t tsc_mode, gtsc_khz, incarnation, zero;
 	uint64_t elapsed_nsec;
+	xen_domain_handle_t handle;
 };
 #define TSC_MODE_MAX 2		/* default, always emulate, never emulate */
 
 /* (one getcontext call when the context is the size the last one was) */
-static int vcpu_get(struct xen *x, uint32_t domid, const char *name, uint8_t **blob, size_t *len)
+static int vcpu_get(struct xen *x, const xc_domaininfo_t *d, const char *name, uint8_t **blob,
+    size_t *len)
 {
-	struct xen_vcpu_head h = { TSC_MAGIC, 0, 0, 0, 0, 0 };
+	struct xen_vcpu_head h = { TSC_MAGIC, 0, 0, 0, 0, 0, { 0 } };
+	uint32_t domid = d->domain;
+	memcpy(h.handle, d->handle, sizeof(h.handle));
 	const size_t hl = sizeof(h);
 	uint32_t want = x->ctx_len;
 	int n = -1;
@@ -486,7 +492,7 @@ static int xen_vcpu_get(struct hv *hv, const char *name, uint8_t **blob, size_t 
 	xc_domaininfo_t d;
 	if (xen_dom_find(x, name, &d) < 0 || xen_hvm_only(hv, &d, name) < 0)
 		return -1;
-	return vcpu_get(x, d.domain, name, blob, len);
+	return vcpu_get(x, &d, name, blob, len);
 }
 
 /* a PVH domain has no emulated devices: its device state is empty */
@@ -536,6 +542,10 @@ static int xen_vcpu_set(struct hv *hv, const char *name, const uint8_t *blob, si
 	free(copy);
 	if (r < 0)
 		return xen_fail(hv, e, "xen: loading the HVM context of %s: %s", name, strerror(e));
+	/* its UUID (once: a shadow loads state every epoch) */
+	if (memcmp(d.handle, h.handle, sizeof(h.handle)) &&
+	    xc_domain_sethandle(x->xc, d.domain, h.handle) < 0)
+		return xen_fail(hv, errno, "xen: the handle of %s: %s", name, strerror(errno));
 	return 0;
 }
 
@@ -590,7 +600,7 @@ static int xen_suspend(struct hv *hv, const char *name, struct hv_saved *st)
 		if (log_clean(x, l, &st->dirty) < 0)
 			return -1;
 		uint64_t t2 = xen_now_ns();
-		if (vcpu_get(x, l->domid, name, &st->vcpu, &st->vcpu_len) < 0)
+		if (vcpu_get(x, &d, name, &st->vcpu, &st->vcpu_len) < 0)
 			return -1;
 		/* where the pause went, as hvd reports it */
 		st->pause_ns = t1 - t0, st->peek_ns = t2 - t1, st->state_ns = xen_now_ns() - t2;

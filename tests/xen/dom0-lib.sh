@@ -94,6 +94,8 @@ one() {
 	case $(xl_state "$1") in *p*) fail "$1 is paused: $(echo "$l" | tr '\n\t' '; ')" ;; esac
 	return 0
 }
+# uuidof NAME: the domain's UUID per xl
+uuidof() { xl list -v "$1" 2>/dev/null | awk 'NR == 2 {print $7}'; }
 # mapof NAME: the domain's memory map as tandem's vm info gives it (JSON)
 mapof() { "${TANDEM:-$D/tandem}" --host xen: --json vm info "$1" | sed -n 's/.*"memory_map":\(\[[^]]*\]\).*/\1/p'; }
 # start_migrateds: two migrated daemons on the Xen backend, a on port 7101

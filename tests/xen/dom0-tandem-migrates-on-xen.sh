@@ -9,18 +9,19 @@
 # one domain of that name, running, none left under the other names, the
 # guest's heartbeat continuous across every copy and its integrity sweeps
 # passing; every copy has the original's memory map (its RAM and the
-# toolstack's pages in the MMIO hole, none left behind).  A migration to a
+# toolstack's pages in the MMIO hole, none left behind) and its UUID.  A migration to a
 # port nobody listens on is refused and the guest runs on where it was.
 . /mnt/host/dom0-lib.sh
 T=$D/tandem
 console_drain
 pvh_guest tg 1 "heartbeat=300 dirty=500 wss=8 integrity=2"
 for _ in $(seq 60); do guest | grep -q "^HB 2 " && break; sleep 1; done
-map=$(mapof tg)
+map=$(mapof tg) uuid=$(uuidof tg)
 [ "$(echo "$map" | grep -o '"pfn"' | wc -l)" -ge 2 ] || fail "tg's memory map has no hole: $map"
 out=$($D/hvtool -s xen: copy tg tc 2>&1) || fail "copy: $out"
 one tc
 [ "$(mapof tc)" = "$map" ] || fail "the copy's memory map is $(mapof tc), not $map"
+[ -n "$uuid" ] && [ "$(uuidof tc)" = "$uuid" ] || fail "the copy's UUID is $(uuidof tc), not tg's $uuid"
 [ -z "$(xl_state tg)" ] || fail "the original is left after the copy"
 sweeps 1
 r=$(beats) || fail "after the copy: $r"
@@ -39,7 +40,8 @@ done
 sweeps 1
 r=$(beats) || fail "after the migrations: $r"
 [ "$(mapof tc)" = "$map" ] || fail "after the migrations the memory map is $(mapof tc), not $map"
-echo "RESULT 4 live migrations between two migrated on Xen: downtime ms$dts; $r; memory map $map each time"
+[ "$(uuidof tc)" = "$uuid" ] || fail "after the migrations the UUID is $(uuidof tc), not $uuid"
+echo "RESULT 4 live migrations between two migrated on Xen: downtime ms$dts; $r; memory map $map and UUID $uuid each time"
 
 err=$($T --migrated /run/$from.mig migrate tc 127.0.0.1:1 2>&1) && fail "a migration to nobody succeeded"
 one tc
