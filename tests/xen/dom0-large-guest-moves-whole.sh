@@ -34,8 +34,10 @@ for i in 1 2; do
 	r=$(beats) || fail "after migration $i: $r"
 	echo "RESULT migration $i ($from to $to) in $(($(date +%s) - t0)) s: downtime" \
 		"$(echo "$res" | sed -n 's/.*"downtime_ms":\([0-9.]*\).*/\1/p') ms," \
-		"$(echo "$res" | sed -n 's/.*"bytes_sent":\([0-9]*\).*/\1/p') bytes sent; the same map; $r"
+		"$(echo "$res" | sed -n 's/.*"bytes_sent":\([0-9]*\).*/\1/p') bytes sent; the same map; $r;" \
+		"phases us $(echo "$res" | sed -n 's/.*"downtime_phases_us":{\([^}]*\)}.*/\1/p')"
 	echo "RESULT $(sed -n 's/.*migration tg: \(memory mapped: .*\)/\1/p' /tmp/$from.log | tail -1)"
+	echo "RESULT destination's $(sed -n 's/.*migration tg in: \(paused part: .*\)/\1/p' /tmp/$to.log | tail -1)"
 	[ $from = a ] && { from=b to=a port=7101; } || { from=a to=b port=7102; }
 done
 xl destroy tg
