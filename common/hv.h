@@ -63,6 +63,7 @@ struct hv_dominfo {
 	int logdirty;
 	char reason[128];
 	char backing[16];	/* guest memory, for people: "hugetlb" or "shmem" */
+	char uuid[37];		/* the domain's UUID where the backend has one (Xen), else "" */
 	unsigned mem_flags;	/* enum hv_mem_flag */
 	uint64_t tag;		/* migrated: the hand-over it belongs to */
 	char net[64];		/* the NIC, "BRIDGE,mac=..." ("" none), and its parts: */

@@ -203,6 +203,10 @@ static int xen_info(struct hv *hv, const char *name, struct hv_dominfo *di)
 	di->pid = d.domain;	/* what identifies it on this host: its domid */
 	xen_handed_id(x, d.domain, &di->tag);
 	snprintf(di->backing, sizeof(di->backing), "xen");
+	const uint8_t *u = d.handle;
+	snprintf(di->uuid, sizeof(di->uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9],
+	    u[10], u[11], u[12], u[13], u[14], u[15]);
 	if (di->state == HV_CRASHED)
 		snprintf(di->reason, sizeof(di->reason), "the guest crashed");
 	return 0;

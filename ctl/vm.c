@@ -48,6 +48,8 @@ static void info_json(const struct hv_dominfo *d, const struct memmap *map, int 
 	json_kv_str(stdout, "state", hv_state_name(d->state), 1);
 	json_kv_u64(stdout, "mem_bytes", d->mem, 1);
 	json_kv_str(stdout, "backing", d->backing, 1);
+	if (d->uuid[0])
+		json_kv_str(stdout, "uuid", d->uuid, 1);
 	json_kv_u64(stdout, "vcpus", d->vcpus, 1);
 	json_kv_f(stdout, "uptime_s", (double)d->uptime_ns / 1e9, 1);
 	json_kv_u64(stdout, "pid", d->pid, 1);
@@ -150,6 +152,8 @@ static int vm_info(struct ctl *c, struct hv *h, const char *name)
 	    d.pid, d.tsc_khz, d.throttle, d.logdirty ? "on" : "off", d.console_log);
 	if (d.reason[0])
 		printf("reason:      %s\n", d.reason);
+	if (d.uuid[0])
+		printf("uuid:        %s\n", d.uuid);
 	for (uint32_t i = 0; i < map.n; i++) {	/* where RAM and the rest are */
 		uint64_t kib = map.e[i].pages * 4;
 		printf("%s%llu %s at pfn 0x%llx (%.1f MiB)\n", i ? "             " : "memory map:  ",

@@ -13,6 +13,7 @@ echo "$out" | grep -q "Domain-0" && fail "vm list shows Domain-0: $out"
 info=$($T --host xen: --json vm info tg) || fail "vm info: $info"
 echo "$info" | grep -q '"state":"running"' || fail "tg is not running per tandem: $info"
 echo "$info" | grep -q '"vcpus":2' || fail "tg's vCPUs per tandem: $info"
+echo "$info" | grep -q "\"uuid\":\"$(uuidof tg)\"" || fail "tg's UUID per tandem is not xl's $(uuidof tg): $info"
 echo "RESULT list and info: $(echo "$out" | grep '^tg ')"
 $T --host xen: vm pause tg >/dev/null || fail "vm pause"
 case $(xl_state tg) in *p*) ;; *) fail "xl says tg is '$(xl_state tg)' after tandem paused it" ;; esac
