@@ -28,6 +28,12 @@ for i in 1 2; do
 		{ tail -20 /tmp/$from.log /tmp/$to.log; fail "migration $i ($from to $to): $res"; }
 	echo "$res" | grep -q '"result":"ok"' || fail "migration $i: $res"
 	one tg
+	dt=$(echo "$res" | sed -n 's/.*"downtime_ms":\([0-9.]*\).*/\1/p')
+	# a budget not kept is said, never passed over
+	if awk -v d="$dt" 'BEGIN { exit !(d > 51) }'; then
+		echo "$res" | grep -q '"note":"downtime [0-9.]* ms over the 50.0 ms budget' ||
+			fail "migration $i: downtime $dt ms over the budget, and nothing says so: $res"
+	fi
 	now=$(mapof tg)
 	[ "$now" = "$map" ] || fail "after migration $i the map is $now, not $map"
 	sweeps 1
