@@ -54,9 +54,12 @@ const char *rio_error(const struct rio *r);
 /* 1 when a read would not block (data, end of stream, or an error to
  * report), 0 when nothing came within timeout_ms */
 int rio_readable(struct rio *r, int timeout_ms);
-/* While a read finds nothing to read for ms, stalled(arg, ms waited so far)
- * says what to do: 0 wait ms more, -1 fail the read (ETIMEDOUT).  NULL:
- * off (the transport's own timeouts only). */
+/* While a read finds nothing to read for ms, stalled(arg, ms waited so far,
+ * by the clock) says what to do: 0 wait ms more, -1 fail the read
+ * (ETIMEDOUT).  A write whose transport times out with nothing sent (a
+ * socket's SO_SNDTIMEO: set it to ms) is asked about the same way, and
+ * tried again with the same bytes.  NULL: off (the transport's own
+ * timeouts only). */
 void rio_set_stall(struct rio *r, unsigned ms, int (*stalled)(void *arg, unsigned waited_ms),
     void *arg);
 /*

@@ -53,17 +53,44 @@ const char *rio_error(const struct rio *r)
 	return r->err ? r->errmsg : "no error";
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+/* the peer took nothing (or sent nothing) since 'since': go on waiting? */
+static int stall_ask(struct rio *r, uint64_t since, const char *what)
+{
+	uint64_t waited = mono_ms() - since;
+	if (r->stalled(r->stall_arg, (unsigned)waited) < 0)
+		return rio_fail(r, ETIMEDOUT, "%s: nothing %s for %llu ms", r->ops->name, what,
+		    (unsigned long long)waited);
+	return 0;
+}
+
 static int raw_write(struct rio *r, const uint8_t *p, size_t len)
 {
+	uint64_t since = 0;	/* the first send that timed out with nothing sent */
 	while (len) {
 		ssize_t n = r->ops->write(r, p, len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
+			/* a send timeout: the same bytes again, unless the peer is given up */
+			if ((errno == EAGAIN || errno == EWOULDBLOCK) && r->stall_ms) {
+				if (!since)
+					since = mono_ms() - r->stall_ms;
+				if (stall_ask(r, since, "could be sent") < 0)
+					return -1;
+				continue;
+			}
 			return rio_fail(r, errno, "%s: write: %s", r->ops->name, strerror(errno));
 		}
 		if (n == 0)
 			return rio_fail(r, ECONNRESET, "%s: write: stream closed", r->ops->name);
+		since = 0;
 		p += n;
 		len -= (size_t)n;
 	}
@@ -163,14 +190,12 @@ int rio_read(struct rio *r, void *buf, size_t len)
 			r->bytes_read += k;
 			continue;
 		}
-		/* silence: the caller decides whether it is worth waiting on */
-		for (unsigned waited = 0; r->stall_ms && r->ops->readable &&
-		    r->ops->readable(r, (int)r->stall_ms) == 0;) {
-			waited += r->stall_ms;
-			if (r->stalled(r->stall_arg, waited) < 0)
-				return rio_fail(r, ETIMEDOUT, "%s: nothing came for %u ms", r->ops->name,
-				    waited);
-		}
+		/* silence: the caller decides whether it is worth waiting on (by
+		 * the clock: asking may take time of its own) */
+		for (uint64_t since = mono_ms(); r->stall_ms && r->ops->readable &&
+		    r->ops->readable(r, (int)r->stall_ms) == 0;)
+			if (stall_ask(r, since, "came") < 0)
+				return -1;
 		/* large reads bypass the buffer */
 		int direct = !r->rcap || len >= r->rcap;
 		ssize_t n = direct ? r->ops->read(r, p, len) : r->ops->read(r, r->rbuf, r->rcap);

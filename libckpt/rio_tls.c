@@ -30,7 +30,10 @@ static ssize_t tls_write(struct rio *r, const void *p, size_t n)
 	size_t put = 0;
 	if (SSL_write_ex(ssl, p, n, &put) == 1)
 		return (ssize_t)put;
-	if (!errno)
+	/* the socket's send timeout: rio tries again with the same bytes */
+	if (SSL_get_error(ssl, 0) == SSL_ERROR_WANT_WRITE)
+		errno = EAGAIN;
+	else if (!errno)
 		errno = ECONNRESET;
 	return -1;
 }

@@ -35,11 +35,16 @@
 #define TABLE_RETRY_MS	100
 #define TABLE_WAIT_S	30	/* for the table to follow a takeover */
 
-static void set_timeouts(int fd, uint64_t ms)
+static void set_timeout(int fd, int which, uint64_t ms)
 {
 	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000 * 1000) };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, which, &tv, sizeof(tv));
+}
+
+static void set_timeouts(int fd, uint64_t ms)
+{
+	set_timeout(fd, SO_RCVTIMEO, ms);
+	set_timeout(fd, SO_SNDTIMEO, ms);
 }
 
 /* how long the other side may be silent: four epochs, never less than 100 ms
@@ -312,7 +317,12 @@ static int protect_once(struct prot *p, struct hv *h, int *reached)
 	}
 	recorded = d->c.fenced != NULL;
 	uint64_t silence = rd_silence_ms(p->epoch_ms), period = (uint64_t)p->epoch_ms * 1000000;
-	set_timeouts(p->fd, PEER_STUCK_MS + 1000);	/* the hard limit, writes too */
+	/* a silent backup is asked about after each silence, reading or
+	 * writing: with two epochs in flight a black-holed peer fills the
+	 * socket, and a send blocked up to the hard limit held the protection
+	 * that long without a question to the cluster */
+	set_timeout(p->fd, SO_RCVTIMEO, PEER_STUCK_MS + 1000);	/* the hard limit */
+	set_timeout(p->fd, SO_SNDTIMEO, silence);
 	rio_set_stall(r, (unsigned)silence, rd_stalled, p);
 	publish(p, &pr, 0, 0);
 	p->pause_max_ns = 0;	/* epoch 1 ends the initial copy: its pause is apart */

@@ -130,7 +130,7 @@ int rd_stalled(void *arg, unsigned waited)
 		return -1;
 	if (!d->c.fenced) {	/* nothing to ask, and nothing a break would gain: the shadow
 				 * cannot resume without a cluster; only the hard limit ends it */
-		if (waited == rd_silence_ms(p->epoch_ms))
+		if (waited < 2 * rd_silence_ms(p->epoch_ms))
 			log_info("%s (%s): the peer is silent for %u ms; no cluster to ask: waiting up "
 			    "to %u ms", p->name, rem_role_name(p->role), waited, PEER_STUCK_MS);
 		return 0;
@@ -148,7 +148,7 @@ int rd_stalled(void *arg, unsigned waited)
 		    host, waited, why);
 		return -1;
 	}
-	if (waited == rd_silence_ms(p->epoch_ms) || waited % 1000 < rd_silence_ms(p->epoch_ms))
+	if (waited < 2 * rd_silence_ms(p->epoch_ms) || waited % 1000 < rd_silence_ms(p->epoch_ms))
 		log_info("%s (%s): %s silent for %u ms, but %s: waiting", p->name,
 		    rem_role_name(p->role), host, waited, why);
 	return 0;

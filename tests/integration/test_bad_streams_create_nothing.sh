@@ -25,7 +25,11 @@ variant() {	# variant NAME: writes $T/v.ckpt from $T/h.ckpt (HELLO is 32 bytes)
 	cp "$T/h.ckpt" "$T/v.ckpt"
 	case $1 in
 	xen) cp "$T/x.ckpt" "$T/v.ckpt" ;;
-	bitflip) printf '\x55' | dd of="$T/v.ckpt" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null ;;
+	bitflip)	# every bit of the middle byte, whatever it was (a byte written over
+		# it could be the byte that was there)
+		local b
+		b=$(od -An -tu1 -j $((size / 2)) -N1 "$T/v.ckpt" | tr -d ' ')
+		printf "\\$(printf '%03o' $((b ^ 255)))" | dd of="$T/v.ckpt" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null ;;
 	truncated) truncate -s $((size * 2 / 3)) "$T/v.ckpt" ;;
 	version) printf '\x07' | dd of="$T/v.ckpt" bs=1 seek=$((32 + 8)) conv=notrunc 2>/dev/null ;;
 	oversize) printf '\x00\x00\x00\x40' | dd of="$T/v.ckpt" bs=1 seek=$((32 + 24 + 4)) conv=notrunc 2>/dev/null ;;

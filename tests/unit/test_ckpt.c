@@ -6,9 +6,12 @@
  * a batch applied through a mapping or a memory file writes the same pages.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ckpt.h"
@@ -154,6 +157,110 @@ static void domain_header(void)
 	    strstr(err, "a x86_64-pv guest"));
 }
 
+/*
+ * A peer that takes nothing: a write whose socket times out is asked about
+ * (the stall callback, by the clock) and fails when the callback gives up,
+ * instead of blocking as long as the socket allows.  Its twin: a peer that
+ * takes the bytes late gets all of them, intact.  And a read whose callback
+ * is slow counts the time that took.
+ */
+static unsigned asked, give_up_ms;
+static unsigned last_waited;
+static int slow_ask;
+static int ask(void *arg, unsigned waited)
+{
+	(void)arg;
+	asked++;
+	last_waited = waited;
+	if (slow_ask)
+		usleep(60000);	/* asking the cluster takes time of its own */
+	return waited >= give_up_ms ? -1 : 0;
+}
+
+static double now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+#define SENT (4u << 20)
+static void *late_reader(void *arg)
+{
+	int fd = *(int *)arg;
+	static uint8_t got[SENT];
+	size_t have = 0;
+	usleep(250000);	/* a quarter second of a peer that takes nothing */
+	while (have < SENT) {
+		ssize_t n = read(fd, got + have, SENT - have);
+		if (n <= 0)
+			break;
+		have += (size_t)n;
+	}
+	return (void *)(uintptr_t)(have == SENT && !memcmp(got, mem, SENT < sizeof(mem) ? SENT :
+	    sizeof(mem)));
+}
+
+static void stalls(void)
+{
+	int sv[2];
+	struct timeval tv = { 0, 50000 };
+	int small = 64 << 10;
+	static uint8_t big[SENT];
+	memcpy(big, mem, SENT < sizeof(mem) ? SENT : sizeof(mem));
+
+	/* nobody reads: asked every 50 ms, given up at 300 ms, not later */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	struct rio *w = rio_fd_open(sv[0], 0);
+	rio_set_stall(w, 50, ask, NULL);
+	asked = 0, give_up_ms = 300, slow_ask = 0;
+	double t0 = now_s();
+	int r = rio_write(w, big, SENT);
+	if (r == 0)
+		r = rio_flush(w);
+	double took = now_s() - t0;
+	CHECK(r < 0 && errno == ETIMEDOUT && strstr(rio_error(w), "nothing could be sent"));
+	CHECK(asked >= 4 && last_waited >= 300 && took < 1.0);
+	rio_close(w);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* the twin: the peer takes it all, late */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	pthread_t th;
+	void *ok = NULL;
+	pthread_create(&th, NULL, late_reader, &sv[1]);
+	w = rio_fd_open(sv[0], 0);
+	rio_set_stall(w, 50, ask, NULL);
+	asked = 0, give_up_ms = 5000;
+	r = rio_write(w, big, SENT);
+	CHECK(r == 0 && rio_flush(w) == 0 && asked >= 2);
+	pthread_join(th, &ok);
+	CHECK(ok == (void *)1);
+	rio_close(w);
+	close(sv[0]);
+	close(sv[1]);
+
+	/* a read: the time the question took counts, so a slow cluster cannot
+	 * stretch the hard limit (four questions of 60 ms each: 440 ms by the
+	 * clock, not 200) */
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+	struct rio *rd = rio_fd_open(sv[1], 0);
+	rio_set_stall(rd, 50, ask, NULL);
+	asked = 0, give_up_ms = 400, slow_ask = 1;
+	uint8_t b;
+	t0 = now_s();
+	CHECK(rio_read(rd, &b, 1) < 0 && errno == ETIMEDOUT && strstr(rio_error(rd), "nothing came"));
+	CHECK(asked <= 5 && last_waited >= 400 && now_s() - t0 < 1.0);
+	rio_close(rd);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	uint8_t *s;
@@ -163,6 +270,7 @@ int main(void)
 	for (size_t i = 0; i < sizeof(mem); i++)	/* mixed: zero, compressible, random */
 		mem[i] = (i / 4096) % 3 == 0 ? 0 : (i / 4096) % 3 == 1 ? (uint8_t)(i / 64) : (uint8_t)rand();
 	CHECK(crc32c(0, "123456789", 9) == 0xe3069283);	/* the standard check value */
+	stalls();
 
 	for (int lz4 = CKPT_LZ4_OFF; lz4 <= CKPT_LZ4_AUTO; lz4++) {
 		size_t len = make_stream(&s, lz4);
