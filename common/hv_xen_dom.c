@@ -10,8 +10,9 @@
  * host the source is still NAME, as with xl migrate to localhost), and
  * memory/static-max.  The pages of the source's xenstore and console
  * rings come with the rest, but nothing connects them: it gets no
- * xenstore introduction, console backend or device model: the guests Tandem carries on Xen write their console to
- * port 0xe9 (Xen's debug console, `xl dmesg`) and use no PV devices.  Until
+ * xenstore introduction, console backend or device model.  The guests
+ * Tandem carries on Xen write their console to port 0xe9 (Xen's debug
+ * console, `xl dmesg`) and use no PV devices.  Until
  * it first runs it is found by NAME only through the handle that built it.
  *
  * Xen has no leases.  Each domain built here is recorded as

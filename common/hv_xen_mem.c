@@ -3,9 +3,9 @@
  * and the same pages in a domain built to receive them.
  *
  * A PVH guest's RAM is not one block from pfn 0.  libxl puts RAM below the
- * MMIO hole (to 0xf0000000) and the rest from 4 GiB, and pages of its own
- * in the hole: the xenstore and console rings and their neighbours near
- * pfn 0xfeff0, and, for a guest with ACPI, the tables below 0xfc000000.
+ * MMIO hole (up to 0xfc000000) and the rest from 4 GiB, and pages of its
+ * own in the hole: its ACPI tables at 0xfc000000 and eight special pages
+ * (the xenstore and console rings among them) at pfn 0xfeff8.
  * The pages present are found as Xen's own save finds them: every pfn up
  * to the domain's highest asked for its type, 1024 at a time
  * (getpageframeinfo3), and those Xen calls invalid, broken or not yet

@@ -97,11 +97,11 @@ int ckpt_domain_decode(const uint8_t *b, size_t len, struct ckpt_domain *d, char
 		d->map.e[i].pfn = le64_get(b + off + 4 + 16 * i);
 		d->map.e[i].pages = le64_get(b + off + 12 + 16 * i);
 	}
-	char why[160] = "its memory map holds more than 1 TiB";
-	if (memmap_check(&d->map, why, sizeof(why)) < 0 || memmap_pages(&d->map) > (1ULL << 28)) {
-		snprintf(err, errlen, "DOMAIN_HEADER: %s", why);
-		return -1;
-	}
+	char why[160];
+	if (memmap_check(&d->map, why, sizeof(why)) < 0)
+		return snprintf(err, errlen, "DOMAIN_HEADER: %s", why), -1;
+	if (memmap_pages(&d->map) > (1ULL << 28))
+		return snprintf(err, errlen, "DOMAIN_HEADER: its memory map holds more than 1 TiB"), -1;
 	if (!name_ok(name, nl) || (tl && !word_ok(net, tl, F(d, net))) ||
 	    !word_ok(origin, ol, F(d, origin)) || !word_ok(guest, gl, F(d, guest))) {
 		snprintf(err, errlen, "DOMAIN_HEADER: bad domain name, NIC, origin or guest");
