@@ -44,6 +44,8 @@ struct rio {
 	unsigned stall_ms;
 	int (*stalled)(void *arg, unsigned waited_ms);
 	void *stall_arg;
+	/* rio_set_turn: the core given away after every turn_ns of work, turns times */
+	uint64_t turn_ns, turn_due, turns;
 };
 
 int rio_read(struct rio *r, void *buf, size_t len);
@@ -62,6 +64,18 @@ int rio_readable(struct rio *r, int timeout_ms);
  * timeouts only). */
 void rio_set_stall(struct rio *r, unsigned ms, int (*stalled)(void *arg, unsigned waited_ms),
     void *arg);
+/*
+ * A stream copied in the background: the thread that moves it (its reads
+ * and writes, and the engines' page loops, which call rio_turn) gives its
+ * core away (sched_yield) after every us of work; 0: never.  Idle priority
+ * alone does not keep such a thread off a guest's core: under the kernel's
+ * EEVDF scheduler a vCPU that wakes owing CPU time (it ran more than its
+ * share) is not eligible to run until it has paid, and an idle-priority
+ * thread is then picked before it, for up to a time slice or a tick (4 ms
+ * here).  A yield puts the yielding thread behind everything runnable.
+ */
+void rio_set_turn(struct rio *r, unsigned us);
+void rio_turn(struct rio *r);
 /*
  * Reads and drops what the peer still sends until it closes or has been
  * quiet for timeout_ms (at most 4 x timeout_ms in all).  After sending

@@ -108,6 +108,8 @@ int ckpt_batch_add(struct ckpt_batch *b, struct rio *r, uint64_t pfn, const uint
 	le32_put(e + 8, enc);
 	le32_put(e + 12, len);
 	b->data_len += len;
+	if (!(b->count & 15))
+		rio_turn(r);
 	if (++b->count == (b->limit ? b->limit : CKPT_BATCH_MAX))
 		return ckpt_batch_flush(b, r);
 	return 0;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +61,32 @@ static uint64_t mono_ms(void)
 	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
+void rio_set_turn(struct rio *r, unsigned us)
+{
+	r->turn_ns = (uint64_t)us * 1000;
+	r->turn_due = 0;
+}
+
+void rio_turn(struct rio *r)
+{
+	if (!r || !r->turn_ns)
+		return;
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	uint64_t now = (uint64_t)t.tv_sec * 1000000000 + (uint64_t)t.tv_nsec;
+	if (now < r->turn_due)
+		return;
+	if (r->turn_due) {
+		sched_yield();
+		r->turns++;
+	}
+	r->turn_due = now + r->turn_ns;
+}
+
+/* what one write to the transport takes: a background stream's in pieces,
+ * so that encrypting and sending a large record leaves room for its turns */
+#define TURN_WRITE	(64 << 10)
+
 /* the peer took nothing (or sent nothing) since 'since': go on waiting? */
 static int stall_ask(struct rio *r, uint64_t since, const char *what)
 {
@@ -74,7 +101,8 @@ static int raw_write(struct rio *r, const uint8_t *p, size_t len)
 {
 	uint64_t since = 0;	/* the first send that timed out with nothing sent */
 	while (len) {
-		ssize_t n = r->ops->write(r, p, len);
+		rio_turn(r);
+		ssize_t n = r->ops->write(r, p, r->turn_ns && len > TURN_WRITE ? TURN_WRITE : len);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -196,6 +224,7 @@ int rio_read(struct rio *r, void *buf, size_t len)
 		    r->ops->readable(r, (int)r->stall_ms) == 0;)
 			if (stall_ask(r, since, "came") < 0)
 				return -1;
+		rio_turn(r);
 		/* large reads bypass the buffer */
 		int direct = !r->rcap || len >= r->rcap;
 		ssize_t n = direct ? r->ops->read(r, p, len) : r->ops->read(r, r->rbuf, r->rcap);

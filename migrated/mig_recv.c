@@ -122,7 +122,7 @@ static int hv_again(struct hv **hp, int (*op)(struct hv *, const char *), const 
 static void resolve(struct recv_args *a, struct hv **hp)
 {
 	struct mig *m = a->m;
-	mig_urgent(0);	/* waiting may take long: no longer urgent */
+	mig_urgent(a->r, 0);	/* waiting may take long: no longer urgent */
 	mig_set_phase(m, "in doubt");
 	log_warnx("migration %s in: connection lost after READY: outcome in doubt, the domain "
 	    "stays paused; asking %s:%u", m->name, a->peer, a->peer_port);
@@ -283,7 +283,7 @@ static int hook_round(struct ckpt_restore *rs, const struct ckpt_round *rd)
 	m->round = rd->round;
 	pthread_mutex_unlock(&m->lock);
 	if (!rd->left) {	/* stop and copy: the VM is paused */
-		mig_urgent(rd->pages <= URGENT_PAGES);
+		mig_urgent(x->a->r, rd->pages <= URGENT_PAGES);
 		x->t_final = mig_now();
 		x->apply_final = rs->apply_ns;
 	}
@@ -415,7 +415,7 @@ void *mig_recv_thread(void *arg)
 	char err[512] = "";
 	int created = 0;
 	struct recv_mem rm = { .fd = -1 };
-	mig_background();
+	mig_background(a->r);
 	struct hv *h = hv_open(migd_conf.hvd_path, err, sizeof(err));
 
 	if (!h) {
@@ -474,7 +474,7 @@ void *mig_recv_thread(void *arg)
 	mig_set_phase(m, "running");
 	late_frames(a, h);
 done:
-	mig_urgent(0);
+	mig_urgent(a->r, 0);
 	recv_mem_release(&rm);
 	ckpt_record_free(&rec);
 	if (h)

@@ -301,6 +301,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	mig_want(m->dest, &want, wbuf, sizeof(wbuf));
 	if (!(s->r = mig_transport(m, fd, 0, &want, &who, err, errlen)))
 		return -1;
+	mig_background(s->r);
 	snprintf(m->peer_name, sizeof(m->peer_name), "%s", who.name);
 	if (!migd_conf.fenced && handed_prepare(m) < 0)	/* synced now, so the commit need not */
 		return snprintf(err, errlen, "writing the hand-over record: %s", strerror(errno)), -1;
@@ -335,7 +336,7 @@ static int run(struct sender *s, char *err, size_t errlen)
 	/* stop and copy */
 	mig_set_phase(m, "stop-and-copy");
 	uint64_t tp = mig_now();
-	mig_urgent(s->sv.dirty <= URGENT_PAGES);
+	mig_urgent(s->r, s->sv.dirty <= URGENT_PAGES);
 	/* pause, final peek and state: one call */
 	struct hv_saved st;
 	if (s->h->ops->domain_suspend(s->h, m->name, &st) < 0) {
@@ -461,14 +462,14 @@ void *mig_send_thread(void *arg)
 	memset(&s, 0, sizeof(s));
 	s.m = arg;
 	log_context("VM=%s MIGRATION=%llu", s.m->name, (unsigned long long)s.m->id);
-	mig_background();
+	mig_background(NULL);
 	s.memfd = -1;
 	if (!(s.h = hv_open(migd_conf.hvd_path, err, sizeof(err)))) {
 		mig_fail(s.m, MS_FAILED, "%s", err);
 		return NULL;
 	}
 	int failed = run(&s, err, sizeof(err)) < 0;
-	mig_urgent(0);
+	mig_urgent(s.r, 0);
 	if (failed && s.handed == HANDED_DOUBT) {
 		handed_settle_later(s.m->name, s.m->id, s.m->dest, 1);
 		mig_fail(s.m, MS_FAILED, "%s", err);

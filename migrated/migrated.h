@@ -118,10 +118,11 @@ void mig_done(struct mig *m);
 void mig_running(unsigned *out, unsigned *in);
 uint64_t mig_now(void);
 /* the calling thread ahead of every ordinary one, on the control core, while the
- * VM is paused (on), or back (cpuplan.c) */
-void mig_urgent(int on);
-/* the calling migration thread below the guests while the VM runs */
-void mig_background(void);
+ * VM is paused (on), or back (cpuplan.c); r: the stream it moves, or NULL */
+void mig_urgent(struct rio *r, int on);
+/* the calling migration thread below the guests while the VM runs, and the
+ * stream it moves (r, or NULL while it has none) yielding its turns */
+void mig_background(struct rio *r);
 #define URGENT_PAGES	16384	/* a longer stop-and-copy (forced by a limit) stays ordinary */
 /* the stream to a peer that must be want->name (or hold want->ip); who it
  * is in *peer (name empty with --insecure) */
