@@ -34,10 +34,15 @@ static uint64_t heartbeat_now(void)
 	return heartbeat;
 }
 
-/* inside the long loops: what the NIC brought is answered at once */
+/* inside the long loops: what the NIC brought is answered at once, and so
+ * are the answers the main loop's own poll left queued (they waited for the
+ * next frame to come, up to half a millisecond under the lab's load, or
+ * for the loop to go idle, which a guest catching up its dirty pages after
+ * a pause does not do for milliseconds) */
 static void serve_network(void)
 {
-	if (net_poll())
+	net_poll();
+	if (vn_tx_pending())
 		vn_flush();
 }
 
