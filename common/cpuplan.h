@@ -1,6 +1,7 @@
 #ifndef TANDEM_CPUPLAN_H
 #define TANDEM_CPUPLAN_H
 
+#include <pthread.h>
 #include <sched.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -21,6 +22,10 @@ void cpuplan_arg(const struct cpuplan *p, char *buf, size_t len);
 void cpuplan_control(const struct cpuplan *p);
 /* the calling thread: ordinary, on every core */
 void cpuplan_ordinary(const struct cpuplan *p);
+/* thread t (asleep): on every core but the control core, until it calls
+ * cpuplan_every_core; 0 when nothing changed (no control core, or no other) */
+int cpuplan_off_control(const struct cpuplan *p, pthread_t t);
+void cpuplan_every_core(const struct cpuplan *p);
 /* every thread of process pid: idle priority, every core (its teardown) */
 void cpuplan_idle_process(const struct cpuplan *p, pid_t pid);
 

@@ -332,10 +332,13 @@ struct vcpu {
 	pthread_t thr;
 	int started;
 	volatile int throttle_due;
+	int off_control;	/* woken off the control core: every core again once it runs */
 };
 int vcpu_start_all(struct vm *vm);
 void vcpu_stop_all(struct vm *vm);
 int vcpu_pause_all(struct vm *vm);
+/* before a paused domain's vCPUs are woken (vm->lock held) */
+void vcpu_wake_off_control(struct vm *vm);
 void vcpu_kick(struct vcpu *v);
 int vcpu_throttle(struct vm *vm, unsigned pct);
 void vcpu_idle(struct vcpu *v, long ns);	/* the guest asked to sleep */

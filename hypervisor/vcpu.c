@@ -164,7 +164,11 @@ static void *vcpu_thread(void *arg)
 			break;
 		}
 		v->run->immediate_exit = 0;
+		int moved = v->off_control;
+		v->off_control = 0;
 		pthread_mutex_unlock(&vm->lock);
+		if (moved)
+			cpuplan_every_core(&vm->cpus);
 
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -275,6 +279,13 @@ int vcpu_pause_all(struct vm *vm)
 		pthread_cond_timedwait(&vm->cond, &vm->lock, &ts);
 	}
 	return 0;
+}
+
+void vcpu_wake_off_control(struct vm *vm)
+{
+	for (int i = 0; i < vm->nvcpus; i++)
+		if (vm->vcpus[i].started && vm->nparked == vm->nvcpus)
+			vm->vcpus[i].off_control = cpuplan_off_control(&vm->cpus, vm->vcpus[i].thr);
 }
 
 void vcpu_stop_all(struct vm *vm)
