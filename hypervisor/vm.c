@@ -117,9 +117,11 @@ static int vm_pause(struct vm *vm, char *err, size_t errlen)
 static int vm_unpause(struct vm *vm, char *err, size_t errlen)
 {
 	pthread_mutex_lock(&vm->lock);
-	if (vm->state == DS_PAUSED)
+	int r = -1;
+	if (vm->state == DS_PAUSED) {
 		vcpu_wake_off_control(vm);	/* cpuplan.c */
-	int r = vm->state == DS_PAUSED ? vm_transition_locked(vm, DS_RUNNING, NULL) : -1;
+		r = vm_transition_locked(vm, DS_RUNNING, NULL);
+	}
 	if (r < 0) {
 		snprintf(err, errlen, "domain is %s, not paused", dom_state_name(vm->state));
 		errno = EBUSY;
