@@ -17,6 +17,9 @@
 
 #include "memmap.h"
 
+/* the monotonic clock, in ns (rio.c) */
+uint64_t ckpt_now_ns(void);
+
 /* ---- rio ---- */
 struct rio;
 struct rio_ops {

@@ -27,13 +27,6 @@
 #include "ckpt.h"
 #include "msg.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 int ckpt_restore_init(struct ckpt_restore *rs)
 {
 	rs->fd = -1;
@@ -79,12 +72,12 @@ static int pages_write(struct ckpt_restore *rs, const uint8_t *body, size_t len,
 	if (ckpt_pages_check(body, len, rs->npages, rs->scratch, n, NULL, rs->err, sizeof(rs->err)) < 0)
 		return -1;
 	rio_turn(rs->r);	/* a batch's check and its copy each take up to ~0.5 ms */
-	uint64_t t = now_ns();
+	uint64_t t = ckpt_now_ns();
 	if (rs->mem)
 		ckpt_pages_copy(body, rs->mem, rs->scratch);
 	else if (ckpt_pages_pwrite(body, rs->fd, rs->scratch) < 0)
 		return snprintf(rs->err, sizeof(rs->err), "writing guest memory: %s", strerror(errno)), -1;
-	rs->apply_ns += now_ns() - t;
+	rs->apply_ns += ckpt_now_ns() - t;
 	rio_turn(rs->r);
 	rs->pages += *n;
 	if (rs->ops->applied)

@@ -54,11 +54,16 @@ const char *rio_error(const struct rio *r)
 	return r->err ? r->errmsg : "no error";
 }
 
-static uint64_t mono_ms(void)
+uint64_t ckpt_now_ns(void)
 {
 	struct timespec t;
 	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+	return (uint64_t)t.tv_sec * 1000000000 + (uint64_t)t.tv_nsec;
+}
+
+static uint64_t mono_ms(void)
+{
+	return ckpt_now_ns() / 1000000;
 }
 
 void rio_set_turn(struct rio *r, unsigned us)
@@ -71,9 +76,7 @@ void rio_turn(struct rio *r)
 {
 	if (!r || !r->turn_ns)
 		return;
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	uint64_t now = (uint64_t)t.tv_sec * 1000000000 + (uint64_t)t.tv_nsec;
+	uint64_t now = ckpt_now_ns();
 	if (now < r->turn_due)
 		return;
 	if (r->turn_due) {
@@ -189,15 +192,12 @@ int rio_readable(struct rio *r, int timeout_ms)
 void rio_drain(struct rio *r, int timeout_ms)
 {
 	uint8_t buf[16384];
-	struct timespec t0, t;
+	uint64_t t0 = mono_ms();
 
 	r->roff = r->rlen;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
 	while (!r->err && r->ops->readable && r->ops->readable(r, timeout_ms) == 1) {
 		ssize_t n = r->ops->read(r, buf, sizeof(buf));
-		clock_gettime(CLOCK_MONOTONIC, &t);
-		if ((n < 0 && errno != EINTR) || n == 0 ||
-		    (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 > 4 * timeout_ms)
+		if ((n < 0 && errno != EINTR) || n == 0 || mono_ms() - t0 > 4 * (uint64_t)timeout_ms)
 			break;
 	}
 }

@@ -31,13 +31,6 @@
 #include "ckpt.h"
 #include "msg.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* -1, with the stream's error as the save's unless a hook said why */
 static int save_fail(struct ckpt_save *s)
 {
@@ -203,7 +196,7 @@ static int peek(struct ckpt_save *s)
 int ckpt_save_live(struct ckpt_save *s)
 {
 	struct ckpt_save_round rd = { 0 };
-	uint64_t t0 = now_ns(), p0 = s->pages_sent;
+	uint64_t t0 = ckpt_now_ns(), p0 = s->pages_sent;
 
 	s->round = 0;
 	s->burst = 0;
@@ -214,7 +207,7 @@ int ckpt_save_live(struct ckpt_save *s)
 		if (peek(s) < 0)
 			return save_fail(s);
 		rd.round = s->round;
-		rd.ns = now_ns() - t0;
+		rd.ns = ckpt_now_ns() - t0;
 		rd.pages = s->pages_sent - p0;
 		rd.dirty = s->dirty;
 		enum ckpt_save_next next = s->ops->policy(s, &rd);
@@ -223,7 +216,7 @@ int ckpt_save_live(struct ckpt_save *s)
 		if (next == CKS_STOP)
 			return 0;
 		s->round++;
-		t0 = now_ns();
+		t0 = ckpt_now_ns();
 		p0 = s->pages_sent;
 		if (write_round(s, s->round, s->dirty, s->dirty) < 0 || send_pending(s) < 0 ||
 		    (s->ops->round_end && s->ops->round_end(s) < 0))

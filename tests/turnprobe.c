@@ -35,16 +35,9 @@ struct probe {
 	uint64_t woken_at;
 };
 
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000 + (uint64_t)t.tv_nsec;
-}
-
 static void spin_ns(uint64_t ns)
 {
-	for (uint64_t t = now_ns(); now_ns() - t < ns;)
+	for (uint64_t t = ckpt_now_ns(); ckpt_now_ns() - t < ns;)
 		;
 }
 
@@ -91,7 +84,7 @@ static void *nic_thread(void *arg)
 		spin_ns(20000);
 		pthread_mutex_lock(&p->lock);
 		p->woken = 1;
-		p->woken_at = now_ns();
+		p->woken_at = ckpt_now_ns();
 		pthread_cond_signal(&p->cond);
 		pthread_mutex_unlock(&p->lock);
 	}
@@ -120,7 +113,7 @@ static int run(int cpu, unsigned secs, unsigned turn_us)
 	pin(cpu);
 	pthread_create(&copy, NULL, copy_thread, &p);
 	pthread_create(&nic, NULL, nic_thread, &p);
-	for (uint64_t end = now_ns() + (uint64_t)secs * 1000000000; now_ns() < end && n < MAX;) {
+	for (uint64_t end = ckpt_now_ns() + (uint64_t)secs * 1000000000; ckpt_now_ns() < end && n < MAX;) {
 		rnd = rnd * 1103515245 + 12345;
 		spin_ns(50000 + (rnd >> 8) % 1450000);
 		pthread_mutex_lock(&p.lock);
@@ -129,7 +122,7 @@ static int run(int cpu, unsigned secs, unsigned turn_us)
 			pthread_cond_wait(&p.cond, &p.lock);
 		uint64_t at = p.woken_at;
 		pthread_mutex_unlock(&p.lock);
-		lat[n++] = now_ns() - at;
+		lat[n++] = ckpt_now_ns() - at;
 	}
 	p.stop = 1;
 	pthread_join(copy, NULL);
